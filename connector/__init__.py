@@ -1,0 +1,1 @@
+"""The vendor-side connector: xAPI endpoint, pipeline, spool. Never imports ``hub``."""

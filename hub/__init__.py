@@ -1,0 +1,1 @@
+"""Education Data Hub: the control plane (registry, contracts, policy, ingest, catalog, audit)."""

@@ -1,0 +1,63 @@
+"""The hub's FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from hub import db
+from hub.auth import TokenIssuer, TokenVerifier
+from hub.config import DEV_PSEUDONYMISATION_SECRET, Settings
+from hub.context import HubContext
+from hub.errors import ServiceUnavailable, install_error_handlers
+from hub.keys import load_or_create_key
+from hub.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from hub.registry.api import router as registry_router
+from hub.system import router as system_router
+from hub.web.login import router as login_router
+from hub.web.templating import STATIC_DIR
+
+ROUTERS = (system_router, registry_router, login_router)
+
+
+def check_secrets(settings: Settings) -> None:
+    """Refuse to start outside dev mode with a default secret or a missing key."""
+    if settings.dev_mode:
+        return
+    if settings.pseudonymisation_secret.get_secret_value() == DEV_PSEUDONYMISATION_SECRET:
+        raise ServiceUnavailable(
+            "EDH_PSEUDONYMISATION_SECRET is the development default; set a real secret "
+            "(or EDH_DEV_MODE=true for a trial)"
+        )
+
+
+def build_context(settings: Settings) -> HubContext:
+    """Open the database (migrated) and load the keys: everything a request needs."""
+    check_secrets(settings)
+    engine = db.make_engine(
+        settings.database_url(), echo=settings.database.echo, pool_size=settings.database.pool_size
+    )
+    db.upgrade(engine)
+    key = load_or_create_key(settings.signing_key_path(), allow_create=settings.dev_mode)
+    issuer = TokenIssuer(key, settings.auth)
+    verifier = TokenVerifier(settings.auth, None if settings.auth.jwks_url else issuer.jwks())
+    return HubContext(settings=settings, engine=engine, issuer=issuer, verifier=verifier)
+
+
+def create_app(settings: Settings | None = None, context: HubContext | None = None) -> FastAPI:
+    """A ready hub app; ``context`` lets tests and the demo share one database and keys."""
+    ctx = context or build_context(settings or Settings())
+    app = FastAPI(
+        title="Education Data Hub",
+        version="0.1.0",
+        description="Trusted third party for sharing pseudonymised learning traces (xAPI) "
+        "with accredited researchers under ethics-approved contracts.",
+    )
+    app.state.hub = ctx
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(BodyLimitMiddleware, max_bytes=ctx.settings.max_body_bytes)
+    app.add_middleware(AccessLogMiddleware)
+    return app

@@ -1,0 +1,1 @@
+"""Audit trail: every state change and access decision is a hash-chained event."""

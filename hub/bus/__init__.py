@@ -1,0 +1,1 @@
+"""Event bus: in-process (default) or Kafka (production)."""

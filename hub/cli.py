@@ -1,0 +1,140 @@
+"""The ``edh`` command: serve, demo, token, db, audit, and each area's own commands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from hub.config import Settings
+
+Command = Callable[[argparse.Namespace], int]
+
+# Each area adds its own subcommands: a module with ``register(subparsers) -> None``.
+AREA_COMMANDS: tuple[str, ...] = ()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.app import create_app
+    from hub.logging import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from hub.app import build_context
+
+    ctx = build_context(Settings())
+    token = ctx.issuer.mint(args.sub, args.role, org=args.org, name=args.name, ttl=args.ttl)
+    print(token)
+    return 0
+
+
+def _db_upgrade(_: argparse.Namespace) -> int:
+    from hub import db
+
+    settings = Settings()
+    db.upgrade(db.make_engine(settings.database_url()))
+    print("database at the latest revision")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from hub import db
+    from hub.audit.verify import verify_chain
+
+    engine = db.make_engine(Settings().database_url())
+    with Session(engine) as session:
+        report = verify_chain(session)
+    out = {
+        "ok": report.ok,
+        "events": report.events,
+        "head_hash": report.head_hash,
+        "problems": report.problems,
+    }
+    print(json.dumps(out, indent=2) if args.json else _human(out))
+    return 0 if report.ok else 1
+
+
+def _human(out: dict[str, object]) -> str:
+    if out["ok"]:
+        return f"audit chain OK: {out['events']} events, head {out['head_hash']}"
+    lines = [f"audit chain BROKEN ({out['events']} events read):"]
+    lines += [f"  seq {p['seq']}: {p['kind']} ({p['detail']})" for p in out["problems"]]  # type: ignore[attr-defined]
+    return "\n".join(lines)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from hub.demo import run_demo
+
+    return run_demo(host=args.host, port=args.port, data_dir=args.data_dir, serve=not args.no_serve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edh", description="Education Data Hub")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the hub API and web UI")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=_serve)
+
+    demo = sub.add_parser("demo", help="seed a demo on embedded defaults and serve it")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--data-dir", default=".edh-demo")
+    demo.add_argument("--no-serve", action="store_true", help="seed and print, then exit")
+    demo.set_defaults(func=_demo)
+
+    token = sub.add_parser("token", help="mint an access token from the built-in issuer")
+    token.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        help="role (repeat for several): operator, provider, connector, "
+        "researcher, ethics_reviewer, dpo",
+    )
+    token.add_argument("--sub", required=True, help="subject")
+    token.add_argument("--org", help="organisation id")
+    token.add_argument("--name", help="display name")
+    token.add_argument("--ttl", type=int, help="lifetime in seconds")
+    token.set_defaults(func=_token)
+
+    dbp = sub.add_parser("db", help="database maintenance")
+    dbsub = dbp.add_subparsers(dest="db_command", required=True)
+    dbsub.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
+
+    audit = sub.add_parser("audit", help="audit log")
+    auditsub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = auditsub.add_parser("verify", help="re-verify the hash chain")
+    verify.add_argument("--json", action="store_true", help="machine-readable report")
+    verify.set_defaults(func=_audit_verify)
+    for module in AREA_COMMANDS:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``edh``; exit status 0 on success, 1 on a failed check, 2 on bad use."""
+    from hub.errors import HubError
+
+    args = build_parser().parse_args(argv)
+    func: Command = args.func
+    try:
+        return func(args)
+    except (HubError, ValueError) as exc:
+        print(f"edh: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The running hub's shared objects (settings, database, identity, adapters)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from sqlalchemy.engine import Engine
+
+from hub.audit.trail import Actor, Decision, EventDraft, Resource, record
+from hub.auth import Principal, Role, TokenIssuer, TokenVerifier
+from hub.bus.port import EventBus
+from hub.config import Settings
+from hub.db import ping, session_scope
+from hub.policy.port import PolicyEngine
+
+HealthCheck = Callable[[], None]
+"""A health check raises (any exception) when its component is unhealthy."""
+
+
+@dataclass
+class HubContext:
+    """What every request handler may need; stored as ``app.state.hub``."""
+
+    settings: Settings
+    engine: Engine
+    issuer: TokenIssuer
+    verifier: TokenVerifier
+    policy: PolicyEngine | None = None
+    bus: EventBus | None = None
+    health_checks: dict[str, HealthCheck] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.health_checks.setdefault("database", lambda: ping(self.engine))
+
+    def audit_denial(
+        self, principal: Principal, required: tuple[Role, ...], request: Request
+    ) -> None:
+        """Record a role refusal in its own transaction (the request itself fails)."""
+        draft = EventDraft(
+            actor=Actor(principal.sub, principal.acting_role(required), principal.org),
+            action="access.denied",
+            resource=Resource("endpoint", f"{request.method} {request.url.path}"),
+            decision=Decision.DENY,
+            reasons=[f"role required: one of {', '.join(required)}"],
+        )
+        with session_scope(self.engine) as session:
+            record(session, draft)

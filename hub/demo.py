@@ -1,0 +1,170 @@
+"""``edh demo``: the hub on embedded defaults with seed data, and what to open."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlmodel import Session, select
+
+from hub.audit.trail import SYSTEM
+from hub.config import Settings
+from hub.context import HubContext
+from hub.db import session_scope
+from hub.registry import schemas, service
+from hub.registry.models import Organisation
+
+
+@dataclass
+class DemoSeed:
+    """Identifiers of the seeded demo objects."""
+
+    provider_id: str
+    lab_id: str
+    researcher_id: str
+    project_id: str
+    connector_id: str
+
+
+def _pem_public(key: Ed25519PrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def seed(ctx: HubContext, data_dir: Path) -> DemoSeed:
+    """Create (once) an EdTech provider, a lab, an accredited researcher, a project, a connector."""
+    with session_scope(ctx.engine) as session:
+        existing = session.exec(
+            select(Organisation).where(Organisation.siren == "732829320")
+        ).first()
+        if existing is not None:
+            return _load_seed(session)
+        provider = service.create_org(
+            session,
+            SYSTEM,
+            schemas.OrganisationIn(
+                name="ENT Lumière (éditeur)", siren="732829320", kind=schemas.OrgKind.PROVIDER
+            ),
+        )
+        lab = service.create_org(
+            session,
+            SYSTEM,
+            schemas.OrganisationIn(
+                name="Laboratoire Apprentissages et Numérique",
+                siren="180089013",
+                kind=schemas.OrgKind.LAB,
+            ),
+        )
+        today = datetime.now(UTC).date()
+        researcher = service.create_researcher(
+            session,
+            SYSTEM,
+            schemas.ResearcherIn(
+                subject="claire.martin",
+                name="Claire Martin",
+                email="claire.martin@lab.example.fr",
+                organisation_id=lab.id,
+                accreditation=schemas.AccreditationIn(
+                    granted_by="Comité du secret statistique",
+                    valid_from=today,
+                    valid_until=today + timedelta(days=365),
+                ),
+            ),
+        )
+        project = service.create_project(
+            session,
+            SYSTEM,
+            schemas.ProjectIn(
+                title="Décrochage scolaire et usage de l'ENT",
+                purpose="Identifier les signaux précoces de décrochage à partir des traces d'usage "
+                "de l'ENT (intérêt public, art. 6-1-e et 89 RGPD).",
+                lab_id=lab.id,
+                members=[researcher.id],
+            ),
+            None,
+        )
+        key = Ed25519PrivateKey.generate()
+        key_path = data_dir / "connector-demo-ed25519.pem"
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        connector = service.create_connector(
+            session,
+            SYSTEM,
+            schemas.ConnectorIn(
+                name="Connecteur ENT Lumière",
+                organisation_id=provider.id,
+                public_key=_pem_public(key),
+            ),
+        )
+        return DemoSeed(provider.id, lab.id, researcher.id, project.id, connector.id)
+
+
+def _load_seed(session: Session) -> DemoSeed:
+    from hub.registry.models import Connector, Project, Researcher
+
+    provider = session.exec(select(Organisation).where(Organisation.siren == "732829320")).one()
+    lab = session.exec(select(Organisation).where(Organisation.siren == "180089013")).one()
+    researcher = session.exec(select(Researcher).where(Researcher.subject == "claire.martin")).one()
+    project = session.exec(select(Project).where(Project.lab_id == lab.id)).first()
+    connector = session.exec(
+        select(Connector).where(Connector.organisation_id == provider.id)
+    ).one()
+    assert project is not None
+    return DemoSeed(provider.id, lab.id, researcher.id, project.id, connector.id)
+
+
+def demo_settings(data_dir: str) -> Settings:
+    """Embedded defaults in dev mode, all state under ``data_dir``."""
+    os.environ.setdefault("EDH_DEV_MODE", "true")
+    return Settings(dev_mode=True, data_dir=Path(data_dir))
+
+
+def run_demo(*, host: str, port: int, data_dir: str, serve: bool) -> int:
+    """Seed the demo, print tokens and URLs, then serve (unless ``serve`` is false)."""
+    from hub.app import build_context, create_app
+
+    settings = demo_settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ctx = build_context(settings)
+    ids = seed(ctx, settings.data_dir)
+    base = f"http://{host}:{port}"
+    tokens = {
+        "operator": ctx.issuer.mint("admin", ["operator"], name="Opérateur du hub"),
+        "researcher": ctx.issuer.mint(
+            "claire.martin", ["researcher"], org=ids.lab_id, name="Claire Martin"
+        ),
+        "ethics_reviewer": ctx.issuer.mint("comite.1", ["ethics_reviewer"], name="Comité"),
+        "dpo": ctx.issuer.mint("dpo", ["dpo"], name="Délégué à la protection des données"),
+        "provider": ctx.issuer.mint("ent.lumiere", ["provider"], org=ids.provider_id),
+    }
+    print("Education Data Hub — démo (SQLite, stockage local, OPA et bus intégrés)")
+    print(f"  données           : {settings.data_dir.resolve()}")
+    print(f"  API (OpenAPI)     : {base}/docs   santé : {base}/health")
+    print(f"  fournisseur       : {ids.provider_id}")
+    print(f"  laboratoire       : {ids.lab_id}")
+    print(f"  chercheuse        : {ids.researcher_id} (claire.martin, accréditée)")
+    print(f"  projet            : {ids.project_id}")
+    print(f"  connecteur        : {ids.connector_id}")
+    for role, token in tokens.items():
+        print(f"  jeton {role:<16}: {token}")
+    print(f"  exemple : curl -H 'Authorization: Bearer <jeton operator>' {base}/api/v1/projects")
+    if serve:
+        import uvicorn
+
+        from hub.logging import configure_logging
+
+        configure_logging(settings.log_level)
+        uvicorn.run(create_app(context=ctx), host=host, port=port, log_config=None)
+    return 0

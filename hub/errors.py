@@ -1,0 +1,144 @@
+"""One exception tree for the hub, mapped in one place to RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("hub.errors")
+
+
+class HubError(Exception):
+    """Base of every error the hub reports to a client.
+
+    Subclasses fix ``status`` and ``slug``; ``detail`` says what went wrong in words a
+    user can act on; ``extra`` adds RFC 9457 extension members (e.g. ``allowed``).
+    """
+
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class BadRequest(HubError):
+    status, slug, title = 400, "bad-request", "Malformed request"
+
+
+class ValidationFailed(HubError):
+    status, slug, title = 400, "validation-failed", "Invalid input"
+
+
+class Unauthorized(HubError):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(HubError):
+    status, slug, title = 403, "forbidden", "Access denied"
+
+
+class NotFound(HubError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(HubError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class InvalidTransition(HubError):
+    status, slug, title = 409, "invalid-transition", "Transition not allowed"
+
+
+class PayloadTooLarge(HubError):
+    status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class UnsupportedMediaType(HubError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class ServiceUnavailable(HubError):
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+
+_STATUS_SLUGS = {
+    400: (BadRequest.slug, BadRequest.title),
+    401: (Unauthorized.slug, Unauthorized.title),
+    403: (Forbidden.slug, Forbidden.title),
+    404: (NotFound.slug, NotFound.title),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: (Conflict.slug, Conflict.title),
+    413: (PayloadTooLarge.slug, PayloadTooLarge.title),
+    415: (UnsupportedMediaType.slug, UnsupportedMediaType.title),
+}
+
+
+def problem(
+    status: int, slug: str, title: str, detail: str, instance: str, **extra: Any
+) -> JSONResponse:
+    """Build an RFC 9457 problem+json response."""
+    body: dict[str, Any] = {
+        "type": f"urn:edh:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        out.append({"field": loc or "body", "message": str(err.get("msg", "invalid"))})
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every exception the app can raise to problem+json (never FastAPI's 422)."""
+
+    @app.exception_handler(HubError)
+    async def _hub_error(request: Request, exc: HubError) -> Response:
+        from hub.web.errors_html import html_error, wants_html
+
+        if wants_html(request):
+            return html_error(request, exc)
+        return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(
+            400,
+            ValidationFailed.slug,
+            ValidationFailed.title,
+            detail,
+            request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug, title = _STATUS_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
+        return problem(exc.status_code, slug, title, str(exc.detail), request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return problem(
+            500, HubError.slug, HubError.title, "An unexpected error occurred.", request.url.path
+        )

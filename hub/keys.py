@@ -1,0 +1,65 @@
+"""Ed25519 key files: load, or generate in dev mode; JWK export and thumbprints."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from contracts.canonical import sha256_hex
+from hub.errors import ServiceUnavailable
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def load_or_create_key(path: Path, *, allow_create: bool) -> Ed25519PrivateKey:
+    """Load the PEM private key at ``path``; create it (mode 0600) only when allowed.
+
+    Raises ``ServiceUnavailable`` when the key is missing and creation is not allowed
+    (production must provision its keys; default keys refuse to start).
+    """
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ServiceUnavailable(f"{path.name} is not an Ed25519 private key")
+        return key
+    if not allow_create:
+        raise ServiceUnavailable(
+            f"signing key {path} is missing; provision it (generated keys are dev-mode only)"
+        )
+    key = Ed25519PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    path.touch(mode=0o600)
+    path.write_bytes(pem)
+    return key
+
+
+def public_jwk(public_key: Ed25519PublicKey) -> dict[str, Any]:
+    """The OKP JWK of an Ed25519 public key, with its RFC 7638 thumbprint as ``kid``."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw)}
+    thumb_input = json.dumps(jwk, separators=(",", ":"), sort_keys=True).encode()
+    kid = _b64url(bytes.fromhex(sha256_hex(thumb_input)))
+    return {**jwk, "kid": kid, "use": "sig", "alg": "EdDSA"}
+
+
+def load_public_key(text: str) -> Ed25519PublicKey:
+    """Parse a PEM Ed25519 public key; raises ``ValueError`` with a reason otherwise."""
+    try:
+        key = serialization.load_pem_public_key(text.encode("utf-8"))
+    except (ValueError, TypeError) as exc:
+        raise ValueError("public_key must be a PEM-encoded public key") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("public_key must be an Ed25519 key")
+    return key

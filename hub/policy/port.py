@@ -1,0 +1,40 @@
+"""The PolicyEngine port: every access decision of the hub goes through it.
+
+Adapters: the real OPA engine in-process (default) and an OPA server (production).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    """Outcome of a policy query: never a bare boolean.
+
+    ``reasons`` explain a refusal (or list the grounds of an allow); ``bundle_hash``
+    identifies the policy bundle that decided, for the audit log.
+    """
+
+    allow: bool
+    reasons: tuple[str, ...]
+    bundle_hash: str
+
+
+class PolicyEngine(Protocol):
+    """Evaluates Rego decisions. Implementations fail closed.
+
+    - ``decide`` never raises for a bad input, missing data or an engine error: it returns
+      ``allow=False`` with a reason. It is side-effect free (safe to retry).
+    - ``put_data`` replaces the data document at ``path`` (idempotent); a decision made
+      after it returns sees the new data (no stale decision after a revocation).
+    - ``health`` raises when the engine cannot answer.
+    """
+
+    def decide(self, decision: str, input: Mapping[str, Any]) -> PolicyDecision: ...
+
+    def put_data(self, path: str, document: Any) -> None: ...
+
+    def health(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Registry: organisations, researchers and their accreditation, projects, connectors."""

@@ -1,0 +1,1 @@
+"""Server-rendered web UI (French): login, ethics review (/review), DPO audit (/audit)."""
