@@ -14,8 +14,8 @@ from hub.errors import PayloadTooLarge, problem
 log = logging.getLogger("hub.access")
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(BaseException):  # noqa: N818
+    """Raised from ``receive``; a BaseException so body parsers cannot swallow it as a 400."""
 
 
 class BodyLimitMiddleware:

@@ -13,6 +13,8 @@ from hub.context import HubContext
 from tests.support import pg
 from tests.support.factories import make_context
 
+pytest_plugins = ["tests.support.browser"]
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "xapi"
 
 

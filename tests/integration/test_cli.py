@@ -1,0 +1,58 @@
+"""The ``edh`` command line: demo, token, db upgrade, audit verify, bad use."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jwt
+
+EDH = [sys.executable, "-m", "hub"]
+
+
+def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "EDH_DEV_MODE": "true", "EDH_DATA_DIR": str(tmp_path), **env}
+    return subprocess.run(
+        [*EDH, *args], capture_output=True, text=True, env=full_env, timeout=120, check=False
+    )
+
+
+def test_demo_seeds_and_prints_what_to_open(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    first = _run(["demo", "--no-serve", "--data-dir", str(data)], tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "/docs" in first.stdout and "jeton operator" in first.stdout
+    second = _run(["demo", "--no-serve", "--data-dir", str(data)], tmp_path)
+    assert second.returncode == 0, second.stderr  # seeding is idempotent
+    verify = _run(["audit", "verify"], data)
+    assert verify.returncode == 0 and "audit chain OK" in verify.stdout
+
+
+def test_token_is_minted_for_the_requested_role(tmp_path: Path) -> None:
+    out = _run(["token", "--role", "dpo", "--sub", "dpo.1"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    claims = jwt.decode(out.stdout.strip(), options={"verify_signature": False})
+    assert claims["sub"] == "dpo.1" and claims["roles"] == ["dpo"]
+
+
+def test_unknown_role_is_a_clear_error(tmp_path: Path) -> None:
+    out = _run(["token", "--role", "root", "--sub", "x"], tmp_path)
+    assert out.returncode == 2 and "unknown roles: root" in out.stderr
+
+
+def test_audit_verify_fails_on_tampering(tmp_path: Path) -> None:
+    import sqlite3
+
+    assert _run(["demo", "--no-serve", "--data-dir", str(tmp_path)], tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "hub.sqlite3") as conn:
+        conn.execute("UPDATE audit_event SET action = 'nothing' WHERE seq = 2")
+    out = _run(["audit", "verify"], tmp_path)
+    assert out.returncode == 1 and "seq 2: modified" in out.stdout
+
+
+def test_db_upgrade_and_usage_error(tmp_path: Path) -> None:
+    assert _run(["db", "upgrade"], tmp_path).returncode == 0
+    bad = _run(["frobnicate"], tmp_path)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr

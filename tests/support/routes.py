@@ -1,0 +1,44 @@
+"""List an app's HTTP routes with their full paths, methods and dependants.
+
+FastAPI ≥ 0.16x keeps included routers as ``_IncludedRouter`` objects instead of
+flattening them; this walks both shapes so tests can inspect every endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    path: str
+    methods: frozenset[str]
+    dependant: Any
+
+
+def iter_routes(routes: list[Any]) -> Iterator[RouteInfo]:
+    for route in routes:
+        if hasattr(route, "effective_route_contexts"):
+            for ctx in route.effective_route_contexts():
+                yield RouteInfo(ctx.path, frozenset(ctx.methods or ()), ctx.dependant)
+        elif hasattr(route, "dependant"):
+            yield RouteInfo(route.path, frozenset(route.methods or ()), route.dependant)
+
+
+def api_routes(app: Any, prefix: str = "/api/") -> list[RouteInfo]:
+    """Every route under ``prefix``."""
+    return [r for r in iter_routes(app.routes) if r.path.startswith(prefix)]
+
+
+def declared_roles(dependant: Any) -> tuple[str, ...] | None:
+    """The roles of the ``require(...)`` dependency of an endpoint, searched recursively."""
+    for dep in dependant.dependencies:
+        roles = getattr(dep.call, "roles", None)
+        if roles is not None:
+            return tuple(str(r) for r in roles)
+        nested = declared_roles(dep)
+        if nested is not None:
+            return nested
+    return None
