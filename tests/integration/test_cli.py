@@ -56,3 +56,38 @@ def test_db_upgrade_and_usage_error(tmp_path: Path) -> None:
     assert _run(["db", "upgrade"], tmp_path).returncode == 0
     bad = _run(["frobnicate"], tmp_path)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_serve_starts_the_hub_and_logs_json(tmp_path: Path) -> None:
+    import json
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "EDH_DEV_MODE": "true", "EDH_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [*EDH, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+                    assert json.load(resp)["status"] == "ok"
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "edh serve did not answer"
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=30)
+    records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    access = [r for r in records if r.get("logger") == "hub.access"]
+    assert access and access[0]["path"] == "/health" and access[0]["status"] == 200
