@@ -14,7 +14,7 @@ from hub.errors import PayloadTooLarge, problem
 log = logging.getLogger("hub.access")
 
 
-class _TooLarge(BaseException):  # noqa: N818
+class _TooLarge(BaseException):
     """Raised from ``receive``; a BaseException so body parsers cannot swallow it as a 400."""
 
 
