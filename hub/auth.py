@@ -166,6 +166,13 @@ def authenticate(request: Request) -> Principal:
     return verifier.verify(bearer_token(request))
 
 
+def public_endpoint() -> None:
+    """Dependency marking an endpoint as deliberately public (e.g. published public keys)."""
+
+
+public_endpoint.roles = ()  # type: ignore[attr-defined]
+
+
 def require(*roles: Role) -> Callable[[Request], Principal]:
     """Dependency: the caller must hold one of ``roles``; refusals are audited (403)."""
 
