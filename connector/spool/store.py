@@ -1,0 +1,303 @@
+"""The connector's durable spool: accepted statements in SQLite (WAL, synchronous=FULL).
+
+Contract (shared with the ingestion pipeline):
+
+- ``append(statements)`` stores fully prepared statements (``id``, ``stored``,
+  ``authority``, ``version`` filled) atomically and durably before returning their ids.
+  It is idempotent per statement: an id already stored with the same content is a no-op;
+  with a different content it raises :class:`connector.errors.Conflict` and nothing of the
+  batch is stored. A voiding statement marks its target voided; targeting a voiding
+  statement raises :class:`connector.errors.InvalidStatement`.
+- ``read_after(cursor, limit)`` returns statements with ``seq > cursor`` in ``seq`` order.
+- ``get_cursor`` / ``set_cursor`` persist a consumer's position (durable, resumable).
+- ``counts()`` reports totals for ``edh-connector status``.
+
+The spool is safe to share between threads of one process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from connector.errors import BadRequest, Conflict, InvalidStatement
+from connector.spool import activities
+from connector.spool.index import index_rows, is_voiding, key_hash, statement_ref
+from connector.spool.query import StatementQuery, build_query
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS statements (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    stored TEXT NOT NULL,
+    body BLOB NOT NULL,
+    voided INTEGER NOT NULL DEFAULT 0,
+    voiding INTEGER NOT NULL DEFAULT 0,
+    ref_id TEXT
+);
+CREATE INDEX IF NOT EXISTS statements_ref ON statements(ref_id) WHERE ref_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS statement_index (
+    key_hash INTEGER NOT NULL,
+    broad INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (key_hash, broad, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cursors (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS activities (id TEXT PRIMARY KEY, definition BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS attachments (
+    sha2 TEXT PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    content BLOB NOT NULL
+);
+"""
+
+COMPARISON_IGNORED = ("stored", "authority", "version")
+
+
+@dataclass(frozen=True)
+class SpooledStatement:
+    """A statement as stored, its position ``seq`` (monotonic) and whether it is voided."""
+
+    seq: int
+    statement: dict[str, Any]
+    voided: bool
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Raw attachment content, addressed by its SHA-256 (hex)."""
+
+    sha2: str
+    content_type: str
+    content: bytes
+
+
+def fingerprint(statement: dict[str, Any]) -> str:
+    """Digest comparing statements, ignoring what the LRS itself fills in (``stored``,
+    ``authority``, ``version``, and ``timestamp`` when it was filled from ``stored``)."""
+    kept = {k: v for k, v in statement.items() if k not in COMPARISON_IGNORED}
+    if "stored" in statement and kept.get("timestamp") == statement["stored"]:
+        del kept["timestamp"]
+    kept["id"] = str(kept.get("id", "")).lower()
+    return hashlib.sha256(orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class Spool:
+    """Durable statement store over one SQLite file (see module docstring)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA cache_size=-16384")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An immediate (write-locked) transaction, committed durably on success."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def append(
+        self,
+        statements: Sequence[dict[str, Any]],
+        attachments: Sequence[Attachment] = (),
+    ) -> list[str]:
+        """Store ``statements`` (all or none) and return their ids, durable on return.
+
+        A resent id is the same statement when :func:`fingerprint` agrees;
+        ``attachments`` are stored in the same transaction.
+        """
+        ids = [str(s["id"]).lower() for s in statements]
+        if len(set(ids)) != len(ids):
+            raise BadRequest("statements: the batch holds the same statement id twice")
+        with self.transaction() as db:
+            new = self._new_statements(db, statements, ids)
+            self._check_voiding(db, [s for s, _ in new])
+            self._insert(db, new)
+            activities.remember(db, [s for s, _ in new])
+            db.executemany(
+                "INSERT OR IGNORE INTO attachments(sha2, content_type, content) VALUES (?,?,?)",
+                [(a.sha2, a.content_type, a.content) for a in attachments],
+            )
+        return [str(s["id"]) for s in statements]
+
+    @staticmethod
+    def _new_statements(
+        db: sqlite3.Connection,
+        statements: Sequence[dict[str, Any]],
+        ids: list[str],
+    ) -> list[tuple[dict[str, Any], str]]:
+        marks = ",".join("?" * len(ids))
+        known = dict(
+            db.execute(f"SELECT id, body FROM statements WHERE id IN ({marks})", ids)  # noqa: S608
+        )
+        new = []
+        for statement, sid in zip(statements, ids, strict=True):
+            if sid not in known:
+                new.append((statement, sid))
+            elif fingerprint(orjson.loads(known[sid])) != fingerprint(statement):
+                raise Conflict(f"id: statement {sid} already exists with a different content")
+        return new
+
+    @staticmethod
+    def _check_voiding(db: sqlite3.Connection, statements: list[dict[str, Any]]) -> None:
+        batch_voiding = {str(s["id"]).lower() for s in statements if is_voiding(s)}
+        for statement in statements:
+            target = statement_ref(statement) if is_voiding(statement) else None
+            if target is None:
+                continue
+            row = db.execute("SELECT voiding FROM statements WHERE id = ?", (target,)).fetchone()
+            if target in batch_voiding or (row is not None and row[0]):
+                raise InvalidStatement(
+                    "object.id: a voiding statement cannot target another voiding statement"
+                )
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, new: list[tuple[dict[str, Any], str]]) -> None:
+        """Insert new statements with explicit, consecutive ``seq`` (we hold the write lock)."""
+        if not new:
+            return
+        ids = [sid for _, sid in new]
+        marks = ",".join("?" * len(ids))
+        voided = {
+            row[0]
+            for row in db.execute(
+                f"SELECT ref_id FROM statements WHERE voiding = 1 AND ref_id IN ({marks})",  # noqa: S608
+                ids,
+            )
+        }
+        last = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'statements'").fetchone()
+        first_seq = (last[0] if last else 0) + 1
+        rows: list[tuple[Any, ...]] = []
+        index: list[tuple[Any, ...]] = []
+        targets: list[tuple[str | None]] = []
+        for seq, (statement, sid) in enumerate(new, start=first_seq):
+            voiding, ref = is_voiding(statement), statement_ref(statement)
+            rows.append(
+                (
+                    seq,
+                    sid,
+                    statement["stored"],
+                    orjson.dumps(statement),
+                    int(sid in voided),
+                    int(voiding),
+                    ref,
+                )
+            )
+            index.extend((key_hash(k, v), broad, seq) for k, v, broad in index_rows(statement))
+            if voiding:
+                targets.append((ref,))
+        db.executemany("INSERT INTO statements VALUES (?,?,?,?,?,?,?)", rows)
+        db.executemany("INSERT OR IGNORE INTO statement_index VALUES (?,?,?)", index)
+        db.executemany("UPDATE statements SET voided = 1 WHERE id = ?", targets)
+
+    def activity_definition(self, activity_id: str) -> dict[str, Any] | None:
+        """The canonical definition of an activity (``connector.spool.activities``), or
+        ``None``."""
+        row = self.fetch_one("SELECT definition FROM activities WHERE id = ?", (activity_id,))
+        return None if row is None else dict(orjson.loads(row[0]))
+
+    def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """One row of a read-only query on the spool database (``None`` when empty)."""
+        with self._lock:
+            row: tuple[Any, ...] | None = self._db.execute(sql, params).fetchone()
+        return row
+
+    def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """All rows of a read-only query on the spool database."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def get(self, statement_id: str) -> SpooledStatement | None:
+        """The statement with this id (voided or not), or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seq, body, voided FROM statements WHERE id = ?", (statement_id.lower(),)
+            ).fetchone()
+        return None if row is None else SpooledStatement(row[0], orjson.loads(row[1]), bool(row[2]))
+
+    def read_after(self, cursor: int, limit: int) -> list[SpooledStatement]:
+        """Up to ``limit`` statements with ``seq > cursor``, in ``seq`` order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, body, voided FROM statements WHERE seq > ? ORDER BY seq LIMIT ?",
+                (cursor, limit),
+            ).fetchall()
+        return [SpooledStatement(seq, orjson.loads(body), bool(v)) for seq, body, v in rows]
+
+    def query(self, query: StatementQuery) -> list[SpooledStatement]:
+        """Non-voided statements matching an xAPI statement query (``limit + 1`` at most)."""
+        sql, params = build_query(query)
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [SpooledStatement(seq, orjson.loads(body), False) for seq, body in rows]
+
+    def last_seq(self) -> int:
+        """The highest ``seq`` stored (0 when empty)."""
+        with self._lock:
+            row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM statements").fetchone()
+        return int(row[0])
+
+    def attachment(self, sha2: str) -> Attachment | None:
+        """The attachment with this SHA-256, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT content_type, content FROM attachments WHERE sha2 = ?", (sha2,)
+            ).fetchone()
+        return None if row is None else Attachment(sha2, row[0], bytes(row[1]))
+
+    def get_cursor(self, consumer: str) -> int:
+        """The last ``seq`` that ``consumer`` processed (0 when it never set one)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seq FROM cursors WHERE consumer = ?", (consumer,)
+            ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def set_cursor(self, consumer: str, seq: int) -> None:
+        """Durably record that ``consumer`` processed everything up to ``seq``."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO cursors(consumer, seq) VALUES (?, ?)"
+                " ON CONFLICT(consumer) DO UPDATE SET seq = excluded.seq",
+                (consumer, seq),
+            )
+
+    def counts(self) -> dict[str, int]:
+        """Totals: ``statements``, ``voided``, ``attachments`` and ``pending:<consumer>``."""
+        with self._lock:
+            db = self._db
+            out = {
+                "statements": db.execute("SELECT COUNT(*) FROM statements").fetchone()[0],
+                "voided": db.execute("SELECT COUNT(*) FROM statements WHERE voided=1").fetchone()[
+                    0
+                ],
+                "attachments": db.execute("SELECT COUNT(*) FROM attachments").fetchone()[0],
+            }
+            for consumer, seq in db.execute("SELECT consumer, seq FROM cursors").fetchall():
+                pending = db.execute("SELECT COUNT(*) FROM statements WHERE seq > ?", (seq,))
+                out[f"pending:{consumer}"] = pending.fetchone()[0]
+        return out

@@ -1,0 +1,42 @@
+"""The connector's xAPI endpoint (an LRS) as a FastAPI application, base path ``/xapi/``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from connector import metrics
+from connector.config import ConnectorSettings
+from connector.spool import Spool
+from connector.spool.documents import DocumentStore
+from connector.xapi import about, documents, lookups, statements
+from connector.xapi.alternate import AlternateSyntaxMiddleware
+from connector.xapi.errors import install_error_handlers
+from connector.xapi.http import VersionHeaderMiddleware
+from connector.xapi.service import Lrs
+
+
+def create_app(settings: ConnectorSettings | None = None, spool: Spool | None = None) -> FastAPI:
+    """The LRS app over ``spool`` (default: the settings' spool file, closed on shutdown)."""
+    settings = settings or ConnectorSettings()
+    owned = spool is None
+    store = spool or Spool(settings.spool_path)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            store.close()
+
+    app = FastAPI(title="EDH connector xAPI endpoint", version="0.1.0", lifespan=lifespan)
+    app.state.lrs = Lrs(store, settings.xapi)
+    app.state.documents = DocumentStore(store)
+    install_error_handlers(app)
+    app.add_middleware(AlternateSyntaxMiddleware, max_body_bytes=settings.xapi.max_body_bytes)
+    app.add_middleware(VersionHeaderMiddleware)
+    app.add_middleware(metrics.RequestMetricsMiddleware)
+    for module in (about, statements, documents, lookups, metrics):
+        app.include_router(module.router)
+    return app
