@@ -1,0 +1,133 @@
+"""Offline verification of an exported contract file.
+
+File format (JSON)::
+
+    {"document": {...contract_document...},
+     "signatures": [{"party": "provider|lab|hub", "jws": "<detached JWS>"}, ...],
+     "keys": [<Ed25519 OKP JWK with "kid">, ...]}
+
+The verifier recomputes the RFC 8785 bytes of ``document`` and checks each signature
+with the key its ``kid`` names. A changed byte in the terms, a signature of another
+version or a missing party makes the file fail.
+
+The embedded ``keys`` only prove integrity: whoever re-signs a file can embed their own
+keys. Given a trusted key set (:func:`trusted_keys`, e.g. the parties' registered keys
+and the hub's key), the verifier ignores the embedded keys and fails any signature made
+by a key outside that set, or by a key trusted for another party.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from contracts.errors import SignatureError
+from contracts.model import ContractTerms, document_bytes, document_digest
+from contracts.signing import PARTIES, public_key_from_jwk, read_header, verify_detached
+
+
+@dataclass
+class Report:
+    """Outcome of :func:`verify_file`: ``ok`` only when every party's signature holds."""
+
+    ok: bool = False
+    trusted: bool = False
+    digest: str | None = None
+    signed_by: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    """A key the verifier trusts, for the listed parties only (all when empty)."""
+
+    key: Ed25519PublicKey
+    parties: frozenset[str] = frozenset()
+
+
+def trusted_keys(jwks: Any) -> dict[str, TrustedKey]:
+    """The trusted keys by ``kid`` from a JWKS (``{"keys": [...]}``), a list of JWKs or
+    one JWK (as ``GET /api/v1/contracts/hub-key`` returns). A JWK may name the parties
+    it signs for in ``edh_party`` (a string or a list). Raises ``SignatureError`` for a
+    set without keys or with an unusable key."""
+    if isinstance(jwks, dict):
+        jwks = jwks.get("keys", [jwks])
+    if not isinstance(jwks, list) or not jwks:
+        raise SignatureError("the trusted key set holds no keys (expected a JWKS)")
+    trusted: dict[str, TrustedKey] = {}
+    for jwk in jwks:
+        if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str):
+            raise SignatureError("every trusted key must be a JWK object with a kid")
+        parties = jwk.get("edh_party") or []
+        parties = [parties] if isinstance(parties, str) else parties
+        if not isinstance(parties, list) or not set(parties) <= set(PARTIES):
+            raise SignatureError(f"key {jwk['kid']}: edh_party must name {', '.join(PARTIES)}")
+        trusted[jwk["kid"]] = TrustedKey(public_key_from_jwk(jwk), frozenset(parties))
+    return trusted
+
+
+def _untrusted(entry: Any, trusted: Mapping[str, TrustedKey]) -> str | None:
+    header = read_header(str(entry["jws"]))
+    kid, party = str(header.get("kid")), str(header["edh_party"])
+    if kid not in trusted:
+        return f"key {kid} is not in the trusted key set"
+    if trusted[kid].parties and party not in trusted[kid].parties:
+        allowed = ", ".join(sorted(trusted[kid].parties))
+        return f"key {kid} is trusted for {allowed}, not for {party}"
+    return None
+
+
+def _keys(data: dict[str, Any], problems: list[str]) -> dict[str, Ed25519PublicKey]:
+    keys: dict[str, Ed25519PublicKey] = {}
+    for jwk in data.get("keys") or []:
+        try:
+            keys[str(jwk["kid"])] = public_key_from_jwk(jwk)
+        except (SignatureError, KeyError, TypeError) as exc:
+            problems.append(f"unusable key: {exc}")
+    return keys
+
+
+def _check_document(document: Any, problems: list[str]) -> bool:
+    if not isinstance(document, dict) or not isinstance(document.get("terms"), dict):
+        problems.append("the file has no contract document")
+        return False
+    try:
+        ContractTerms.model_validate(document["terms"])
+    except ValueError as exc:
+        problems.append(f"invalid terms: {exc}")
+    return True
+
+
+def verify_file(data: Any, trusted: Mapping[str, TrustedKey] | None = None) -> Report:
+    """Verify a parsed contract file; never raises for bad content (see ``problems``).
+    With ``trusted``, signatures are checked with those keys only (``report.trusted``)."""
+    report = Report(trusted=trusted is not None)
+    if not isinstance(data, dict):
+        report.problems.append("not a contract file (expected a JSON object)")
+        return report
+    if not _check_document(data.get("document"), report.problems):
+        return report
+    payload = document_bytes(data["document"])
+    report.digest = document_digest(data["document"])
+    if trusted is None:
+        keys = _keys(data, report.problems)
+    else:
+        keys = {kid: t.key for kid, t in trusted.items()}
+    for entry in data.get("signatures") or []:
+        try:
+            distrust = None if trusted is None else _untrusted(entry, trusted)
+            if distrust is not None:
+                raise SignatureError(distrust)
+            party = verify_detached(str(entry["jws"]), payload, keys)
+        except (SignatureError, KeyError, TypeError) as exc:
+            report.problems.append(f"signature {entry.get('party', '?')}: {exc}")
+            continue
+        report.signed_by[party] = str(read_header(str(entry["jws"]))["kid"])
+    missing = [p for p in PARTIES if p not in report.signed_by]
+    if missing:
+        report.problems.append(f"missing valid signature of: {', '.join(missing)}")
+    report.ok = not report.problems
+    return report

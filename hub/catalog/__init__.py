@@ -1,0 +1,1 @@
+"""Catalog area: datasets described by providers, published as DCAT-AP JSON-LD."""

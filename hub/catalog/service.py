@@ -1,0 +1,106 @@
+"""Catalog operations. Changes are audited in the caller's transaction; none commits."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime
+
+from sqlmodel import Session, col, select
+
+from hub.audit.trail import Actor, EventDraft, Resource, Why, record
+from hub.catalog.models import Dataset
+from hub.catalog.schemas import DatasetIn
+from hub.errors import NotFound, ValidationFailed
+from hub.registry.models import Organisation
+from hub.registry.schemas import OrgKind
+from hub.registry.service import get_org
+
+
+def create_dataset(session: Session, actor: Actor, data: DatasetIn) -> Dataset:
+    """Describe a new dataset of provider ``data.provider_id`` (must be a provider)."""
+    get_org(session, data.provider_id, OrgKind.PROVIDER)
+    dataset = Dataset(**data.model_dump())
+    session.add(dataset)
+    session.flush()
+    draft = EventDraft(
+        actor,
+        "dataset.created",
+        Resource("dataset", dataset.id),
+        why=Why(dataset_id=dataset.id),
+        details={"title": dataset.title},
+    )
+    record(session, draft)
+    return dataset
+
+
+def get_dataset(session: Session, dataset_id: str) -> Dataset:
+    """The dataset ``dataset_id``; raises ``NotFound``."""
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} is not in the catalog")
+    return dataset
+
+
+def folded(text: str) -> str:
+    """Case- and accent-insensitive form of ``text`` ("Créteil" → "creteil")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _haystack(dataset: Dataset) -> str:
+    parts = [dataset.title, dataset.description, dataset.coverage, dataset.xapi_profile]
+    return folded(" ".join([*parts, *dataset.keywords, *dataset.verbs, *dataset.fields]))
+
+
+def search(
+    session: Session, text: str | None = None, provider_id: str | None = None
+) -> list[Dataset]:
+    """Datasets whose title, description, coverage, profile, verbs, fields or keywords
+    contain ``text`` (ignoring case and accents), optionally of one provider; newest
+    first. The catalog is small (a few datasets per provider), so text matching runs in
+    Python, identically on SQLite and PostgreSQL."""
+    query = select(Dataset)
+    if provider_id:
+        query = query.where(Dataset.provider_id == provider_id)
+    rows = session.exec(query.order_by(col(Dataset.created_at).desc())).all()
+    needle = folded(text or "")
+    return [d for d in rows if needle in _haystack(d)]
+
+
+def provider_names(session: Session, datasets: list[Dataset]) -> dict[str, str]:
+    """The names of the providers of ``datasets``, by organisation id."""
+    ids = {d.provider_id for d in datasets}
+    rows = session.exec(select(Organisation).where(col(Organisation.id).in_(ids))).all()
+    return {org.id: org.name for org in rows}
+
+
+def _utc(ts: datetime) -> datetime:
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def record_batch_stats(
+    session: Session, dataset_id: str, rows: int, first_ts: datetime, last_ts: datetime
+) -> Dataset:
+    """Add one ingested batch to the dataset's statistics (called by ingestion in its own
+    transaction): statement and batch counts, first and last statement times.
+
+    Not idempotent (each call counts a batch): call it once per registered batch.
+    Raises ``NotFound`` for an unknown dataset and ``ValidationFailed`` for negative
+    ``rows`` or ``first_ts`` after ``last_ts``.
+    """
+    if rows < 0 or _utc(first_ts) > _utc(last_ts):
+        raise ValidationFailed("batch statistics need rows >= 0 and first_ts <= last_ts")
+    dataset = session.exec(
+        select(Dataset).where(Dataset.id == dataset_id).with_for_update()
+    ).first()
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} is not in the catalog")
+    first = [_utc(t) for t in (dataset.first_statement_at, first_ts) if t is not None]
+    last = [_utc(t) for t in (dataset.last_statement_at, last_ts) if t is not None]
+    dataset.statement_count += rows
+    dataset.batch_count += 1
+    dataset.first_statement_at, dataset.last_statement_at = min(first), max(last)
+    dataset.updated_at = datetime.now(UTC)
+    session.add(dataset)
+    session.flush()
+    return dataset

@@ -1,0 +1,1 @@
+"""Contracts area: lifecycle, signatures, ethics review, policy data, contract gate."""

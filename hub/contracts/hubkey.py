@@ -1,0 +1,48 @@
+"""The hub's own contract-signing key (trusted third party), and party key look-ups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlmodel import Session, col, select
+
+from hub.config import Settings
+from hub.contracts.models import OrganisationKey
+from hub.keys import load_or_create_key, load_public_key, public_jwk
+from hub.registry.service import get_org
+
+
+def hub_key_path(settings: Settings) -> Path:
+    """Where the hub's contract key lives (``EDH_CONTRACTS__HUB_KEY_FILE`` or the data dir)."""
+    return settings.contracts.hub_key_file or settings.data_dir / "keys" / "contracts-hub.pem"
+
+
+def hub_signing_key(settings: Settings) -> Ed25519PrivateKey:
+    """The hub's private key; created only in dev mode (raises ``ServiceUnavailable``)."""
+    return load_or_create_key(hub_key_path(settings), allow_create=settings.dev_mode)
+
+
+def hub_jwk(settings: Settings) -> dict[str, Any]:
+    """The public JWK of the hub's contract key (``kid`` = RFC 7638 thumbprint)."""
+    return public_jwk(hub_signing_key(settings).public_key())
+
+
+def organisation_keys(session: Session, organisation_id: str) -> dict[str, Ed25519PublicKey]:
+    """The organisation's usable (not revoked) public keys by ``kid``."""
+    rows = session.exec(
+        select(OrganisationKey).where(
+            OrganisationKey.organisation_id == organisation_id,
+            col(OrganisationKey.revoked_at).is_(None),
+        )
+    ).all()
+    return {row.kid: load_public_key(row.public_key_pem) for row in rows}
+
+
+def organisation_jwks(session: Session, organisation_id: str) -> dict[str, Any]:
+    """The organisation's usable contract keys as a JWKS; each JWK names in ``edh_party``
+    the party the organisation signs as (its kind: provider, lab). Raises ``NotFound``."""
+    party = str(get_org(session, organisation_id).kind)
+    keys = organisation_keys(session, organisation_id).values()
+    return {"keys": [{**public_jwk(key), "edh_party": party} for key in keys]}

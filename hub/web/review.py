@@ -1,0 +1,189 @@
+"""The ethics committee's pages under ``/review`` (role: ethics_reviewer): the queue, a
+request's full terms with the diff against the previous version, the decision form
+(reason mandatory), and the history of decisions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from contracts.lifecycle import ReviewStatus, ReviewVerdict, State
+from hub.auth import Principal, Role
+from hub.contracts import review, service
+from hub.contracts.events import publish_after_commit
+from hub.contracts.models import Contract, ReviewDecision
+from hub.deps import SessionDep, actor_of, hub_context
+from hub.errors import HubError
+from hub.registry.models import Organisation, Project
+from hub.web.session import ui_principal
+from hub.web.templating import templates
+
+router = APIRouter(prefix="/review", include_in_schema=False)
+
+TERM_LABELS = {
+    "provider_id": "Fournisseur (éditeur)",
+    "project_id": "Projet de recherche",
+    "datasets": "Jeux de données",
+    "purpose": "Finalité",
+    "legal_basis": "Base légale (RGPD)",
+    "allowed_fields": "Champs autorisés",
+    "pseudonymisation_scope": "Portée de la pseudonymisation",
+    "min_cell_size": "Taille minimale des cellules (k)",
+    "row_level": "Accès ligne à ligne",
+    "row_level_reason": "Justification de l'accès ligne à ligne",
+    "rounding_base": "Arrondi des effectifs",
+    "retention_days": "Durée de conservation (jours)",
+    "valid_from": "Début de validité",
+    "valid_until": "Fin de validité",
+    "obligations": "Obligations",
+    "connector_ids": "Connecteurs",
+}
+VERDICT_LABELS = {
+    ReviewVerdict.APPROVE: "Approuver",
+    ReviewVerdict.REJECT: "Rejeter",
+    ReviewVerdict.REQUEST_CHANGES: "Demander des modifications",
+}
+DECISION_LABELS = {
+    ReviewVerdict.APPROVE: "Approbation",
+    ReviewVerdict.REJECT: "Rejet",
+    ReviewVerdict.REQUEST_CHANGES: "Modifications demandées",
+}
+STATUS_LABELS = {
+    ReviewStatus.NONE: "non soumis",
+    ReviewStatus.PENDING: "en attente d'avis",
+    ReviewStatus.APPROVED: "approuvé",
+    ReviewStatus.REJECTED: "rejeté",
+    ReviewStatus.CHANGES_REQUESTED: "modifications demandées",
+}
+
+CHOOSE_VERDICT = "Choisissez une décision : approuver, rejeter ou demander des modifications."
+FRENCH_ERRORS = {
+    "validation-failed": f"Le motif est obligatoire (au moins {review.MIN_REASON} caractères).",
+    "conflict": "Vous avez déjà rendu une décision sur cette version.",
+    "forbidden": "Vous ne pouvez pas examiner cette demande : conflit d'intérêts (membre "
+    "d'une partie ou auteur des conditions).",
+    "invalid-transition": "Cette demande n'attend plus d'avis du comité.",
+}
+
+
+def show(value: Any) -> str:
+    """A term value as French text for the page."""
+    if value is None or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _names(session: Session, contract: Contract) -> dict[str, str]:
+    provider = session.get(Organisation, contract.provider_id)
+    lab = session.get(Organisation, contract.lab_id)
+    project = session.get(Project, contract.project_id)
+    return {
+        "provider": provider.name if provider else contract.provider_id,
+        "lab": lab.name if lab else contract.lab_id,
+        "project": project.title if project else contract.project_id,
+    }
+
+
+def _page(
+    request: Request, name: str, principal: Principal, status: int = 200, **ctx: Any
+) -> Response:
+    context = {
+        "principal": principal,
+        "show": show,
+        "labels": TERM_LABELS,
+        "verdicts": VERDICT_LABELS,
+        "decisions_fr": DECISION_LABELS,
+        "statuses": STATUS_LABELS,
+        **ctx,
+    }
+    return templates.TemplateResponse(request, f"review/{name}", context, status_code=status)
+
+
+@router.get("", response_class=HTMLResponse)
+def queue_page(request: Request, session: SessionDep) -> Response:
+    """The requests awaiting the committee, and the latest decisions."""
+    principal = ui_principal(request, Role.ETHICS_REVIEWER)
+    pending = [(c, _names(session, c)) for c in review.queue(session)]
+    recent = session.exec(
+        select(ReviewDecision).order_by(col(ReviewDecision.id).desc()).limit(20)
+    ).all()
+    return _page(request, "queue.html", principal, pending=pending, recent=recent)
+
+
+def _detail(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    contract_id: str,
+    status: int = 200,
+    error: str | None = None,
+) -> Response:
+    contract = service.get_contract(session, contract_id)
+    all_versions = service.versions(session, contract.id)
+    current = all_versions[-1]
+    previous = all_versions[-2].terms if len(all_versions) > 1 else None
+    decisions = review.history(session, contract.id)
+    mine = any(d.reviewer_sub == principal.sub and d.version == contract.version for d in decisions)
+    actor = actor_of(principal, Role.ETHICS_REVIEWER)
+    awaiting = contract.state == State.ACCEPTED and contract.review_status == ReviewStatus.PENDING
+    conflict = awaiting and not review.may_review(hub_context(request), session, actor, contract)
+    can_decide = awaiting and not mine and not conflict
+    return _page(
+        request,
+        "detail.html",
+        principal,
+        status,
+        contract=contract,
+        names=_names(session, contract),
+        terms=current.terms,
+        digest=current.digest,
+        changes=review.terms_diff(previous, current.terms),
+        has_previous=previous is not None,
+        versions=all_versions,
+        decisions=decisions,
+        can_decide=can_decide,
+        mine=mine,
+        conflict=conflict,
+        error=error,
+        saved=request.query_params.get("enregistre") == "1",
+        quorum=hub_context(request).settings.review.quorum,
+    )
+
+
+@router.get("/{contract_id}", response_class=HTMLResponse)
+def detail_page(request: Request, contract_id: str, session: SessionDep) -> Response:
+    """One request: full terms, diff against the previous version, form, history."""
+    principal = ui_principal(request, Role.ETHICS_REVIEWER)
+    return _detail(request, session, principal, contract_id)
+
+
+@router.post("/{contract_id}/decision", response_class=HTMLResponse)
+def decide(
+    request: Request,
+    contract_id: str,
+    session: SessionDep,
+    verdict: Annotated[str, Form(max_length=32)] = "",
+    reason: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    """Record the reviewer's decision; on refusal, the page again with the reason."""
+    principal = ui_principal(request, Role.ETHICS_REVIEWER)
+    if verdict not in set(ReviewVerdict):
+        return _detail(request, session, principal, contract_id, 400, CHOOSE_VERDICT)
+    try:
+        contract = service.get_contract(session, contract_id)
+        actor = actor_of(principal, Role.ETHICS_REVIEWER)
+        ctx = hub_context(request)
+        review.review_decision(ctx, session, actor, contract, ReviewVerdict(verdict), reason)
+        publish_after_commit(ctx, session, contract)
+    except HubError as exc:
+        session.rollback()
+        message = FRENCH_ERRORS.get(exc.slug, exc.detail)
+        return _detail(request, session, principal, contract_id, exc.status, message)
+    return RedirectResponse(f"/review/{contract_id}?enregistre=1", status_code=303)

@@ -1,0 +1,186 @@
+"""``edh contracts sign|verify|keygen`` on real exported contracts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from contracts.model import document_bytes
+from contracts.signing import sign_detached
+from hub.cli import main
+from hub.keys import public_jwk
+from tests.support.contracts_fixtures import World
+
+
+def _export(world: World, tmp_path: Path) -> Path:
+    cid = world.finalized()["id"]
+    exported = world.client.get(f"/api/v1/contracts/{cid}/export", headers=world.as_lab())
+    path = tmp_path / "contract.json"
+    path.write_bytes(exported.content)
+    return path
+
+
+def test_verify_accepts_the_signed_file_and_fails_on_a_changed_byte(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _export(world, tmp_path)
+    assert main(["contracts", "verify", str(path)]) == 0
+    assert "contract OK" in capsys.readouterr().out
+    raw = path.read_bytes()
+    changed = raw.replace(b'"retention_days":180', b'"retention_days":181')
+    assert changed != raw
+    path.write_bytes(changed)
+    assert main(["contracts", "verify", "--json", str(path)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and report["signed_by"] == {}
+
+
+def test_verify_reports_a_missing_party(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _export(world, tmp_path)
+    data = json.loads(path.read_bytes())
+    data["signatures"] = [s for s in data["signatures"] if s["party"] != "hub"]
+    path.write_text(json.dumps(data))
+    assert main(["contracts", "verify", str(path)]) == 1
+    assert "missing valid signature of: hub" in capsys.readouterr().out
+
+
+def test_verify_refuses_garbage_with_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "x.json"
+    path.write_text("{not json")
+    assert main(["contracts", "verify", str(path)]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    path.write_text("[1, 2]")
+    assert main(["contracts", "verify", str(path)]) == 1
+
+
+def test_keygen_and_sign_produce_a_signature_the_api_accepts(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_path = tmp_path / "lab.pem"
+    assert main(["contracts", "keygen", str(key_path)]) == 0
+    public = json.loads(capsys.readouterr().out)
+    world.post(
+        "/organisation-keys",
+        world.as_lab(),
+        {"organisation_id": world.lab_id, "public_key": public["public_key"]},
+    )
+    assert main(["contracts", "keygen", str(key_path)]) == 2  # never overwrites a key
+    capsys.readouterr()
+    cid = world.agreed()["id"]
+    doc_path = tmp_path / "doc.json"
+    doc_path.write_bytes(
+        world.client.get(f"/api/v1/contracts/{cid}/document", headers=world.as_lab()).content
+    )
+    assert main(["contracts", "sign", str(doc_path), "--key", str(key_path), "--party", "lab"]) == 0
+    jws = capsys.readouterr().out.strip()
+    resp = world.client.post(
+        f"/api/v1/contracts/{cid}/signatures", json={"jws": jws}, headers=world.as_lab()
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["signatures"][0]["kid"] == public["kid"]
+    assert key_path.stat().st_mode & 0o077 == 0  # private key readable by its owner only
+
+
+def _trusted_set(world: World, tmp_path: Path) -> Path:
+    keys = []
+    for org_id in (world.provider_id, world.lab_id):
+        resp = world.client.get(
+            "/api/v1/organisation-keys", params={"organisation_id": org_id}, headers=world.as_lab()
+        )
+        assert resp.status_code == 200, resp.text
+        keys += resp.json()["keys"]
+    keys.append(world.client.get("/api/v1/contracts/hub-key").json())
+    path = tmp_path / "trusted.json"
+    path.write_text(json.dumps({"keys": keys}))
+    return path
+
+
+def _resign(path: Path, keys: dict[str, Ed25519PrivateKey], **terms: object) -> None:
+    """Rewrite the file as a forger would: new terms, signed and embedded with ``keys``."""
+    data = json.loads(path.read_bytes())
+    data["document"]["terms"].update(terms)
+    payload = document_bytes(data["document"])
+    data["signatures"], data["keys"] = [], []
+    for party, key in keys.items():
+        jwk = public_jwk(key.public_key())
+        jws = sign_detached(key, payload, kid=jwk["kid"], party=party)
+        data["signatures"].append({"party": party, "kid": jwk["kid"], "jws": jws})
+        data["keys"].append(jwk)
+    path.write_text(json.dumps(data))
+
+
+def test_verify_with_trusted_keys_accepts_the_real_file(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _export(world, tmp_path)
+    assert (
+        main(["contracts", "verify", str(path), "--keys", str(_trusted_set(world, tmp_path))]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "contract OK" in out and "warning" not in out
+    assert main(["contracts", "verify", str(path)]) == 0
+    assert "pass --keys" in capsys.readouterr().out
+
+
+def test_file_resigned_by_an_attacker_fails_only_against_trusted_keys(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _export(world, tmp_path)
+    trusted = _trusted_set(world, tmp_path)
+    attacker = {party: Ed25519PrivateKey.generate() for party in ("provider", "lab", "hub")}
+    _resign(path, attacker, retention_days=365)
+    assert main(["contracts", "verify", str(path)]) == 0  # consistent embedded keys
+    capsys.readouterr()
+    assert main(["contracts", "verify", "--json", str(path), "--keys", str(trusted)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["trusted"] is True and report["signed_by"] == {}
+    for party in ("provider", "lab", "hub"):
+        kid = public_jwk(attacker[party].public_key())["kid"]
+        assert f"signature {party}: key {kid} is not in the trusted key set" in report["problems"]
+
+
+def test_a_trusted_key_cannot_sign_for_another_party(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _export(world, tmp_path)
+    trusted = _trusted_set(world, tmp_path)
+    lab_key = world.keys["lab"]
+    _resign(path, {"provider": lab_key, "lab": lab_key, "hub": lab_key})
+    assert main(["contracts", "verify", str(path), "--keys", str(trusted)]) == 1
+    out = capsys.readouterr().out
+    kid = public_jwk(lab_key.public_key())["kid"]
+    assert f"key {kid} is trusted for lab, not for provider" in out
+    assert "missing valid signature of: provider, hub" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ('{"keys": []}', "holds no keys"),
+        ('[{"kty": "RSA", "kid": "x"}]', "Ed25519 OKP"),
+        (
+            '[{"kty": "OKP", "crv": "Ed25519", "x": "AA", "kid": "k", "edh_party": "boss"}]',
+            "edh_party",
+        ),
+        ("{nope", "cannot read"),
+    ],
+)
+def test_a_bad_trusted_key_set_is_a_clear_error(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    fragment: str,
+) -> None:
+    path = _export(world, tmp_path)
+    keys = tmp_path / "keys.json"
+    keys.write_text(content)
+    assert main(["contracts", "verify", str(path), "--keys", str(keys)]) == 2
+    assert fragment in capsys.readouterr().err
