@@ -6,8 +6,12 @@ Adapters: the real OPA engine in-process (default) and an OPA server (production
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+
+class PolicyEngineError(RuntimeError):
+    """The engine could not load policies or data (``put_data``, ``health``, start-up)."""
 
 
 @dataclass(frozen=True)
@@ -15,12 +19,15 @@ class PolicyDecision:
     """Outcome of a policy query: never a bare boolean.
 
     ``reasons`` explain a refusal (or list the grounds of an allow); ``bundle_hash``
-    identifies the policy bundle that decided, for the audit log.
+    identifies the policy bundle that decided, for the audit log; ``obligations`` are
+    conditions the caller must apply to an allowed action (e.g. the sandbox's
+    ``min_cell_size``), empty when the decision has none.
     """
 
     allow: bool
     reasons: tuple[str, ...]
     bundle_hash: str
+    obligations: Mapping[str, Any] = field(default_factory=dict)
 
 
 class PolicyEngine(Protocol):
@@ -32,6 +39,8 @@ class PolicyEngine(Protocol):
       after it returns sees the new data (no stale decision after a revocation).
     - ``health`` raises when the engine cannot answer.
     """
+
+    bundle_hash: str
 
     def decide(self, decision: str, input: Mapping[str, Any]) -> PolicyDecision: ...
 

@@ -1,0 +1,86 @@
+"""The policy enforcement point (interface 4): decide, audit, raise on refusal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
+from hub.context import HubContext
+from hub.errors import Forbidden
+from hub.metrics import record_policy_decision
+from hub.policy import data
+from hub.policy.port import PolicyDecision
+
+NO_ENGINE = "no policy engine is configured"
+
+
+def decide(
+    ctx: HubContext,
+    session: Session,
+    decision: str,
+    input: Mapping[str, Any],
+    actor: Actor,
+    today: date,
+) -> PolicyDecision:
+    """Evaluate ``decision`` without side effects; ``subject`` and ``today`` in the input
+    always come from ``actor`` and ``today`` (a caller cannot forge them). The engine the
+    hub attached decides on the facts ``session`` sees (``PolicyDataSync.decide``: one
+    version read, a republication when the facts changed in any process, refusal when
+    that fails); an engine set on ``ctx`` by hand decides on the data it holds."""
+    if ctx.policy is None:
+        return PolicyDecision(False, (NO_ENGINE,), "")
+    if isinstance(input, Mapping):
+        subject = {"sub": actor.sub, "role": actor.role, "org": actor.org}
+        input = {**input, "subject": subject, "today": today.isoformat()}
+    sync = data.sync_for(ctx.engine)
+    if sync is not None and sync.policy is ctx.policy:
+        return sync.decide(session, decision, input)
+    return ctx.policy.decide(decision, input)  # a non-object input is refused, with the reason
+
+
+def check(
+    ctx: HubContext,
+    session: Session,
+    decision: str,
+    input: Mapping[str, Any],
+    actor: Actor,
+    resource: Resource,
+    why: Why,
+    *,
+    today: date | None = None,
+) -> PolicyDecision:
+    """Decide ``decision`` for ``actor`` with ``ctx.policy`` and audit it.
+
+    An allow is recorded in ``session`` (it commits with the caller's change) and
+    returned, with its ``obligations``. A refusal ends the caller's transaction: it rolls
+    back, records the refusal with its reasons, commits, and raises
+    ``Forbidden(detail, reasons=[...])``. Both events carry the policy bundle's hash;
+    both count in the ``edh_policy_decisions_total`` metric.
+    ``today`` defaults to the current UTC date.
+    """
+    outcome = decide(ctx, session, decision, input, actor, today or datetime.now(UTC).date())
+    record_policy_decision(decision, outcome.allow)
+    draft = EventDraft(
+        actor=actor,
+        action=f"policy.{decision}",
+        resource=resource,
+        decision=Decision.ALLOW if outcome.allow else Decision.DENY,
+        reasons=list(outcome.reasons),
+        why=why,
+        details={"decision": decision, "bundle_hash": outcome.bundle_hash},
+    )
+    if outcome.allow:
+        record(session, draft)
+        return outcome
+    session.rollback()
+    record(session, draft)
+    session.commit()
+    raise Forbidden(
+        f"{decision} refused: " + "; ".join(outcome.reasons),
+        reasons=list(outcome.reasons),
+        decision=decision,
+    )
