@@ -1,0 +1,131 @@
+"""The lake's Parquet layout ``edh-xapi-1`` (interface 2; see ``schemas/lake-statement.md``)."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SCHOOL_TYPE = "https://w3id.org/xapi/edh/activity-types/school"
+CLASS_TYPE = "https://w3id.org/xapi/edh/activity-types/class"
+_TS = pa.timestamp("us", tz="UTC")
+LAKE_SCHEMA = pa.schema(
+    [
+        ("statement_id", pa.string()),
+        ("actor_pseudonym", pa.string()),
+        ("verb_id", pa.string()),
+        ("object_id", pa.string()),
+        ("object_type", pa.string()),
+        ("timestamp", _TS),
+        ("stored", _TS),
+        ("result_score_scaled", pa.float64()),
+        ("result_score_raw", pa.float64()),
+        ("result_success", pa.bool_()),
+        ("result_completion", pa.bool_()),
+        ("result_duration_s", pa.float64()),
+        ("context_registration", pa.string()),
+        ("context_platform", pa.string()),
+        ("school_id", pa.string()),
+        ("class_id", pa.string()),
+        ("statement_json", pa.string()),
+    ],
+    metadata={b"edh.schema_version": b"edh-xapi-1"},
+)
+COLUMNS = tuple(LAKE_SCHEMA.names)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_DURATION = re.compile(
+    r"P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?"
+    r"(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?"
+)
+
+
+def micros(ts: datetime) -> int:
+    """Microseconds since the Unix epoch of an aware datetime (exact)."""
+    return (ts - _EPOCH) // _MICRO
+
+
+def duration_seconds(text: Any) -> float | None:
+    """Seconds of an ISO 8601 duration such as ``PT1M30.5S`` (None when absent/invalid)."""
+    if not isinstance(text, str):
+        return None
+    m = _DURATION.fullmatch(text)
+    if m is None or text in ("P", "PT"):
+        return None
+    d, h, mi, s = (float(m.group(g) or 0) for g in "dhms")
+    return d * 86400 + h * 3600 + mi * 60 + s
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _grouping_ids(context: dict[str, Any]) -> tuple[str | None, str | None]:
+    school = klass = None
+    activities = context.get("contextActivities")
+    grouping = activities.get("grouping") if isinstance(activities, dict) else None
+    for activity in grouping if isinstance(grouping, list) else ():
+        kind = (
+            (activity.get("definition") or {}).get("type") if isinstance(activity, dict) else None
+        )
+        if kind == SCHOOL_TYPE:
+            school = _text(activity.get("id"))
+        elif kind == CLASS_TYPE:
+            klass = _text(activity.get("id"))
+    return school, klass
+
+
+class RowBuffer:
+    """Column lists for one Parquet file; ``add`` takes a minimised, pseudonymised statement
+    with ``id``, ``timestamp`` and ``stored`` already set."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+        self.rows = 0
+
+    def add(self, st: dict[str, Any], timestamp: datetime, stored: datetime) -> None:
+        """Append one row (the timestamps are passed parsed, as the batcher needs them)."""
+        c = self.columns
+        obj = st.get("object") or {}
+        result = st.get("result") or {}
+        score = result.get("score") or {}
+        context = st.get("context") or {}
+        school, klass = _grouping_ids(context)
+        c["statement_id"].append(st["id"])
+        c["actor_pseudonym"].append((st["actor"].get("account") or {}).get("name"))
+        c["verb_id"].append(st["verb"]["id"])
+        c["object_id"].append(obj.get("id"))
+        c["object_type"].append(_text((obj.get("definition") or {}).get("type")))
+        c["timestamp"].append(micros(timestamp))
+        c["stored"].append(micros(stored))
+        c["result_score_scaled"].append(_number(score.get("scaled")))
+        c["result_score_raw"].append(_number(score.get("raw")))
+        c["result_success"].append(_flag(result.get("success")))
+        c["result_completion"].append(_flag(result.get("completion")))
+        c["result_duration_s"].append(duration_seconds(result.get("duration")))
+        c["context_registration"].append(_text(context.get("registration")))
+        c["context_platform"].append(_text(context.get("platform")))
+        c["school_id"].append(school)
+        c["class_id"].append(klass)
+        c["statement_json"].append(orjson.dumps(st).decode())
+        self.rows += 1
+
+    def to_parquet(self) -> bytes:
+        """The Parquet bytes of the buffered rows (zstd; deterministic for the same rows)."""
+        table = pa.Table.from_pydict(self.columns, schema=LAKE_SCHEMA)
+        sink = io.BytesIO()
+        pq.write_table(table, sink, compression="zstd", use_dictionary=True)
+        return sink.getvalue()

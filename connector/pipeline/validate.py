@@ -1,0 +1,82 @@
+"""Strict, fast structural validation of xAPI statements (the fields the lake relies on)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
+_NON_ACTIVITY = frozenset(("Agent", "Group", "StatementRef", "SubStatement"))
+
+
+class InvalidStatement(ValueError):
+    """A statement the pipeline refuses; the message names the field and the problem."""
+
+
+def _check_agent(agent: Any, where: str) -> None:
+    if not isinstance(agent, dict):
+        raise InvalidStatement(f"{where} must be an object")
+    ifis = [k for k in _IFIS if k in agent]
+    kind = agent.get("objectType", "Agent")
+    if kind == "Group" and not ifis:
+        members = agent.get("member")
+        if not isinstance(members, list) or not members:
+            raise InvalidStatement(f"{where}: an anonymous group needs members")
+        for member in members:
+            _check_agent(member, f"{where}.member")
+        return
+    if len(ifis) != 1:
+        raise InvalidStatement(f"{where} needs exactly one identifier ({', '.join(_IFIS)})")
+    if ifis[0] == "account":
+        account = agent["account"]
+        if not isinstance(account, dict) or not isinstance(account.get("name"), str):
+            raise InvalidStatement(f"{where}.account needs a name and a homePage")
+    elif not isinstance(agent[ifis[0]], str):
+        raise InvalidStatement(f"{where}.{ifis[0]} must be a string")
+
+
+def _check_iri(value: Any, where: str) -> None:
+    if not isinstance(value, str) or ":" not in value:
+        raise InvalidStatement(f"{where} must be an IRI")
+
+
+def _check_time(value: Any, where: str) -> None:
+    if not isinstance(value, str):
+        raise InvalidStatement(f"{where} must be an ISO 8601 string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidStatement(f"{where} is not an ISO 8601 timestamp: {value[:40]!r}") from exc
+    if parsed.tzinfo is None:
+        raise InvalidStatement(f"{where} must carry a time zone")
+
+
+def validate(statement: Any) -> dict[str, Any]:
+    """Return ``statement`` when it is a usable xAPI statement; raise ``InvalidStatement``.
+
+    Checks: a JSON object; ``id`` (when present) a UUID; ``actor`` an Agent with exactly one
+    inverse functional identifier (or an anonymous Group of such agents); ``verb.id`` an
+    IRI; ``object.id`` an IRI for activities; ``timestamp``/``stored`` (when present)
+    ISO 8601 with a time zone. Never modifies the statement.
+    """
+    if not isinstance(statement, dict):
+        raise InvalidStatement("a statement must be a JSON object")
+    sid = statement.get("id")
+    if sid is not None and (not isinstance(sid, str) or not _UUID.fullmatch(sid)):
+        raise InvalidStatement("id must be a UUID")
+    _check_agent(statement.get("actor"), "actor")
+    verb = statement.get("verb")
+    if not isinstance(verb, dict):
+        raise InvalidStatement("verb must be an object")
+    _check_iri(verb.get("id"), "verb.id")
+    obj = statement.get("object")
+    if not isinstance(obj, dict):
+        raise InvalidStatement("object must be an object")
+    if obj.get("objectType", "Activity") not in _NON_ACTIVITY:
+        _check_iri(obj.get("id"), "object.id")
+    for name in ("timestamp", "stored"):
+        if name in statement:
+            _check_time(statement[name], name)
+    return statement

@@ -1,0 +1,20 @@
+"""Settings of the event bus (``EDH_BUS__*``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class BusSettings(BaseModel):
+    """In-process bus by default; ``kind=kafka`` for a Kafka-protocol cluster."""
+
+    kind: Literal["memory", "kafka"] = Field(default="memory", description="Event bus adapter.")
+    bootstrap_servers: str = Field(default="", description="Kafka bootstrap servers host:port,...")
+    session_timeout_ms: int = Field(
+        default=10_000, ge=1000, description="Kafka consumer group session timeout."
+    )
+    publish_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long publish waits for the broker's ack."
+    )

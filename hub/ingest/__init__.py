@@ -1,0 +1,1 @@
+"""Ingestion: presigned uploads, batch verification and registration, quarantine, erasure."""

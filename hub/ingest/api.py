@@ -1,0 +1,119 @@
+"""Ingest API under ``/api/v1/ingest``: connectors (own key pair) presign and complete
+batches; operators, providers and the DPO read the batch registry."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlmodel import col, select
+
+from hub.audit.trail import Resource, Why
+from hub.auth import Principal, Role, require
+from hub.bus.port import EventBus
+from hub.context import HubContext
+from hub.db import session_scope
+from hub.deps import SessionDep, hub_context
+from hub.errors import Forbidden, HubError, ServiceUnavailable
+from hub.ingest.complete import ALERT_TOPIC, REGISTERED_TOPIC, batch_event, complete
+from hub.ingest.connector_auth import ConnectorDep
+from hub.ingest.gate import upload_scope
+from hub.ingest.models import BatchStatus, IngestBatch
+from hub.ingest.presign import presign
+from hub.ingest.refusals import audited_refusal
+from hub.ingest.schemas import BatchOut, CompleteIn, GrantOut, PresignIn, TermsOut
+
+router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
+log = logging.getLogger("hub.ingest")
+Ctx = Annotated[HubContext, Depends(hub_context)]
+READERS = (Role.OPERATOR, Role.PROVIDER, Role.DPO)
+
+
+class BatchRejected(HubError):
+    status, slug, title = 400, "batch-rejected", "Batch refused and quarantined"
+
+
+def _publish(bus: EventBus | None, batch: IngestBatch) -> None:
+    if bus is None:
+        return
+    topic = REGISTERED_TOPIC if batch.status == BatchStatus.REGISTERED else ALERT_TOPIC
+    try:
+        bus.publish(topic, batch.id, batch_event(batch))
+    except HubError as exc:
+        log.warning("event not published", extra={"batch": batch.id, "error": exc.detail})
+        raise ServiceUnavailable(
+            f"batch {batch.status} but its event was not published; retry the completion"
+        ) from exc
+
+
+@router.get("/contracts/{contract_id}/terms", response_model=TermsOut)
+def terms(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> TermsOut:
+    """Provider, datasets and allowed fields of a contract in force (role: its connector)."""
+    resource, why = Resource("contract", contract_id), Why(contract_id=contract_id)
+    with (
+        audited_refusal(ctx, connector, "ingest.terms", resource, why),
+        session_scope(ctx.engine) as session,
+    ):
+        scope = upload_scope(session, connector, contract_id, datetime.now(UTC).date())
+    return TermsOut(
+        contract_id=scope.contract_id,
+        provider_id=scope.provider_id,
+        datasets=list(scope.datasets),
+        allowed_fields=list(scope.allowed_fields),
+    )
+
+
+@router.post("/batches", response_model=GrantOut)
+def create_batch(body: PresignIn, ctx: Ctx, connector: ConnectorDep) -> GrantOut:
+    """Presigned PUT URLs for one batch under the contract's lake prefix (role: a connector
+    bound to the contract). Idempotent by (connector, sequence); ``status=registered``
+    means the batch is already in the lake."""
+    resource = Resource("batch", f"{connector.id}#{body.sequence}")
+    why = Why(contract_id=body.contract_id, dataset_id=body.dataset_id)
+    with (
+        audited_refusal(ctx, connector, "ingest.presign", resource, why),
+        session_scope(ctx.engine) as session,
+    ):
+        return presign(ctx, session, connector, body)
+
+
+@router.post("/batches/{batch_id}/complete", response_model=BatchOut)
+def complete_batch(
+    batch_id: str, body: CompleteIn, ctx: Ctx, connector: ConnectorDep
+) -> IngestBatch:
+    """Verify and register an uploaded batch (role: its connector). Idempotent. A batch that
+    fails verification is quarantined and answered 400 ``batch-rejected`` with ``reasons``."""
+    with session_scope(ctx.engine) as session:
+        batch = complete(ctx, session, connector, batch_id, body.manifest)
+    _publish(ctx.bus, batch)
+    if batch.status == BatchStatus.QUARANTINED:
+        raise BatchRejected(
+            f"batch {batch.sequence} was refused and quarantined: {batch.reasons[0]}",
+            reasons=batch.reasons,
+            batch_id=batch.id,
+        )
+    return batch
+
+
+@router.get("/batches", response_model=list[BatchOut])
+def list_batches(
+    session: SessionDep,
+    who: Annotated[Principal, Depends(require(*READERS))],
+    contract_id: str | None = None,
+    status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[IngestBatch]:
+    """The batch registry, newest first (roles: operator, dpo; provider: its own batches)."""
+    query = select(IngestBatch)
+    if Role.OPERATOR not in who.roles and Role.DPO not in who.roles:
+        if not who.org:
+            raise Forbidden("a provider token must name its organisation")
+        query = query.where(IngestBatch.provider_id == who.org)
+    if contract_id:
+        query = query.where(IngestBatch.contract_id == contract_id)
+    if status:
+        query = query.where(IngestBatch.status == status)
+    query = query.order_by(col(IngestBatch.created_at).desc()).limit(limit)
+    return list(session.exec(query).all())

@@ -1,0 +1,139 @@
+"""Complete: verify an uploaded batch, then register it or quarantine it (never both)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from contracts.batch_manifest import ManifestError
+from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
+from hub.catalog.service import record_batch_stats
+from hub.context import HubContext
+from hub.errors import Forbidden, NotFound
+from hub.ingest.gate import UploadScope, upload_scope
+from hub.ingest.models import BatchStatus, IngestBatch
+from hub.ingest.presign import store_of
+from hub.ingest.verify import check_manifest, check_objects
+from hub.registry.models import Connector
+from hub.storage.port import ObjectStore
+
+REGISTERED_TOPIC = "edh.batch.registered"
+ALERT_TOPIC = "edh.audit.alert"
+
+
+def _verify(
+    ctx: HubContext, session: Session, connector: Connector, batch: IngestBatch, jws: str
+) -> tuple[UploadScope | None, dict[str, Any] | None, list[str]]:
+    try:
+        scope = upload_scope(session, connector, batch.contract_id, datetime.now(UTC).date())
+    except Forbidden as exc:
+        return None, None, list(exc.extra.get("reasons", [exc.detail]))
+    try:
+        manifest = check_manifest(batch, connector, jws)
+    except ManifestError as exc:
+        return scope, None, [str(exc)]
+    return scope, manifest, check_objects(store_of(ctx), manifest)
+
+
+def quarantine_key(key: str) -> str:
+    """Where a refused object goes: ``quarantine/`` instead of ``lake/`` (never served)."""
+    return "quarantine/" + key.removeprefix("lake/")
+
+
+def quarantine_objects(store: ObjectStore, batch: IngestBatch) -> None:
+    """Move the batch's uploaded objects from ``lake/`` to ``quarantine/`` (idempotent)."""
+    for entry in batch.files:
+        key = str(entry["key"])
+        if store.size(key) is not None:
+            store.put(quarantine_key(key), store.get(key))
+            store.delete(key)
+
+
+def _parse(ts: Any) -> datetime | None:
+    return datetime.fromisoformat(ts) if isinstance(ts, str) else None
+
+
+def _register(
+    session: Session, batch: IngestBatch, manifest: dict[str, Any], scope: UploadScope
+) -> None:
+    batch.row_count = int(manifest["row_count"])
+    batch.files = [
+        {**f, "rows": int(m["rows"])} for f, m in zip(batch.files, manifest["files"], strict=True)
+    ]
+    span = manifest.get("time_range") or {}
+    batch.time_from, batch.time_to = _parse(span.get("from")), _parse(span.get("to"))
+    batch.status = BatchStatus.REGISTERED
+    if batch.time_from and batch.time_to:
+        record_batch_stats(
+            session, batch.dataset_id, batch.row_count, batch.time_from, batch.time_to
+        )
+    _audit(session, batch, "ingest.batch.registered", Decision.INFO, scope)
+
+
+def _audit(
+    session: Session,
+    batch: IngestBatch,
+    action: str,
+    decision: Decision,
+    scope: UploadScope | None,
+) -> None:
+    actor = Actor(sub=batch.connector_id, role="connector", org=batch.provider_id)
+    draft = EventDraft(
+        actor,
+        action,
+        Resource("batch", batch.id),
+        decision,
+        batch.reasons,
+        scope.why(batch.dataset_id) if scope else Why(batch.contract_id),
+        {"sequence": batch.sequence, "rows": batch.row_count, "files": len(batch.files)},
+    )
+    record(session, draft)
+
+
+def complete(
+    ctx: HubContext, session: Session, connector: Connector, batch_id: str, jws: str
+) -> IngestBatch:
+    """Verify batch ``batch_id`` and register it, or move its objects to quarantine.
+
+    Idempotent: a registered or quarantined batch is returned as it is. Checks: the
+    contract is still in force and binds the connector, the manifest is signed by the
+    connector's key and describes exactly the presigned keys, every object has the
+    manifest's size, SHA-256 and row count and is ``edh-xapi-1`` Parquet. Raises
+    ``NotFound`` for a batch of another connector. The caller commits, then publishes.
+    """
+    batch = session.get(IngestBatch, batch_id)
+    if batch is None or batch.connector_id != connector.id:
+        raise NotFound(f"batch {batch_id} does not exist for this connector")
+    if batch.status != BatchStatus.PRESIGNED:
+        return batch
+    scope, manifest, reasons = _verify(ctx, session, connector, batch, jws)
+    batch.manifest_jws, batch.updated_at = jws, datetime.now(UTC)
+    if reasons or manifest is None or scope is None:
+        batch.status, batch.reasons = BatchStatus.QUARANTINED, reasons
+        quarantine_objects(store_of(ctx), batch)
+        _audit(session, batch, "ingest.batch.quarantined", Decision.DENY, scope)
+    else:
+        _register(session, batch, manifest, scope)
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def batch_event(batch: IngestBatch) -> dict[str, Any]:
+    """The ``edh.batch.registered`` (or alert) event of ``batch``; ``id`` = batch id."""
+    return {
+        "id": batch.id,
+        "type": f"batch.{batch.status}",
+        "connector_id": batch.connector_id,
+        "sequence": batch.sequence,
+        "contract_id": batch.contract_id,
+        "provider_id": batch.provider_id,
+        "dataset_id": batch.dataset_id,
+        "row_count": batch.row_count,
+        "keys": [str(f["key"]) for f in batch.files],
+        "time_from": batch.time_from.isoformat() if batch.time_from else None,
+        "time_to": batch.time_to.isoformat() if batch.time_to else None,
+        "reasons": list(batch.reasons),
+    }

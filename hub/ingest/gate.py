@@ -1,0 +1,102 @@
+"""The ingestion gate: may this connector upload to this contract and dataset today?
+
+Combines the contract gate (``hub.contracts.service.is_in_force``), the connector's
+binding (a connector of the contract's provider, listed in the contract's
+``connector_ids``) and, once the policy area provides it, the policy decision
+``edh/ingest/upload`` (``hub.policy.enforce.check``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session
+
+from hub.audit.trail import Actor, Resource, Why
+from hub.context import HubContext
+from hub.contracts.service import current_terms, get_contract, is_in_force
+from hub.errors import Forbidden
+from hub.registry.models import Connector
+
+UPLOAD_DECISION = "edh/ingest/upload"
+
+
+@dataclass(frozen=True)
+class UploadScope:
+    """What a bound connector may write: the contract's provider, datasets and fields."""
+
+    contract_id: str
+    provider_id: str
+    project_id: str
+    datasets: tuple[str, ...]
+    allowed_fields: tuple[str, ...]
+    retention_days: int
+    purpose: str
+
+    def why(self, dataset_id: str | None = None) -> Why:
+        """The audit ``why`` of an action under this contract."""
+        return Why(self.contract_id, self.project_id, dataset_id, self.purpose)
+
+
+def connector_actor(connector: Connector) -> Actor:
+    """The audit actor of a connector."""
+    return Actor(sub=connector.id, role="connector", org=connector.organisation_id)
+
+
+def upload_scope(session: Session, connector: Connector, contract_id: str, on: date) -> UploadScope:
+    """The scope of ``contract_id`` for ``connector`` on day ``on``.
+
+    Raises ``NotFound`` for an unknown contract and ``Forbidden`` (with ``reasons``) when the
+    contract is not in force or the connector is not bound to it.
+    """
+    contract = get_contract(session, contract_id)
+    terms = current_terms(session, contract)
+    _, reasons = is_in_force(contract, on)
+    if connector.organisation_id != contract.provider_id:
+        reasons.append(f"connector {connector.id} does not belong to the contract's provider")
+    elif connector.id not in terms.connector_ids:
+        reasons.append(f"connector {connector.id} is not bound to contract {contract_id}")
+    if reasons:
+        raise Forbidden(f"no upload under contract {contract_id}: {reasons[0]}", reasons=reasons)
+    return UploadScope(
+        contract_id=contract.id,
+        provider_id=contract.provider_id,
+        project_id=contract.project_id,
+        datasets=tuple(terms.datasets),
+        allowed_fields=tuple(terms.allowed_fields),
+        retention_days=terms.retention_days,
+        purpose=terms.purpose,
+    )
+
+
+def check_dataset(scope: UploadScope, dataset_id: str) -> None:
+    """Raise ``Forbidden`` when ``dataset_id`` is not one of the contract's datasets."""
+    if dataset_id not in scope.datasets:
+        reason = f"dataset {dataset_id} is not covered by contract {scope.contract_id}"
+        raise Forbidden(reason, reasons=[reason])
+
+
+def check_upload_policy(
+    ctx: HubContext, session: Session, connector: Connector, scope: UploadScope, dataset_id: str
+) -> None:
+    """Ask the policy engine (when the policy area is installed); raises ``Forbidden``."""
+    try:
+        enforce = importlib.import_module("hub.policy.enforce")
+    except ModuleNotFoundError:
+        return
+    enforce.check(
+        ctx,
+        session,
+        UPLOAD_DECISION,
+        {
+            "connector_id": connector.id,
+            "contract_id": scope.contract_id,
+            "dataset_id": dataset_id,
+            "provider_id": scope.provider_id,
+        },
+        connector_actor(connector),
+        Resource("dataset", dataset_id),
+        scope.why(dataset_id),
+    )

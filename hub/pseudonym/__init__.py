@@ -1,0 +1,1 @@
+"""The pseudonymisation service of the trusted third party (contract-scoped HMAC keys)."""

@@ -1,0 +1,82 @@
+"""S3 object store (MinIO or any S3 service) through the ``minio`` client."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import timedelta
+
+from minio import Minio
+from minio.error import S3Error
+
+from hub.storage.port import ObjectNotFound, PresignedUpload, StoreError, check_key
+from hub.storage.settings import StorageSettings
+
+_MISSING = ("NoSuchKey", "NoSuchObject", "NotFound")
+
+
+class S3Store:
+    """One bucket; presigned PUT URLs are signed by the S3 service's own scheme (SigV4)."""
+
+    def __init__(self, settings: StorageSettings) -> None:
+        self.bucket = settings.bucket
+        self._client = Minio(
+            settings.endpoint,
+            access_key=settings.access_key,
+            secret_key=settings.secret_key.get_secret_value(),
+            secure=settings.secure,
+            region=settings.region,
+        )
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist (idempotent)."""
+        if not self._client.bucket_exists(self.bucket):
+            self._client.make_bucket(self.bucket)
+
+    def put(self, key: str, data: bytes) -> None:
+        self._client.put_object(self.bucket, check_key(key), io.BytesIO(data), len(data))
+
+    def get(self, key: str) -> bytes:
+        return b"".join(self.chunks(key))
+
+    def chunks(self, key: str) -> Iterator[bytes]:
+        try:
+            response = self._client.get_object(self.bucket, check_key(key))
+        except S3Error as exc:
+            raise _translate(exc, key) from exc
+        try:
+            yield from response.stream(1 << 20)
+        finally:
+            response.close()
+            response.release_conn()
+
+    def size(self, key: str) -> int | None:
+        try:
+            return int(self._client.stat_object(self.bucket, check_key(key)).size or 0)
+        except S3Error as exc:
+            if exc.code in _MISSING:
+                return None
+            raise StoreError(f"S3 stat failed: {exc.code}") from exc
+
+    def delete(self, key: str) -> None:
+        self._client.remove_object(self.bucket, check_key(key))
+
+    def list(self, prefix: str) -> Iterator[str]:
+        objects = self._client.list_objects(self.bucket, prefix=prefix, recursive=True)
+        yield from sorted(str(o.object_name) for o in objects)
+
+    def presign_put(self, key: str, expires_seconds: int) -> PresignedUpload:
+        url = self._client.presigned_put_object(
+            self.bucket, check_key(key), expires=timedelta(seconds=expires_seconds)
+        )
+        return PresignedUpload(key, url)
+
+    def health(self) -> None:
+        if not self._client.bucket_exists(self.bucket):
+            raise StoreError(f"bucket {self.bucket} does not exist")
+
+
+def _translate(exc: S3Error, key: str) -> StoreError:
+    if exc.code in _MISSING:
+        return ObjectNotFound(key)
+    return StoreError(f"S3 error {exc.code} on {key}")

@@ -1,0 +1,105 @@
+"""Erasure of one pupil (via the pseudonymisation service), retention purge, and the
+quarantine of batches never completed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from connector.pipeline.client import HubRefused
+from connector.pipeline.pseudonymise import Pseudonymiser
+from contracts.batch_manifest import sign_manifest
+from contracts.pseudonym import identifier_of
+from hub.audit.models import AuditEvent
+from hub.audit.trail import SYSTEM
+from hub.ingest.erasure import locate_pupil, purge_expired
+from hub.ingest.janitor import quarantine_stale
+from hub.pseudonym.service import pseudonym_for
+from tests.support.ingest_batches import Shipment, presigned, statements
+from tests.support.ingest_cli import lake_column
+from tests.support.ingest_fixtures import IngestSetup
+
+
+def registered_shipment(setup: IngestSetup) -> Shipment:
+    ship = presigned(setup, count=40)
+    ship.upload_all()
+    ship.client.complete(
+        ship.grant["batch_id"], sign_manifest(ship.manifest(), setup.connector_key)
+    )
+    return ship
+
+
+def lake_pseudonyms(setup: IngestSetup) -> list[str]:
+    return lake_column(setup, "actor_pseudonym")
+
+
+def audit_actions(setup: IngestSetup) -> list[str]:
+    with Session(setup.ctx.engine) as session:
+        return list(session.exec(select(AuditEvent.action)).all())
+
+
+def test_erasure_removes_one_pupil_everywhere_and_is_audited(ingest: IngestSetup) -> None:
+    ship = registered_shipment(ingest)
+    pupil = statements(1)[0]["actor"]
+    identifier = identifier_of(pupil)
+    assert identifier is not None
+    pseudonym = Pseudonymiser(ship.target.terms.pseudonym_key).pseudonym(identifier)
+    assert pseudonym == pseudonym_for(
+        ingest.ctx.settings.pseudonymisation_secret, ingest.contract_id, identifier
+    )
+    assert lake_pseudonyms(ingest).count(pseudonym) == 1
+    resp = ship.client.erase(ingest.contract_id, pseudonym)
+    assert resp["rows_removed"] == 1 and len(resp["objects_rewritten"]) == 1
+    remaining = lake_pseudonyms(ingest)
+    assert pseudonym not in remaining and len(remaining) == 39
+    again = ship.client.erase(ingest.contract_id, pseudonym)
+    assert again["rows_removed"] == 0
+    assert audit_actions(ingest).count("ingest.erasure") == 2
+    assert ingest.ctx.store is not None
+    with Session(ingest.ctx.engine) as session:
+        assert locate_pupil(ingest.ctx.store, session, ingest.contract_id, pseudonym) == []
+
+
+def test_erasure_request_with_a_malformed_pseudonym_is_a_400(ingest: IngestSetup) -> None:
+    client = ingest.hub_client()
+    with pytest.raises(HubRefused) as refused:
+        client.erase(ingest.contract_id, "eleve-1")
+    assert refused.value.status == 400
+
+
+def test_retention_purge_deletes_only_expired_partitions(ingest: IngestSetup) -> None:
+    registered_shipment(ingest)
+    store = ingest.ctx.store
+    assert store is not None
+    day = date(2026, 3, 2)
+    with Session(ingest.ctx.engine) as session:
+        kept = purge_expired(store, session, SYSTEM, ingest.contract_id, day + timedelta(days=180))
+        session.commit()
+    assert kept.objects_deleted == [] and len(list(store.list("lake/"))) == 1
+    with Session(ingest.ctx.engine) as session:
+        gone = purge_expired(store, session, SYSTEM, ingest.contract_id, day + timedelta(days=181))
+        session.commit()
+    assert len(gone.objects_deleted) == 1 and gone.rows_removed == 40
+    assert list(store.list("lake/")) == []
+    assert "ingest.retention.purged" in audit_actions(ingest)
+
+
+def test_batches_never_completed_leave_the_lake(ingest: IngestSetup) -> None:
+    ship = presigned(ingest)
+    ship.upload_all()
+    store = ingest.ctx.store
+    assert store is not None and len(list(store.list("lake/"))) == 1
+    with Session(ingest.ctx.engine) as session:
+        assert quarantine_stale(store, session, SYSTEM, timedelta(hours=1)) == []
+        stale = quarantine_stale(store, session, SYSTEM, timedelta(seconds=-1))
+        session.commit()
+    assert stale == [ship.grant["batch_id"]]
+    assert list(store.list("lake/")) == [] and len(list(store.list("quarantine/"))) == 1
+    again = presigned(ingest)  # the connector retries the same sequence: accepted anew
+    again.upload_all()
+    done = again.client.complete(
+        again.grant["batch_id"], sign_manifest(again.manifest(), ingest.connector_key)
+    )
+    assert done["status"] == "registered" and len(list(store.list("lake/"))) == 1

@@ -1,0 +1,70 @@
+"""Helpers that drive one batch through the ingest API step by step (for bad-input tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from connector.pipeline.batch import BuiltBatch, build_batches
+from connector.pipeline.client import HubClient
+from connector.pipeline.manifest import build_manifest
+from connector.pipeline.runner import Target
+from tests.support.ingest_fixtures import IngestSetup
+
+
+def statements(count: int, day: str = "2026-03-02") -> list[dict[str, Any]]:
+    """``count`` valid statements of distinct pupils on ``day``."""
+    return [
+        {
+            "id": f"00000000-0000-4000-8000-{i:012d}",
+            "actor": {"account": {"homePage": "https://ent.example.fr", "name": f"eleve-{i}"}},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+            "object": {"id": f"https://ent.example.fr/exercices/{i % 7}"},
+            "result": {"score": {"scaled": 0.5}, "success": True},
+            "timestamp": f"{day}T08:{i % 60:02d}:00+00:00",
+        }
+        for i in range(count)
+    ]
+
+
+@dataclass
+class Shipment:
+    """One built batch and the hub's grant for it."""
+
+    client: HubClient
+    target: Target
+    batch: BuiltBatch
+    sequence: int
+    grant: dict[str, Any]
+
+    def upload_all(self) -> None:
+        for upload, built in zip(self.grant["uploads"], self.batch.files, strict=True):
+            self.client.upload(upload, built.data)
+
+    def manifest(self) -> dict[str, Any]:
+        return build_manifest(
+            self.batch,
+            contract_id=self.target.terms.contract_id,
+            connector_id=self.client.connector_id,
+            dataset_id=self.target.dataset_id,
+            sequence=self.sequence,
+            keys=[u["key"] for u in self.grant["uploads"]],
+        )
+
+
+def presigned(setup: IngestSetup, sequence: int = 1, count: int = 20) -> Shipment:
+    """Build a batch of ``count`` statements and obtain its upload URLs."""
+    client = setup.hub_client()
+    target = Target(client.terms(setup.contract_id), setup.dataset_id)
+    items = enumerate(statements(count), start=1)
+    batch = next(build_batches(items, target.transformer(), count))
+    request = {
+        "contract_id": setup.contract_id,
+        "dataset_id": setup.dataset_id,
+        "sequence": sequence,
+        "files": [
+            {"date": f.date, "index": f.index, "sha256": f.sha256, "bytes": len(f.data)}
+            for f in batch.files
+        ],
+    }
+    return Shipment(client, target, batch, sequence, client.presign(request))

@@ -1,0 +1,96 @@
+"""Run ``edh-connector`` and ``edh serve`` as real processes, and inspect what arrived."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow.parquet as pq
+from cryptography.hazmat.primitives import serialization
+from sqlmodel import Session, col, select
+
+from hub.ingest.models import BatchStatus, IngestBatch
+from tests.support.ingest_fixtures import IngestSetup
+
+CONNECTOR = [sys.executable, "-m", "connector.cli"]
+HUB = [sys.executable, "-m", "hub"]
+
+
+def connector_env(setup: IngestSetup, data_dir: Path) -> dict[str, str]:
+    """Environment of a connector bound to ``setup``'s contract, its key written to disk."""
+    key_file = data_dir / "keys" / "connector.pem"
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_bytes(
+        setup.connector_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return {
+        **os.environ,
+        "EDH_CONNECTOR_DATA_DIR": str(data_dir),
+        "EDH_CONNECTOR_HUB__URL": setup.url,
+        "EDH_CONNECTOR_HUB__CONNECTOR_ID": setup.connector_id,
+        "EDH_CONNECTOR_HUB__CONTRACT_ID": setup.contract_id,
+        "EDH_CONNECTOR_HUB__DATASET_ID": setup.dataset_id,
+        "EDH_CONNECTOR_HUB__KEY_FILE": str(key_file),
+    }
+
+
+def run_connector(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CONNECTOR, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def start_hub(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``edh serve`` on ``port``, returned once ``/health`` answers."""
+    proc = subprocess.Popen(
+        [*HUB, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("edh serve did not start")
+
+
+def registered(setup: IngestSetup) -> list[IngestBatch]:
+    """Registered batches, by sequence number."""
+    with Session(setup.ctx.engine) as session:
+        query = select(IngestBatch).where(IngestBatch.status == BatchStatus.REGISTERED)
+        return list(session.exec(query.order_by(col(IngestBatch.sequence))).all())
+
+
+def wait_registered(setup: IngestSetup, count: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while len(registered(setup)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def lake_column(setup: IngestSetup, column: str) -> list[Any]:
+    """Every value of ``column`` in the lake (duplicates included)."""
+    store = setup.ctx.store
+    assert store is not None
+    values: list[Any] = []
+    for key in store.list("lake/"):
+        table = pq.read_table(io.BytesIO(store.get(key)), columns=[column])
+        values.extend(table.column(column).to_pylist())
+    return values
+
+
+def lake_statement_ids(setup: IngestSetup) -> list[str]:
+    """Every ``statement_id`` of the lake (duplicates included)."""
+    return lake_column(setup, "statement_id")
