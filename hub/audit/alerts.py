@@ -1,0 +1,212 @@
+"""Alert rules the DPO can read; raised alerts are stored once, audited and published.
+
+Rules (their French text is shown in the UI):
+- ``refused-burst``: one researcher refused ``refused_burst_count`` times within
+  ``refused_burst_minutes``;
+- ``outside-contract-window``: an access allowed under a contract on a day outside the
+  contract's validity window;
+- ``verification-failure``: a verification of the log found tampering.
+Raising is idempotent per (rule, key); each new alert is recorded as an ``audit.alert``
+event and published on the bus topic ``edh.audit.alert`` when a bus is configured.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from hub.audit.models import AuditAlert
+from hub.audit.settings import AuditSettings
+from hub.audit.stream import EVENTS
+from hub.audit.trail import SYSTEM, Decision, EventDraft, Resource, record, utc_text
+from hub.bus.port import EventBus
+
+ALERT_TOPIC = "edh.audit.alert"
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """A rule as the DPO reads it."""
+
+    id: str
+    title: str
+    description: str
+
+
+def rules(settings: AuditSettings) -> list[AlertRule]:
+    """The active rules with their thresholds, in French."""
+    return [
+        AlertRule(
+            "refused-burst",
+            "Rafale de refus pour un chercheur",
+            f"Au moins {settings.refused_burst_count} demandes refusées pour un même "
+            f"chercheur en {settings.refused_burst_minutes} minutes.",
+        ),
+        AlertRule(
+            "outside-contract-window",
+            "Accès hors de la période du contrat",
+            "Un accès autorisé au titre d'un contrat à une date hors de sa période de validité.",
+        ),
+        AlertRule(
+            "verification-failure",
+            "Échec de la vérification du journal",
+            "La vérification de la chaîne ou des points de contrôle signés a trouvé "
+            "une altération.",
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule match before it is stored."""
+
+    rule: str
+    key: str
+    message: str
+    actor_sub: str | None = None
+    contract_id: str | None = None
+    event_seqs: tuple[int, ...] = ()
+
+
+def refused_bursts(session: Session, settings: AuditSettings, since: datetime) -> Iterator[Finding]:
+    """Bursts of researcher refusals (sliding window over denials since ``since``)."""
+    query = (
+        sa_select(EVENTS.c.seq, EVENTS.c.ts, EVENTS.c.actor_sub)
+        .where(EVENTS.c.decision == str(Decision.DENY), EVENTS.c.actor_role == "researcher")
+        .where(EVENTS.c.ts >= since)
+        .order_by(EVENTS.c.actor_sub, EVENTS.c.seq)
+    )
+    window = timedelta(minutes=settings.refused_burst_minutes)
+    current: list[Row[Any]] = []
+    for row in session.connection().execute(query):
+        if current and current[0].actor_sub != row.actor_sub:
+            current = []
+        current = [r for r in current if _aware(row.ts) - _aware(r.ts) <= window] + [row]
+        if len(current) >= settings.refused_burst_count:
+            yield Finding(
+                "refused-burst",
+                f"{row.actor_sub}@{current[0].seq}",
+                f"{len(current)} refus en {settings.refused_burst_minutes} min pour "
+                f"{row.actor_sub}",
+                actor_sub=row.actor_sub,
+                event_seqs=tuple(r.seq for r in current),
+            )
+            current = []
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+Windows = Callable[[Session], dict[str, tuple[date, date]]]
+
+
+def contract_windows(session: Session) -> dict[str, tuple[date, date]]:
+    """Validity window of every published contract, from the contracts area."""
+    from hub.contracts.policy_data import contract_documents
+
+    return {
+        cid: (date.fromisoformat(doc["valid_from"]), date.fromisoformat(doc["valid_until"]))
+        for cid, doc in contract_documents(session).items()
+    }
+
+
+def outside_window(session: Session, since: datetime, windows: Windows) -> Iterator[Finding]:
+    """Allowed accesses under a contract on a day outside its validity window."""
+    spans = windows(session)
+    if not spans:
+        return
+    query = (
+        sa_select(EVENTS.c.seq, EVENTS.c.ts, EVENTS.c.actor_sub, EVENTS.c.contract_id)
+        .where(EVENTS.c.decision == str(Decision.ALLOW), EVENTS.c.ts >= since)
+        .where(EVENTS.c.contract_id.in_(list(spans)))
+    )
+    for row in session.connection().execute(query):
+        start, end = spans[row.contract_id]
+        day = _aware(row.ts).date()
+        if not start <= day <= end:
+            yield Finding(
+                "outside-contract-window",
+                f"{row.seq}",
+                f"accès autorisé le {day} hors de la période du {start} au {end} "
+                f"du contrat {row.contract_id}",
+                actor_sub=row.actor_sub,
+                contract_id=row.contract_id,
+                event_seqs=(row.seq,),
+            )
+
+
+def raise_alert(session: Session, finding: Finding, bus: EventBus | None) -> AuditAlert | None:
+    """Store ``finding`` unless already raised; audit and publish it. Returns the new alert."""
+    exists = session.exec(
+        select(AuditAlert).where(
+            col(AuditAlert.rule) == finding.rule, col(AuditAlert.key) == finding.key
+        )
+    ).first()
+    if exists is not None:
+        return None
+    alert = alert_of(finding)
+    session.add(alert)
+    session.flush()
+    details = {"rule": finding.rule, "key": finding.key, "event_seqs": list(finding.event_seqs)}
+    record(
+        session,
+        EventDraft(SYSTEM, "audit.alert", Resource("alert", str(alert.id)), details=details),
+    )
+    if bus is not None:
+        bus.publish(ALERT_TOPIC, finding.rule, alert_event(alert))
+    return alert
+
+
+def alert_of(finding: Finding) -> AuditAlert:
+    """The (unsaved) alert row for ``finding``."""
+    return AuditAlert(
+        rule=finding.rule,
+        key=finding.key,
+        message=finding.message,
+        actor_sub=finding.actor_sub,
+        contract_id=finding.contract_id,
+        event_seqs=list(finding.event_seqs),
+        raised_at=datetime.now(UTC),
+    )
+
+
+def alert_event(alert: AuditAlert) -> dict[str, Any]:
+    """The bus (and API) form of an alert."""
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:edh:audit-alert:{alert.rule}:{alert.key}")),
+        "alert_id": alert.id,
+        "rule": alert.rule,
+        "message": alert.message,
+        "actor_sub": alert.actor_sub,
+        "contract_id": alert.contract_id,
+        "event_seqs": alert.event_seqs,
+        "raised_at": utc_text(alert.raised_at),
+    }
+
+
+def run_rules(
+    session: Session,
+    settings: AuditSettings,
+    bus: EventBus | None,
+    *,
+    since: datetime,
+    windows: Windows = contract_windows,
+) -> list[AuditAlert]:
+    """Evaluate the event rules over events since ``since``; return the newly raised alerts."""
+    findings = [*refused_bursts(session, settings, since), *outside_window(session, since, windows)]
+    raised = [raise_alert(session, f, bus) for f in findings]
+    return [a for a in raised if a is not None]
+
+
+def list_alerts(session: Session, limit: int = 200) -> list[AuditAlert]:
+    """Most recent alerts first."""
+    query = select(AuditAlert).order_by(col(AuditAlert.id).desc()).limit(limit)
+    return list(session.exec(query))

@@ -1,0 +1,205 @@
+"""The DPO's audit API under ``/api/v1/audit`` (roles: dpo, operator read-only).
+
+Every call is decided by the policy (``edh/audit/read``) and audited. Filters: ``since``,
+``until`` (ISO 8601), ``actor``, ``role``, ``organisation``, ``action``, ``contract``,
+``project``, ``dataset``, ``decision``, ``resource_type``, ``resource_id``; unknown
+parameters or bad values answer 400 problem+json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from hub.audit import alerts, proofs, service
+from hub.audit.access import READERS, authorize_read, describe, refuse_change
+from hub.audit.checkpoints import checkpoint_document, list_checkpoints, load_signer
+from hub.audit.merkle import ProofUnavailable
+from hub.audit.pupil import pupil_report
+from hub.audit.search import event_dict, export_csv, export_jsonl, parse_filter, search_page
+from hub.audit.stream import EVENTS
+from hub.auth import ALL_ROLES, Principal, Role, require
+from hub.db import session_scope
+from hub.deps import SessionDep, hub_context
+from hub.errors import NotFound, ValidationFailed
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+Reader = Annotated[Principal, Depends(require(*READERS))]
+Dpo = Annotated[Principal, Depends(require(Role.DPO))]
+Anyone = Annotated[Principal, Depends(require(*ALL_ROLES))]
+PAGE_PARAMS = ("limit", "before")
+MAX_LIMIT = 500
+
+
+def _int(params: dict[str, str], name: str, default: int | None, lo: int, hi: int) -> int | None:
+    text = params.pop(name, None)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = lo - 1
+    if not lo <= value <= hi:
+        raise ValidationFailed(f"{name} must be an integer between {lo} and {hi}")
+    return value
+
+
+@router.get("/events", summary="Search events, newest first (keyset pages)")
+def search_events(request: Request, session: SessionDep, who: Reader) -> dict[str, Any]:
+    """``before`` is the cursor returned as ``next_before``; ``limit`` at most 500."""
+    params = dict(request.query_params)
+    limit = _int(params, "limit", 50, 1, MAX_LIMIT) or 50
+    before = _int(params, "before", None, 1, 2**62)
+    flt = parse_filter(params)
+    authorize_read(hub_context(request), session, who, describe("events", request.query_params))
+    items, next_before = search_page(session, flt, limit=limit, before=before)
+    return {"items": items, "next_before": next_before}
+
+
+@router.get("/events/{seq}", summary="One event with its policy reasons")
+def get_event(seq: int, request: Request, session: SessionDep, who: Reader) -> dict[str, Any]:
+    authorize_read(hub_context(request), session, who, f"events/{seq}")
+    row = session.connection().execute(select(EVENTS).where(EVENTS.c.seq == seq)).first()
+    if row is None:
+        raise NotFound(f"audit event {seq} does not exist (or was purged)")
+    return event_dict(row)
+
+
+@router.get("/events/{seq}/proof", summary="Inclusion proof of one event (RFC 6962)")
+def event_proof(
+    seq: int, request: Request, session: SessionDep, who: Reader, tree_size: int | None = None
+) -> dict[str, Any]:
+    authorize_read(hub_context(request), session, who, f"events/{seq}/proof")
+    try:
+        return proofs.inclusion_proof(session, seq, tree_size)
+    except ProofUnavailable as exc:
+        raise ValidationFailed(str(exc)) from exc
+
+
+@router.get("/export", summary="Export matching events as CSV or JSON Lines (streamed)")
+def export(request: Request, who: Reader) -> StreamingResponse:
+    """``format`` is ``csv`` or ``jsonl`` (default); the other parameters are filters."""
+    return stream_export(request, who)
+
+
+def stream_export(request: Request, who: Principal) -> StreamingResponse:
+    """Validate the filters, audit the export, then stream it in its own transaction."""
+    params = dict(request.query_params)
+    fmt = params.pop("format", "jsonl")
+    if fmt not in ("csv", "jsonl"):
+        raise ValidationFailed(
+            "format must be csv or jsonl", errors=[{"field": "format", "message": "unknown"}]
+        )
+    flt = parse_filter(params)
+    ctx = hub_context(request)
+    with session_scope(ctx.engine) as session:
+        authorize_read(ctx, session, who, describe("export", request.query_params))
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+    writer = export_csv if fmt == "csv" else export_jsonl
+
+    def chunks() -> Iterator[str]:
+        with session_scope(ctx.engine) as session:
+            yield from writer(session, flt)
+
+    headers = {"Content-Disposition": f'attachment; filename="audit-events.{fmt}"'}
+    return StreamingResponse(chunks(), media_type=media, headers=headers)
+
+
+@router.get("/verify", summary="Re-verify the chain, checkpoints and signatures")
+def verify(request: Request, session: SessionDep, who: Reader) -> dict[str, Any]:
+    ctx = hub_context(request)
+    authorize_read(ctx, session, who, "verify")
+    session.commit()
+    return service.verify_log(ctx.engine, ctx.settings, ctx.bus).as_dict()
+
+
+@router.get("/checkpoints", summary="Signed checkpoints, oldest first")
+def get_checkpoints(request: Request, session: SessionDep, who: Reader) -> list[dict[str, Any]]:
+    authorize_read(hub_context(request), session, who, "checkpoints")
+    return [checkpoint_document(cp) for cp in list_checkpoints(session)]
+
+
+@router.post("/checkpoints", status_code=201, summary="Sign a checkpoint now (DPO)")
+def post_checkpoint(request: Request, session: SessionDep, who: Dpo) -> dict[str, Any]:
+    ctx = hub_context(request)
+    authorize_read(ctx, session, who, "checkpoints/new")
+    session.commit()
+    return checkpoint_document(service.checkpoint_now(ctx.engine, ctx.settings))
+
+
+@router.get("/checkpoints/export", summary="Checkpoints, audit key and consistency proofs")
+def export_checkpoints(request: Request, session: SessionDep, who: Reader) -> dict[str, Any]:
+    ctx = hub_context(request)
+    authorize_read(ctx, session, who, "checkpoints/export")
+    return proofs.export_checkpoints(session, load_signer(ctx.settings))
+
+
+@router.get("/consistency", summary="Consistency proof between two tree sizes")
+def consistency(
+    first: int, second: int, request: Request, session: SessionDep, who: Reader
+) -> dict[str, Any]:
+    authorize_read(hub_context(request), session, who, f"consistency/{first}/{second}")
+    try:
+        return proofs.consistency_proof(session, first, second)
+    except ProofUnavailable as exc:
+        raise ValidationFailed(str(exc)) from exc
+
+
+@router.get("/alerts", summary="Alert rules and raised alerts")
+def get_alerts(request: Request, session: SessionDep, who: Reader) -> dict[str, Any]:
+    ctx = hub_context(request)
+    authorize_read(ctx, session, who, "alerts")
+    return {
+        "rules": [r.__dict__ for r in alerts.rules(ctx.settings.audit)],
+        "alerts": [alerts.alert_event(a) for a in alerts.list_alerts(session)],
+    }
+
+
+@router.post("/alerts/run", summary="Evaluate the alert rules now (DPO)")
+def run_alerts(
+    request: Request,
+    session: SessionDep,
+    who: Dpo,
+    hours: Annotated[int, Query(ge=1, le=8784, description="Look back this many hours.")] = 24,
+) -> list[dict[str, Any]]:
+    ctx = hub_context(request)
+    authorize_read(ctx, session, who, "alerts/run")
+    session.commit()
+    raised = service.run_alert_rules(ctx.engine, ctx.settings, ctx.bus, hours=hours)
+    return [alerts.alert_event(a) for a in raised]
+
+
+class PupilQuery(BaseModel):
+    """The pupil's canonical xAPI identifier (never stored nor logged)."""
+
+    model_config = ConfigDict(extra="forbid")
+    identifier: str = Field(min_length=3, max_length=2000)
+
+
+@router.post("/pupil-report", summary="Which projects used one pupil's data, and when (DPO)")
+def post_pupil_report(
+    body: PupilQuery, request: Request, session: SessionDep, who: Dpo
+) -> list[dict[str, Any]]:
+    ctx = hub_context(request)
+    authorize_read(ctx, session, who, "pupil-report")
+    return [use.__dict__ for use in pupil_report(ctx, session, body.identifier)]
+
+
+@router.api_route(
+    "/events",
+    methods=["POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+@router.api_route(
+    "/events/{seq}",
+    methods=["POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+def change_refused(request: Request, session: SessionDep, who: Anyone) -> None:
+    """No API edits or deletes events: refused (405) and audited, whoever asks (any role)."""
+    refuse_change(session, who, request.method, request.url.path)

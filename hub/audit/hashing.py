@@ -1,0 +1,88 @@
+"""How an audit event is hashed: SHA-256 over the previous hash and the RFC 8785 JSON of
+the event body (every column but ``hash``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from contracts.canonical import sha256_hex
+from hub.audit.canonical import audit_canonical
+
+
+def utc_text(ts: datetime | str) -> str:
+    """Timestamps as hashed: UTC ISO 8601 with microseconds (naive values are UTC; text is
+    taken as already in that form)."""
+    if isinstance(ts, str):
+        return ts
+    aware = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class EventRow(Protocol):
+    """An event as stored: an ``AuditEvent`` or a database row with the same columns."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def ts(self) -> datetime | str: ...
+    @property
+    def actor_sub(self) -> str: ...
+    @property
+    def actor_role(self) -> str: ...
+    @property
+    def actor_org(self) -> str | None: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def resource_type(self) -> str: ...
+    @property
+    def resource_id(self) -> str | None: ...
+    @property
+    def decision(self) -> str: ...
+    @property
+    def reasons(self) -> list[str]: ...
+    @property
+    def contract_id(self) -> str | None: ...
+    @property
+    def project_id(self) -> str | None: ...
+    @property
+    def dataset_id(self) -> str | None: ...
+    @property
+    def purpose(self) -> str | None: ...
+    @property
+    def details(self) -> dict[str, Any]: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+
+
+def event_body(ev: EventRow, seq: int | None = None) -> dict[str, Any]:
+    """The hashed content of an event: every column but ``hash`` (``seq`` may be overridden)."""
+    return {
+        "seq": ev.seq if seq is None else seq,
+        "event_id": ev.event_id,
+        "ts": utc_text(ev.ts),
+        "actor": {"sub": ev.actor_sub, "role": ev.actor_role, "org": ev.actor_org},
+        "action": ev.action,
+        "resource": {"type": ev.resource_type, "id": ev.resource_id},
+        "decision": ev.decision,
+        "reasons": list(ev.reasons),
+        "why": {
+            "contract_id": ev.contract_id,
+            "project_id": ev.project_id,
+            "dataset_id": ev.dataset_id,
+            "purpose": ev.purpose,
+        },
+        "details": ev.details,
+        "prev_hash": ev.prev_hash,
+    }
+
+
+def compute_hash(ev: EventRow, seq: int | None = None) -> str:
+    """SHA-256 over the previous hash and the RFC 8785 JSON of the event body."""
+    body = audit_canonical(event_body(ev, seq), check=(ev.reasons, ev.details))
+    return sha256_hex(ev.prev_hash.encode("ascii") + body)

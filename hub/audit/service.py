@@ -1,0 +1,97 @@
+"""Audit operations shared by the API, the DPO pages and the CLI."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from hub.audit.alerts import ALERT_TOPIC, Finding, alert_event, alert_of, raise_alert, run_rules
+from hub.audit.chain import seal_now
+from hub.audit.checkpoints import create_checkpoint, load_signer
+from hub.audit.models import AuditAlert, AuditCheckpoint, AuditPurge, AuditVerification
+from hub.audit.retention import purge_expired
+from hub.audit.verify import ChainReport, verify_chain
+from hub.bus.port import EventBus
+from hub.config import Settings
+from hub.db import session_scope
+
+log = logging.getLogger("hub.audit")
+
+
+def verify_log(engine: Engine, settings: Settings, bus: EventBus | None = None) -> ChainReport:
+    """Verify chain, checkpoints and signatures; a failure raises a ``verification-failure``
+    alert (stored once per distinct finding, audited, published)."""
+    key = load_signer(settings).key.public_key()
+    seal_now(engine)
+    with session_scope(engine) as session:
+        report = verify_chain(session, key)
+    _remember(engine, report)
+    if not report.ok:
+        first = report.problems[0]
+        finding = Finding(
+            "verification-failure",
+            f"{first['kind']}@{first['seq']}:{len(report.problems)}",
+            f"vérification échouée : {len(report.problems)} problème(s), le premier "
+            f"« {first['kind']} » à l'événement {first['seq']}",
+        )
+        _raise_or_publish(engine, finding, bus)
+    return report
+
+
+def _remember(engine: Engine, report: ChainReport) -> None:
+    """Keep the outcome for the DPO page (best effort: a tampered database may refuse)."""
+    run = AuditVerification(
+        ran_at=datetime.now(UTC),
+        ok=report.ok,
+        events=report.events,
+        problems=report.problems[:20],
+    )
+    try:
+        with session_scope(engine) as session:
+            session.add(run)
+    except SQLAlchemyError:
+        log.exception("could not store the verification outcome")
+
+
+def last_verification(session: Session) -> AuditVerification | None:
+    """The most recent verification run, if any."""
+    query = select(AuditVerification).order_by(col(AuditVerification.id).desc()).limit(1)
+    return session.exec(query).first()
+
+
+def _raise_or_publish(engine: Engine, finding: Finding, bus: EventBus | None) -> None:
+    """Store the alert; when the tampered database refuses the write, still publish it."""
+    try:
+        with session_scope(engine) as session:
+            raise_alert(session, finding, bus)
+    except SQLAlchemyError:
+        log.exception("could not store the alert %s", finding.key)
+        if bus is not None:
+            bus.publish(ALERT_TOPIC, finding.rule, alert_event(alert_of(finding)))
+
+
+def checkpoint_now(engine: Engine, settings: Settings) -> AuditCheckpoint:
+    """Sign a checkpoint over the whole chain (idempotent when nothing was appended)."""
+    signer = load_signer(settings)
+    with session_scope(engine) as session:
+        return create_checkpoint(session, signer)
+
+
+def purge_now(engine: Engine, settings: Settings, now: datetime | None = None) -> AuditPurge | None:
+    """Apply the retention period (``EDH_AUDIT__RETENTION_DAYS``)."""
+    signer = load_signer(settings)
+    with session_scope(engine) as session:
+        return purge_expired(session, signer, settings.audit.retention_days, now=now)
+
+
+def run_alert_rules(
+    engine: Engine, settings: Settings, bus: EventBus | None, hours: int = 24
+) -> list[AuditAlert]:
+    """Evaluate the alert rules over the last ``hours``; return the new alerts."""
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    with session_scope(engine) as session:
+        return run_rules(session, settings.audit, bus, since=since)

@@ -1,0 +1,91 @@
+"""Reads of the event table in ``seq`` order, memory flat: keyset pages, and a fast
+stream of whole events for verification (a server-side cursor on PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import orjson
+from sqlalchemy import Row, select
+from sqlmodel import Session
+
+from hub.audit.hashing import utc_text
+from hub.audit.models import AuditEvent
+
+CHUNK = 10_000
+EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+
+
+class StoredEvent(NamedTuple):
+    """An event as stored, ``ts`` already in its hashed text form."""
+
+    seq: int
+    event_id: str
+    ts: str
+    actor_sub: str
+    actor_role: str
+    actor_org: str | None
+    action: str
+    resource_type: str
+    resource_id: str | None
+    decision: str
+    reasons: list[str]
+    contract_id: str | None
+    project_id: str | None
+    dataset_id: str | None
+    purpose: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+PG_COLUMNS = ", ".join(
+    "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+    if name == "ts"
+    else f"{name}::text"
+    if name in ("reasons", "details")
+    else name
+    for name in StoredEvent._fields
+)
+
+
+def iter_stored(session: Session, after: int = 0) -> Iterator[StoredEvent]:
+    """Every event with ``seq > after`` in ``seq`` order, as :class:`StoredEvent`."""
+    if session.get_bind().dialect.name != "postgresql":
+        for row in iter_rows(session, after=after):
+            values = row._mapping
+            yield StoredEvent(**{f: values[f] for f in StoredEvent._fields})._replace(
+                ts=utc_text(values["ts"])
+            )
+        return
+    raw: Any = session.connection().connection.driver_connection
+    with raw.cursor(name="edh_audit_stream") as cur:
+        cur.itersize = CHUNK
+        sql = f"SELECT {PG_COLUMNS} FROM audit_event WHERE seq > %s ORDER BY seq"  # noqa: S608
+        cur.execute(sql, (after,))
+        loads = orjson.loads
+        for r in cur:
+            yield StoredEvent._make((*r[:10], loads(r[10]), *r[11:15], loads(r[15]), *r[16:]))
+
+
+def iter_rows(
+    session: Session, *, after: int = 0, upto: int | None = None, columns: Any = None
+) -> Iterator[Row[Any]]:
+    """Rows with ``after < seq <= upto`` in ``seq`` order (whole rows unless ``columns``)."""
+    cols = columns if columns is not None else list(EVENTS.c)
+    while True:
+        query = select(*cols).where(EVENTS.c.seq > after).order_by(EVENTS.c.seq).limit(CHUNK)
+        if upto is not None:
+            query = query.where(EVENTS.c.seq <= upto)
+        rows = session.connection().execute(query.add_columns(EVENTS.c.seq)).all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1][-1]
+
+
+def iter_hashes(session: Session, after: int, upto: int) -> Iterator[bytes]:
+    """The raw 32-byte event hashes (the Merkle leaves' data) with ``after < seq <= upto``."""
+    for row in iter_rows(session, after=after, upto=upto, columns=[EVENTS.c.hash]):
+        yield bytes.fromhex(row[0])

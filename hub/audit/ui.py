@@ -1,0 +1,180 @@
+"""The DPO's pages under ``/audit`` (French; roles dpo and operator, read-only for the
+operator). Every page view is decided by the policy and audited; the verification status
+of the log is shown on every page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlmodel import Session
+
+from hub.audit import alerts, proofs, service
+from hub.audit.access import READERS, authorize_read, describe
+from hub.audit.api import stream_export
+from hub.audit.checkpoints import list_checkpoints, load_signer
+from hub.audit.pupil import pupil_report
+from hub.audit.search import event_dict, parse_filter, search_page
+from hub.audit.stream import EVENTS
+from hub.auth import Principal, Role
+from hub.deps import SessionDep, hub_context
+from hub.errors import NotFound, ValidationFailed
+from hub.web.session import ui_principal
+from hub.web.templating import templates
+
+router = APIRouter(prefix="/audit", include_in_schema=False)
+
+FIELD_LABELS = {
+    "since": "Depuis le",
+    "until": "Jusqu'au",
+    "actor": "Acteur (identifiant)",
+    "role": "Rôle",
+    "organisation": "Organisation",
+    "action": "Action",
+    "contract": "Contrat",
+    "project": "Projet",
+    "dataset": "Jeu de données",
+    "decision": "Décision",
+}
+DECISION_LABELS = {"allow": "Autorisé", "deny": "Refusé", "info": "Information"}
+KIND_LABELS = {
+    "modified": "modifié",
+    "deleted": "supprimé",
+    "inserted": "inséré",
+    "reordered": "déplacé",
+    "renumbered": "renuméroté",
+    "checkpoint-mismatch": "racine différente du point de contrôle signé",
+    "bad-signature": "signature de point de contrôle invalide",
+}
+
+
+def _page(
+    request: Request,
+    session: Session,
+    who: Principal,
+    name: str,
+    context: dict[str, Any],
+    status: int = 200,
+) -> Response:
+    full = {
+        "principal": who,
+        "verification": service.last_verification(session),
+        "kind_labels": KIND_LABELS,
+        "decision_labels": DECISION_LABELS,
+        "is_dpo": Role.DPO in who.roles,
+        **context,
+    }
+    return templates.TemplateResponse(request, f"audit/{name}", full, status_code=status)
+
+
+def _reader(request: Request, session: Session, what: str) -> Principal:
+    who = ui_principal(request, *READERS)
+    authorize_read(hub_context(request), session, who, what)
+    return who
+
+
+def _french_error(exc: ValidationFailed) -> str:
+    fields = [e.get("field", "") for e in exc.extra.get("errors", [])]
+    labels = ", ".join(f"« {FIELD_LABELS.get(f, f)} »" for f in fields) or "la recherche"
+    return f"Recherche invalide : vérifiez {labels} (dates au format AAAA-MM-JJ)."
+
+
+@router.get("", response_class=HTMLResponse)
+def index(request: Request, session: SessionDep) -> Response:
+    who = _reader(request, session, describe("ui/events", request.query_params))
+    params = {k: v for k, v in request.query_params.items() if v and k != "before"}
+    context: dict[str, Any] = {"params": params, "labels": FIELD_LABELS, "error": None}
+    try:
+        before = int(request.query_params.get("before") or 0) or None
+        items, next_before = search_page(session, parse_filter(params), limit=50, before=before)
+    except ValidationFailed as exc:
+        context.update(items=[], next_before=None, error=_french_error(exc))
+        return _page(request, session, who, "index.html", context, status=400)
+    except ValueError:
+        context.update(items=[], next_before=None, error="Numéro de page invalide.")
+        return _page(request, session, who, "index.html", context, status=400)
+    context.update(items=items, next_before=next_before)
+    return _page(request, session, who, "index.html", context)
+
+
+@router.get("/evenements/{seq}", response_class=HTMLResponse)
+def event(seq: int, request: Request, session: SessionDep) -> Response:
+    who = _reader(request, session, f"ui/events/{seq}")
+    row = session.connection().execute(select(EVENTS).where(EVENTS.c.seq == seq)).first()
+    if row is None:
+        raise NotFound(f"l'événement {seq} n'existe pas (ou a été purgé)")
+    return _page(request, session, who, "event.html", {"event": event_dict(row)})
+
+
+@router.get("/export")
+def export(request: Request) -> Response:
+    return stream_export(request, ui_principal(request, *READERS))
+
+
+@router.post("/verifier")
+def verify_now(request: Request, session: SessionDep) -> Response:
+    _reader(request, session, "ui/verify")
+    session.commit()
+    ctx = hub_context(request)
+    service.verify_log(ctx.engine, ctx.settings, ctx.bus)
+    return RedirectResponse("/audit", status_code=303)
+
+
+@router.get("/alertes", response_class=HTMLResponse)
+def alert_list(request: Request, session: SessionDep) -> Response:
+    who = _reader(request, session, "ui/alerts")
+    ctx = hub_context(request)
+    context = {"rules": alerts.rules(ctx.settings.audit), "alerts": alerts.list_alerts(session)}
+    return _page(request, session, who, "alerts.html", context)
+
+
+@router.post("/alertes/evaluer")
+def run_alerts(request: Request, session: SessionDep) -> Response:
+    ui_principal(request, Role.DPO)
+    _reader(request, session, "ui/alerts/run")
+    session.commit()
+    ctx = hub_context(request)
+    service.run_alert_rules(ctx.engine, ctx.settings, ctx.bus)
+    return RedirectResponse("/audit/alertes", status_code=303)
+
+
+@router.get("/eleve", response_class=HTMLResponse)
+def pupil_form(request: Request, session: SessionDep) -> Response:
+    who = ui_principal(request, Role.DPO)
+    context = {"uses": None, "error": None, "identifier": ""}
+    return _page(request, session, who, "pupil.html", context)
+
+
+@router.post("/eleve", response_class=HTMLResponse)
+def pupil(
+    request: Request, session: SessionDep, identifier: Annotated[str, Form(max_length=2000)]
+) -> Response:
+    who = ui_principal(request, Role.DPO)
+    authorize_read(hub_context(request), session, who, "ui/pupil-report")
+    context: dict[str, Any] = {"uses": None, "error": None, "identifier": identifier}
+    try:
+        context["uses"] = pupil_report(hub_context(request), session, identifier)
+    except ValidationFailed:
+        context["error"] = (
+            "Identifiant invalide : saisissez l'identifiant xAPI canonique de l'élève, "
+            "par exemple account:https://ent.exemple.fr|12345 ou mbox:mailto:eleve@exemple.fr."
+        )
+        return _page(request, session, who, "pupil.html", context, status=400)
+    return _page(request, session, who, "pupil.html", context)
+
+
+@router.get("/points-de-controle", response_class=HTMLResponse)
+def checkpoints(request: Request, session: SessionDep) -> Response:
+    who = _reader(request, session, "ui/checkpoints")
+    context = {"checkpoints": list_checkpoints(session)}
+    return _page(request, session, who, "checkpoints.html", context)
+
+
+@router.get("/points-de-controle.json")
+def checkpoints_json(request: Request, session: SessionDep) -> Response:
+    _reader(request, session, "ui/checkpoints/export")
+    doc = proofs.export_checkpoints(session, load_signer(hub_context(request).settings))
+    headers = {"Content-Disposition": 'attachment; filename="audit-checkpoints.json"'}
+    return JSONResponse(doc, headers=headers)

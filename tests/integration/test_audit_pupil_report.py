@@ -1,0 +1,69 @@
+"""The per-pupil report lists exactly the contracts and projects that hold and used one
+pupil's data, through the pseudonymisation service, without exposing other pupils."""
+
+from __future__ import annotations
+
+from contracts.batch_manifest import sign_manifest
+from contracts.pseudonym import identifier_of
+from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
+from hub.db import session_scope
+from tests.support.ingest_batches import presigned, statements
+from tests.support.ingest_fixtures import IngestSetup, finalize_contract
+
+API = "/api/v1/audit/pupil-report"
+
+
+def _ship(setup: IngestSetup) -> None:
+    ship = presigned(setup, count=30)
+    ship.upload_all()
+    ship.client.complete(
+        ship.grant["batch_id"], sign_manifest(ship.manifest(), setup.connector_key)
+    )
+
+
+def _query(setup: IngestSetup, contract_id: str, sub: str, decision: Decision) -> None:
+    draft = EventDraft(
+        Actor(sub, "researcher"),
+        "sandbox.query.release",
+        Resource("query_job", f"job-{sub}"),
+        decision,
+        why=Why(contract_id=contract_id, project_id=setup.world.project_id),
+    )
+    with session_scope(setup.ctx.engine) as session:
+        record(session, draft)
+
+
+def test_report_lists_exactly_the_contracts_and_accesses_of_one_pupil(
+    ingest: IngestSetup,
+) -> None:
+    _ship(ingest)
+    other = finalize_contract(ingest.world, [ingest.connector_id])  # no data of the pupil
+    _query(ingest, ingest.contract_id, "claire", Decision.ALLOW)
+    _query(ingest, ingest.contract_id, "mallory", Decision.DENY)
+    _query(ingest, other, "bob", Decision.ALLOW)
+    identifier = identifier_of(statements(1)[0]["actor"])
+    assert identifier is not None
+    dpo = ingest.world.auth("dpo", sub="dpo.1")
+    report = ingest.client.post(API, json={"identifier": identifier}, headers=dpo).json()
+    assert [(u["contract_id"], u["project_id"]) for u in report] == [
+        (ingest.contract_id, ingest.world.project_id)
+    ]
+    assert [a["actor_sub"] for a in report[0]["accesses"]] == ["claire"]
+    assert report[0]["first_day"] == "2026-03-02"
+    nobody = {"identifier": "account:https://ent.example|nobody-here"}
+    assert ingest.client.post(API, json=nobody, headers=dpo).json() == []
+    text = ingest.client.get("/api/v1/audit/export", params={"actor": "dpo.1"}, headers=dpo).text
+    assert identifier not in text and "pupil-report" in text
+
+
+def test_report_is_dpo_only_and_rejects_malformed_identifiers(ingest: IngestSetup) -> None:
+    body = {"identifier": "account:https://ent.example|1"}
+    op = ingest.world.auth("operator", sub="op")
+    assert ingest.client.post(API, json=body, headers=op).status_code == 403
+    dpo = ingest.world.auth("dpo", sub="dpo.1")
+    for bad in ({"identifier": "Jean Dupont"}, {"identifier": "x", "extra": 1}, {}):
+        resp = ingest.client.post(API, json=bad, headers=dpo)
+        assert resp.status_code == 400, resp.text
+        assert resp.headers["content-type"] == "application/problem+json"
+    detail = ingest.client.post(API, json={"identifier": "Jean Dupont"}, headers=dpo).json()
+    assert "canonical xAPI agent identifier" in detail["detail"]
