@@ -1,0 +1,121 @@
+"""Sandbox API under ``/api/v1`` (role: researcher). A job belongs to its submitter."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.auth import Principal, Role, require
+from hub.deps import SessionDep, hub_context
+from hub.sandbox import jobs, output
+from hub.sandbox.errors import ResultNotReady
+from hub.sandbox.models import QueryJob
+from hub.sandbox.runtime import runtime_for
+
+router = APIRouter(prefix="/api/v1", tags=["sandbox"])
+Researcher = Annotated[Principal, Depends(require(Role.RESEARCHER))]
+
+
+class QueryIn(BaseModel):
+    """A query to run on the project's views."""
+
+    model_config = ConfigDict(extra="forbid")
+    sql: str = Field(min_length=1, max_length=100_000, description="One SELECT statement.")
+    purpose: str | None = Field(default=None, max_length=2000, description="Why (audited).")
+
+
+class JobOut(BaseModel):
+    """A query job's status, timings and resources."""
+
+    id: str
+    project_id: str
+    status: str
+    reasons: list[str]
+    sql_hash: str
+    tables: list[str]
+    columns: list[str]
+    contract_ids: list[str]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    resources: dict[str, Any]
+    links: dict[str, str]
+
+
+class Format(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    PARQUET = "parquet"
+
+
+def job_out(job: QueryJob) -> JobOut:
+    base = f"/api/v1/queries/{job.id}"
+    return JobOut(
+        **job.model_dump(include=set(JobOut.model_fields) - {"resources", "links"}),
+        resources=job.stats,
+        links={"self": base, "result": f"{base}/result", "report": f"{base}/report"},
+    )
+
+
+@router.post("/projects/{project_id}/queries", status_code=202, response_model=JobOut)
+def submit_query(
+    project_id: str, body: QueryIn, request: Request, session: SessionDep, who: Researcher
+) -> JobOut:
+    """Queue a query (202); a refused query answers 400 ``query-refused`` with its reasons."""
+    runtime = runtime_for(hub_context(request))
+    return job_out(jobs.submit(runtime, session, who, project_id, body.sql, body.purpose))
+
+
+@router.get("/projects/{project_id}/queries", response_model=list[JobOut])
+def list_queries(project_id: str, session: SessionDep, who: Researcher) -> list[JobOut]:
+    """The caller's jobs on this project, newest first."""
+    return [job_out(j) for j in jobs.list_jobs(session, who, project_id)]
+
+
+@router.get("/queries/{job_id}", response_model=JobOut)
+def get_query(job_id: str, session: SessionDep, who: Researcher) -> JobOut:
+    """Status (queued, running, succeeded, failed, refused, cancelled), timings, resources."""
+    return job_out(jobs.get_job(session, who, job_id))
+
+
+@router.post("/queries/{job_id}/cancel", response_model=JobOut)
+def cancel_query(job_id: str, request: Request, session: SessionDep, who: Researcher) -> JobOut:
+    """Cancel a queued or running job; a finished job is returned unchanged."""
+    runtime = runtime_for(hub_context(request))
+    return job_out(jobs.cancel(runtime, session, who, job_id))
+
+
+@router.get("/queries/{job_id}/report")
+def get_report(job_id: str, session: SessionDep, who: Researcher) -> dict[str, Any]:
+    """The disclosure report: rules applied, and each suppression with its reason."""
+    job = jobs.get_job(session, who, job_id)
+    if job.report is None:
+        raise ResultNotReady(f"the job is {job.status}", job_status=job.status)
+    return {"job_id": job.id, "status": job.status, **job.report}
+
+
+@router.get("/queries/{job_id}/result")
+def get_result(
+    job_id: str,
+    session: SessionDep,
+    who: Researcher,
+    format: Annotated[Format, Query()] = Format.JSON,
+) -> Response:
+    """The released result as JSON, CSV or Parquet (suppressed cells are null/empty)."""
+    job = jobs.get_job(session, who, job_id)
+    if job.result is None:
+        raise ResultNotReady(f"the job is {job.status}", job_status=job.status)
+    columns, rows = job.result["columns"], job.result["rows"]
+    if format is Format.CSV:
+        return Response(output.to_csv(columns, rows), media_type="text/csv")
+    if format is Format.PARQUET:
+        return Response(
+            output.to_parquet(columns, rows), media_type="application/vnd.apache.parquet"
+        )
+    body = {"job_id": job.id, "columns": columns, "rows": rows}
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")

@@ -1,0 +1,58 @@
+"""The end of ``edh demo``: the demo researcher runs one query and reads its report."""
+
+from __future__ import annotations
+
+import time
+
+from hub.auth import Principal, Role
+from hub.context import HubContext
+from hub.db import session_scope
+from hub.errors import HubError
+from hub.sandbox import jobs
+from hub.sandbox.models import QueryJob
+from hub.sandbox.runtime import runtime_for
+
+DEMO_SQL = (
+    "SELECT school_id, count(DISTINCT pupil_id) AS eleves, count(*) AS traces "
+    "FROM statements GROUP BY school_id ORDER BY school_id"
+)
+
+
+def run_demo_query(ctx: HubContext, project_id: str, researcher_sub: str) -> QueryJob:
+    """Submit ``DEMO_SQL`` as ``researcher_sub`` and wait (at most a minute) for the job."""
+    principal = Principal(sub=researcher_sub, roles=frozenset({str(Role.RESEARCHER)}))
+    with session_scope(ctx.engine) as session:
+        job = jobs.submit(runtime_for(ctx), session, principal, project_id, DEMO_SQL, "démo")
+    deadline = time.monotonic() + 60
+    while True:
+        with session_scope(ctx.engine) as session:
+            current = session.get(QueryJob, job.id)
+            assert current is not None
+            if current.status not in jobs.ACTIVE or time.monotonic() > deadline:
+                return current
+        time.sleep(0.1)
+
+
+def print_demo_query(ctx: HubContext, project_id: str, researcher_sub: str) -> None:
+    """Run the demo query and print its released result and disclosure summary (French)."""
+    print("  requête chercheur :", DEMO_SQL)
+    try:
+        job = run_demo_query(ctx, project_id, researcher_sub)
+    except HubError as exc:
+        print(f"  requête refusée   : {exc.detail}")
+        return
+    print(f"  état              : {job.status} (job {job.id})")
+    if job.result is not None and job.report is not None:
+        print("  résultat          :", ", ".join(job.result["columns"]))
+        for row in job.result["rows"]:
+            print(
+                "                     ", " | ".join("masqué" if v is None else str(v) for v in row)
+            )
+        summary = job.report["summary"]
+        print(
+            f"  contrôle de divulgation : k = {job.report['k']}, "
+            f"{summary['rows_released']} ligne(s) communiquée(s), "
+            f"{summary['rows_suppressed']} masquée(s)"
+        )
+    else:
+        print("  motifs            :", "; ".join(job.reasons))

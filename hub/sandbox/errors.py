@@ -1,0 +1,17 @@
+"""Sandbox errors, mapped to problem+json by ``hub.errors``."""
+
+from __future__ import annotations
+
+from hub.errors import HubError
+
+
+class QueryRefused(HubError):
+    """The SQL breaks a sandbox rule; ``reasons`` lists each rule broken (400)."""
+
+    status, slug, title = 400, "query-refused", "Query refused"
+
+
+class ResultNotReady(HubError):
+    """The job has no result (yet, or ever); ``job_status`` says where it stands (409)."""
+
+    status, slug, title = 409, "result-not-ready", "Result not available"

@@ -1,0 +1,352 @@
+"""Query jobs: submit (checks, audit, queue), run (worker, disclosure control), cancel, read.
+
+Every step is audited with ``hub.audit.trail.record``: the submission decision (allow or
+deny with reasons, SQL hash, tables and columns), and the outcome (rows scanned and
+released, suppressions) or the failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pyarrow as pa
+from sqlmodel import Session, col, select
+
+from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
+from hub.auth import Principal
+from hub.db import session_scope
+from hub.errors import Forbidden, HubError, NotFound, ValidationFailed
+from hub.ingest.models import BatchStatus, IngestBatch
+from hub.registry import service as registry
+from hub.sandbox import authorize, disclosure, rewrite, sqlcheck, views
+from hub.sandbox.errors import QueryRefused
+from hub.sandbox.models import QueryJob, ReleasedCell
+from hub.sandbox.output import jsonable
+from hub.sandbox.runtime import SandboxRuntime
+from hub.sandbox.scope import ProjectScope, in_force, scope_for
+from hub.sandbox.worker import Outcome, WorkerJob
+
+ACTIVE = ("queued", "running")
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What the policy allowed at submission: asked again before the release."""
+
+    request: authorize.Request
+    contracts: list[Mapping[str, Any]]
+
+
+def submit(
+    runtime: SandboxRuntime,
+    session: Session,
+    principal: Principal,
+    project_id: str,
+    sql: str,
+    purpose: str | None,
+) -> QueryJob:
+    """Vet and queue a query; raise ``QueryRefused``/``Forbidden`` (with ``job_id``)."""
+    if len(sql) > runtime.settings.max_sql_chars:
+        raise ValidationFailed(f"the SQL text exceeds {runtime.settings.max_sql_chars} characters")
+    job = QueryJob(
+        project_id=project_id,
+        submitted_by=principal.sub,
+        sql_text=sql,
+        sql_hash=hashlib.sha256(sql.encode()).hexdigest(),
+        purpose=purpose,
+        status="queued",
+    )
+    try:
+        project = registry.get_project(session, project_id)
+        job.purpose = purpose or project.purpose
+        docs = _project_contracts(runtime, session, project_id)
+        scope = _scope_or_refusal(runtime, session, principal, job, docs)
+        checked = sqlcheck.check(sql, views.VIEW_NAMES, row_level=scope.row_level)
+        view_set = views.build(scope)
+        _check_columns(checked, view_set)
+        req = authorize.request(project_id, job.purpose, checked, view_set)
+        granted = authorize.query(runtime.ctx, session, principal, req, docs, job.id)
+    except (QueryRefused, Forbidden) as exc:
+        _refuse(session, principal, job, exc)
+        raise
+    scope = replace(scope, **vars(granted))
+    job.tables, job.columns = list(checked.tables), list(checked.columns)
+    job.contract_ids = list(scope.contract_ids)
+    session.add(job)
+    _audit(session, principal, job, "sandbox.query.submit", Decision.ALLOW, ["query accepted"])
+    session.commit()
+    runtime.submit(_execute, runtime, job.id, checked, scope, view_set, Approval(req, docs))
+    return job
+
+
+def _scope_or_refusal(
+    runtime: SandboxRuntime,
+    session: Session,
+    principal: Principal,
+    job: QueryJob,
+    docs: list[Mapping[str, Any]],
+) -> ProjectScope:
+    """The project's scope; when no contract is in force, the policy explains why."""
+    try:
+        return _scope(runtime, session, job.project_id, docs)
+    except Forbidden:
+        bare = authorize.Request(job.project_id, job.purpose, (), (), False)
+        authorize.query(runtime.ctx, session, principal, bare, docs, job.id)
+        raise
+
+
+def _project_contracts(
+    runtime: SandboxRuntime, session: Session, project_id: str
+) -> list[Mapping[str, Any]]:
+    """The project's contracts the policy decides on: those in force, else (to explain
+    the refusal) every contract of the project."""
+    mine = [
+        d for d in runtime.source.contracts(session).values() if d.get("project_id") == project_id
+    ]
+    today = datetime.now(UTC).date()
+    return [d for d in mine if in_force(d, today)] or mine
+
+
+def _scope(
+    runtime: SandboxRuntime,
+    session: Session,
+    project_id: str,
+    docs: list[Mapping[str, Any]],
+) -> ProjectScope:
+    secret = runtime.ctx.settings.pseudonymisation_secret.get_secret_value().encode()
+    documents = {str(d["id"]): d for d in docs}
+
+    def registered(contract_id: str) -> frozenset[str]:
+        """Object keys of the contract's registered (verified) batches."""
+        rows = session.exec(
+            select(IngestBatch.files).where(
+                IngestBatch.contract_id == contract_id,
+                IngestBatch.status == BatchStatus.REGISTERED,
+            )
+        ).all()
+        return frozenset(str(f["key"]) for files in rows for f in files)
+
+    return scope_for(project_id, documents, runtime.lake, secret, date.today(), registered)
+
+
+def _check_columns(checked: sqlcheck.CheckedQuery, view_set: views.ViewSet) -> None:
+    missing = sorted(set(checked.tables) - set(view_set.columns))
+    if missing:
+        raise QueryRefused(
+            f"views not available to this project: {', '.join(missing)}",
+            reasons=[f"view {m!r} is not covered by the project's contracts" for m in missing],
+        )
+
+
+def _refuse(session: Session, principal: Principal, job: QueryJob, exc: HubError) -> None:
+    session.rollback()
+    job.status = "refused"
+    job.reasons = [str(r) for r in exc.extra.get("reasons") or [exc.detail]]
+    job.finished_at = datetime.now(UTC)
+    job.report = {"decision": "refused", "reasons": [exc.detail]}
+    session.add(job)
+    _audit(session, principal, job, "sandbox.query.submit", Decision.DENY, [exc.detail])
+    session.commit()
+    exc.extra["job_id"] = job.id
+
+
+def _audit(
+    session: Session,
+    principal: Principal | None,
+    job: QueryJob,
+    action: str,
+    decision: Decision,
+    reasons: list[str],
+    **details: Any,
+) -> None:
+    actor = (
+        Actor(principal.sub, "researcher", principal.org)
+        if principal
+        else Actor(job.submitted_by, "researcher")
+    )
+    body = {
+        "sql": job.sql_text,
+        "sql_hash": job.sql_hash,
+        "tables": job.tables,
+        "columns": job.columns,
+        "status": job.status,
+        **details,
+    }
+    record(
+        session,
+        EventDraft(
+            actor=actor,
+            action=action,
+            resource=Resource("query_job", job.id),
+            decision=decision,
+            reasons=reasons,
+            why=Why(
+                project_id=job.project_id,
+                purpose=job.purpose,
+                contract_id=",".join(job.contract_ids)[:64] or None,
+            ),
+            details=body,
+        ),
+    )
+
+
+def _execute(
+    runtime: SandboxRuntime,
+    job_id: str,
+    checked: sqlcheck.CheckedQuery,
+    scope: ProjectScope,
+    view_set: views.ViewSet,
+    approval: Approval,
+) -> None:
+    with session_scope(runtime.ctx.engine) as session:
+        job = session.exec(select(QueryJob).where(QueryJob.id == job_id).with_for_update()).first()
+        if job is None or job.status != "queued":
+            return
+        job.status, job.started_at = "running", datetime.now(UTC)
+        sql = job.sql_text
+    plan = rewrite.plan(checked) if checked.aggregated else None
+    queries = plan.queries if plan else (sql,)
+    work = WorkerJob(
+        view_set.ddl, scope.paths, queries, runtime.limits(job_id), scope.pseudonym_key, runtime.s3
+    )
+    outcome = runtime.pool.run(work, on_start=lambda p: runtime.processes.__setitem__(job_id, p))
+    runtime.processes.pop(job_id, None)
+    with runtime.lock, session_scope(runtime.ctx.engine) as session:
+        locked = select(QueryJob).where(QueryJob.id == job_id).with_for_update()
+        job = session.exec(locked).first()
+        if job is None or job.status != "running":
+            return
+        _finish(runtime, session, job, (checked, plan, scope, approval), outcome)
+
+
+def _finish(
+    runtime: SandboxRuntime,
+    session: Session,
+    job: QueryJob,
+    work: tuple[sqlcheck.CheckedQuery, rewrite.Rewritten | None, ProjectScope, Approval],
+    outcome: Outcome,
+) -> None:
+    checked, plan, scope, approval = work
+    job.finished_at = datetime.now(UTC)
+    job.stats = outcome.stats
+    if outcome.status != "ok":
+        job.status, job.reasons = "failed", [outcome.message]
+        job.report = {"decision": "failed", "reasons": [outcome.message]}
+        _audit(session, None, job, "sandbox.query.failed", Decision.INFO, [outcome.message])
+        return
+    tables = [pa.ipc.open_stream(ipc).read_all() for ipc in outcome.ipc]
+    released = _release(session, checked, plan, scope, tables)
+    try:
+        fewest = min((n for n, _ in released.cells), default=scope.min_cell_size)
+        authorize.release(
+            runtime.ctx,
+            session,
+            job.submitted_by,
+            approval.request,
+            approval.contracts,
+            job.id,
+            fewest if plan else 0,
+        )
+    except Forbidden as exc:
+        _withhold(session, job.id, outcome, exc)
+        return
+    job.status = "succeeded"
+    job.result = {"columns": released.columns, "rows": jsonable(released.rows)}
+    job.report = {"decision": "released", "contract_ids": job.contract_ids, **released.report}
+    for n, sketch in released.cells:
+        session.add(
+            ReleasedCell(
+                project_id=job.project_id, job_id=job.id, n=n, sketch=[str(x) for x in sketch]
+            )
+        )
+    summary = released.report["summary"]
+    _audit(
+        session,
+        None,
+        job,
+        "sandbox.query.release",
+        Decision.ALLOW,
+        ["disclosure-checked"],
+        rows_scanned=job.stats.get("rows_scanned"),
+        summary=summary,
+        suppressions=[c for c in released.report["cells"] if c["status"] != "released"][:100],
+    )
+
+
+def _withhold(session: Session, job_id: str, outcome: Outcome, exc: Forbidden) -> None:
+    """The policy refused the release (already audited by the enforcement point): the job
+    fails with the policy's reasons and nothing is released."""
+    job = session.exec(select(QueryJob).where(QueryJob.id == job_id).with_for_update()).one()
+    reasons = [str(r) for r in exc.extra.get("reasons") or [exc.detail]]
+    job.status, job.reasons, job.stats = "failed", reasons, outcome.stats
+    job.finished_at = datetime.now(UTC)
+    job.report = {"decision": "withheld", "reasons": reasons}
+    _audit(session, None, job, "sandbox.query.failed", Decision.DENY, reasons)
+
+
+def _release(
+    session: Session,
+    checked: sqlcheck.CheckedQuery,
+    plan: rewrite.Rewritten | None,
+    scope: ProjectScope,
+    tables: list[pa.Table],
+) -> disclosure.Release:
+    main = tables[0]
+    if plan is None:
+        return disclosure.row_level(main.column_names, main.to_pylist())
+
+    def earlier(low: int, high: int) -> list[tuple[int, list[int]]]:
+        rows = session.exec(
+            select(ReleasedCell.n, ReleasedCell.sketch).where(
+                ReleasedCell.project_id == scope.project_id,
+                col(ReleasedCell.n) >= low,
+                col(ReleasedCell.n) <= high,
+            )
+        ).all()
+        return [(n, [int(x) for x in sketch]) for n, sketch in rows]
+
+    policy = disclosure.Policy(scope.min_cell_size, scope.rounding_base)
+    control = tables[-1].to_pylist()
+    return disclosure.release(
+        checked, plan, main.column_names, main.to_pylist(), control, policy, earlier
+    )
+
+
+def get_job(session: Session, principal: Principal, job_id: str) -> QueryJob:
+    """The caller's own job; anyone else's is ``NotFound`` (no existence leak)."""
+    job = session.get(QueryJob, job_id)
+    if job is None or job.submitted_by != principal.sub:
+        raise NotFound(f"query job {job_id} does not exist")
+    return job
+
+
+def cancel(
+    runtime: SandboxRuntime, session: Session, principal: Principal, job_id: str
+) -> QueryJob:
+    """Cancel a queued or running job; idempotent on finished jobs. The cancellation is
+    committed (with its audit event) before the worker is killed, so it always wins over
+    a result arriving at the same moment (the job's row is locked while either changes)."""
+    job = get_job(session, principal, job_id)
+    job = session.exec(select(QueryJob).where(QueryJob.id == job.id).with_for_update()).one()
+    if job.status not in ACTIVE:
+        return job
+    job.status, job.finished_at = "cancelled", datetime.now(UTC)
+    job.reasons = [f"cancelled by {principal.sub}"]
+    _audit(session, principal, job, "sandbox.query.cancel", Decision.INFO, job.reasons)
+    session.commit()
+    proc = runtime.processes.pop(job_id, None)
+    if proc is not None and proc.is_alive():
+        proc.kill()
+    return job
+
+
+def list_jobs(session: Session, principal: Principal, project_id: str | None) -> list[QueryJob]:
+    """The caller's jobs, newest first (at most 100)."""
+    query = select(QueryJob).where(QueryJob.submitted_by == principal.sub)
+    if project_id:
+        query = query.where(QueryJob.project_id == project_id)
+    return list(session.exec(query.order_by(col(QueryJob.created_at).desc()).limit(100)).all())

@@ -1,0 +1,53 @@
+"""Sandbox tables: query jobs and the released cells of each project (differencing)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text
+from sqlmodel import Field, SQLModel
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool) -> Any:
+    return Column(DateTime(timezone=True), nullable=nullable)
+
+
+class QueryJob(SQLModel, table=True):
+    """One researcher query: SQL, decision, status, timings, resources, result, report."""
+
+    __tablename__ = "sandbox_query_job"
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    project_id: str = Field(max_length=64, index=True)
+    submitted_by: str = Field(max_length=255, index=True)
+    sql_text: str = Field(sa_column=Column(Text, nullable=False))
+    sql_hash: str = Field(max_length=64)
+    purpose: str | None = Field(default=None, max_length=2000)
+    status: str = Field(max_length=16)
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tables: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    columns: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    contract_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    stats: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    report: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=_now, sa_column=_ts(False))
+    started_at: datetime | None = Field(default=None, sa_column=_ts(True))
+    finished_at: datetime | None = Field(default=None, sa_column=_ts(True))
+
+
+class ReleasedCell(SQLModel, table=True):
+    """A cell already released to a project: its pupil count and bottom-m sketch."""
+
+    __tablename__ = "sandbox_released_cell"
+    __table_args__ = (Index("ix_sandbox_released_cell_project_n", "project_id", "n"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(max_length=64)
+    job_id: str = Field(max_length=36)
+    n: int
+    sketch: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

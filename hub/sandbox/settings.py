@@ -1,0 +1,30 @@
+"""Sandbox settings, from the environment (prefix ``EDH_SANDBOX_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SandboxSettings(BaseSettings):
+    """Where the lake is, where contracts come from, and the limits of every query."""
+
+    model_config = SettingsConfigDict(env_prefix="EDH_SANDBOX_", extra="ignore")
+
+    lake_dir: Path | None = Field(
+        default=None, description="Lake root; default the local object store's lake/."
+    )
+    contracts_file: Path | None = Field(
+        default=None,
+        description="JSON file of contract documents (interface 3 shape) to use instead of "
+        "the contracts service (trial hubs only).",
+    )
+    memory_limit: str = Field(default="1GB", description="DuckDB memory limit per query.")
+    threads: int = Field(default=2, ge=1, le=64, description="DuckDB threads per query.")
+    max_temp_directory_size: str = Field(default="2GB", description="Spill space per query.")
+    deadline_s: float = Field(default=30.0, gt=0, le=3600, description="Wall-clock limit.")
+    max_rows: int = Field(default=10_000, ge=1, le=1_000_000, description="Result row limit.")
+    concurrency: int = Field(default=2, ge=1, le=32, description="Queries run at once.")
+    max_sql_chars: int = Field(default=20_000, ge=100, description="Longest SQL text accepted.")

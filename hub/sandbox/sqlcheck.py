@@ -1,0 +1,370 @@
+"""Static rules on a researcher's SELECT, checked on DuckDB's own syntax tree.
+
+A query passes when it reads only the project's named views (and its own CTEs), calls no
+file, catalog, setting or secret function, uses no join, set operation, subquery
+expression, sample or column-alias list, and touches ``pupil_id`` only to select it
+unchanged, group by it, count it or partition a window by it (so every ``pupil_id`` the
+outer query sees is a real pupil). Unless the project may see rows, the outermost SELECT
+must aggregate and must not output ``pupil_id``. Each broken rule is one reason of the
+raised ``QueryRefused``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import duckdb
+
+from hub.sandbox.errors import QueryRefused
+from hub.sandbox.sqlast import Node, column_name, parse, walk
+
+PUPIL = "pupil_id"
+DENIED_PREFIXES = (
+    "duckdb_",
+    "pragma_",
+    "read_",
+    "parquet_",
+    "sqlite_",
+    "postgres_",
+    "mysql_",
+    "iceberg_",
+    "delta_",
+    "json_transform",
+    "json_execute",
+    "json_serialize",
+    "json_deserialize",
+    "struct_",
+    "icu_",
+    "arrow_",
+    "current_",
+)
+DENIED_FUNCTIONS = frozenset(
+    {
+        "glob",
+        "getenv",
+        "getvariable",
+        "query",
+        "query_table",
+        "sniff_csv",
+        "which_secret",
+        "load_aws_credentials",
+        "row",
+        "unnest",
+        "from_json",
+        "from_json_strict",
+        "checkpoint",
+        "force_checkpoint",
+        "enable_logging",
+        "disable_logging",
+        "sql_auto_complete",
+        "version",
+        "user",
+        "session_user",
+        "current_setting",
+        "list_pack",
+        "map",
+        "map_from_entries",
+        "remap_struct",
+        "pg_get_viewdef",
+        "pg_get_constraintdef",
+        "has_table_privilege",
+        "format_pg_type",
+        "union_value",
+        "ui_is_started",
+    }
+)
+COUNTS = frozenset({"count", "count_star"})
+STATISTICS = frozenset(
+    {
+        "sum",
+        "avg",
+        "mean",
+        "fsum",
+        "sumkahan",
+        "kahan_sum",
+        "stddev",
+        "stddev_samp",
+        "stddev_pop",
+        "var_samp",
+        "var_pop",
+        "variance",
+        "sem",
+    }
+)
+INDIVIDUAL = frozenset(
+    {
+        "min",
+        "max",
+        "arg_min",
+        "arg_max",
+        "argmin",
+        "argmax",
+        "min_by",
+        "max_by",
+        "first",
+        "last",
+        "any_value",
+        "arbitrary",
+        "median",
+        "quantile",
+        "quantile_cont",
+        "quantile_disc",
+        "mode",
+        "mad",
+        "approx_quantile",
+        "reservoir_quantile",
+    }
+)
+PUPIL_PARENTS = frozenset({"select_list", "group_expressions", "partitions"})
+
+
+@cache
+def aggregate_names() -> frozenset[str]:
+    """Every aggregate function DuckDB knows (lower case)."""
+    with duckdb.connect(":memory:") as con:
+        rows = con.execute(
+            "SELECT DISTINCT lower(function_name) FROM duckdb_functions() "
+            "WHERE function_type = 'aggregate'"
+        ).fetchall()
+    return frozenset(r[0] for r in rows)
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One aggregate call of the outermost SELECT: its node and the item holding it."""
+
+    item: int
+    node: Node
+
+    @property
+    def name(self) -> str:
+        return str(self.node.get("function_name", "")).lower()
+
+
+@dataclass(frozen=True)
+class CheckedQuery:
+    """A query that passed the rules: its tree, what it touched, its outer aggregates."""
+
+    node: Node
+    tables: tuple[str, ...]
+    columns: tuple[str, ...]
+    aggregated: bool
+    items: tuple[str, ...]
+    aggregates: tuple[Aggregate, ...]
+
+    def item_kind(self, index: int) -> str:
+        """``key``, ``count``, ``statistic`` or ``individual`` for output column ``index``."""
+        names = [a.name for a in self.aggregates if a.item == index]
+        if not names:
+            return "key"
+        if any(n in INDIVIDUAL for n in names):
+            return "individual"
+        if _is_plain_count(self.node["select_list"][index]):
+            return "count"
+        return "statistic"
+
+
+def check(sql: str, views: frozenset[str], *, row_level: bool) -> CheckedQuery:
+    """Parse ``sql`` and apply every rule; raise ``QueryRefused`` listing broken rules."""
+    node = parse(sql)
+    ctes = _cte_names(node)
+    problems: list[str] = []
+    tables: set[str] = set()
+    columns: set[str] = set()
+    for sub, key, parent in walk(node):
+        problems += _node_problems(sub, key, parent, views | ctes, tables)
+        name = column_name(sub)
+        if name:
+            columns.add(name)
+    aggregates = _outer_aggregates(node)
+    aggregated = _is_aggregated(node, aggregates)
+    problems += _outer_problems(node, aggregates, aggregated, row_level)
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise QueryRefused("; ".join(unique), reasons=unique)
+    return CheckedQuery(
+        node=node,
+        tables=tuple(sorted(tables - ctes)),
+        columns=tuple(sorted(columns)),
+        aggregated=aggregated,
+        items=tuple(_item_label(i) for i in node["select_list"]),
+        aggregates=tuple(aggregates),
+    )
+
+
+def _cte_names(node: Node) -> frozenset[str]:
+    names: set[str] = set()
+    for sub, key, _ in walk(node):
+        if key == "cte_map" and isinstance(sub.get("map"), list):
+            names.update(str(entry["key"]).lower() for entry in sub["map"])
+    return frozenset(names)
+
+
+def _node_problems(
+    node: Node, key: str, parent: Node | None, allowed: frozenset[str], tables: set[str]
+) -> list[str]:
+    kind = str(node.get("type", ""))
+    klass = node.get("class")
+    if klass is None and kind in _TABLE_REF_TYPES:
+        return _table_problems(node, allowed, tables)
+    if key == "map" and "value" in node and node["value"].get("aliases"):
+        return ["column alias lists on CTEs are not allowed (name columns in the SELECT)"]
+    if kind in ("SET_OPERATION_NODE", "RECURSIVE_CTE_NODE"):
+        return ["set operations and recursive CTEs are not allowed"]
+    if klass == "SUBQUERY":
+        return ["subquery expressions are not allowed (use a CTE and GROUP BY)"]
+    if klass == "PARAMETER":
+        return ["query parameters are not allowed"]
+    if klass == "FUNCTION":
+        return _function_problems(node)
+    if klass == "STAR":
+        return _star_problems(node)
+    if klass == "COLUMN_REF":
+        return _pupil_problems(node, key, parent)
+    if node.get("alias", "").lower() == PUPIL and klass is not None:
+        return [f"only the {PUPIL} column itself may be named {PUPIL}"]
+    return []
+
+
+_TABLE_REF_TYPES = frozenset(
+    {
+        "BASE_TABLE",
+        "TABLE_FUNCTION",
+        "JOIN",
+        "SUBQUERY",
+        "EXPRESSION_LIST",
+        "EMPTY",
+        "PIVOT",
+        "SHOW_REF",
+        "COLUMN_DATA",
+        "DELIM_GET",
+        "CTE",
+    }
+)
+
+
+def _table_problems(node: Node, allowed: frozenset[str], tables: set[str]) -> list[str]:
+    kind = node["type"]
+    problems = []
+    if node.get("column_name_alias"):
+        problems.append("column alias lists on tables are not allowed")
+    if node.get("sample"):
+        problems.append("TABLESAMPLE is not allowed")
+    if kind == "BASE_TABLE":
+        name = str(node.get("table_name", "")).lower()
+        qualified = node.get("schema_name") or node.get("catalog_name")
+        if qualified or name not in allowed or node.get("at_clause"):
+            problems.append(f"unknown table {name!r}: only the project's views can be read")
+        tables.add(name)
+    elif kind == "TABLE_FUNCTION":
+        problems.append("table functions (read_*, glob, range, ...) are not allowed")
+    elif kind == "JOIN":
+        problems.append("joins are not allowed (every view already holds the statement)")
+    elif kind not in ("SUBQUERY", "EMPTY"):
+        problems.append(f"{kind.lower()} in FROM is not allowed")
+    return problems
+
+
+def _function_problems(node: Node) -> list[str]:
+    name = str(node.get("function_name", "")).lower()
+    if node.get("schema") or node.get("catalog"):
+        return [f"qualified function {name!r} is not allowed"]
+    if name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES):
+        return [f"function {name!r} is not allowed in the sandbox"]
+    if node.get("alias", "").lower() == PUPIL:
+        return [f"only the {PUPIL} column itself may be named {PUPIL}"]
+    return []
+
+
+def _star_problems(node: Node) -> list[str]:
+    if node.get("replace_list") or node.get("rename_list") or node.get("columns"):
+        return ["SELECT * with REPLACE, RENAME or COLUMNS(...) is not allowed"]
+    if node.get("expr") or node.get("alias"):
+        return ["COLUMNS(...) expressions are not allowed"]
+    return []
+
+
+def _pupil_problems(node: Node, key: str, parent: Node | None) -> list[str]:
+    name = column_name(node)
+    alias = str(node.get("alias", "")).lower()
+    if name != PUPIL:
+        return [f"only the {PUPIL} column itself may be named {PUPIL}"] if alias == PUPIL else []
+    if alias not in ("", PUPIL):
+        return [f"{PUPIL} may not be renamed"]
+    counted = parent is not None and key == "children" and parent.get("function_name") in COUNTS
+    if key in PUPIL_PARENTS or counted:
+        return []
+    return [
+        f"{PUPIL} may only be selected as is, grouped by, counted or used in PARTITION BY "
+        "(never filtered, compared or transformed)"
+    ]
+
+
+def _outer_aggregates(node: Node) -> list[Aggregate]:
+    names = aggregate_names()
+    found = []
+    for index, item in enumerate(node.get("select_list", [])):
+        for sub in _walk_no_window(item):
+            if sub.get("class") == "FUNCTION" and str(sub["function_name"]).lower() in names:
+                found.append(Aggregate(index, sub))
+    return found
+
+
+def _walk_no_window(item: Node) -> list[Node]:
+    """``item`` and its sub-expressions, not descending into window functions."""
+    if item.get("class") == "WINDOW":
+        return []
+    out = [item]
+    for value in item.values():
+        children = value if isinstance(value, list) else [value]
+        for child in children:
+            if isinstance(child, dict) and "class" in child:
+                out += _walk_no_window(child)
+    return out
+
+
+def _is_aggregated(node: Node, aggregates: list[Aggregate]) -> bool:
+    forced = node.get("aggregate_handling") == "FORCE_AGGREGATES"
+    return bool(node.get("group_expressions") or aggregates or forced)
+
+
+def _outer_problems(
+    node: Node, aggregates: list[Aggregate], aggregated: bool, row_level: bool
+) -> list[str]:
+    if node.get("type") != "SELECT_NODE":
+        return []
+    problems = []
+    for item in node.get("select_list", []):
+        if column_name(item) == PUPIL or item.get("class") == "STAR":
+            problems.append(f"{PUPIL} is a pseudonym and is never released; list the columns")
+    if row_level:
+        return problems
+    if not aggregated:
+        problems.append(
+            "row-level output is not allowed for this project: aggregate with GROUP BY "
+            "(e.g. SELECT school_id, count(DISTINCT pupil_id) ... GROUP BY school_id)"
+        )
+    if len(node.get("group_sets", [])) > 1:
+        problems.append("GROUPING SETS, ROLLUP and CUBE are not supported: one query per level")
+    if any(column_name(g) == PUPIL for g in node.get("group_expressions", [])):
+        problems.append(f"grouping the released output by {PUPIL} would release single pupils")
+    if any(_walk_has_window(i) for i in node.get("select_list", [])):
+        problems.append("window functions are not allowed in the outermost SELECT")
+    for agg in aggregates:
+        if agg.name not in COUNTS | STATISTICS | INDIVIDUAL:
+            problems.append(f"aggregate {agg.name!r} cannot be released (it lists values)")
+    return problems
+
+
+def _walk_has_window(item: Node) -> bool:
+    return any(sub.get("class") == "WINDOW" for sub, _, _ in walk(item))
+
+
+def _is_plain_count(item: Node) -> bool:
+    return item.get("class") == "FUNCTION" and str(item.get("function_name")).lower() in COUNTS
+
+
+def _item_label(item: Node) -> str:
+    alias = str(item.get("alias") or "")
+    return alias or column_name(item) or str(item.get("function_name") or "")

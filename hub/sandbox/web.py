@@ -1,0 +1,148 @@
+"""The researcher's page ``/research`` (role: researcher): write a query for one of the
+caller's projects, follow its job, read the released result and its disclosure report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session, select
+
+from hub.auth import Principal, Role
+from hub.deps import SessionDep, hub_context
+from hub.errors import HubError
+from hub.registry import service as registry
+from hub.registry.models import Project
+from hub.sandbox import jobs, output
+from hub.sandbox.runtime import runtime_for
+from hub.web.session import ui_principal
+from hub.web.templating import templates
+
+router = APIRouter(prefix="/research", include_in_schema=False)
+
+STATUS_LABELS = {
+    "queued": "en attente",
+    "running": "en cours",
+    "succeeded": "terminée",
+    "failed": "échouée",
+    "refused": "refusée",
+    "cancelled": "annulée",
+}
+EXAMPLE = (
+    "SELECT school_id, count(DISTINCT pupil_id) AS eleves, count(*) AS traces\n"
+    "FROM statements\nGROUP BY school_id\nORDER BY school_id"
+)
+
+
+def rules_fr(report: dict[str, Any]) -> list[str]:
+    """The disclosure rules of a report, in French, for the page."""
+    k = report.get("k")
+    if k is None:
+        return [
+            "Accès ligne à ligne autorisé par tous les contrats du projet.",
+            "Les pseudonymes (pupil_id) ne sont jamais communiqués.",
+        ]
+    rules = [
+        f"Chaque cellule et chaque agrégat communiqués reposent sur au moins {k} élèves.",
+        "Dominance sur les sommes et moyennes : règle nk 2/0,9 et p-ratio 0,1.",
+        "Les valeurs individuelles (min, max, médiane...) ne sont jamais communiquées.",
+        "Les pseudonymes (pupil_id) ne sont jamais communiqués.",
+        f"Différenciation : une cellule qui diffère de moins de {k} élèves d'une cellule "
+        "déjà communiquée est masquée.",
+        "Masquage secondaire dans toute marge ne comptant qu'une cellule masquée.",
+    ]
+    if report.get("rounding_base"):
+        rules.append(f"Effectifs arrondis au multiple de {report['rounding_base']} le plus proche.")
+    return rules
+
+
+def _projects(session: Session, principal: Principal) -> list[Project]:
+    researcher = registry.researcher_by_subject(session, principal.sub)
+    if researcher is None:
+        return []
+    rows = session.exec(select(Project).order_by(Project.title)).all()
+    return [p for p in rows if researcher.id in registry.project_members(session, p.id)]
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    full = {"statuses": STATUS_LABELS, **context}
+    return templates.TemplateResponse(request, f"research/{name}", full, status_code=status)
+
+
+def _index(request: Request, session: Session, principal: Principal, **extra: Any) -> Response:
+    context = {
+        "principal": principal,
+        "projects": _projects(session, principal),
+        "jobs": jobs.list_jobs(session, principal, None)[:20],
+        "sql": EXAMPLE,
+        "error": None,
+        "project_id": None,
+        "purpose": "",
+        **extra,
+    }
+    return _page(request, "index.html", context, 400 if extra.get("error") else 200)
+
+
+@router.get("", response_class=HTMLResponse)
+def research_home(request: Request, session: SessionDep) -> Response:
+    principal = ui_principal(request, Role.RESEARCHER)
+    return _index(request, session, principal)
+
+
+@router.post("")
+def research_submit(
+    request: Request,
+    session: SessionDep,
+    project_id: Annotated[str, Form(max_length=64)],
+    sql: Annotated[str, Form(max_length=100_000)],
+    purpose: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    principal = ui_principal(request, Role.RESEARCHER)
+    runtime = runtime_for(hub_context(request))
+    try:
+        job = jobs.submit(runtime, session, principal, project_id, sql, purpose or None)
+    except HubError as exc:  # refused, forbidden, unknown project: shown on the page
+        error = {"detail": exc.detail, "reasons": exc.extra.get("reasons") or []}
+        return _index(
+            request,
+            session,
+            principal,
+            error=error,
+            sql=sql,
+            project_id=project_id,
+            purpose=purpose,
+        )
+    return RedirectResponse(f"/research/jobs/{job.id}", status_code=303)
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def research_job(job_id: str, request: Request, session: SessionDep) -> Response:
+    principal = ui_principal(request, Role.RESEARCHER)
+    job = jobs.get_job(session, principal, job_id)
+    context = {
+        "principal": principal,
+        "job": job,
+        "result": job.result,
+        "report": job.report,
+        "active": job.status in jobs.ACTIVE,
+    }
+    return _page(request, "job.html", context)
+
+
+@router.post("/jobs/{job_id}/cancel")
+def research_cancel(job_id: str, request: Request, session: SessionDep) -> Response:
+    principal = ui_principal(request, Role.RESEARCHER)
+    jobs.cancel(runtime_for(hub_context(request)), session, principal, job_id)
+    return RedirectResponse(f"/research/jobs/{job_id}", status_code=303)
+
+
+@router.get("/jobs/{job_id}/result.csv")
+def research_csv(job_id: str, request: Request, session: SessionDep) -> Response:
+    principal = ui_principal(request, Role.RESEARCHER)
+    job = jobs.get_job(session, principal, job_id)
+    result = job.result or {"columns": [], "rows": []}
+    headers = {"Content-Disposition": f'attachment; filename="resultat-{job.id[:8]}.csv"'}
+    return Response(
+        output.to_csv(result["columns"], result["rows"]), media_type="text/csv", headers=headers
+    )

@@ -1,0 +1,275 @@
+"""The locked-down DuckDB worker: one fresh child process per query.
+
+Children are forked from multiprocessing's fork server (a clean, single-threaded process
+that preloaded DuckDB), never from the multi-threaded hub, so one starts in milliseconds.
+
+``run`` starts the child, which opens an in-memory DuckDB with extension autoinstall and
+autoload off, allows exactly the hub-built Parquet paths, creates the project's views,
+then disables external access and locks the configuration before it runs the query. The
+child interrupts its own query at the deadline; ``run`` kills it one grace second later
+if it is still alive, so a runaway query never outlives ``deadline_s + GRACE_S``. Error
+messages are scrubbed of the project key. ``run`` never raises for query problems: the
+outcome says what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from hub.sandbox.s3lake import S3Access
+
+GRACE_S = 0.5
+STARTUP_S = 30.0
+STARTED = "started"
+_CTX = mp.get_context("forkserver")
+_CTX.set_forkserver_preload(["duckdb", "pyarrow", "hub.sandbox.worker"])
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one query."""
+
+    memory_limit: str = "1GB"
+    threads: int = 2
+    temp_directory: str = ""
+    max_temp_directory_size: str = "1GB"
+    deadline_s: float = 30.0
+    max_rows: int = 10_000
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    """What the child needs: views DDL, the files they read, the queries, limits, the key."""
+
+    ddl: tuple[str, ...]
+    paths: tuple[str, ...]
+    queries: tuple[str, ...]
+    limits: Limits
+    secret: str
+    s3: S3Access | None = None
+
+
+@dataclass
+class Outcome:
+    """``status`` is ok, error, timeout, too_many_rows or cancelled; ``ipc`` holds one
+    Arrow IPC stream per query."""
+
+    status: str
+    message: str = ""
+    ipc: list[bytes] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Child:
+    proc: Any
+    conn: Connection
+
+
+class Pool:
+    """Keeps one idle child ready (DuckDB already imported) so a query skips the spawn.
+
+    Each child runs exactly one query and exits; ``run`` takes the spare (or spawns one)
+    and starts the next spare in the background. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spare: _Child | None = None
+
+    def run(self, job: WorkerJob, on_start: Callable[[Any], None] | None = None) -> Outcome:
+        """Run ``job`` in a fresh child process and return its outcome (module docstring)."""
+        started = time.monotonic()
+        child = self._take()
+        child.conn.send(job)
+        if on_start:
+            on_start(child.proc)
+        outcome = _wait(child.conn, child.proc, job.limits.deadline_s + GRACE_S)
+        child.proc.join(timeout=1)
+        child.conn.close()
+        outcome.stats.setdefault("wall_s", round(time.monotonic() - started, 4))
+        return outcome
+
+    def close(self) -> None:
+        """Stop the idle child (idempotent)."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.proc.kill()
+            spare.conn.close()
+
+    def _take(self) -> _Child:
+        with self._lock:
+            spare, self._spare = self._spare, None
+        threading.Thread(target=self._refill, daemon=True).start()
+        if spare is not None and spare.proc.is_alive():
+            return spare
+        return _spawn()
+
+    def _refill(self) -> None:
+        child = _spawn()
+        with self._lock:
+            if self._spare is None:
+                self._spare, child = child, None  # type: ignore[assignment]
+        if child is not None:
+            child.proc.kill()
+
+
+def _spawn() -> _Child:
+    parent, child = _CTX.Pipe(duplex=True)
+    proc = _CTX.Process(target=_child_main, args=(child,), daemon=True)
+    proc.start()
+    child.close()
+    return _Child(proc, parent)
+
+
+def _wait(parent: Connection, proc: Any, budget: float) -> Outcome:
+    """Wait for the child's "started" signal, then at most ``budget`` for its outcome.
+
+    ``stats["run_s"]`` is the time from the start of the query to its outcome or kill.
+    """
+    began = time.monotonic()
+    try:
+        first = parent.recv() if parent.poll(STARTUP_S) else None
+        if isinstance(first, Outcome):
+            return first
+        began = time.monotonic()
+        if first == STARTED and parent.poll(budget):
+            result: Outcome = parent.recv()
+            result.stats["run_s"] = round(time.monotonic() - began, 4)
+            return result
+    except (EOFError, OSError):
+        proc.join(timeout=1)
+    outcome = _dead_or_killed(proc)
+    outcome.stats["run_s"] = round(time.monotonic() - began, 4)
+    return outcome
+
+
+def _dead_or_killed(proc: Any) -> Outcome:
+    if proc.is_alive():
+        proc.kill()
+        return Outcome("timeout", "the query was stopped at its deadline (worker killed)")
+    if proc.exitcode is not None and proc.exitcode < 0:
+        return Outcome("cancelled", "the query was stopped (worker killed)")
+    return Outcome("error", f"the worker ended unexpectedly (exit code {proc.exitcode})")
+
+
+def _child_main(conn: Connection) -> None:
+    import duckdb  # noqa: F401  (warm: imported before the job arrives)
+    import pyarrow  # noqa: F401
+
+    try:
+        job: WorkerJob = conn.recv()
+    except EOFError:
+        return
+    try:
+        conn.send(_execute(job, conn))
+    except Exception as exc:  # the child must always answer
+        conn.send(Outcome("error", _scrub(_first_line(exc), job)))
+    finally:
+        conn.close()
+
+
+def _execute(job: WorkerJob, conn: Connection) -> Outcome:
+    import duckdb
+
+    con = _locked_connection(job)
+    conn.send(STARTED)
+    timer = threading.Timer(job.limits.deadline_s, con.interrupt)
+    timer.start()
+    t0 = time.monotonic()
+    results, stats = [], []
+    try:
+        for sql in job.queries:
+            reader = con.execute(sql).fetch_record_batch(job.limits.max_rows + 1)
+            results.append(reader.read_all())
+            stats.append(_stats(con))
+    except duckdb.InterruptException:
+        return Outcome(
+            "timeout", f"the query was interrupted at its {job.limits.deadline_s:g} s deadline"
+        )
+    except duckdb.Error as exc:
+        return Outcome("error", _scrub(_first_line(exc), job))
+    finally:
+        timer.cancel()
+    if any(t.num_rows > job.limits.max_rows for t in results):
+        return Outcome("too_many_rows", f"the result has more than {job.limits.max_rows} rows")
+    total = _total(stats, time.monotonic() - t0)
+    return Outcome("ok", ipc=[_to_ipc(t) for t in results], stats=total)
+
+
+def _locked_connection(job: WorkerJob) -> Any:
+    import duckdb
+
+    limits = job.limits
+    config: dict[str, Any] = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "allow_community_extensions": False,
+        "allow_unsigned_extensions": False,
+        "threads": limits.threads,
+        "memory_limit": limits.memory_limit,
+        "max_temp_directory_size": limits.max_temp_directory_size,
+    }
+    if limits.temp_directory:
+        config["temp_directory"] = limits.temp_directory
+    con = duckdb.connect(":memory:", config=config)
+    for statement in job.s3.setup() if job.s3 else ():
+        con.execute(statement)
+    con.execute("SET allowed_paths = ?", [list(job.paths)])
+    for statement in job.ddl:
+        con.execute(statement)
+    con.execute("SET enable_profiling = 'no_output'")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def _stats(con: Any) -> dict[str, float]:
+    info = json.loads(con.get_profiling_information())
+    return {
+        "cpu_s": float(info.get("cpu_time", 0.0)),
+        "rows_scanned": float(info.get("cumulative_rows_scanned", 0)),
+        "peak_memory_bytes": float(info.get("system_peak_buffer_memory", 0)),
+        "peak_temp_bytes": float(info.get("system_peak_temp_dir_size", 0)),
+    }
+
+
+def _total(stats: list[dict[str, float]], elapsed: float) -> dict[str, Any]:
+    """Resources of the whole job: CPU summed; rows scanned and peaks of the first query."""
+    first = stats[0] if stats else {}
+    return {
+        "query_s": round(elapsed, 4),
+        "cpu_s": round(sum(s["cpu_s"] for s in stats), 4),
+        "rows_scanned": int(first.get("rows_scanned", 0)),
+        "peak_memory_bytes": int(max((s["peak_memory_bytes"] for s in stats), default=0)),
+        "peak_temp_bytes": int(max((s["peak_temp_bytes"] for s in stats), default=0)),
+    }
+
+
+def _to_ipc(table: Any) -> bytes:
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _scrub(message: str, job: WorkerJob) -> str:
+    """``message`` without the project key nor the S3 secret."""
+    for secret in (job.secret, job.s3.secret if job.s3 else ""):
+        message = message.replace(secret, "***") if secret else message
+    return message
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,349 @@
+"""Sandbox fixtures: a lake of simulated xAPI statements (interface 2 layout) and contracts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from contracts.model import ContractTerms, LegalBasis
+from hub.audit.trail import Actor
+from hub.context import HubContext
+from hub.contracts.models import Contract, ContractVersion
+from hub.db import session_scope
+from hub.ingest.models import IngestBatch
+from hub.registry import schemas as rs
+from hub.registry import service as registry
+from hub.sandbox.runtime import SandboxRuntime, install, uninstall
+from hub.sandbox.scope import LAKE_COLUMNS, RegistryContracts
+from hub.sandbox.settings import SandboxSettings
+from hub.storage.s3 import S3Store
+from tests.support.factories import new_siren
+
+VERBS = (
+    "http://adlnet.gov/expapi/verbs/initialized",
+    "https://w3id.org/xapi/video/verbs/played",
+    "https://w3id.org/xapi/video/verbs/paused",
+    "http://adlnet.gov/expapi/verbs/completed",
+)
+ALL_FIELDS = list(LAKE_COLUMNS)
+PURPOSE = "Engagement with educational videos"
+
+
+def write_batch(
+    lake: Path,
+    provider: str,
+    contract: str,
+    dataset: str,
+    *,
+    statements: int,
+    pupils: int,
+    schools: int = 4,
+    day: str = "2026-09-01",
+    seq: int = 1,
+    salt: str = "",
+) -> Path:
+    """One Parquet batch under the lake layout; pupil ``i`` is in school ``i % schools``.
+
+    Pupil pseudonyms are ``sha256(salt || 'pupil-' || i)`` (contract-scoped in the lake).
+    """
+    folder = lake / provider / contract / dataset / f"date={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"conn-1-{seq:012d}-0.parquet"
+    verbs = ", ".join(f"'{v}'" for v in VERBS)
+    sql = f"""
+    COPY (
+      SELECT
+        uuid()::VARCHAR AS statement_id,
+        sha256('{salt}' || 'pupil-' || (i % {pupils})) AS actor_pseudonym,
+        [{verbs}][1 + (i // {pupils}) % 4] AS verb_id,
+        'https://example.org/videos/' || (i % 7) AS object_id,
+        'https://w3id.org/xapi/video/activity-type/video' AS object_type,
+        (TIMESTAMPTZ '{day} 08:00:00+00' + to_seconds(i % 86400)
+           + to_days((i // {pupils}) % 28)) AS "timestamp",
+        TIMESTAMPTZ '{day} 23:00:00+00' AS stored,
+        CASE WHEN i % 3 = 0 THEN ((i * 7919) % 101) / 100.0 END AS result_score_scaled,
+        CASE WHEN i % 3 = 0 THEN ((i * 7919) % 101)::DOUBLE END AS result_score_raw,
+        CASE WHEN i % 3 = 0 THEN (i * 7919) % 101 >= 50 END AS result_success,
+        CASE WHEN i % 5 = 0 THEN true END AS result_completion,
+        ((i * 31) % 600)::DOUBLE AS result_duration_s,
+        NULL::VARCHAR AS context_registration,
+        'https://lms.example.org' AS context_platform,
+        'school-' || ((i % {pupils}) % {schools}) AS school_id,
+        'class-' || ((i % {pupils}) % {schools * 3}) AS class_id,
+        '{{}}' AS statement_json
+      FROM range({statements}) t(i)
+    ) TO '{path}' (FORMAT parquet)
+    """
+    with duckdb.connect() as con:
+        con.execute(sql)
+    return path
+
+
+def contract_doc(
+    contract_id: str,
+    project_id: str,
+    provider: str = "prov-1",
+    dataset: str = "videos",
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A FINALIZED contract document (interface 3 shape) valid around today."""
+    today = date.today()
+    doc: dict[str, Any] = {
+        "id": contract_id,
+        "version": 1,
+        "state": "FINALIZED",
+        "provider_id": provider,
+        "project_id": project_id,
+        "datasets": [dataset],
+        "allowed_fields": list(ALL_FIELDS),
+        "min_cell_size": 10,
+        "row_level": False,
+        "rounding_base": None,
+        "purpose": PURPOSE,
+        "valid_from": (today - timedelta(days=30)).isoformat(),
+        "valid_until": (today + timedelta(days=365)).isoformat(),
+        "retention_days": 365,
+        "connector_ids": ["conn-1"],
+    }
+    doc.update(overrides)
+    return doc
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Path:
+    """An empty lake directory."""
+    path = tmp_path / "lake"
+    path.mkdir()
+    return path
+
+
+@dataclass
+class Lab:
+    """A lab with two accredited researchers, each leading a project, plus an outsider."""
+
+    lab_id: str
+    projects: dict[str, str]  # researcher subject -> project id
+    outsider: str = "mallory"
+
+
+def register_lab(ctx: HubContext) -> Lab:
+    """Register a lab, researchers ``alice`` and ``bob`` (one project each) and ``mallory``
+    (accredited, in no project), through the registry service."""
+    today = date.today()
+    actor = Actor("admin", "operator")
+    with session_scope(ctx.engine) as session:
+        lab = registry.create_org(
+            session, actor, rs.OrganisationIn(name="Labo", siren=new_siren(), kind=rs.OrgKind.LAB)
+        )
+        projects = {}
+        for sub in ("alice", "bob", "mallory"):
+            accreditation = rs.AccreditationIn(
+                granted_by="CASD", valid_from=today, valid_until=today + timedelta(days=90)
+            )
+            body = rs.ResearcherIn(
+                subject=sub,
+                name=sub.title(),
+                email=f"{sub}@lab.example.fr",
+                organisation_id=lab.id,
+                accreditation=accreditation,
+            )
+            researcher = registry.create_researcher(session, actor, body)
+            if sub != "mallory":
+                project = rs.ProjectIn(
+                    title=f"Projet {sub}",
+                    purpose=PURPOSE,
+                    lab_id=lab.id,
+                    members=[researcher.id],
+                )
+                projects[sub] = registry.create_project(session, actor, project, None).id
+    return Lab(lab_id=lab.id, projects=projects)
+
+
+def new_connector(ctx: HubContext) -> tuple[str, str]:
+    """A provider organisation and its connector (fresh Ed25519 key); returns their ids."""
+    pem = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    actor = Actor("admin", "operator")
+    with session_scope(ctx.engine) as session:
+        org = rs.OrganisationIn(name="Éditeur", siren=new_siren(), kind=rs.OrgKind.PROVIDER)
+        org_id = registry.create_org(session, actor, org).id
+        body = rs.ConnectorIn(name="conn", organisation_id=org_id, public_key=pem)
+        return org_id, registry.create_connector(session, actor, body).id
+
+
+def store_contract(ctx: HubContext, doc: dict[str, Any], lab_id: str) -> None:
+    """Store ``doc`` (interface 3 shape) as a FINALIZED contract of the contracts area, so
+    that the contract service and the policy engine both see it (fixture data: the
+    signing lifecycle itself is tested by the contracts area)."""
+    terms = ContractTerms(
+        project_id=doc["project_id"],
+        purpose=doc["purpose"],
+        legal_basis=[LegalBasis.PUBLIC_TASK],
+        allowed_fields=doc["allowed_fields"],
+        min_cell_size=doc["min_cell_size"],
+        row_level=doc["row_level"],
+        row_level_reason="fixture" if doc["row_level"] else None,
+        rounding_base=doc["rounding_base"],
+        retention_days=doc["retention_days"],
+        valid_from=date.fromisoformat(doc["valid_from"]),
+        valid_until=date.fromisoformat(doc["valid_until"]),
+        connector_ids=doc["connector_ids"],
+        provider_id=doc["provider_id"],
+        datasets=doc["datasets"],
+    )
+    with session_scope(ctx.engine) as session:
+        session.add(
+            Contract(
+                id=doc["id"],
+                provider_id=doc["provider_id"],
+                lab_id=lab_id,
+                project_id=doc["project_id"],
+                state=doc["state"],
+                valid_from=terms.valid_from,
+                valid_until=terms.valid_until,
+                created_by="fixture",
+                finalized_at=datetime.now(UTC),
+            )
+        )
+        session.flush()
+        version = ContractVersion(
+            contract_id=doc["id"],
+            version=1,
+            terms=terms.model_dump(mode="json"),
+            digest="0" * 64,
+            author_sub="fixture",
+            author_party="lab",
+        )
+        session.add(version)
+
+
+def suspend_contract(ctx: HubContext, contract_id: str) -> None:
+    """Suspend a stored contract (as the contracts area does: ``suspended_at`` set)."""
+    with session_scope(ctx.engine) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        contract.suspended_at = datetime.now(UTC)
+        contract.suspension_reason = "incident"
+        session.add(contract)
+
+
+def register_batch(
+    ctx: HubContext, lake: Path, connector_id: str, path: Path, status: str = "registered"
+) -> None:
+    """Record ``path`` (a file under ``lake``) as one batch in the ingest registry."""
+    provider, contract, dataset = path.relative_to(lake).parts[:3]
+    key = "lake/" + path.relative_to(lake).as_posix()
+    with session_scope(ctx.engine) as session:
+        sequence = len(session.exec(select(IngestBatch)).all()) + 1
+        session.add(
+            IngestBatch(
+                connector_id=connector_id,
+                sequence=sequence,
+                contract_id=contract,
+                provider_id=provider,
+                dataset_id=dataset,
+                status=status,
+                files=[{"key": key, "date": path.parent.name[5:], "index": 0}],
+            )
+        )
+
+
+@dataclass
+class SandboxWorld:
+    """A hub with a lab, contracts (static documents), a lake and the sandbox runtime."""
+
+    client: TestClient
+    ctx: HubContext
+    lab: Lab
+    lake: Path
+    contracts: dict[str, dict[str, Any]]
+    runtime: SandboxRuntime
+    connector: str
+    provider: str
+
+    def headers(self, sub: str = "alice") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.ctx.issuer.mint(sub, ['researcher'])}"}
+
+    def project(self, sub: str = "alice") -> str:
+        return self.lab.projects[sub]
+
+    def submit(self, sql: str, sub: str = "alice", project: str | None = None) -> Any:
+        """POST the query; returns the response."""
+        pid = project or self.project(sub)
+        return self.client.post(
+            f"/api/v1/projects/{pid}/queries", json={"sql": sql}, headers=self.headers(sub)
+        )
+
+    def wait(self, job_id: str, sub: str = "alice", timeout: float = 30) -> dict[str, Any]:
+        """Poll until the job leaves queued/running; returns its last status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self.client.get(f"/api/v1/queries/{job_id}", headers=self.headers(sub)).json()
+            if body["status"] not in ("queued", "running") or time.monotonic() > deadline:
+                return dict(body)
+            time.sleep(0.05)
+
+    def run(self, sql: str, sub: str = "alice") -> tuple[dict[str, Any], dict[str, Any]]:
+        """Submit, wait, and return (job status, JSON result or report when none)."""
+        resp = self.submit(sql, sub)
+        assert resp.status_code == 202, resp.text
+        job = self.wait(resp.json()["id"], sub)
+        kind = "result" if job["status"] == "succeeded" else "report"
+        out = self.client.get(f"/api/v1/queries/{job['id']}/{kind}", headers=self.headers(sub))
+        return job, out.json()
+
+    def report(self, job_id: str, sub: str = "alice") -> dict[str, Any]:
+        resp = self.client.get(f"/api/v1/queries/{job_id}/report", headers=self.headers(sub))
+        return dict(resp.json())
+
+
+def build_sandbox_world(
+    client: TestClient | None,
+    ctx: HubContext,
+    lake: Path,
+    *,
+    deadline_s: float = 10.0,
+    **contract_overrides: Any,
+) -> SandboxWorld:
+    """Contracts ``c-alice`` and ``c-bob`` (same provider), one batch each: 2,000 statements
+    from 200 pupils in 4 schools (50 pupils each). When the hub's store is S3, the batches
+    are uploaded to its bucket and the sandbox reads them from there."""
+    lab = register_lab(ctx)
+    provider, connector = new_connector(ctx)
+    contracts = {}
+    for sub, pid in lab.projects.items():
+        cid = f"c-{sub}"
+        doc = contract_doc(cid, pid, provider, connector_ids=[connector], **contract_overrides)
+        contracts[cid] = doc
+        store_contract(ctx, doc, lab.lab_id)
+        path = write_batch(lake, provider, cid, "videos", statements=2000, pupils=200, salt=cid)
+        register_batch(ctx, lake, connector, path)
+        if isinstance(ctx.store, S3Store):  # the hub's lake is the bucket: upload the batch
+            ctx.store.put("lake/" + path.relative_to(lake).as_posix(), path.read_bytes())
+    local = None if isinstance(ctx.store, S3Store) else lake
+    settings = SandboxSettings(lake_dir=local, deadline_s=deadline_s, max_rows=1000)
+    runtime = install(SandboxRuntime(ctx, settings, RegistryContracts()))
+    return SandboxWorld(client, ctx, lab, lake, contracts, runtime, connector, provider)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def sandbox(client: TestClient, hub_ctx: HubContext, lake: Path) -> Iterator[SandboxWorld]:
+    """The default sandbox world (k = 10, no rounding, no row-level output)."""
+    world = build_sandbox_world(client, hub_ctx, lake)
+    yield world
+    uninstall(hub_ctx)
