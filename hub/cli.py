@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 from collections.abc import Callable, Sequence
 
@@ -13,7 +12,13 @@ from hub.config import Settings
 Command = Callable[[argparse.Namespace], int]
 
 # Each area adds its own subcommands: a module with ``register(subparsers) -> None``.
-AREA_COMMANDS: tuple[str, ...] = ()
+AREA_COMMANDS: tuple[str, ...] = (
+    "hub.audit.cli",
+    "hub.contracts.cli",
+    "hub.policy.cli",
+    "hub.ingest.cli",
+    "hub.sandbox.cli",
+)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -44,33 +49,6 @@ def _db_upgrade(_: argparse.Namespace) -> int:
     db.upgrade(db.make_engine(settings.database_url()))
     print("database at the latest revision")
     return 0
-
-
-def _audit_verify(args: argparse.Namespace) -> int:
-    from sqlmodel import Session
-
-    from hub import db
-    from hub.audit.verify import verify_chain
-
-    engine = db.make_engine(Settings().database_url())
-    with Session(engine) as session:
-        report = verify_chain(session)
-    out = {
-        "ok": report.ok,
-        "events": report.events,
-        "head_hash": report.head_hash,
-        "problems": report.problems,
-    }
-    print(json.dumps(out, indent=2) if args.json else _human(out))
-    return 0 if report.ok else 1
-
-
-def _human(out: dict[str, object]) -> str:
-    if out["ok"]:
-        return f"audit chain OK: {out['events']} events, head {out['head_hash']}"
-    lines = [f"audit chain BROKEN ({out['events']} events read):"]
-    lines += [f"  seq {p['seq']}: {p['kind']} ({p['detail']})" for p in out["problems"]]  # type: ignore[attr-defined]
-    return "\n".join(lines)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -113,11 +91,6 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub = dbp.add_subparsers(dest="db_command", required=True)
     dbsub.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
 
-    audit = sub.add_parser("audit", help="audit log")
-    auditsub = audit.add_subparsers(dest="audit_command", required=True)
-    verify = auditsub.add_parser("verify", help="re-verify the hash chain")
-    verify.add_argument("--json", action="store_true", help="machine-readable report")
-    verify.set_defaults(func=_audit_verify)
     for module in AREA_COMMANDS:
         importlib.import_module(module).register(sub)
     return parser

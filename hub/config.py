@@ -7,9 +7,15 @@ Example: ``EDH_DATABASE__URL=postgresql+psycopg://hub@db/hub`` or
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.audit.settings import AuditSettings
+from hub.bus.settings import BusSettings
+from hub.contracts.settings import ContractSettings, ReviewSettings
+from hub.storage.settings import StorageSettings
 
 DEV_PSEUDONYMISATION_SECRET = "dev-only-pseudonymisation-secret-change-me"  # noqa: S105
 
@@ -42,6 +48,23 @@ class AuthSettings(BaseModel):
     leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew tolerated.")
 
 
+class PolicySettings(BaseModel):
+    """Policy engine: the real OPA engine in-process (default) or an OPA server."""
+
+    engine: Literal["inprocess", "server"] = Field(
+        default="inprocess", description="`inprocess` (embedded OPA) or `server` (OPA REST API)."
+    )
+    directory: Path | None = Field(
+        default=None,
+        description="Rego policies; empty means the source tree's `policies/`, else the "
+        "installed copy (`<prefix>/share/edh/policies`).",
+    )
+    server_url: str = Field(
+        default="http://127.0.0.1:8181", description="Base URL of the OPA server (engine=server)."
+    )
+    timeout_seconds: float = Field(default=2.0, gt=0, le=60, description="OPA server timeout.")
+
+
 class Settings(BaseSettings):
     """All hub settings. ``dev_mode`` allows generated keys and default secrets."""
 
@@ -59,7 +82,13 @@ class Settings(BaseSettings):
         description="Master secret of the pseudonymisation service (trusted third party).",
     )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    contracts: ContractSettings = Field(default_factory=ContractSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
 
     def database_url(self) -> str:
         """The effective database URL (SQLite file under ``data_dir`` when unset)."""

@@ -14,6 +14,7 @@ from hub.bus.port import EventBus
 from hub.config import Settings
 from hub.db import ping, session_scope
 from hub.policy.port import PolicyEngine
+from hub.storage.port import ObjectStore
 
 HealthCheck = Callable[[], None]
 """A health check raises (any exception) when its component is unhealthy."""
@@ -29,6 +30,7 @@ class HubContext:
     verifier: TokenVerifier
     policy: PolicyEngine | None = None
     bus: EventBus | None = None
+    store: ObjectStore | None = None
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

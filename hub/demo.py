@@ -14,7 +14,9 @@ from sqlmodel import Session, select
 from hub.audit.trail import SYSTEM
 from hub.config import Settings
 from hub.context import HubContext
+from hub.contracts.demo import walk_demo_contract
 from hub.db import session_scope
+from hub.ingest.demo import announce_demo_push
 from hub.registry import schemas, service
 from hub.registry.models import Organisation
 
@@ -108,6 +110,16 @@ def seed(ctx: HubContext, data_dir: Path) -> DemoSeed:
                 public_key=_pem_public(key),
             ),
         )
+        walk_demo_contract(
+            session,
+            ctx.settings,
+            data_dir,
+            provider_id=provider.id,
+            lab_id=lab.id,
+            project_id=project.id,
+            researcher_sub=researcher.subject,
+            connector_id=connector.id,
+        )
         return DemoSeed(provider.id, lab.id, researcher.id, project.id, connector.id)
 
 
@@ -139,6 +151,7 @@ def run_demo(*, host: str, port: int, data_dir: str, serve: bool) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ctx = build_context(settings)
     ids = seed(ctx, settings.data_dir)
+    announce_demo_push(ctx, settings.data_dir, ids.connector_id)
     base = f"http://{host}:{port}"
     tokens = {
         "operator": ctx.issuer.mint("admin", ["operator"], name="Opérateur du hub"),
@@ -157,8 +170,13 @@ def run_demo(*, host: str, port: int, data_dir: str, serve: bool) -> int:
     print(f"  chercheuse        : {ids.researcher_id} (claire.martin, accréditée)")
     print(f"  projet            : {ids.project_id}")
     print(f"  connecteur        : {ids.connector_id}")
+    contract_file = settings.data_dir / "contrat-demo.json"
+    print(f"  contrat FINALIZED : {contract_file} (vérifier : edh contracts verify <fichier>)")
     for role, token in tokens.items():
         print(f"  jeton {role:<16}: {token}")
+    from hub.sandbox.demo import print_demo_query
+
+    print_demo_query(ctx, ids.project_id, "claire.martin")
     print(f"  exemple : curl -H 'Authorization: Bearer <jeton operator>' {base}/api/v1/projects")
     if serve:
         import uvicorn

@@ -19,18 +19,29 @@ class _TooLarge(BaseException):
 
 
 class BodyLimitMiddleware:
-    """Refuse bodies over ``max_bytes`` with 413 problem+json, by header or while streaming."""
+    """Refuse bodies over ``max_bytes`` with 413 problem+json, by header or while streaming.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``overrides`` gives other limits to path prefixes (e.g. presigned object uploads).
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, overrides: tuple[tuple[str, int], ...] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides
+
+    def _limit(self, scope: Scope) -> int:
+        path = str(scope.get("path", ""))
+        return next((n for prefix, n in self.overrides if path.startswith(prefix)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._refuse(scope, receive, send)
             return
         seen = 0
@@ -40,7 +51,7 @@ class BodyLimitMiddleware:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
+            if seen > limit:
                 raise _TooLarge
             return message
 
@@ -60,7 +71,7 @@ class BodyLimitMiddleware:
             413,
             PayloadTooLarge.slug,
             PayloadTooLarge.title,
-            f"request body exceeds {self.max_bytes} bytes",
+            f"request body exceeds {self._limit(scope)} bytes",
             scope.get("path", ""),
         )
         await response(scope, receive, send)

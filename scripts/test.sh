@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Quick start, command 2: install, start what the tests need, lint, type-check, run every test.
+# With arguments, runs only `pytest ARGS` (after the same set-up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 scripts/test-services.sh
+if [ "$#" -gt 0 ]; then
+  exec .venv/bin/pytest "$@"
+fi
 .venv/bin/ruff check hub connector contracts tests
 .venv/bin/ruff format --check hub connector contracts tests
 .venv/bin/mypy
-exec .venv/bin/pytest "$@"
+# Functional tests on both cores; benchmarks afterwards, alone, so their numbers mean something.
+.venv/bin/pytest -n 2 --dist loadfile --ignore=tests/benchmarks
+exec .venv/bin/pytest tests/benchmarks -s

@@ -13,7 +13,15 @@ from hub.context import HubContext
 from tests.support import pg
 from tests.support.factories import make_context
 
-pytest_plugins = ["tests.support.browser"]
+pytest_plugins = [
+    "tests.support.browser",
+    "tests.support.contracts_fixtures",
+    "tests.support.connector_fixtures",
+    "tests.support.ingest_fixtures",
+    "tests.support.audit_fixtures",
+    "tests.support.sandbox_fixtures",
+    "tests.support.policy_fixtures",
+]
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "xapi"
 

@@ -12,13 +12,15 @@ from hub.auth import Principal, Role, require
 from hub.deps import SessionDep, actor_of
 from hub.errors import Forbidden
 from hub.pagination import Page, PageParams, page_params, paginate
+from hub.policy.gate import operator_action
 from hub.registry import schemas, service
 from hub.registry.models import Connector, Organisation, Project, Researcher
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 
 READERS = (Role.OPERATOR, Role.PROVIDER, Role.RESEARCHER, Role.ETHICS_REVIEWER, Role.DPO)
-Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
+# Operator actions: the operator role, then the policy decision edh/admin/registry (audited).
+Operator = Annotated[Principal, Depends(operator_action())]
 Pages = Annotated[PageParams, Depends(page_params)]
 
 

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from hub.app import create_app
-from hub.auth import ALL_ROLES
 from hub.audit.models import AuditEvent
+from hub.auth import ALL_ROLES
 from hub.context import HubContext
 from hub.registry.models import Organisation, Project
 from tests.support.factories import make_context, new_siren

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,32 @@ CHROMIUM_ARGS = [
 ]
 
 
+def free_port() -> int:
+    """A loopback TCP port free at the time of the call."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(ctx: HubContext, port: int) -> Iterator[str]:
+    """Serve the hub of ``ctx`` with uvicorn on ``port`` in a thread; yield its base URL."""
+    config = uvicorn.Config(create_app(context=ctx), host="127.0.0.1", port=port, log_config=None)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the hub did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 @dataclass
 class LiveHub:
     """A running hub: its context (database, issuer) and base URL."""
@@ -49,28 +76,11 @@ class LiveHub:
         page.click("button[type=submit]")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live_hub(tmp_path: Path) -> Iterator[LiveHub]:
     ctx = make_context(f"sqlite:///{tmp_path / 'hub.sqlite3'}", tmp_path)
-    port = _free_port()
-    config = uvicorn.Config(create_app(context=ctx), host="127.0.0.1", port=port, log_config=None)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the hub did not start")
-        time.sleep(0.05)
-    yield LiveHub(ctx=ctx, url=f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(ctx, free_port()) as url:
+        yield LiveHub(ctx=ctx, url=url)
     ctx.engine.dispose()
 
 
