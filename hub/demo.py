@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from hub.audit.trail import SYSTEM
 from hub.config import Settings
 from hub.context import HubContext
-from hub.contracts.demo import walk_demo_contract
+from hub.contracts.demo import DEMO_PURPOSE, walk_demo_contract
 from hub.db import session_scope
 from hub.ingest.demo import announce_demo_push
 from hub.registry import schemas, service
@@ -85,8 +85,7 @@ def seed(ctx: HubContext, data_dir: Path) -> DemoSeed:
             SYSTEM,
             schemas.ProjectIn(
                 title="Décrochage scolaire et usage de l'ENT",
-                purpose="Identifier les signaux précoces de décrochage à partir des traces d'usage "
-                "de l'ENT (intérêt public, art. 6-1-e et 89 RGPD).",
+                purpose=DEMO_PURPOSE,
                 lab_id=lab.id,
                 members=[researcher.id],
             ),
@@ -150,6 +149,8 @@ def run_demo(*, host: str, port: int, data_dir: str, serve: bool) -> int:
     settings = demo_settings(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ctx = build_context(settings)
+    print("Education Data Hub — démo (SQLite, stockage local, OPA et bus intégrés)")
+    print(f"  données           : {settings.data_dir.resolve()}")
     ids = seed(ctx, settings.data_dir)
     announce_demo_push(ctx, settings.data_dir, ids.connector_id)
     base = f"http://{host}:{port}"
@@ -162,8 +163,6 @@ def run_demo(*, host: str, port: int, data_dir: str, serve: bool) -> int:
         "dpo": ctx.issuer.mint("dpo", ["dpo"], name="Délégué à la protection des données"),
         "provider": ctx.issuer.mint("ent.lumiere", ["provider"], org=ids.provider_id),
     }
-    print("Education Data Hub — démo (SQLite, stockage local, OPA et bus intégrés)")
-    print(f"  données           : {settings.data_dir.resolve()}")
     print(f"  API (OpenAPI)     : {base}/docs   santé : {base}/health")
     print(f"  fournisseur       : {ids.provider_id}")
     print(f"  laboratoire       : {ids.lab_id}")

@@ -33,6 +33,13 @@ FIELDS = [
     "class_id",
 ]
 
+# The demo project's purpose, which its contract takes up word for word (the sandbox
+# policy checks that a query's purpose is the contract's).
+DEMO_PURPOSE = (
+    "Identifier les signaux précoces de décrochage à partir des traces d'usage de l'ENT "
+    "(mission d'intérêt public et recherche : art. 6-1-e et 89 RGPD)."
+)
+
 
 def _dataset(session: Session, provider: Actor, provider_id: str) -> str:
     data = DatasetIn(
@@ -72,7 +79,7 @@ def _terms(provider_id: str, project_id: str, dataset_id: str, connector_id: str
         provider_id=provider_id,
         project_id=project_id,
         datasets=[dataset_id],
-        purpose="Identifier les signaux précoces de décrochage à partir de l'usage des vidéos.",
+        purpose=DEMO_PURPOSE,
         legal_basis=[LegalBasis.PUBLIC_TASK, LegalBasis.RESEARCH],
         allowed_fields=["actor_pseudonym", "verb_id", "object_id", "timestamp", "school_id"],
         min_cell_size=10,

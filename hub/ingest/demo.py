@@ -6,12 +6,12 @@ the demo needs no open port; rerunning it pushes nothing new (resumable state).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from connector.pipeline.client import HubClient, HubRefused
@@ -57,6 +57,9 @@ def push_demo_traces(ctx: HubContext, data_dir: Path, connector_id: str) -> Demo
     pem = (data_dir / "connector-demo-ed25519.pem").read_bytes()
     key = serialization.load_pem_private_key(pem, password=None)
     assert isinstance(key, Ed25519PrivateKey)
+    with warnings.catch_warnings():  # starlette's notice about its httpx-based test client
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
     http = TestClient(create_app(context=ctx), base_url=ctx.settings.public_url)
     client = HubClient(ctx.settings.public_url, connector_id, key, http=http)
     try:

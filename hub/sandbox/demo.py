@@ -22,7 +22,8 @@ def run_demo_query(ctx: HubContext, project_id: str, researcher_sub: str) -> Que
     """Submit ``DEMO_SQL`` as ``researcher_sub`` and wait (at most a minute) for the job."""
     principal = Principal(sub=researcher_sub, roles=frozenset({str(Role.RESEARCHER)}))
     with session_scope(ctx.engine) as session:
-        job = jobs.submit(runtime_for(ctx), session, principal, project_id, DEMO_SQL, "démo")
+        # No declared purpose: the project's own, which its contract took up, applies.
+        job = jobs.submit(runtime_for(ctx), session, principal, project_id, DEMO_SQL, None)
     deadline = time.monotonic() + 60
     while True:
         with session_scope(ctx.engine) as session:
