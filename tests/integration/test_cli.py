@@ -24,6 +24,8 @@ def test_demo_seeds_and_prints_what_to_open(tmp_path: Path) -> None:
     first = _run(["demo", "--no-serve", "--data-dir", str(data)], tmp_path)
     assert first.returncode == 0, first.stderr
     assert "/docs" in first.stdout and "jeton operator" in first.stdout
+    assert "traces simulées poussées" in first.stdout  # the connector filled the lake
+    assert "état              : succeeded" in first.stdout  # the researcher query ran
     second = _run(["demo", "--no-serve", "--data-dir", str(data)], tmp_path)
     assert second.returncode == 0, second.stderr  # seeding is idempotent
     verify = _run(["audit", "verify"], data)
