@@ -6,10 +6,10 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-stamp=".venv/.installed-$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$(cat pyproject.toml requirements/constraints.txt scripts/bootstrap.sh | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[hub,dev]"
+  .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".[hub,dev]"
   # The in-process OPA engine declares Python >= 3.14 but works on 3.11 (see DESIGN.md).
   .venv/bin/python -m pip install -q --no-deps --ignore-requires-python \
     "opa-golib-python-bindings==0.4.4"
