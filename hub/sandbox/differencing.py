@@ -23,7 +23,7 @@ def symmetric_difference(
     union = sorted(a | b)[:SKETCH_SIZE]
     if not union:
         return 0.0
-    jaccard = sum(1 for x in union if x in a and x in b) / len(union)
+    jaccard = len(a.intersection(b, union)) / len(union)
     union_size = (n_a + n_b) / (1 + jaccard)
     return max((1 - jaccard) * union_size, float(abs(n_a - n_b)))
 

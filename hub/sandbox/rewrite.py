@@ -159,13 +159,17 @@ def _rename(template: Node, old: str, new: str) -> Node:
 
 def _fill(template: Node, arg: Node, cond: Node) -> Node:
     """Replace the placeholders ``__edh_a`` and ``__edh_w`` in a copy of ``template``."""
+    return _substitute(template, {"__edh_a": arg, "__edh_w": cond})
+
+
+def _substitute(template: Node, columns: dict[str, Node]) -> Node:
+    """A copy of ``template`` with each column named in ``columns`` replaced."""
     out = copy.deepcopy(template)
     for sub, _, _ in list(walk(out)):
         name = column_name(sub)
-        if name in ("__edh_a", "__edh_w"):
-            replacement = arg if name == "__edh_a" else cond
+        if name in columns:
             sub.clear()
-            sub.update(copy.deepcopy(replacement))
+            sub.update(copy.deepcopy(columns[name]))
     return out
 
 
@@ -180,6 +184,13 @@ _PARTIALS = {
     "avg": ("sum(__edh_a) FILTER (WHERE __edh_w)", "sum(__edh_p) / sum(__edh_q)"),
 }
 _AVG_COUNT = "count(__edh_a) FILTER (WHERE __edh_w)"
+# A pupil has a non-null argument under the FILTER exactly when its partial says so.
+_HAS = {
+    "count_star": "__edh_p > 0",
+    "count": "__edh_p > 0",
+    "sum": "__edh_p IS NOT NULL",
+    "avg": "__edh_q > 0",
+}
 
 
 def single_pass(query: CheckedQuery) -> str | None:
@@ -193,7 +204,7 @@ def single_pass(query: CheckedQuery) -> str | None:
     keys = group_keys(node, query)
     dominance = tuple(a.name in STATISTICS for a in query.aggregates)
     try:
-        finals, partials = _finals(query)
+        finals, partials, has = _finals(query)
         rewrite = _Finalizer(keys, finals, set())
         items = [_alias(rewrite(i), _output_name(i)) for i in node["select_list"]]
         having = rewrite(node["having"]) if node.get("having") else None
@@ -203,12 +214,15 @@ def single_pass(query: CheckedQuery) -> str | None:
         return None
     control = _control(query, keys, dominance)
     inner = control["from_table"]["subquery"]["node"]
-    inner["select_list"] = inner["select_list"] + partials
+    derived = {str(i.get("alias")) for i in inner["select_list"]} & set(has)
+    inner["select_list"] = [i for i in inner["select_list"] if i.get("alias") not in derived]
+    inner["select_list"] += partials
     inner["cte_map"] = {"map": []}
     width = len(keys)
+    checks = [_substitute(i, has) for i in control["select_list"][width:]]
     outer = copy.deepcopy(node)
     outer.update(
-        select_list=items + control["select_list"][width:] + control["select_list"][:width],
+        select_list=items + checks + control["select_list"][:width],
         from_table=control["from_table"], where_clause=None, having=having,
         modifiers=modifiers, aggregate_handling="STANDARD_HANDLING",
         group_expressions=[_column(f"__edh_k_{i}") for i in range(width)],
@@ -230,10 +244,12 @@ def _output_name(item: Node) -> str:
     return render(bare).removeprefix("SELECT ")
 
 
-def _finals(query: CheckedQuery) -> tuple[dict[int, Node], list[Node]]:
-    """Per aggregate node (by id): its final expression; and the partials to compute."""
+def _finals(query: CheckedQuery) -> tuple[dict[int, Node], list[Node], dict[str, Node]]:
+    """Per aggregate node (by id): its final expression; the partials to compute; and per
+    ``__edh_has_j`` it makes redundant, the test on the partials that replaces it."""
     finals: dict[int, Node] = {}
     partials: list[Node] = []
+    has: dict[str, Node] = {}
     for j, agg in enumerate(query.aggregates):
         node = agg.node
         name = "avg" if agg.name == "mean" else agg.name
@@ -255,7 +271,11 @@ def _finals(query: CheckedQuery) -> tuple[dict[int, Node], list[Node]]:
             count = select_items(f"SELECT {_AVG_COUNT}")[0]
             partials.append(_alias(_fill(count, arg, cond), f"__edh_q_{j}"))
         finals[id(node)] = final
-    return finals, partials
+        test = select_items(f"SELECT {_HAS[name]}")[0]
+        has[f"__edh_has_{j}"] = _rename(
+            _rename(test, "__edh_p", f"__edh_p_{j}"), "__edh_q", f"__edh_q_{j}"
+        )
+    return finals, partials, has
 
 
 class _Finalizer:

@@ -1,7 +1,8 @@
 """The locked-down DuckDB worker: one fresh child process per query.
 
 Children are forked from multiprocessing's fork server (a clean, single-threaded process
-that preloaded DuckDB), never from the multi-threaded hub, so one starts in milliseconds.
+that preloaded DuckDB and the main module), never from the multi-threaded hub, so one
+starts in milliseconds; an idle child has already opened its DuckDB.
 
 ``run`` starts the child, which opens an in-memory DuckDB with extension autoinstall and
 autoload off, allows exactly the hub-built Parquet paths, creates the project's views,
@@ -29,7 +30,7 @@ GRACE_S = 0.5
 STARTUP_S = 30.0
 STARTED = "started"
 _CTX = mp.get_context("forkserver")
-_CTX.set_forkserver_preload(["duckdb", "pyarrow", "hub.sandbox.worker"])
+_CTX.set_forkserver_preload(["__main__", "duckdb", "pyarrow", "hub.sandbox.worker"])
 
 
 @dataclass(frozen=True)
@@ -162,25 +163,25 @@ def _dead_or_killed(proc: Any) -> Outcome:
 
 
 def _child_main(conn: Connection) -> None:
-    import duckdb  # noqa: F401  (warm: imported before the job arrives)
-    import pyarrow  # noqa: F401
+    import pyarrow  # noqa: F401  (warm: imported before the job arrives)
 
+    con = _open()  # DuckDB starts while the child is idle, not on the job's clock
     try:
         job: WorkerJob = conn.recv()
     except EOFError:
         return
     try:
-        conn.send(_execute(job, conn))
+        conn.send(_execute(job, con, conn))
     except Exception as exc:  # the child must always answer
         conn.send(Outcome("error", _scrub(_first_line(exc), job)))
     finally:
         conn.close()
 
 
-def _execute(job: WorkerJob, conn: Connection) -> Outcome:
+def _execute(job: WorkerJob, con: Any, conn: Connection) -> Outcome:
     import duckdb
 
-    con = _locked_connection(job)
+    _lock_down(con, job)
     conn.send(STARTED)
     timer = threading.Timer(job.limits.deadline_s, con.interrupt)
     timer.start()
@@ -205,22 +206,31 @@ def _execute(job: WorkerJob, conn: Connection) -> Outcome:
     return Outcome("ok", ipc=[_to_ipc(t) for t in results], stats=total)
 
 
-def _locked_connection(job: WorkerJob) -> Any:
+def _open() -> Any:
+    """An in-memory DuckDB that can neither install nor load extensions."""
     import duckdb
 
-    limits = job.limits
     config: dict[str, Any] = {
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
         "allow_community_extensions": False,
         "allow_unsigned_extensions": False,
+    }
+    return duckdb.connect(":memory:", config=config)
+
+
+def _lock_down(con: Any, job: WorkerJob) -> None:
+    """Apply the job's limits, allow its paths, create its views, then lock DuckDB."""
+    limits = job.limits
+    settings: dict[str, Any] = {
         "threads": limits.threads,
         "memory_limit": limits.memory_limit,
         "max_temp_directory_size": limits.max_temp_directory_size,
     }
     if limits.temp_directory:
-        config["temp_directory"] = limits.temp_directory
-    con = duckdb.connect(":memory:", config=config)
+        settings["temp_directory"] = limits.temp_directory
+    for name, value in settings.items():
+        con.execute(f"SET {name} = ?", [value])
     for statement in job.s3.setup() if job.s3 else ():
         con.execute(statement)
     con.execute("SET allowed_paths = ?", [list(job.paths)])
@@ -229,7 +239,6 @@ def _locked_connection(job: WorkerJob) -> Any:
     con.execute("SET enable_profiling = 'no_output'")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
-    return con
 
 
 def _stats(con: Any) -> dict[str, float]:

@@ -82,16 +82,19 @@ def test_dominance_and_filter_tricks_are_suppressed(sandbox: SandboxWorld) -> No
         "SELECT school_id, count(*) AS n, "
         f'sum(CASE WHEN "timestamp" IN {target} THEN 1000000 ELSE 1 END) AS dominated, '
         f'count(*) FILTER (WHERE "timestamp" IN {target}) AS filtered, '
-        f'avg(CASE WHEN "timestamp" IN {target} THEN result_duration_s END) AS isolated_mean '
+        f'avg(CASE WHEN "timestamp" IN {target} THEN result_duration_s END) AS isolated_mean, '
+        f'sum(result_duration_s) FILTER (WHERE "timestamp" IN {target}) AS isolated_sum, '
+        f'count(result_duration_s) FILTER (WHERE "timestamp" IN {target}) AS isolated_count '
         "FROM statements GROUP BY 1 ORDER BY 1"
     )
     job, result = sandbox.run(sql)
     school0 = result["rows"][0]
     assert school0[:2] == ["school-0", 500]
-    assert school0[2:] == [None, None, None]
+    assert school0[2:] == [None, None, None, None, None]
     items = sandbox.report(job["id"])["cells"][0]["items"]
     assert "dominance" in items["dominated"][0]
     assert "1 pupils" in items["filtered"][0] and "isolated_mean" in items
+    assert "1 pupils" in items["isolated_sum"][0] and "1 pupils" in items["isolated_count"][0]
     assert result["rows"][1][4] is None and result["rows"][1][2] == 500
 
 
