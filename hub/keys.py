@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import AfterValidator
 
 from contracts.canonical import sha256_hex
 from hub.errors import ServiceUnavailable
@@ -63,3 +64,13 @@ def load_public_key(text: str) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError("public_key must be an Ed25519 key")
     return key
+
+
+def normalised_public_pem(text: str) -> str:
+    """``text`` if it is a PEM Ed25519 public key (else ``ValueError``), one final newline."""
+    load_public_key(text)
+    return text.strip() + "\n"
+
+
+PublicKeyPem = Annotated[str, AfterValidator(normalised_public_pem)]
+"""A pydantic field type: a PEM Ed25519 public key, checked and normalised."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.lifecycle import ReviewVerdict
-from hub.keys import load_public_key
+from hub.keys import PublicKeyPem
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000)]
 
@@ -37,13 +37,7 @@ class SignatureIn(Strict):
 
 class KeyIn(Strict):
     organisation_id: str = Field(max_length=36)
-    public_key: str = Field(max_length=2000, description="PEM Ed25519 public key.")
-
-    @field_validator("public_key")
-    @classmethod
-    def _pem(cls, v: str) -> str:
-        load_public_key(v)
-        return v.strip() + "\n"
+    public_key: PublicKeyPem = Field(max_length=2000, description="PEM Ed25519 public key.")
 
 
 class KeyOut(BaseModel):

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from hub.keys import load_public_key
+from hub.keys import PublicKeyPem
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
@@ -130,13 +130,7 @@ class ProjectOut(BaseModel):
 class ConnectorIn(Strict):
     name: Name
     organisation_id: str
-    public_key: str = Field(description="PEM-encoded Ed25519 public key of the connector.")
-
-    @field_validator("public_key")
-    @classmethod
-    def _pem(cls, v: str) -> str:
-        load_public_key(v)
-        return v.strip() + "\n"
+    public_key: PublicKeyPem = Field(description="PEM-encoded Ed25519 public key of the connector.")
 
 
 class ConnectorOut(BaseModel):
