@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text
+from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _ts(nullable: bool) -> Any:
-    return Column(DateTime(timezone=True), nullable=nullable)
+from hub.registry.models import _ts, utcnow
 
 
 class QueryJob(SQLModel, table=True):
@@ -36,7 +30,7 @@ class QueryJob(SQLModel, table=True):
     stats: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     report: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    created_at: datetime = Field(default_factory=_now, sa_column=_ts(False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
     started_at: datetime | None = Field(default=None, sa_column=_ts(True))
     finished_at: datetime | None = Field(default=None, sa_column=_ts(True))
 

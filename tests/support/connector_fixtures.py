@@ -6,7 +6,6 @@ import base64
 import gzip
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from connector.config import ConnectorSettings, XapiSettings
 from connector.spool import Spool
 from connector.xapi.app import create_app
 from tests.conftest import SHARED_DATA
+from tests.support.browser import free_port
 
 SAMPLE = SHARED_DATA / "fun-mooc-video-statements.jsonl.gz"
 XAPI_KEY, XAPI_SECRET = "vendor-key", "vendor-secret-for-tests"
@@ -77,14 +77,6 @@ def sample_statements() -> list[dict[str, Any]]:
     """The 22,000 real statements of the shared sample."""
     with gzip.open(SAMPLE, "rt", encoding="utf-8") as lines:
         return [json.loads(line) for line in lines]
-
-
-def free_port() -> int:
-    """A TCP port free on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def connector_env(data_dir: Path, key: str, secret: str) -> dict[str, str]:

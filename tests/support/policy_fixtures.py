@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from hub.policy.data import DOCUMENTS
 from hub.policy.inprocess import InProcessPolicyEngine
 from hub.policy.port import PolicyEngine
 from hub.policy.server import OpaServerPolicyEngine, client_for
+from tests.support.browser import free_port
 from tests.support.contracts_fixtures import World
 
 NO_OPA_SERVER = (
@@ -56,12 +56,6 @@ def claire_id(client: TestClient, world: World) -> str:
     return next(str(r["id"]) for r in page["items"] if r["subject"] == "claire")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -88,7 +82,7 @@ def opa_server_url() -> Iterator[str]:
     binary = os.environ.get("EDH_TEST_OPA_BINARY") or shutil.which("opa")
     if not binary:
         pytest.skip(NO_OPA_SERVER)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [binary, "run", "--server", "--addr", f"127.0.0.1:{port}", "--log-level", "error"]
     )
