@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,25 +27,36 @@ def load_or_create_key(path: Path, *, allow_create: bool) -> Ed25519PrivateKey:
     Raises ``ServiceUnavailable`` when the key is missing and creation is not allowed
     (production must provision its keys; default keys refuse to start).
     """
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ServiceUnavailable(f"{path.name} is not an Ed25519 private key")
-        return key
-    if not allow_create:
-        raise ServiceUnavailable(
-            f"signing key {path} is missing; provision it (generated keys are dev-mode only)"
-        )
-    key = Ed25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pem = key.private_bytes(
+    if not path.exists():
+        if not allow_create:
+            raise ServiceUnavailable(
+                f"signing key {path} is missing; provision it (generated keys are dev-mode only)"
+            )
+        _create_once(path)
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ServiceUnavailable(f"{path.name} is not an Ed25519 private key")
+    return key
+
+
+def _create_once(path: Path) -> None:
+    """Write a new key to a private temporary file, then link it to ``path`` unless
+    another thread or process did first: every caller then loads the same, whole key."""
+    pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.touch(mode=0o600)
-    path.write_bytes(pem)
-    return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
 
 
 def public_jwk(public_key: Ed25519PublicKey) -> dict[str, Any]:
