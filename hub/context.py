@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from sqlalchemy.engine import Engine
 
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, record
+from hub.audit.trail import Actor, Decision, EventDraft, Resource, record_now
 from hub.auth import Principal, Role, TokenIssuer, TokenVerifier
 from hub.bus.port import EventBus
 from hub.config import Settings
-from hub.db import ping, session_scope
+from hub.db import ping
 from hub.policy.port import PolicyEngine
 from hub.storage.port import ObjectStore
 
@@ -47,5 +47,4 @@ class HubContext:
             decision=Decision.DENY,
             reasons=[f"role required: one of {', '.join(required)}"],
         )
-        with session_scope(self.engine) as session:
-            record(session, draft)
+        record_now(self.engine, draft)

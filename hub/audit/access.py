@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from sqlmodel import Session
 
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
+from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record_now
 from hub.auth import Principal, Role
 from hub.context import HubContext
 from hub.errors import HubError
@@ -47,8 +47,7 @@ def refuse_change(session: Session, principal: Principal, method: str, path: str
         decision=Decision.DENY,
         reasons=["audit events are append-only: no API may edit or delete them"],
     )
-    record(session, draft)
-    session.commit()
+    record_now(session.get_bind(), draft)
     raise EventsImmutable(
         "audit events are append-only: they cannot be edited or deleted; "
         "this attempt has been recorded",

@@ -15,19 +15,34 @@ import json
 import logging
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table, delete, event, insert, text, update
+from psycopg.rows import dict_row
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Insert,
+    Table,
+    bindparam,
+    delete,
+    event,
+    insert,
+    text,
+    update,
+)
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Compiled, Dialect, Engine
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from hub.audit.hashing import compute_hash
 from hub.audit.models import GENESIS_HASH, AuditEvent, AuditHead, AuditPending
 from hub.db import make_engine
+from hub.errors import HubError
 
 CHAIN_LOCK_KEY = 0x45444841  # "EDHA": the advisory lock guarding the chain head
 PENDING_FLAG = "edh_audit_pending"
@@ -40,29 +55,48 @@ LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 log = logging.getLogger("hub.audit")
 
 
-def lock_chain(session: Session) -> None:
-    """Take the chain lock until the transaction ends (PostgreSQL; SQLite writers serialise)."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.connection().execute(LOCK, {"k": CHAIN_LOCK_KEY})
+# Built once: each seal runs them, and building a statement costs more than running it.
+READ_HEAD = sa_select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)
+LOCK_HEAD = READ_HEAD.with_for_update()
+PENDING_PAGE = (
+    sa_select(PENDING)
+    .where(PENDING.c.id > bindparam("after"))
+    .order_by(PENDING.c.id)
+    .limit(SEAL_BATCH)
+)
+MOVE_HEAD = update(HEAD).where(HEAD.c.id == 1).values(seq=bindparam("s"), hash=bindparam("h"))
+
+
+def _read_head(conn: Connection, *, lock: bool) -> tuple[int, str] | None:
+    row = conn.execute(LOCK_HEAD if lock else READ_HEAD).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def _create_head(conn: Connection) -> tuple[int, str]:
+    """The head row, created from the last event when missing (under the advisory lock,
+    so two first seals cannot both create it)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(LOCK, {"k": CHAIN_LOCK_KEY})
+    head = _read_head(conn, lock=True)
+    if head is not None:
+        return head
+    query = sa_select(EVENTS.c.seq, EVENTS.c.hash).order_by(EVENTS.c.seq.desc()).limit(1)
+    last = conn.execute(query).first()
+    seq, hash_ = (last[0], last[1]) if last else (0, GENESIS_HASH)
+    conn.execute(insert(HEAD).values(id=1, seq=seq, hash=hash_))
+    return seq, hash_
+
+
+def lock_head(conn: Connection) -> tuple[int, str]:
+    """Lock the chain head until the transaction ends and return its (seq, hash), (0,
+    genesis) when empty: the lock every seal takes (a row lock; SQLite writers serialise)."""
+    return _read_head(conn, lock=True) or _create_head(conn)
 
 
 def chain_head(session: Session) -> tuple[int, str]:
-    """The last (seq, hash) of the chain, (0, genesis) when empty. Call under the lock."""
-    head = (
-        session.connection()
-        .execute(sa_select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1))
-        .first()
-    )
-    if head is not None:
-        return head[0], head[1]
-    last = session.exec(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1)
-    ).first()
-    seq, hash_ = (last[0], last[1]) if last else (0, GENESIS_HASH)
-    session.add(AuditHead(id=1, seq=seq, hash=hash_))
-    session.flush()
-    return seq, hash_
+    """The last (seq, hash) of the chain, (0, genesis) when empty, without locking it."""
+    conn = session.connection()
+    return _read_head(conn, lock=False) or _create_head(conn)
 
 
 class _Chained:
@@ -73,40 +107,108 @@ class _Chained:
         self.hash = compute_hash(self)  # type: ignore[arg-type]
 
 
-def seal(session: Session, on_snapshot: Callable[[], None] | None = None) -> int:
-    """Chain every committed pending event, oldest first; returns how many were sealed.
+def _chain(
+    rows: list[dict[str, Any]], seq: int, prev_hash: str
+) -> tuple[list[dict[str, Any]], int, str]:
+    """``rows`` as events placed after ``(seq, prev_hash)``; returns them and the new head."""
+    events = []
+    for row in rows:
+        seq += 1
+        chained = _Chained({k: v for k, v in row.items() if k != "id"}, seq, prev_hash)
+        prev_hash = chained.hash
+        events.append({c.name: getattr(chained, c.name) for c in EVENTS.c})
+    return events, seq, prev_hash
 
-    Runs in ``session``'s transaction under the chain lock; idempotent (a second call
-    finds nothing pending). ``on_snapshot`` is called just before the first read of the
-    pending events. Raises only database errors.
+
+def seal(session: Session, new_rows: Sequence[dict[str, Any]] = ()) -> int:
+    """Chain every committed pending event, oldest first, then ``new_rows`` (pending-row
+    dicts, see :mod:`hub.audit.trail`); returns how many events were chained.
+
+    Runs in ``session``'s transaction with the chain head locked; idempotent (a second
+    call finds nothing pending). Raises only database errors.
     """
-    lock_chain(session)
-    seq, prev_hash = chain_head(session)
-    if on_snapshot is not None:
-        on_snapshot()
+    return seal_on(session.connection(), new_rows)
+
+
+def seal_on(conn: Connection, new_rows: Sequence[dict[str, Any]] = ()) -> int:
+    """:func:`seal` on a plain connection (what the group committer uses)."""
+    (seq, prev_hash), rows = _lock_and_read(conn)
     first = seq
-    conn = session.connection()
-    last_id = 0
-    while True:
-        # keyset on id: a smaller id committing meanwhile waits for the next seal
-        query = sa_select(PENDING).where(PENDING.c.id > last_id).order_by(PENDING.c.id)
-        rows = [dict(r._mapping) for r in conn.execute(query.limit(SEAL_BATCH))]
-        if not rows:
-            break
-        events = []
-        for row in rows:
-            seq += 1
-            chained = _Chained({k: v for k, v in row.items() if k != "id"}, seq, prev_hash)
-            prev_hash = chained.hash
-            events.append({c.name: getattr(chained, c.name) for c in EVENTS.c})
+    while rows:
+        events, seq, prev_hash = _chain(rows, seq, prev_hash)
         insert_rows(conn, EVENTS, events)
         conn.execute(delete(PENDING).where(PENDING.c.id.in_([row["id"] for row in rows])))
-        last_id = rows[-1]["id"]
-        if len(rows) < SEAL_BATCH:
-            break
+        # keyset on id: a smaller id committing meanwhile waits for the next seal
+        rows = _pending_page(conn, rows[-1]["id"]) if len(rows) == SEAL_BATCH else []
+    events, seq, prev_hash = _chain(list(new_rows), seq, prev_hash)
     if seq > first:
-        conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=prev_hash))
+        _append(conn, events, {"s": seq, "h": prev_hash})
     return seq - first
+
+
+def _append(conn: Connection, events: list[dict[str, Any]], head: dict[str, Any]) -> None:
+    """Insert ``events`` and move the head to ``head``: one round trip on PostgreSQL (a
+    psycopg pipeline), a statement each elsewhere."""
+    if conn.dialect.name != "postgresql":
+        if events:
+            conn.execute(_insert(EVENTS), events)
+        conn.execute(MOVE_HEAD, head)
+        return
+    move_sql = _compiled_move(conn.dialect)
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur, raw.pipeline():
+        if events:
+            cur.execute(INSERT_FROM_JSON, [json.dumps(events, default=_json_value)])
+        cur.execute(move_sql.string, {**move_sql.params, **head})
+
+
+# One statement (pipelined with the head's move) for a whole batch of events.
+INSERT_FROM_JSON = (
+    "INSERT INTO audit_event SELECT * FROM json_populate_recordset(NULL::audit_event, %s)"
+)
+
+
+def _pending_page(conn: Connection, after: int) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(PENDING_PAGE, {"after": after})]
+
+
+def _lock_and_read(conn: Connection) -> tuple[tuple[int, str], list[dict[str, Any]]]:
+    """The locked head and the first page of pending events. On PostgreSQL both go in one
+    round trip (a psycopg pipeline, with the transaction's BEGIN): the page's snapshot is
+    taken once the lock is held, as with two round trips."""
+    if conn.dialect.name != "postgresql":
+        return lock_head(conn), _pending_page(conn, 0)
+    raw: Any = conn.connection.driver_connection
+    head_sql, page_sql = _compiled(conn.dialect)
+    with raw.cursor() as head_cur, raw.cursor(row_factory=dict_row) as page_cur:
+        with raw.pipeline():
+            head_cur.execute(head_sql.string, head_sql.params)
+            page_cur.execute(page_sql.string, {**page_sql.params, "after": 0})
+        head, rows = head_cur.fetchone(), page_cur.fetchall()
+    if head is None:  # a chain never sealed: create the head, then read under its lock
+        return _create_head(conn), _pending_page(conn, 0)
+    return (head[0], head[1]), rows
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not an event value")
+
+
+@cache
+def _compiled_move(dialect: Dialect) -> Compiled:
+    return MOVE_HEAD.compile(dialect=dialect)
+
+
+@cache
+def _compiled(dialect: Dialect) -> tuple[Compiled, Compiled]:
+    return LOCK_HEAD.compile(dialect=dialect), PENDING_PAGE.compile(dialect=dialect)
+
+
+@cache
+def _insert(table: Table) -> Insert:
+    return insert(table)
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -114,7 +216,7 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     one ``COPY`` for a batch on PostgreSQL (no per-row statement), else ``INSERT`` (one
     round trip where ``COPY`` takes two)."""
     if conn.dialect.name != "postgresql" or len(rows) < COPY_FROM:
-        conn.execute(insert(table), rows)
+        conn.execute(_insert(table), rows)
         return
     names = list(rows[0])
     is_json = [isinstance(table.c[name].type, JSON) for name in names]
@@ -127,20 +229,42 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
             )
 
 
-def seal_now(bind: Engine, on_snapshot: Callable[[], None] | None = None) -> int:
+def seal_now(bind: Engine) -> int:
     """Seal in a transaction of its own on ``bind``."""
-    with Session(bind) as session, session.begin():
-        return seal(session, on_snapshot)
+    with bind.begin() as conn:
+        return seal_on(conn)
 
 
-class GroupSealer:
-    """Seals after commits, one leader at a time per engine (group commit).
+class AuditUnavailable(HubError):
+    """Events could not be written to the audit log, so the access they record is refused."""
 
-    A transaction that recorded events calls :meth:`after_commit` once committed. It
-    returns when a seal whose snapshot was taken after that commit has finished, so the
-    caller's events are in the chain; one thread (the leader) runs that seal for all the
-    waiting ones, on a connection of its own (waiting threads still hold theirs, so the
-    leader never competes with them for the main pool).
+    status, slug, title = 503, "audit-unavailable", "The audit log is unavailable"
+
+
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
+@dataclass
+class _Entry:
+    """One thread's submission: its rows, and the writer's answer."""
+
+    rows: Sequence[dict[str, Any]]
+    wake: threading.Lock = field(default_factory=_held_lock)  # released when done
+    taken: bool = False  # in a batch being written
+    error: Exception | None = None
+
+
+class GroupCommitter:
+    """Chains the events of many threads in one transaction per batch (group commit).
+
+    :meth:`submit` returns once a transaction that began after the call has chained every
+    committed pending event, then the submitted rows, and committed. A writer thread of
+    its own runs one such transaction for everything submitted meanwhile, on a connection
+    of its own (submitting threads may hold the main pool's connections); it starts with
+    the first submission and stops when the engine is disposed.
     """
 
     WAIT_SECONDS = 30.0
@@ -148,72 +272,104 @@ class GroupSealer:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._own: Engine | None = None
-        self._cond = threading.Condition()
-        self._snapshots = 0
-        self._done = 0
-        self._leading = False
+        self._work = threading.Condition()
+        self._queue: list[_Entry] = []
+        self._writer: threading.Thread | None = None
+        self._closed = False
 
     def _seal_engine(self) -> Engine:
         """One connection of its own, released when the main engine is disposed."""
         if self._own is None:
             url = self._engine.url.render_as_string(hide_password=False)
-            own = make_engine(url, pool_size=1)
-            event.listen(self._engine, "engine_disposed", lambda _engine: own.dispose())
-            self._own = own
+            self._own = make_engine(url, pool_size=1)
+            event.listen(self._engine, "engine_disposed", lambda _engine: self.close())
         return self._own
 
-    def after_commit(self) -> None:
-        with self._cond:
-            needed = self._snapshots + 1
-            while self._done < needed:
-                if not self._leading:
-                    self._leading = True
-                    break
-                if not self._cond.wait(self.WAIT_SECONDS):
-                    log.warning("audit seal still running; events stay pending until the next")
+    def submit(self, rows: Sequence[dict[str, Any]] = ()) -> None:
+        """Chain ``rows`` (new events) after every pending event; raise
+        ``AuditUnavailable`` when the batch fails or does not start in time (then the
+        rows were not written)."""
+        entry = _Entry(rows)
+        with self._work:
+            if self._closed:
+                raise AuditUnavailable("the audit log is closed")
+            if self._writer is None:
+                self._seal_engine()
+                self._writer = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+                self._writer.start()
+            self._queue.append(entry)
+            self._work.notify()
+        self._wait(entry)
+        if entry.error is not None:
+            raise AuditUnavailable("the audit log refused the events") from entry.error
+
+    def close(self) -> None:
+        """Stop the writer once the queue is empty; release the connection."""
+        with self._work:
+            self._closed = True
+            self._work.notify()
+        if self._own is not None:
+            self._own.dispose()
+
+    def _wait(self, entry: _Entry) -> None:
+        """Until ``entry`` is done; give up when no batch took it in time."""
+        if entry.wake.acquire(timeout=self.WAIT_SECONDS):
+            return
+        with self._work:
+            if not entry.taken:
+                self._queue.remove(entry)
+                raise AuditUnavailable("the audit log did not answer in time")
+        entry.wake.acquire()
+
+    def _run(self) -> None:
+        while True:
+            with self._work:
+                while not self._queue and not self._closed:
+                    self._work.wait()
+                if not self._queue:
                     return
-            else:
-                return
-        self._lead()
+                batch, self._queue = self._queue, []
+                for entry in batch:
+                    entry.taken = True
+            self._commit(batch)
 
-    def _lead(self) -> None:
-        taken = 0
-
-        def snapshot() -> None:
-            nonlocal taken
-            with self._cond:
-                self._snapshots += 1
-                taken = self._snapshots
-
+    def _commit(self, batch: list[_Entry]) -> None:
+        error = None
         try:
-            seal_now(self._seal_engine(), snapshot)
-        except SQLAlchemyError:
-            log.exception("sealing pending audit events failed; the next seal will retry")
-        finally:
-            with self._cond:
-                self._leading = False
-                self._done = max(self._done, taken)
-                self._cond.notify_all()
+            self._write([row for entry in batch for row in entry.rows])
+        except Exception as exc:  # the writer outlives any failed batch (also the driver's own)
+            log.exception("audit batch failed; pending events wait for the next seal")
+            error = exc
+        for entry in batch:
+            entry.error = error
+            entry.wake.release()
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        with self._seal_engine().begin() as conn:
+            seal_on(conn, rows)
 
 
-_SEALERS: weakref.WeakKeyDictionary[Engine, GroupSealer] = weakref.WeakKeyDictionary()
-_SEALERS_LOCK = threading.Lock()
+_COMMITTERS: weakref.WeakKeyDictionary[Engine, GroupCommitter] = weakref.WeakKeyDictionary()
+_COMMITTERS_LOCK = threading.Lock()
 
 
-def sealer_for(engine: Engine) -> GroupSealer:
-    """The group sealer of ``engine`` (one per engine per process)."""
-    with _SEALERS_LOCK:
-        sealer = _SEALERS.get(engine)
-        if sealer is None:
-            sealer = _SEALERS[engine] = GroupSealer(engine)
-        return sealer
+def committer_for(bind: Engine | Connection) -> GroupCommitter:
+    """The group committer of ``bind``'s engine (one per engine per process)."""
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with _COMMITTERS_LOCK:
+        committer = _COMMITTERS.get(engine)
+        if committer is None:
+            committer = _COMMITTERS[engine] = GroupCommitter(engine)
+        return committer
 
 
 @event.listens_for(OrmSession, "after_commit")
 def _seal_after_commit(session: OrmSession) -> None:
     if session.info.pop(PENDING_FLAG, False):
-        bind = session.get_bind()
-        sealer_for(bind if isinstance(bind, Engine) else bind.engine).after_commit()
+        try:
+            committer_for(session.get_bind()).submit()
+        except AuditUnavailable:
+            log.warning("audit events stay pending until the next seal")
 
 
 @event.listens_for(OrmSession, "after_rollback")

@@ -1,5 +1,5 @@
 """Audit tables: the append-only hash-chained events, the chain head, signed checkpoints,
-purge records and raised alerts."""
+purge records, raised alerts and the periodic tasks' last runs."""
 
 from __future__ import annotations
 
@@ -38,7 +38,6 @@ class AuditEvent(EventFields, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (
         Index("ix_audit_event_ts", "ts"),
-        Index("ix_audit_event_actor", "actor_sub"),
         Index("ix_audit_event_action", "action"),
         Index("ix_audit_event_contract", "contract_id"),
         Index("ix_audit_event_project", "project_id"),
@@ -132,3 +131,20 @@ class AuditVerification(SQLModel, table=True):
     problems: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+
+
+class AuditTaskRun(SQLModel, table=True):
+    """The last run of one periodic audit task (``hub.audit.schedule``), shared by every hub
+    on the database: claiming a run moves ``started_at`` forward only when the period has
+    elapsed, so one hub runs each period."""
+
+    __tablename__ = "audit_task_run"
+
+    task: str = Field(primary_key=True, max_length=32)
+    started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    runner: str = Field(max_length=128)
+    finished_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    ok: bool | None = None
+    detail: str | None = Field(default=None, max_length=500)

@@ -4,6 +4,8 @@
 commit together or not at all; right after that commit the event is sealed into the hash
 chain (see :mod:`hub.audit.chain`: one lock for a batch of events, so concurrent requests
 never fork the chain nor wait on each other's commits). ``record_many`` records several.
+``record_now`` records events that stand alone (a refusal, a read): they are chained and
+committed before it returns, grouped with other threads' events in one transaction.
 """
 
 from __future__ import annotations
@@ -15,9 +17,18 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from hub.audit.chain import PENDING, PENDING_FLAG, chain_head, insert_rows, lock_chain, seal
+from hub.audit.chain import (
+    PENDING,
+    PENDING_FLAG,
+    chain_head,
+    committer_for,
+    insert_rows,
+    seal,
+)
 from hub.audit.hashing import EventRow, compute_hash, event_body, utc_text
 from hub.audit.models import AuditEvent
 
@@ -32,9 +43,9 @@ __all__ = [
     "chain_head",
     "compute_hash",
     "event_body",
-    "lock_chain",
     "record",
     "record_many",
+    "record_now",
     "seal",
     "utc_text",
 ]
@@ -143,3 +154,20 @@ def record(session: Session, draft: EventDraft, *, now: datetime | None = None) 
     row = _pending_row(draft, ts)
     record_many_rows(session, [row])
     return AuditEvent(seq=0, prev_hash="", hash="", **row)
+
+
+def record_now(
+    bind: Engine | Connection, *drafts: EventDraft, now: datetime | None = None
+) -> list[str]:
+    """Record ``drafts``, events tied to no change of the caller, in the chain before
+    returning; returns their event ids.
+
+    Many threads' events share one transaction (group commit), on a connection of the
+    audit's own: call it outside any write transaction of the caller on SQLite (whose
+    writers serialise). Raises ``AuditUnavailable`` (503) when the log cannot take them;
+    the access they record must then not be granted.
+    """
+    ts = now or datetime.now(UTC)
+    rows = [_pending_row(d, ts) for d in drafts]
+    committer_for(bind).submit(rows)
+    return [row["event_id"] for row in rows]

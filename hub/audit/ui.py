@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hub.audit import alerts, proofs, service
+from hub.audit import alerts, proofs, schedule, service
 from hub.audit.access import READERS, authorize_read, describe
 from hub.audit.api import stream_export
 from hub.audit.checkpoints import list_checkpoints, load_signer
@@ -48,6 +48,23 @@ KIND_LABELS = {
     "checkpoint-mismatch": "racine différente du point de contrôle signé",
     "bad-signature": "signature de point de contrôle invalide",
 }
+TASK_LABELS = {
+    "checkpoint": "Signature d'un point de contrôle",
+    "alerts": "Évaluation des règles d'alerte",
+    "verify": "Vérification de l'intégrité",
+    "purge": "Purge (durée de conservation)",
+}
+
+
+def every_label(minutes: int) -> str:
+    """A task's period in French: « toutes les 10 min », « chaque heure », « désactivée »."""
+    if minutes == 0:
+        return "désactivée"
+    if minutes % 1440 == 0:
+        return "chaque jour" if minutes == 1440 else f"tous les {minutes // 1440} jours"
+    if minutes % 60 == 0:
+        return "chaque heure" if minutes == 60 else f"toutes les {minutes // 60} h"
+    return f"toutes les {minutes} min"
 
 
 def _page(
@@ -61,6 +78,9 @@ def _page(
     full = {
         "principal": who,
         "verification": service.last_verification(session),
+        "audit_tasks": schedule.status(session, hub_context(request).settings.audit),
+        "task_labels": TASK_LABELS,
+        "every_label": every_label,
         "kind_labels": KIND_LABELS,
         "decision_labels": DECISION_LABELS,
         "is_dpo": Role.DPO in who.roles,

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from contracts.lifecycle import State
 from contracts.model import ContractTerms
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
+from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record_now
 from hub.auth import Principal, Role
 from hub.context import HubContext
 from hub.contracts.authz import NEW_CONTRACT, authorize_transition
@@ -57,8 +57,7 @@ def refuse(
         ),
     )
     session.rollback()
-    record(session, draft)
-    session.commit()
+    record_now(session.get_bind(), draft)
     raise Forbidden(detail, reasons=reasons)
 
 

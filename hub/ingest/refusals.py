@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from hub.audit.trail import Decision, EventDraft, Resource, Why, record
+from hub.audit.trail import Decision, EventDraft, Resource, Why, record_now
 from hub.context import HubContext
-from hub.db import session_scope
 from hub.errors import HubError
 from hub.ingest.gate import connector_actor
 from hub.registry.models import Connector
@@ -25,6 +24,5 @@ def audited_refusal(
         draft = EventDraft(
             connector_actor(connector), action, resource, Decision.DENY, reasons, why
         )
-        with session_scope(ctx.engine) as session:
-            record(session, draft)
+        record_now(ctx.engine, draft)
         raise

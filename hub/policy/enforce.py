@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
+from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record, record_now
 from hub.context import HubContext
 from hub.errors import Forbidden
 from hub.metrics import record_policy_decision
@@ -77,8 +77,7 @@ def check(
         record(session, draft)
         return outcome
     session.rollback()
-    record(session, draft)
-    session.commit()
+    record_now(session.get_bind(), draft)
     raise Forbidden(
         f"{decision} refused: " + "; ".join(outcome.reasons),
         reasons=list(outcome.reasons),

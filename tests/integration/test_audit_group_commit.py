@@ -1,0 +1,107 @@
+"""Stand-alone events (``record_now``): many threads share a transaction, each returns
+only once its event is in the chain, failures are reported and lose nothing already
+recorded (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select, text
+
+from hub.audit.chain import AuditUnavailable
+from hub.audit.stream import EVENTS
+from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record, record_now
+from hub.context import HubContext
+from hub.db import is_sqlite, session_scope
+from tests.support.audit_fixtures import draft, verify_json
+
+Edh = Callable[..., tuple[int, str]]
+THREADS, PER_THREAD = 12, 20
+
+
+def _sealed(ctx: HubContext, event_id: str) -> bool:
+    with ctx.engine.connect() as conn:
+        query = select(EVENTS.c.seq).where(EVENTS.c.event_id == event_id)
+        return conn.execute(query).first() is not None
+
+
+def test_each_caller_returns_once_its_event_is_chained(hub_ctx: HubContext, edh: Edh) -> None:
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for i in range(PER_THREAD):
+                if i % 4 == 0:  # events in a caller's transaction share the chain
+                    with session_scope(hub_ctx.engine) as session:
+                        record(session, draft(worker * 1000 + i))
+                    continue
+                (event_id,) = record_now(hub_ctx.engine, draft(worker * 1000 + i))
+                assert _sealed(hub_ctx, event_id), event_id
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    report = verify_json(edh)
+    assert report["ok"] is True and report["events"] == THREADS * PER_THREAD
+
+
+def test_values_survive_the_batch_exactly(hub_ctx: HubContext, edh: Edh) -> None:
+    odd = EventDraft(
+        actor=Actor("dpo-é", "dpo", "org «1»"),
+        action="audit.read",
+        resource=Resource("audit_log", "events?actor=r'1\"\\n"),
+        decision=Decision.DENY,
+        reasons=["raison : « accès refusé »", "ünïcödé ✓", ""],
+        why=Why(purpose="contrôle CNIL\n2026"),
+        details={"nested": {"list": [1, 2.5, None, True], "empty": {}}, "n": 10**15},
+    )
+    when = datetime(2026, 3, 29, 1, 59, 59, 999_999, tzinfo=UTC)
+    ids = record_now(hub_ctx.engine, odd, odd, now=when)
+    with hub_ctx.engine.connect() as conn:
+        rows = conn.execute(select(EVENTS).where(EVENTS.c.event_id.in_(ids))).mappings().all()
+    assert len(rows) == 2
+    for row in rows:
+        assert row["ts"].astimezone(UTC) == when
+        assert row["details"] == odd.details and row["reasons"] == list(odd.reasons)
+        assert (row["actor_sub"], row["actor_org"], row["purpose"]) == (
+            "dpo-é",
+            "org «1»",
+            "contrôle CNIL\n2026",
+        )
+    assert verify_json(edh)["ok"] is True
+
+
+def test_a_refusing_database_is_reported_and_loses_nothing(hub_ctx: HubContext, edh: Edh) -> None:
+    if is_sqlite(hub_ctx.engine):
+        pytest.skip("needs a constraint added to a live table (PostgreSQL)")
+    (kept,) = record_now(hub_ctx.engine, draft(1))
+    refuse = "ALTER TABLE audit_event ADD CONSTRAINT edh_refuse CHECK (seq < 0) NOT VALID"
+    with hub_ctx.engine.begin() as conn:
+        conn.execute(text(refuse))
+    with pytest.raises(AuditUnavailable) as caught:
+        record_now(hub_ctx.engine, draft(2))
+    assert caught.value.status == 503
+    with hub_ctx.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE audit_event DROP CONSTRAINT edh_refuse"))
+    (after,) = record_now(hub_ctx.engine, draft(3))
+    assert _sealed(hub_ctx, kept) and _sealed(hub_ctx, after)
+    report = verify_json(edh)
+    assert report["ok"] is True and report["events"] == 2
+
+
+def test_disposed_engine_stops_its_writer(hub_ctx: HubContext) -> None:
+    record_now(hub_ctx.engine, draft(1))
+    writers = [t for t in threading.enumerate() if t.name == "audit-writer"]
+    assert writers
+    hub_ctx.engine.dispose()
+    for writer in writers:
+        writer.join(timeout=5)
+    assert not any(t.is_alive() for t in writers if t in threading.enumerate())
