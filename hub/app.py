@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hub import db
 from hub.audit.api import router as audit_router
+from hub.audit.schedule import start_scheduler
 from hub.audit.ui import router as audit_ui_router
 from hub.auth import TokenIssuer, TokenVerifier
 from hub.catalog.api import router as catalog_router
@@ -24,6 +29,7 @@ from hub.policy.factory import attach_policy
 from hub.pseudonym.api import router as pseudonym_router
 from hub.registry.api import router as registry_router
 from hub.sandbox.api import router as sandbox_router
+from hub.sandbox.runtime import runtime_for, uninstall
 from hub.sandbox.web import router as research_router
 from hub.storage.local import UPLOAD_ROUTE
 from hub.storage.upload_api import router as storage_router
@@ -76,6 +82,21 @@ def build_context(settings: Settings) -> HubContext:
     return attach_data_plane(ctx)
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Background work lives as long as the app: the audit scheduler, when enabled
+    (``app.state.audit_scheduler``), and the sandbox runtime (started now, so that it
+    takes over the jobs stopped hubs left behind), stopped on shutdown."""
+    scheduler = app.state.audit_scheduler = start_scheduler(app.state.hub)
+    runtime_for(app.state.hub)
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            await asyncio.to_thread(scheduler.stop)
+        await asyncio.to_thread(uninstall, app.state.hub)
+
+
 def create_app(settings: Settings | None = None, context: HubContext | None = None) -> FastAPI:
     """A ready hub app; ``context`` lets tests and the demo share one database and keys."""
     ctx = context or build_context(settings or Settings())
@@ -84,6 +105,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
         version="0.1.0",
         description="Trusted third party for sharing pseudonymised learning traces (xAPI) "
         "with accredited researchers under ethics-approved contracts.",
+        lifespan=lifespan,
     )
     app.state.hub = ctx
     install_error_handlers(app)

@@ -7,6 +7,7 @@ from hub.audit.models import (
     AuditHead,
     AuditPending,
     AuditPurge,
+    AuditTaskRun,
     AuditVerification,
 )
 from hub.catalog.models import Dataset
@@ -29,6 +30,7 @@ __all__ = [
     "AuditHead",
     "AuditPending",
     "AuditPurge",
+    "AuditTaskRun",
     "AuditVerification",
     "Connector",
     "Contract",

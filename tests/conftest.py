@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +23,10 @@ pytest_plugins = [
     "tests.support.sandbox_fixtures",
     "tests.support.policy_fixtures",
 ]
+
+# Tests drive the audit scheduler's ticks themselves (tests/*/test_audit_schedule_*.py);
+# apps and hubs started by other tests do not run it in the background.
+os.environ.setdefault("EDH_AUDIT__SCHEDULER_ENABLED", "false")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "xapi"
 

@@ -7,7 +7,9 @@ dominance rules (nk: two largest contributions <= 90 % of the total; p-ratio: th
 released; a cell that differs from an earlier released cell of the project by fewer than
 k pupils is suppressed (differencing); when one cell of a margin is suppressed, the next
 smallest is too (secondary suppression); counts are rounded to the contract's base.
-``release`` applies them and returns the released table with its disclosure report.
+``release`` applies them and returns the released table with its disclosure report. Each
+reason of the report is English text; ``details`` gives each one a stable ``code`` (see
+``CODES``) and the numbers in it, so a page can show it in another language.
 """
 
 from __future__ import annotations
@@ -23,6 +25,25 @@ from hub.sandbox.sqlcheck import CheckedQuery
 NK_SHARE = 0.9
 P_RATIO = 0.1
 Earlier = Callable[[int, int], Sequence[tuple[int, Sequence[int]]]]
+CODES = (
+    "no_control_data",
+    "cell_below_k",
+    "aggregate_below_k",
+    "dominance_nk",
+    "dominance_p_ratio",
+    "differencing",
+    "secondary_suppression",
+)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a cell or an aggregate is suppressed: a code of ``CODES``, the English text,
+    and the numbers the text quotes (``n`` pupils, threshold ``k``, ``share``...)."""
+
+    code: str
+    text: str
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -49,8 +70,8 @@ class _Row:
     n: int
     sketch: list[int]
     extra: dict[str, Any]
-    reasons: list[str] = field(default_factory=list)
-    item_reasons: dict[int, list[str]] = field(default_factory=dict)
+    reasons: list[Reason] = field(default_factory=list)
+    item_reasons: dict[int, list[Reason]] = field(default_factory=dict)
 
     @property
     def suppressed(self) -> bool:
@@ -90,7 +111,7 @@ def _row(columns: list[str], data: dict[str, Any], control: dict[str, Any] | Non
     values = [data[c] for c in columns]
     if control is None:
         row = _Row(values, 0, [], {})
-        row.reasons.append("no disclosure-control data for this cell")
+        row.reasons.append(Reason("no_control_data", "no disclosure-control data for this cell"))
         return row
     sketch = list(control["__edh_sketch"] or [])
     return _Row(values, int(control["__edh_n"] or 0), sketch, control)
@@ -100,26 +121,30 @@ def _primary(row: _Row, kinds: list[str], plan: Rewritten, policy: Policy) -> No
     if row.suppressed:
         return
     if row.n < policy.k:
-        row.reasons.append(f"cell rests on {row.n} pupils (< k = {policy.k})")
+        text = f"cell rests on {row.n} pupils (< k = {policy.k})"
+        row.reasons.append(Reason("cell_below_k", text, {"n": row.n, "k": policy.k}))
         return
     for j, item in enumerate(plan.aggregate_items):
         reasons = row.item_reasons.setdefault(item, [])
         n_j = int(row.extra.get(f"__edh_n_{j}") or 0)
         if n_j < policy.k and kinds[item] != "individual":
-            reasons.append(f"aggregate rests on {n_j} pupils (< k = {policy.k})")
+            text = f"aggregate rests on {n_j} pupils (< k = {policy.k})"
+            reasons.append(Reason("aggregate_below_k", text, {"n": n_j, "k": policy.k}))
         if plan.dominance[j]:
             reasons += _dominance(row.extra.get(f"__edh_t_{j}"), row.extra.get(f"__edh_m_{j}"))
 
 
-def _dominance(total: Any, top: Any) -> list[str]:
+def _dominance(total: Any, top: Any) -> list[Reason]:
     largest = sorted((float(x) for x in top or [] if x is not None), reverse=True)[:2]
     if not total or not largest:
         return []
     t = float(total)
     if sum(largest) > NK_SHARE * t:
-        return [f"dominance: the 2 largest contributions exceed {NK_SHARE:.0%} of the total"]
+        text = f"dominance: the 2 largest contributions exceed {NK_SHARE:.0%} of the total"
+        return [Reason("dominance_nk", text, {"share": NK_SHARE})]
     if (t - sum(largest)) / largest[0] < P_RATIO:
-        return [f"p-ratio: the rest of the total is under {P_RATIO:.0%} of the largest"]
+        text = f"p-ratio: the rest of the total is under {P_RATIO:.0%} of the largest"
+        return [Reason("dominance_p_ratio", text, {"ratio": P_RATIO})]
     return []
 
 
@@ -130,10 +155,11 @@ def _differencing(rows: list[_Row], policy: Policy, earlier: Earlier) -> None:
             continue
         before = list(earlier(row.n - policy.k + 1, row.n + policy.k - 1)) + released
         if differencing.risky(row.n, row.sketch, before, policy.k):
-            row.reasons.append(
+            text = (
                 f"differencing: differs from an already released cell by fewer than "
                 f"{policy.k} pupils"
             )
+            row.reasons.append(Reason("differencing", text, {"k": policy.k}))
         else:
             released.append((row.n, row.sketch))
 
@@ -159,12 +185,15 @@ def _secondary_margin(rows: list[_Row], keys: list[int], varying: int) -> int:
         hidden = [r for r in members if r.suppressed]
         shown = sorted((r for r in members if not r.suppressed), key=lambda r: r.n)
         if len(hidden) == 1 and shown:
-            shown[0].reasons.append(
-                "secondary suppression: protects a suppressed cell of the same margin "
-                "from being recovered by subtraction from a total"
-            )
+            shown[0].reasons.append(Reason("secondary_suppression", _SECONDARY))
             added += 1
     return added
+
+
+_SECONDARY = (
+    "secondary suppression: protects a suppressed cell of the same margin "
+    "from being recovered by subtraction from a total"
+)
 
 
 def _released_values(row: _Row, kinds: list[str], policy: Policy) -> list[Any]:
@@ -192,7 +221,17 @@ def _report(
     for index, row in enumerate(rows):
         items = {columns[i]: r for i, r in row.item_reasons.items() if r}
         status = "suppressed" if row.suppressed else ("partial" if items else "released")
-        cells.append({"row": index, "status": status, "reasons": row.reasons, "items": items})
+        details = [_detail(r, None) for r in row.reasons]
+        details += [_detail(r, column) for column, rs in items.items() for r in rs]
+        cells.append(
+            {
+                "row": index,
+                "status": status,
+                "reasons": [r.text for r in row.reasons],
+                "items": {column: [r.text for r in rs] for column, rs in items.items()},
+                "details": details,
+            }
+        )
     return {
         "k": policy.k,
         "rounding_base": policy.rounding_base,
@@ -207,6 +246,12 @@ def _report(
             "items_suppressed": sum(1 for r in rows for v in r.item_reasons.values() if v),
         },
     }
+
+
+def _detail(reason: Reason, column: str | None) -> dict[str, Any]:
+    """One reason of the report: its code, English text, the column it concerns (None for
+    the whole cell) and its numbers."""
+    return {"code": reason.code, "reason": reason.text, "column": column, "params": reason.params}
 
 
 def _rules(policy: Policy) -> list[str]:

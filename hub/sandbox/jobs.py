@@ -2,7 +2,8 @@
 
 Every step is audited with ``hub.audit.trail.record``: the submission decision (allow or
 deny with reasons, SQL hash, tables and columns), and the outcome (rows scanned and
-released, suppressions) or the failure.
+released, suppressions) or the failure. A job a dead hub process left behind is resumed
+(queued) or ended (running) by ``hub.sandbox.recovery``, audited the same way.
 """
 
 from __future__ import annotations
@@ -11,26 +12,30 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from sqlmodel import Session, col, select
 
 from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
-from hub.auth import Principal
+from hub.auth import Principal, Role
 from hub.db import session_scope
 from hub.errors import Forbidden, HubError, NotFound, ValidationFailed
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.registry import service as registry
-from hub.sandbox import authorize, disclosure, rewrite, sqlcheck, views
+from hub.sandbox import authorize, disclosure, lease, rewrite, sqlcheck, views
 from hub.sandbox.errors import QueryRefused
+from hub.sandbox.models import ACTIVE as ACTIVE
 from hub.sandbox.models import QueryJob, ReleasedCell
 from hub.sandbox.output import jsonable
-from hub.sandbox.runtime import SandboxRuntime
 from hub.sandbox.scope import ProjectScope, in_force, scope_for
 from hub.sandbox.worker import Outcome, WorkerJob
 
-ACTIVE = ("queued", "running")
+if TYPE_CHECKING:
+    from hub.sandbox.runtime import SandboxRuntime
+
+SUBMIT, RESUME = "sandbox.query.submit", "sandbox.query.resume"
+INTERRUPTED = "interrupted by a hub restart; submit again"
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,16 @@ class Approval:
 
     request: authorize.Request
     contracts: list[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Vetted:
+    """A query that passed every check, with what running and releasing it needs."""
+
+    checked: sqlcheck.CheckedQuery
+    scope: ProjectScope
+    view_set: views.ViewSet
+    approval: Approval
 
 
 def submit(
@@ -59,28 +74,75 @@ def submit(
         sql_hash=hashlib.sha256(sql.encode()).hexdigest(),
         purpose=purpose,
         status="queued",
+        runner=runtime.runner_id,
+        heartbeat_at=datetime.now(UTC),
     )
     try:
-        project = registry.get_project(session, project_id)
-        job.purpose = purpose or project.purpose
-        docs = _project_contracts(runtime, session, project_id)
-        scope = _scope_or_refusal(runtime, session, principal, job, docs)
-        checked = sqlcheck.check(sql, views.VIEW_NAMES, row_level=scope.row_level)
-        view_set = views.build(scope)
-        _check_columns(checked, view_set)
-        req = authorize.request(project_id, job.purpose, checked, view_set)
-        granted = authorize.query(runtime.ctx, session, principal, req, docs, job.id)
+        vetted = _vet(runtime, session, principal, job)
     except (QueryRefused, Forbidden) as exc:
-        _refuse(session, principal, job, exc)
+        session.rollback()
+        _refuse(session, principal, job, exc, SUBMIT)
         raise
-    scope = replace(scope, **vars(granted))
-    job.tables, job.columns = list(checked.tables), list(checked.columns)
-    job.contract_ids = list(scope.contract_ids)
-    session.add(job)
-    _audit(session, principal, job, "sandbox.query.submit", Decision.ALLOW, ["query accepted"])
-    session.commit()
-    runtime.submit(_execute, runtime, job.id, checked, scope, view_set, Approval(req, docs))
+    _accept(runtime, session, principal, job, vetted, SUBMIT, "query accepted")
     return job
+
+
+def resume(runtime: SandboxRuntime, job_id: str) -> None:
+    """Vet again, exactly as on submission, a queued job that ``runtime`` has just
+    claimed (``hub.sandbox.recovery``), then run it. When the facts refuse it now (a
+    contract suspended, an accreditation revoked...), it ends refused with the reasons."""
+    with session_scope(runtime.ctx.engine) as session:
+        job = session.get(QueryJob, job_id)
+        if job is None or job.status != "queued" or job.runner != runtime.runner_id:
+            return
+        principal = Principal(sub=job.submitted_by, roles=frozenset({str(Role.RESEARCHER)}))
+        try:
+            vetted = _vet(runtime, session, principal, job)
+        except HubError as exc:
+            session.rollback()
+            if _held(session, job_id, runtime.runner_id):
+                _refuse(session, None, job, exc, RESUME)
+            return
+        _accept(runtime, session, None, job, vetted, RESUME, "query resumed after a hub restart")
+
+
+def _vet(runtime: SandboxRuntime, session: Session, principal: Principal, job: QueryJob) -> Vetted:
+    """Check ``job`` (SQL, scope, columns, policy decision) and fill in its purpose;
+    raise ``QueryRefused``/``Forbidden`` (``NotFound`` for an unknown project)."""
+    project = registry.get_project(session, job.project_id)
+    job.purpose = job.purpose or project.purpose
+    docs = _project_contracts(runtime, session, job.project_id)
+    scope = _scope_or_refusal(runtime, session, principal, job, docs)
+    checked = sqlcheck.check(job.sql_text, views.VIEW_NAMES, row_level=scope.row_level)
+    view_set = views.build(scope)
+    _check_columns(checked, view_set)
+    req = authorize.request(job.project_id, job.purpose, checked, view_set)
+    granted = authorize.query(runtime.ctx, session, principal, req, docs, job.id)
+    return Vetted(checked, replace(scope, **vars(granted)), view_set, Approval(req, docs))
+
+
+def _accept(
+    runtime: SandboxRuntime,
+    session: Session,
+    principal: Principal | None,
+    job: QueryJob,
+    vetted: Vetted,
+    action: str,
+    reason: str,
+) -> None:
+    """Store the vetted job with its audit event (``action``), commit, and queue it."""
+    job.tables, job.columns = list(vetted.checked.tables), list(vetted.checked.columns)
+    job.contract_ids = list(vetted.scope.contract_ids)
+    session.add(job)
+    _audit(session, principal, job, action, Decision.ALLOW, [reason])
+    session.commit()
+    runtime.submit(job.id, _execute, runtime, job.id, vetted)
+
+
+def _held(session: Session, job_id: str, runner: str) -> bool:
+    """Lock the job's row; True while it is still queued and held by ``runner``."""
+    job = session.exec(select(QueryJob).where(QueryJob.id == job_id).with_for_update()).one()
+    return job.status == "queued" and job.runner == runner
 
 
 def _scope_or_refusal(
@@ -142,14 +204,17 @@ def _check_columns(checked: sqlcheck.CheckedQuery, view_set: views.ViewSet) -> N
         )
 
 
-def _refuse(session: Session, principal: Principal, job: QueryJob, exc: HubError) -> None:
-    session.rollback()
+def _refuse(
+    session: Session, principal: Principal | None, job: QueryJob, exc: HubError, action: str
+) -> None:
+    """End ``job`` refused with the reasons of ``exc`` (audited as ``action``) and commit;
+    the caller rolled back whatever the refused checks had started."""
     job.status = "refused"
     job.reasons = [str(r) for r in exc.extra.get("reasons") or [exc.detail]]
     job.finished_at = datetime.now(UTC)
     job.report = {"decision": "refused", "reasons": [exc.detail]}
     session.add(job)
-    _audit(session, principal, job, "sandbox.query.submit", Decision.DENY, [exc.detail])
+    _audit(session, principal, job, action, Decision.DENY, [exc.detail])
     session.commit()
     exc.extra["job_id"] = job.id
 
@@ -194,20 +259,14 @@ def _audit(
     )
 
 
-def _execute(
-    runtime: SandboxRuntime,
-    job_id: str,
-    checked: sqlcheck.CheckedQuery,
-    scope: ProjectScope,
-    view_set: views.ViewSet,
-    approval: Approval,
-) -> None:
+def _execute(runtime: SandboxRuntime, job_id: str, vetted: Vetted) -> None:
     with session_scope(runtime.ctx.engine) as session:
-        job = session.exec(select(QueryJob).where(QueryJob.id == job_id).with_for_update()).first()
-        if job is None or job.status != "queued":
-            return
-        job.status, job.started_at = "running", datetime.now(UTC)
+        if not lease.start(session, job_id, runtime.runner_id):
+            return  # cancelled meanwhile, or taken over by another hub
+        job = session.get(QueryJob, job_id)
+        assert job is not None
         sql = job.sql_text
+    checked, scope, view_set = vetted.checked, vetted.scope, vetted.view_set
     plan = rewrite.plan(checked) if checked.aggregated else None
     queries = plan.queries if plan else (sql,)
     work = WorkerJob(
@@ -220,7 +279,19 @@ def _execute(
         job = session.exec(locked).first()
         if job is None or job.status != "running":
             return
-        _finish(runtime, session, job, (checked, plan, scope, approval), outcome)
+        _finish(runtime, session, job, (checked, plan, scope, vetted.approval), outcome)
+
+
+def interrupt(session: Session, job_id: str) -> None:
+    """End a running job that a dead hub process left behind as failed (``INTERRUPTED``),
+    audited; the caller has claimed it (``lease.claim``) and commits. It is not run again:
+    its worker may be what brought the hub down, and it released nothing (a release
+    commits with the job's success)."""
+    job = session.get(QueryJob, job_id)
+    assert job is not None
+    job.status, job.reasons, job.finished_at = "failed", [INTERRUPTED], datetime.now(UTC)
+    job.report = {"decision": "failed", "reasons": [INTERRUPTED]}
+    _audit(session, None, job, "sandbox.query.failed", Decision.INFO, [INTERRUPTED])
 
 
 def _finish(

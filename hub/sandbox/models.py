@@ -11,9 +11,16 @@ from sqlmodel import Field, SQLModel
 
 from hub.registry.models import _ts, utcnow
 
+ACTIVE = ("queued", "running")
+"""The statuses of a job that a hub process still has to finish."""
+
 
 class QueryJob(SQLModel, table=True):
-    """One researcher query: SQL, decision, status, timings, resources, result, report."""
+    """One researcher query: SQL, decision, status, timings, resources, result, report.
+
+    While the job is active, ``runner`` is the sandbox runtime (hub process) that holds it
+    and ``heartbeat_at`` the last time that runtime said it is alive (``lease``).
+    """
 
     __tablename__ = "sandbox_query_job"
     id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
@@ -22,7 +29,7 @@ class QueryJob(SQLModel, table=True):
     sql_text: str = Field(sa_column=Column(Text, nullable=False))
     sql_hash: str = Field(max_length=64)
     purpose: str | None = Field(default=None, max_length=2000)
-    status: str = Field(max_length=16)
+    status: str = Field(max_length=16, index=True)
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     tables: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     columns: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -33,6 +40,8 @@ class QueryJob(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
     started_at: datetime | None = Field(default=None, sa_column=_ts(True))
     finished_at: datetime | None = Field(default=None, sa_column=_ts(True))
+    runner: str | None = Field(default=None, max_length=128)
+    heartbeat_at: datetime | None = Field(default=None, sa_column=_ts(True))
 
 
 class ReleasedCell(SQLModel, table=True):

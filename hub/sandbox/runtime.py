@@ -1,23 +1,38 @@
-"""The sandbox's running parts: settings, contract source, worker pool, job executor."""
+"""The sandbox's running parts: settings, contract source, worker pool, job executor,
+and the keeper that holds the leases of its jobs and takes over orphaned ones."""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import socket
 import threading
+import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from hub.context import HubContext
+from hub.sandbox import lease, recovery
 from hub.sandbox.s3lake import S3Access, S3Lake
 from hub.sandbox.scope import ContractSource, Lake, RegistryContracts, StaticContracts
 from hub.sandbox.settings import SandboxSettings
 from hub.sandbox.worker import Limits, Pool
 from hub.storage.s3 import S3Store
 
+log = logging.getLogger("hub.sandbox.runtime")
+
 
 class SandboxRuntime:
-    """One per hub: runs jobs on ``concurrency`` threads, each driving one worker child."""
+    """One per hub: runs jobs on ``concurrency`` threads, each driving one worker child.
+
+    From its creation until ``close``, its keeper renews the lease of the jobs it works
+    on and takes over the jobs that dead hub processes left behind (``recovery``).
+    """
 
     def __init__(
         self, ctx: HubContext, settings: SandboxSettings, source: ContractSource | None = None
@@ -34,6 +49,11 @@ class SandboxRuntime:
         self.executor = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="sandbox")
         self.processes: dict[str, Any] = {}
         self.lock = threading.Lock()
+        self.runner_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self._active: set[str] = set()
+        self._active_lock = threading.Lock()
+        self.keeper = recovery.Keeper(self)
+        self.keeper.start()
 
     def limits(self, job_id: str) -> Limits:
         """The limits of one job, with its own spill directory."""
@@ -49,13 +69,42 @@ class SandboxRuntime:
             max_rows=s.max_rows,
         )
 
-    def submit(self, fn: Any, *args: Any) -> Future[Any]:
-        return self.executor.submit(fn, *args)
+    def submit(self, job_id: str, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run ``fn(*args)`` on the executor; job ``job_id`` counts as active (its lease
+        renewed) until ``fn`` returns."""
+
+        def run() -> Any:
+            try:
+                return fn(*args)
+            finally:
+                with self._active_lock:
+                    self._active.discard(job_id)
+
+        with self._active_lock:
+            self._active.add(job_id)
+        try:
+            return self.executor.submit(run)
+        except RuntimeError:  # closed: the job's lease expires, another hub takes it
+            with self._active_lock:
+                self._active.discard(job_id)
+            raise
+
+    def active(self) -> frozenset[str]:
+        """The jobs this runtime is working on (queued on its executor or running)."""
+        with self._active_lock:
+            return frozenset(self._active)
 
     def close(self) -> None:
-        """Stop accepting jobs, wait for running ones, stop the idle worker."""
+        """Stop the keeper and accepting jobs, wait for running ones, stop the idle
+        worker, and hand back the jobs still queued so another hub takes them at once
+        (idempotent)."""
+        self.keeper.stop()
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.pool.close()
+        try:
+            lease.hand_back(self.ctx.engine, self.runner_id)
+        except SQLAlchemyError:
+            log.warning("could not hand back the queued sandbox jobs; their lease will expire")
 
 
 def _store_root(ctx: HubContext) -> Path:
@@ -92,9 +141,13 @@ def runtime_for(ctx: HubContext) -> SandboxRuntime:
 
 
 def install(runtime: SandboxRuntime) -> SandboxRuntime:
-    """Use ``runtime`` for its context (tests, the demo); returns it."""
+    """Use ``runtime`` for its context (tests, the demo), closing the one it replaces;
+    returns it."""
     with _RUNTIMES_LOCK:
+        replaced = _RUNTIMES.get(id(runtime.ctx))
         _RUNTIMES[id(runtime.ctx)] = runtime
+    if replaced is not None and replaced is not runtime:
+        replaced.close()
     return runtime
 
 

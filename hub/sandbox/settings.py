@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,3 +29,23 @@ class SandboxSettings(BaseSettings):
     max_rows: int = Field(default=10_000, ge=1, le=1_000_000, description="Result row limit.")
     concurrency: int = Field(default=2, ge=1, le=32, description="Queries run at once.")
     max_sql_chars: int = Field(default=20_000, ge=100, description="Longest SQL text accepted.")
+    heartbeat_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="How often a hub renews the lease of its jobs and looks for orphaned "
+        "ones (seconds).",
+    )
+    lease_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="A job whose hub has not renewed its lease for this long is taken over "
+        "by another hub (seconds; the same on every hub, at least twice heartbeat_s).",
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> Self:
+        if self.lease_s < 2 * self.heartbeat_s:
+            raise ValueError("lease_s must be at least twice heartbeat_s")
+        return self

@@ -1,10 +1,12 @@
 """Static rules on a researcher's SELECT, checked on DuckDB's own syntax tree.
 
 A query passes when it reads only the project's named views (and its own CTEs), calls no
-file, catalog, setting or secret function, uses no join, set operation, subquery
-expression, sample or column-alias list, and touches ``pupil_id`` only to select it
-unchanged, group by it, count it or partition a window by it (so every ``pupil_id`` the
-outer query sees is a real pupil). Unless the project may see rows, the outermost SELECT
+file, catalog, setting or secret function, uses no set operation, subquery expression,
+sample, column-alias list, positional (``#n``) or whole-row reference, joins only per-pupil
+tables with ``JOIN ... USING (pupil_id)`` (``hub.sandbox.fromclause``), and touches
+``pupil_id`` only to select it unchanged, group by it, count it or partition a window by it
+(so every ``pupil_id`` the outer query sees is a real pupil). An aggregating outer query
+reads a FROM that keeps ``pupil_id``. Unless the project may see rows, the outermost SELECT
 must aggregate and must not output ``pupil_id``. Each broken rule is one reason of the
 raised ``QueryRefused``.
 """
@@ -16,10 +18,11 @@ from functools import cache
 
 import duckdb
 
+from hub.sandbox import fromclause
 from hub.sandbox.errors import QueryRefused
+from hub.sandbox.fromclause import PUPIL
 from hub.sandbox.sqlast import Node, column_name, parse, walk
 
-PUPIL = "pupil_id"
 DENIED_PREFIXES = (
     "duckdb_",
     "pragma_",
@@ -169,16 +172,23 @@ def check(sql: str, views: frozenset[str], *, row_level: bool) -> CheckedQuery:
     """Parse ``sql`` and apply every rule; raise ``QueryRefused`` listing broken rules."""
     node = parse(sql)
     ctes = _cte_names(node)
+    relations = fromclause.relation_names(node)
     problems: list[str] = []
     tables: set[str] = set()
     columns: set[str] = set()
     for sub, key, parent in walk(node):
         problems += _node_problems(sub, key, parent, views | ctes, tables)
         name = column_name(sub)
-        if name:
+        if name in relations and len(sub["column_names"]) == 1:
+            problems.append(
+                f"whole-row reference {name!r} is not allowed (a column may not share its name "
+                "with a table or CTE): name its columns"
+            )
+        elif name:
             columns.add(name)
     aggregates = _outer_aggregates(node)
     aggregated = _is_aggregated(node, aggregates)
+    problems += fromclause.pupil_problems(node, aggregated=aggregated)
     problems += _outer_problems(node, aggregates, aggregated, row_level)
     if problems:
         unique = list(dict.fromkeys(problems))
@@ -212,10 +222,15 @@ def _node_problems(
         return ["column alias lists on CTEs are not allowed (name columns in the SELECT)"]
     if kind in ("SET_OPERATION_NODE", "RECURSIVE_CTE_NODE"):
         return ["set operations and recursive CTEs are not allowed"]
+    if kind == "SELECT_NODE" and len(node.get("group_sets", [])) > 1:
+        # in a CTE, ROLLUP(pupil_id) would add a NULL pupil that counts towards k
+        return ["GROUPING SETS, ROLLUP and CUBE are not supported: one query per level"]
     if klass == "SUBQUERY":
         return ["subquery expressions are not allowed (use a CTE and GROUP BY)"]
     if klass == "PARAMETER":
         return ["query parameters are not allowed"]
+    if klass == "POSITIONAL_REFERENCE":
+        return ["positional references (#n) are not allowed: name the column"]
     if klass == "FUNCTION":
         return _function_problems(node)
     if klass == "STAR":
@@ -260,7 +275,7 @@ def _table_problems(node: Node, allowed: frozenset[str], tables: set[str]) -> li
     elif kind == "TABLE_FUNCTION":
         problems.append("table functions (read_*, glob, range, ...) are not allowed")
     elif kind == "JOIN":
-        problems.append("joins are not allowed (every view already holds the statement)")
+        problems += fromclause.join_problems(node)
     elif kind not in ("SUBQUERY", "EMPTY"):
         problems.append(f"{kind.lower()} in FROM is not allowed")
     return problems
@@ -345,8 +360,6 @@ def _outer_problems(
             "row-level output is not allowed for this project: aggregate with GROUP BY "
             "(e.g. SELECT school_id, count(DISTINCT pupil_id) ... GROUP BY school_id)"
         )
-    if len(node.get("group_sets", [])) > 1:
-        problems.append("GROUPING SETS, ROLLUP and CUBE are not supported: one query per level")
     if any(column_name(g) == PUPIL for g in node.get("group_expressions", [])):
         problems.append(f"grouping the released output by {PUPIL} would release single pupils")
     if any(_walk_has_window(i) for i in node.get("select_list", [])):

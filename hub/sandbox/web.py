@@ -29,6 +29,21 @@ STATUS_LABELS = {
     "refused": "refusée",
     "cancelled": "annulée",
 }
+# French text per disclosure reason code (hub.sandbox.disclosure.CODES); {column} is the
+# aggregate concerned, the other fields are the reason's params.
+REASON_LABELS = {
+    "no_control_data": "aucune donnée de contrôle pour cette cellule",
+    "cell_below_k": "la cellule repose sur {n} élèves (moins que k = {k})",
+    "aggregate_below_k": "« {column} » repose sur {n} élèves (moins que k = {k})",
+    "dominance_nk": "« {column} » : les 2 plus fortes contributions dépassent {share:.0%} "
+    "du total (dominance)",
+    "dominance_p_ratio": "« {column} » : le reste du total est inférieur à {ratio:.0%} "
+    "de la plus forte contribution (p-ratio)",
+    "differencing": "différenciation : diffère de moins de {k} élèves d'une cellule déjà "
+    "communiquée",
+    "secondary_suppression": "masquage secondaire : protège une cellule masquée de la même "
+    "marge contre un calcul par différence avec un total",
+}
 EXAMPLE = (
     "SELECT school_id, count(DISTINCT pupil_id) AS eleves, count(*) AS traces\n"
     "FROM statements\nGROUP BY school_id\nORDER BY school_id"
@@ -55,6 +70,22 @@ def rules_fr(report: dict[str, Any]) -> list[str]:
     if report.get("rounding_base"):
         rules.append(f"Effectifs arrondis au multiple de {report['rounding_base']} le plus proche.")
     return rules
+
+
+def cell_reasons_fr(cell: dict[str, Any]) -> list[str]:
+    """The reasons of one report cell, in French; English text for a reason without a
+    known code (reports written before codes existed)."""
+    details = cell.get("details")
+    if details is None:
+        return [*cell.get("reasons", []), *(r for rs in cell.get("items", {}).values() for r in rs)]
+    return [_reason_fr(d) for d in details]
+
+
+def _reason_fr(detail: dict[str, Any]) -> str:
+    label = REASON_LABELS.get(str(detail.get("code")))
+    if label is None:
+        return str(detail.get("reason", ""))
+    return label.format(column=detail.get("column"), **detail.get("params", {}))
 
 
 def _projects(session: Session, principal: Principal) -> list[Project]:
@@ -125,6 +156,8 @@ def research_job(job_id: str, request: Request, session: SessionDep) -> Response
         "job": job,
         "result": job.result,
         "report": job.report,
+        "rules": rules_fr(job.report) if job.report else [],
+        "cell_reasons": cell_reasons_fr,
         "active": job.status in jobs.ACTIVE,
     }
     return _page(request, "job.html", context)

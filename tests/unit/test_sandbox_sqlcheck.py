@@ -45,6 +45,11 @@ def test_exactly_one_select() -> None:
         ("SELECT verb, string_agg(verb, ',') FROM statements GROUP BY 1", "cannot be released"),
         ("SELECT count(*) FROM statements GROUP BY pupil_id", "single pupils"),
         ("SELECT verb, count(*) FROM statements GROUP BY ROLLUP (verb)", "ROLLUP"),
+        (
+            "WITH p AS (SELECT pupil_id, verb FROM statements GROUP BY ROLLUP (pupil_id, verb)) "
+            "SELECT verb, count(*) AS n FROM p GROUP BY verb",
+            "ROLLUP",
+        ),
         ("SELECT getenv('HOME') AS h, count(*) FROM statements", "not allowed"),
     ],
 )
