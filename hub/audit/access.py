@@ -35,7 +35,8 @@ def authorize_read(
 ) -> None:
     """Decide and audit one read of the log by ``principal`` (raises ``Forbidden`` on deny)."""
     actor = Actor(principal.sub, principal.acting_role(READERS), principal.org)
-    check(ctx, session, READ_DECISION, {}, actor, Resource("audit_log", resource_id), Why())
+    resource = Resource("audit_log", resource_id)
+    check(ctx, session, READ_DECISION, {}, actor, resource, Why(), stand_alone=True)
 
 
 def refuse_change(session: Session, principal: Principal, method: str, path: str) -> None:

@@ -52,12 +52,16 @@ def check(
     why: Why,
     *,
     today: date | None = None,
+    stand_alone: bool = False,
 ) -> PolicyDecision:
     """Decide ``decision`` for ``actor`` with ``ctx.policy`` and audit it.
 
     An allow is recorded in ``session`` (it commits with the caller's change) and
-    returned, with its ``obligations``. A refusal ends the caller's transaction: it rolls
-    back, records the refusal with its reasons, commits, and raises
+    returned, with its ``obligations``; with ``stand_alone`` (the caller changes nothing,
+    e.g. a read) the session's transaction ends and the allow is chained at once by the
+    group committer (``record_now``), before the caller reads anything. A refusal ends
+    the caller's transaction: it rolls back, records the refusal with its reasons
+    (``record_now``), and raises
     ``Forbidden(detail, reasons=[...])``. Both events carry the policy bundle's hash;
     both count in the ``edh_policy_decisions_total`` metric.
     ``today`` defaults to the current UTC date.
@@ -74,7 +78,11 @@ def check(
         details={"decision": decision, "bundle_hash": outcome.bundle_hash},
     )
     if outcome.allow:
-        record(session, draft)
+        if stand_alone:
+            session.commit()
+            record_now(session.get_bind(), draft)
+        else:
+            record(session, draft)
         return outcome
     session.rollback()
     record_now(session.get_bind(), draft)
