@@ -40,7 +40,7 @@ def authorize_read(
 
 
 def refuse_change(session: Session, principal: Principal, method: str, path: str) -> None:
-    """Record the refused attempt (committed by the caller) and raise ``EventsImmutable``."""
+    """Record the refused attempt (chained before it returns) and raise ``EventsImmutable``."""
     draft = EventDraft(
         actor=Actor(principal.sub, principal.acting_role(tuple(Role)), principal.org),
         action="audit.change_refused",
@@ -48,6 +48,7 @@ def refuse_change(session: Session, principal: Principal, method: str, path: str
         decision=Decision.DENY,
         reasons=["audit events are append-only: no API may edit or delete them"],
     )
+    session.rollback()  # nothing of the request's to keep; frees SQLite's write lock
     record_now(session.get_bind(), draft)
     raise EventsImmutable(
         "audit events are append-only: they cannot be edited or deleted; "

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from hub.sandbox.fromclause import PUPIL
 from hub.sandbox.sqlast import Node, column_name, parse, render, select_items, walk
 from hub.sandbox.sqlcheck import STATISTICS, CheckedQuery, aggregate_names
 
 SKETCH_SIZE = 64
 _INNER_ITEMS = (
-    "SELECT bool_or((__edh_a) IS NOT NULL AND (__edh_w)), "
-    "sum(CASE WHEN __edh_w THEN abs(CAST(__edh_a AS DOUBLE)) END)"
+    "SELECT bool_or((__edh_a) IS NOT NULL) FILTER (WHERE __edh_w), "
+    "sum(abs(CAST(__edh_a AS DOUBLE))) FILTER (WHERE __edh_w)"
 )
 _OUTER_ITEMS = (
     "SELECT count(*) AS __edh_n, min(pupil_id, {m}) AS __edh_sketch, "
@@ -75,9 +76,13 @@ def _control(query: CheckedQuery, keys: list[Node], dominance: tuple[bool, ...])
     inner_items.append(select_items("SELECT pupil_id")[0])
     outer_items = [_column(f"__edh_k_{i}") for i in range(len(keys))] + [n, sketch]
     for j, agg in enumerate(query.aggregates):
-        arg, cond = _argument(agg.node), agg.node.get("filter") or _true()
-        inner_items.append(_alias(_fill(has, arg, cond), f"__edh_has_{j}"))
-        outer_items.append(_alias(_rename(n_j, "__edh_has", f"__edh_has_{j}"), f"__edh_n_{j}"))
+        arg, cond = _argument(agg.node), agg.node.get("filter")
+        if _always_present(arg, cond):  # every pupil of the cell counts: no per-pupil test
+            outer_items.append(_alias(_count_all(), f"__edh_n_{j}"))
+        else:
+            inner_items.append(_alias(_fill(has, arg, cond), f"__edh_has_{j}"))
+            renamed = _rename(n_j, "__edh_has", f"__edh_has_{j}")
+            outer_items.append(_alias(renamed, f"__edh_n_{j}"))
         if dominance[j]:
             inner_items.append(_alias(_fill(contribution, arg, cond), f"__edh_pc_{j}"))
             for template, name in ((total_j, "t"), (top_j, "m")):
@@ -135,6 +140,18 @@ def _argument(agg: Node) -> Node:
     return copy.deepcopy(children[0]) if children else _true()
 
 
+def _always_present(arg: Node, cond: Node | None) -> bool:
+    """True when every pupil row has the aggregate's argument: no FILTER, and the argument
+    is ``*`` or the unqualified ``pupil_id`` (never NULL: a hash, kept by USING joins; a
+    qualified ``b.pupil_id`` is NULL where a LEFT JOIN found no match)."""
+    unqualified = arg.get("class") == "COLUMN_REF" and arg.get("column_names") == [PUPIL]
+    return cond is None and (unqualified or _shape(arg) == _shape(_true()))
+
+
+def _count_all() -> Node:
+    return copy.deepcopy(select_items("SELECT count(*)")[0])
+
+
 def _true() -> Node:
     return copy.deepcopy(select_items("SELECT TRUE")[0])
 
@@ -157,9 +174,14 @@ def _rename(template: Node, old: str, new: str) -> Node:
     return out
 
 
-def _fill(template: Node, arg: Node, cond: Node) -> Node:
-    """Replace the placeholders ``__edh_a`` and ``__edh_w`` in a copy of ``template``."""
-    return _substitute(template, {"__edh_a": arg, "__edh_w": cond})
+def _fill(template: Node, arg: Node, cond: Node | None) -> Node:
+    """Replace the placeholders ``__edh_a`` and ``__edh_w`` in a copy of ``template`` (an
+    aggregate with ``FILTER (WHERE __edh_w)``); no ``cond``: no FILTER at all (a constant
+    true one costs DuckDB a pass over every row)."""
+    out = _substitute(template, {"__edh_a": arg, "__edh_w": cond or _true()})
+    if cond is None:
+        out["filter"] = None
+    return out
 
 
 def _substitute(template: Node, columns: dict[str, Node]) -> Node:
@@ -253,12 +275,15 @@ def _finals(query: CheckedQuery) -> tuple[dict[int, Node], list[Node], dict[str,
     for j, agg in enumerate(query.aggregates):
         node = agg.node
         name = "avg" if agg.name == "mean" else agg.name
-        arg, cond = _argument(node), node.get("filter") or _true()
+        arg, cond = _argument(node), node.get("filter")
         if node.get("order_bys", {}).get("orders"):
             raise _NotDecomposable
         if node.get("distinct"):
             if name != "count" or column_name(arg) != "pupil_id":
                 raise _NotDecomposable
+            if _always_present(arg, cond):
+                finals[id(node)] = _count_all()
+                continue
             counted = select_items("SELECT count(*) FILTER (WHERE __edh_has)")[0]
             finals[id(node)] = _rename(counted, "__edh_has", f"__edh_has_{j}")
             continue

@@ -227,3 +227,26 @@ def test_control_columns_count_the_pupils_of_each_joined_cell(
         assert cell["__edh_n_1"] == truth[school][0]
     if join == "LEFT JOIN":  # pupils p % 4 = 0 have no b row: fewer pupils with a score
         assert all(t[1] < t[0] for t in truth.values())
+
+
+@pytest.mark.parametrize("counted", ["count(DISTINCT b.pupil_id)", "count(b.pupil_id)"])
+def test_a_qualified_right_pupil_id_counts_only_matched_pupils(
+    con: duckdb.DuckDBPyConnection, counted: str
+) -> None:
+    """After a LEFT JOIN, ``b.pupil_id`` is NULL where b had no row: it is not every pupil
+    of the cell, so the rewrite must still test it pupil by pupil."""
+    sql = (
+        CTES + f"SELECT school_id, {counted} AS matched, count(DISTINCT pupil_id) AS pupils "
+        "FROM a LEFT JOIN b USING (pupil_id) GROUP BY school_id"
+    )
+    rewritten = plan(checked(sql))
+    expected = {r["school_id"]: r for r in _rows(con, sql)}
+    control = {r["__edh_k_0"]: r for r in _rows(con, rewritten.queries[-1])}
+    for row in _rows(con, rewritten.main_sql):
+        school = row["school_id"]
+        assert (row["matched"], row["pupils"]) == (
+            expected[school]["matched"],
+            expected[school]["pupils"],
+        )
+        matched_pupils = control[school]["__edh_n_0"]
+        assert matched_pupils < control[school]["__edh_n_1"] == row["pupils"]
