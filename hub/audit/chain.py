@@ -264,10 +264,11 @@ class GroupCommitter:
     committed pending event, then the submitted rows, and committed. A writer thread of
     its own runs one such transaction for everything submitted meanwhile, on a connection
     of its own (submitting threads may hold the main pool's connections); it starts with
-    the first submission and stops when the engine is disposed.
+    a submission and stops when the engine is disposed or after a minute without work.
     """
 
     WAIT_SECONDS = 30.0
+    IDLE_SECONDS = 60.0
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -324,9 +325,12 @@ class GroupCommitter:
     def _run(self) -> None:
         while True:
             with self._work:
-                while not self._queue and not self._closed:
-                    self._work.wait()
-                if not self._queue:
+                if not self._queue and not self._closed:
+                    self._work.wait(self.IDLE_SECONDS)
+                if not self._queue:  # closed, or idle: the next submission restarts it
+                    self._writer = None
+                    if self._own is not None:
+                        self._own.dispose()  # closes its connection; reopened on demand
                     return
                 batch, self._queue = self._queue, []
                 for entry in batch:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, text
 
-from hub.audit.chain import AuditUnavailable
+from hub.audit.chain import AuditUnavailable, GroupCommitter
 from hub.audit.stream import EVENTS
 from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record, record_now
 from hub.context import HubContext
@@ -97,11 +97,28 @@ def test_a_refusing_database_is_reported_and_loses_nothing(hub_ctx: HubContext, 
     assert report["ok"] is True and report["events"] == 2
 
 
+def _writers() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "audit-writer"}
+
+
 def test_disposed_engine_stops_its_writer(hub_ctx: HubContext) -> None:
+    before = _writers()  # other tests' engines may still have theirs
     record_now(hub_ctx.engine, draft(1))
-    writers = [t for t in threading.enumerate() if t.name == "audit-writer"]
-    assert writers
+    (mine,) = _writers() - before
     hub_ctx.engine.dispose()
-    for writer in writers:
-        writer.join(timeout=5)
-    assert not any(t.is_alive() for t in writers if t in threading.enumerate())
+    mine.join(timeout=5)
+    assert not mine.is_alive()
+
+
+def test_an_idle_writer_stops_and_the_next_event_restarts_it(
+    hub_ctx: HubContext, edh: Edh, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(GroupCommitter, "IDLE_SECONDS", 0.2)
+    before = _writers()
+    record_now(hub_ctx.engine, draft(1))
+    (first,) = _writers() - before
+    first.join(timeout=5)
+    assert not first.is_alive()
+    (after,) = record_now(hub_ctx.engine, draft(2))
+    assert _sealed(hub_ctx, after)
+    assert verify_json(edh)["events"] == 2
