@@ -13,4 +13,4 @@ fi
 .venv/bin/mypy
 # Functional tests on both cores; benchmarks afterwards, alone, so their numbers mean something.
 .venv/bin/pytest -n 2 --dist loadfile --ignore=tests/benchmarks
-exec .venv/bin/pytest tests/benchmarks -s
+exec .venv/bin/pytest tests/benchmarks -s -rxX

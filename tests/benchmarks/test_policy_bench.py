@@ -27,13 +27,16 @@ from hub.db import make_engine, upgrade
 from hub.policy.bundle import PolicyBundle
 from hub.policy.data import PolicyDataSync, read_version
 from hub.policy.inprocess import InProcessPolicyEngine
+from tests.benchmarks.goals import meet_or_xfail
 
 pytestmark = pytest.mark.benchmark
 
 DECISIONS = 1_500
 ROUNDS = 8
 P99_GOAL_MS = 1.0
+P99_GUARD_MS = 2.5
 CHECK_P50_GOAL_MS = 1.0
+CHECK_P50_GUARD_MS = 2.5
 Samples = list[tuple[float, float]]
 
 
@@ -140,7 +143,7 @@ def test_policy_decision_latency_and_throughput() -> None:
         f"p99 {cpu_p99:.3f} ms; 2 threads: {rate:,.0f} decisions/s, "
         f"wall p50 {wall_2t[0]:.3f} ms, p99 {wall_2t[1]:.3f} ms"
     )
-    assert cpu_p99 < P99_GOAL_MS
+    meet_or_xfail("decision p99 CPU ms", cpu_p99, P99_GOAL_MS, P99_GUARD_MS, lower_is_better=True)
 
 
 def _with_and_without_check(sync: PolicyDataSync, start: int) -> tuple[Samples, Samples]:
@@ -199,4 +202,10 @@ def test_freshness_check_overhead(db_url: str) -> None:
         f"check p50 {c50:.3f} p99 {c99:.3f} ms (overhead p50 {c50 - p50:.3f} ms); "
         f"2 threads, checked: {rate:,.0f} decisions/s"
     )
-    assert c50 - p50 < CHECK_P50_GOAL_MS
+    meet_or_xfail(
+        "freshness check p50 ms",
+        c50 - p50,
+        CHECK_P50_GOAL_MS,
+        CHECK_P50_GUARD_MS,
+        lower_is_better=True,
+    )
