@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from typing import Any
 from hub.sandbox.s3lake import S3Access
 
 GRACE_S = 0.5
+WORKER_NICE = 10
 STARTUP_S = 30.0
 STARTED = "started"
 _CTX = mp.get_context("forkserver")
@@ -163,6 +165,7 @@ def _dead_or_killed(proc: Any) -> Outcome:
 
 
 def _child_main(conn: Connection) -> None:
+    os.nice(WORKER_NICE)  # its warm-up (and any query) never slows the hub nor a running job
     import pyarrow  # noqa: F401  (warm: imported before the job arrives)
 
     con = _open()  # DuckDB starts while the child is idle, not on the job's clock

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from hub.sandbox import views
 from hub.sandbox.scope import ProjectScope, scope_for
-from hub.sandbox.worker import Limits, Pool, WorkerJob
+from hub.sandbox.worker import WORKER_NICE, Limits, Pool, WorkerJob
 from tests.support.sandbox_fixtures import contract_doc, write_batch
 
 
@@ -79,3 +80,21 @@ def test_a_project_without_data_sees_empty_views(pool: Pool, lake: Path, tmp_pat
         pool, _scope(lake, "p"), "SELECT count(*) AS n FROM results", tmp_path
     )
     assert (status, rows) == ("ok", [{"n": 0}]), message
+
+
+def test_workers_run_below_the_hubs_cpu_priority(pool: Pool, lake: Path, tmp_path: Path) -> None:
+    write_batch(lake, "prov-1", "c", "videos", statements=50, pupils=10)
+    scope = _scope(lake, "p")
+    job = WorkerJob(
+        views.build(scope).ddl,
+        scope.paths,
+        ("SELECT count(*) AS n FROM statements",),
+        Limits(temp_directory=str(tmp_path / "spill"), deadline_s=5),
+        scope.pseudonym_key,
+    )
+    seen: list[int] = []
+    out = pool.run(
+        job, on_start=lambda proc: seen.append(os.getpriority(os.PRIO_PROCESS, proc.pid))
+    )
+    assert out.status == "ok"
+    assert seen == [os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE]
