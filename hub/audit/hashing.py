@@ -3,11 +3,12 @@ the event body (every column but ``hash``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from contracts.canonical import sha256_hex
 from hub.audit.canonical import audit_canonical
+from hub.registry.models import as_utc
 
 
 def utc_text(ts: datetime | str) -> str:
@@ -15,8 +16,7 @@ def utc_text(ts: datetime | str) -> str:
     taken as already in that form)."""
     if isinstance(ts, str):
         return ts
-    aware = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat(timespec="microseconds")
+    return as_utc(ts).isoformat(timespec="microseconds")
 
 
 class EventRow(Protocol):

@@ -32,6 +32,7 @@ from hub.audit.service import checkpoint_now, purge_now, run_alert_rules, verify
 from hub.audit.settings import AuditSettings
 from hub.context import HubContext
 from hub.db import session_scope
+from hub.registry.models import as_utc
 
 log = logging.getLogger("hub.audit.schedule")
 
@@ -153,16 +154,12 @@ class TaskStatus:
     detail: str | None = None
 
 
-def _utc(ts: datetime) -> datetime:
-    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(UTC)
-
-
 def status(session: Session, settings: AuditSettings) -> list[TaskStatus]:
     """Every task, in ``RUNNERS`` order, with its last run."""
     runs = {row.task: row for row in session.exec(select(AuditTaskRun)).all()}
     every = periods(settings) if settings.scheduler_enabled else dict.fromkeys(RUNNERS, 0)
     return [
-        TaskStatus(name, minutes, _utc(run.started_at), run.ok, run.detail)
+        TaskStatus(name, minutes, as_utc(run.started_at), run.ok, run.detail)
         if (run := runs.get(name))
         else TaskStatus(name, minutes)
         for name, minutes in every.items()

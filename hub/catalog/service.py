@@ -11,7 +11,7 @@ from hub.audit.trail import Actor, EventDraft, Resource, Why, record
 from hub.catalog.models import Dataset
 from hub.catalog.schemas import DatasetIn
 from hub.errors import NotFound, ValidationFailed
-from hub.registry.models import Organisation
+from hub.registry.models import Organisation, as_utc
 from hub.registry.schemas import OrgKind
 from hub.registry.service import get_org
 
@@ -74,10 +74,6 @@ def provider_names(session: Session, datasets: list[Dataset]) -> dict[str, str]:
     return {org.id: org.name for org in rows}
 
 
-def _utc(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
 def record_batch_stats(
     session: Session, dataset_id: str, rows: int, first_ts: datetime, last_ts: datetime
 ) -> Dataset:
@@ -88,15 +84,15 @@ def record_batch_stats(
     Raises ``NotFound`` for an unknown dataset and ``ValidationFailed`` for negative
     ``rows`` or ``first_ts`` after ``last_ts``.
     """
-    if rows < 0 or _utc(first_ts) > _utc(last_ts):
+    if rows < 0 or as_utc(first_ts) > as_utc(last_ts):
         raise ValidationFailed("batch statistics need rows >= 0 and first_ts <= last_ts")
     dataset = session.exec(
         select(Dataset).where(Dataset.id == dataset_id).with_for_update()
     ).first()
     if dataset is None:
         raise NotFound(f"dataset {dataset_id} is not in the catalog")
-    first = [_utc(t) for t in (dataset.first_statement_at, first_ts) if t is not None]
-    last = [_utc(t) for t in (dataset.last_statement_at, last_ts) if t is not None]
+    first = [as_utc(t) for t in (dataset.first_statement_at, first_ts) if t is not None]
+    last = [as_utc(t) for t in (dataset.last_statement_at, last_ts) if t is not None]
     dataset.statement_count += rows
     dataset.batch_count += 1
     dataset.first_statement_at, dataset.last_statement_at = min(first), max(last)
