@@ -1,12 +1,14 @@
-"""The chain itself: its lock, its head, and sealing of pending events.
+"""The chain itself: its head, and sealing of pending and stand-alone events.
 
 ``record`` (see :mod:`hub.audit.trail`) only inserts the event into ``audit_pending`` in
 the caller's transaction, so concurrent requests commit in parallel (PostgreSQL groups
-their commits). Right after a transaction that recorded events commits, :func:`seal`
-takes the chain lock and moves every committed pending event into ``audit_event`` in
-pending order, giving each its ``seq``, ``prev_hash`` and ``hash``: one lock and one
-commit for a whole batch. Anything left pending by a crash is sealed by the next seal
-(every append, verification, checkpoint or purge seals first).
+their commits). Right after a transaction that recorded events commits, the engine's
+:class:`GroupCommitter` runs :func:`seal`: it locks the head row and moves every committed
+pending event into ``audit_event`` in pending order, giving each its ``seq``,
+``prev_hash`` and ``hash``, then chains the stand-alone events handed to it
+(``record_now``): one lock and one commit for a whole batch. Anything left pending by a
+crash is sealed by the next seal (every append, verification, checkpoint or purge seals
+first).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Compiled, Dialect, Engine
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.sql import ClauseElement
 from sqlmodel import Session
 
 from hub.audit.hashing import compute_hash
@@ -132,34 +135,33 @@ def seal(session: Session, new_rows: Sequence[dict[str, Any]] = ()) -> int:
 
 def seal_on(conn: Connection, new_rows: Sequence[dict[str, Any]] = ()) -> int:
     """:func:`seal` on a plain connection (what the group committer uses)."""
-    (seq, prev_hash), rows = _lock_and_read(conn)
-    first = seq
+    head, rows = _lock_and_read(conn)
+    first = head[0]
     while rows:
-        events, seq, prev_hash = _chain(rows, seq, prev_hash)
-        insert_rows(conn, EVENTS, events)
+        head = _append(conn, rows, head)
         conn.execute(delete(PENDING).where(PENDING.c.id.in_([row["id"] for row in rows])))
         # keyset on id: a smaller id committing meanwhile waits for the next seal
         rows = _pending_page(conn, rows[-1]["id"]) if len(rows) == SEAL_BATCH else []
-    events, seq, prev_hash = _chain(list(new_rows), seq, prev_hash)
-    if seq > first:
-        _append(conn, events, {"s": seq, "h": prev_hash})
-    return seq - first
+    if new_rows:
+        head = _append(conn, list(new_rows), head)
+    return head[0] - first
 
 
-def _append(conn: Connection, events: list[dict[str, Any]], head: dict[str, Any]) -> None:
-    """Insert ``events`` and move the head to ``head``: one round trip on PostgreSQL (a
-    psycopg pipeline), a statement each elsewhere."""
+def _append(conn: Connection, rows: list[dict[str, Any]], head: tuple[int, str]) -> tuple[int, str]:
+    """Chain ``rows`` after ``head``, insert them and move the head; returns the new head.
+    One round trip on PostgreSQL (a psycopg pipeline), a statement each elsewhere."""
+    events, seq, prev_hash = _chain(rows, *head)
+    moved = {"s": seq, "h": prev_hash}
     if conn.dialect.name != "postgresql":
-        if events:
-            conn.execute(_insert(EVENTS), events)
-        conn.execute(MOVE_HEAD, head)
-        return
-    move_sql = _compiled_move(conn.dialect)
+        conn.execute(_insert(EVENTS), events)
+        conn.execute(MOVE_HEAD, moved)
+        return seq, prev_hash
+    move_sql = _compiled(MOVE_HEAD, conn.dialect)
     raw: Any = conn.connection.driver_connection
     with raw.cursor() as cur, raw.pipeline():
-        if events:
-            cur.execute(INSERT_FROM_JSON, [json.dumps(events, default=_json_value)])
-        cur.execute(move_sql.string, {**move_sql.params, **head})
+        cur.execute(INSERT_FROM_JSON, [json.dumps(events, default=_json_value)])
+        cur.execute(move_sql.string, {**move_sql.params, **moved})
+    return seq, prev_hash
 
 
 # One statement (pipelined with the head's move) for a whole batch of events.
@@ -179,7 +181,7 @@ def _lock_and_read(conn: Connection) -> tuple[tuple[int, str], list[dict[str, An
     if conn.dialect.name != "postgresql":
         return lock_head(conn), _pending_page(conn, 0)
     raw: Any = conn.connection.driver_connection
-    head_sql, page_sql = _compiled(conn.dialect)
+    head_sql, page_sql = _compiled(LOCK_HEAD, conn.dialect), _compiled(PENDING_PAGE, conn.dialect)
     with raw.cursor() as head_cur, raw.cursor(row_factory=dict_row) as page_cur:
         with raw.pipeline():
             head_cur.execute(head_sql.string, head_sql.params)
@@ -197,13 +199,9 @@ def _json_value(value: Any) -> str:
 
 
 @cache
-def _compiled_move(dialect: Dialect) -> Compiled:
-    return MOVE_HEAD.compile(dialect=dialect)
-
-
-@cache
-def _compiled(dialect: Dialect) -> tuple[Compiled, Compiled]:
-    return LOCK_HEAD.compile(dialect=dialect), PENDING_PAGE.compile(dialect=dialect)
+def _compiled(statement: ClauseElement, dialect: Dialect) -> Compiled:
+    """A module-level statement compiled once per dialect, for the driver's pipeline."""
+    return statement.compile(dialect=dialect)
 
 
 @cache

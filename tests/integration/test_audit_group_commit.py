@@ -9,11 +9,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
-from hub.audit.chain import AuditUnavailable, GroupCommitter
+from hub.audit.chain import PENDING, SEAL_BATCH, AuditUnavailable, GroupCommitter
 from hub.audit.stream import EVENTS
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record, record_now
+from hub.audit.trail import (
+    Actor,
+    Decision,
+    EventDraft,
+    Resource,
+    Why,
+    record,
+    record_many,
+    record_now,
+)
 from hub.context import HubContext
 from hub.db import is_sqlite, session_scope
 from tests.support.audit_fixtures import draft, verify_json
@@ -122,3 +131,16 @@ def test_an_idle_writer_stops_and_the_next_event_restarts_it(
     (after,) = record_now(hub_ctx.engine, draft(2))
     assert _sealed(hub_ctx, after)
     assert verify_json(edh)["events"] == 2
+
+
+def test_more_pending_events_than_a_page_are_all_chained(hub_ctx: HubContext, edh: Edh) -> None:
+    count = SEAL_BATCH + 2
+    with session_scope(hub_ctx.engine) as session:
+        record_many(session, [draft(i) for i in range(count)])
+    record_now(hub_ctx.engine, draft(count))
+    with hub_ctx.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(PENDING)).scalar() == 0
+        seqs = conn.execute(select(func.min(EVENTS.c.seq), func.max(EVENTS.c.seq))).one()
+    assert tuple(seqs) == (1, count + 1)
+    report = verify_json(edh)
+    assert report["ok"] is True and report["events"] == count + 1
