@@ -46,6 +46,22 @@ class PseudonymisationScope(StrEnum):
     CONTRACT = "contract"
 
 
+class ReleaseMode(StrEnum):
+    """How the sandbox releases results (the ethics committee approves it with the terms).
+
+    ``differential_privacy``: released at once, with calibrated noise, each query debiting
+    the project's privacy budget. ``reviewed``: exact results, released only after two
+    output checkers approved them (the airlock).
+    """
+
+    DIFFERENTIAL_PRIVACY = "differential_privacy"
+    REVIEWED = "reviewed"
+
+
+DEFAULT_EPSILON_PER_QUERY = 1.0
+DEFAULT_EPSILON_BUDGET = 10.0
+
+
 class RequestTerms(BaseModel):
     """The terms a research lab proposes for one dataset offer (no provider, no datasets).
 
@@ -72,6 +88,21 @@ class RequestTerms(BaseModel):
     row_level: bool = Field(default=False, description="Row-level output allowed.")
     row_level_reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
     rounding_base: int | None = Field(default=None, ge=2, le=100, description="Round counts.")
+    release_mode: ReleaseMode = Field(
+        default=ReleaseMode.DIFFERENTIAL_PRIVACY, description="How results leave the sandbox."
+    )
+    epsilon_per_query: float = Field(
+        default=DEFAULT_EPSILON_PER_QUERY,
+        gt=0,
+        le=10,
+        description="Differential privacy: the most one query may spend.",
+    )
+    epsilon_budget: float = Field(
+        default=DEFAULT_EPSILON_BUDGET,
+        gt=0,
+        le=100,
+        description="Differential privacy: the project's total privacy budget (ε).",
+    )
     retention_days: int = Field(ge=1, le=36500, description="Days results may be kept.")
     valid_from: date
     valid_until: date
@@ -105,6 +136,8 @@ def contradictions(terms: RequestTerms) -> list[str]:
         )
     if terms.row_level and not (terms.row_level_reason or "").strip():
         problems.append("row_level access requires a row_level_reason")
+    if terms.epsilon_per_query > terms.epsilon_budget:
+        problems.append("epsilon_per_query may not exceed epsilon_budget")
     if terms.valid_until <= terms.valid_from:
         problems.append("valid_until must be after valid_from")
     for name in ("datasets", "allowed_fields", "legal_basis", "connector_ids"):

@@ -18,14 +18,23 @@ project := data.edh.projects[input.project_id]
 # METADATA
 # description: |
 #   Obligations the sandbox must apply to an allowed query: the minimum cell size
-#   (the contract's, never below the hub default of 10), row-level output, rounding.
+#   (the contract's, never below the hub default of 10), row-level output, rounding,
+#   and the release path with its privacy budget (differential privacy unless the
+#   contract asks for reviewed exact release).
 default obligations := {}
 
 obligations := {
 	"min_cell_size": max({10, lib.contract.min_cell_size}),
 	"row_level": lib.contract.row_level == true,
 	"rounding_base": lib.contract.rounding_base,
+	"release_mode": release_mode,
+	"epsilon_per_query": object.get(lib.contract, "epsilon_per_query", 1),
+	"epsilon_budget": object.get(lib.contract, "epsilon_budget", 10),
 }
+
+default release_mode := "differential_privacy"
+
+release_mode := "reviewed" if lib.contract.release_mode == "reviewed"
 
 default access_granted := false
 

@@ -40,7 +40,23 @@ release(j, cs) := d if {
 test_query_allowed_with_obligations if {
 	d := query(query_input, contracts)
 	d.allow
-	d.obligations == {"min_cell_size": 12, "row_level": false, "rounding_base": 5}
+	d.obligations == {
+		"min_cell_size": 12, "row_level": false, "rounding_base": 5,
+		"release_mode": "differential_privacy", "epsilon_per_query": 1, "epsilon_budget": 10,
+	}
+}
+
+test_reviewed_release_mode_and_budget_from_contract if {
+	cs := {"c1": object.union(contracts.c1, {"release_mode": "reviewed", "epsilon_per_query": 0.5, "epsilon_budget": 4})}
+	o := query(query_input, cs).obligations
+	o.release_mode == "reviewed"
+	o.epsilon_per_query == 0.5
+	o.epsilon_budget == 4
+}
+
+test_unknown_release_mode_is_differential_privacy if {
+	cs := {"c1": object.union(contracts.c1, {"release_mode": "exact"})}
+	query(query_input, cs).obligations.release_mode == "differential_privacy"
 }
 
 test_min_cell_size_never_below_default if {

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from contracts.model import DEFAULT_EPSILON_BUDGET, DEFAULT_EPSILON_PER_QUERY, ReleaseMode
 from hub.audit.trail import Actor, Resource, Why
 from hub.auth import Principal
 from hub.context import HubContext
@@ -42,6 +43,9 @@ class Obligations:
     min_cell_size: int
     row_level: bool
     rounding_base: int | None
+    release_mode: ReleaseMode
+    epsilon_per_query: float
+    epsilon_budget: float
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,23 @@ def query(
         min_cell_size=max([DEFAULT_K, *(int(o.get("min_cell_size") or 0) for o in obligations)]),
         row_level=bool(obligations) and all(o.get("row_level") is True for o in obligations),
         rounding_base=max(bases) if bases else None,
+        release_mode=_strictest_mode(obligations),
+        epsilon_per_query=min(_floats(obligations, "epsilon_per_query", DEFAULT_EPSILON_PER_QUERY)),
+        epsilon_budget=min(_floats(obligations, "epsilon_budget", DEFAULT_EPSILON_BUDGET)),
     )
+
+
+def _strictest_mode(obligations: list[Mapping[str, Any]]) -> ReleaseMode:
+    """Reviewed (exact, after two output checkers) as soon as one contract asks for it."""
+    modes = {str(o.get("release_mode") or ReleaseMode.DIFFERENTIAL_PRIVACY) for o in obligations}
+    if ReleaseMode.REVIEWED in modes:
+        return ReleaseMode.REVIEWED
+    return ReleaseMode.DIFFERENTIAL_PRIVACY
+
+
+def _floats(obligations: list[Mapping[str, Any]], key: str, default: float) -> list[float]:
+    """Each contract's ``key`` (the smallest wins), ``default`` when none states it."""
+    return [float(o[key]) for o in obligations if o.get(key) is not None] or [default]
 
 
 def release(

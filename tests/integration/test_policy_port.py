@@ -59,7 +59,14 @@ def test_allow_carries_grounds_obligations_and_bundle_hash(
     decision = policy_engine.decide("edh/sandbox/query", _query())
     assert decision.allow, decision.reasons
     assert decision.reasons == ("the query is covered by the project's contract",)
-    assert decision.obligations == {"min_cell_size": 15, "row_level": False, "rounding_base": 5}
+    assert decision.obligations == {
+        "min_cell_size": 15,
+        "row_level": False,
+        "rounding_base": 5,
+        "release_mode": "differential_privacy",
+        "epsilon_per_query": 1,
+        "epsilon_budget": 10,
+    }
     assert decision.bundle_hash == policy_bundle.hash
 
 
