@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from contracts import redaction
 from hub import db
 from hub.audit.api import router as audit_router
 from hub.audit.schedule import start_scheduler
@@ -100,6 +101,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None, context: HubContext | None = None) -> FastAPI:
     """A ready hub app; ``context`` lets tests and the demo share one database and keys."""
     ctx = context or build_context(settings or Settings())
+    redaction.install()  # signed upload URLs never reach a log line
     app = FastAPI(
         title="Education Data Hub",
         version="0.1.0",

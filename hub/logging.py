@@ -8,11 +8,14 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from contracts import redaction
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, msg, plus any ``extra`` fields."""
+    """One JSON object per line: ts, level, logger, msg, plus any ``extra`` fields; no
+    query string of a path or URL (signed upload URLs) survives (``contracts.redaction``)."""
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -24,7 +27,7 @@ class JsonFormatter(logging.Formatter):
         out.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str)
+        return redaction.redact_urls(json.dumps(out, default=str))
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -37,3 +40,4 @@ def configure_logging(level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    redaction.install()

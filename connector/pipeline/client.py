@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from contracts import redaction
 from contracts.connector_token import mint_connector_token
 
 
@@ -49,7 +50,9 @@ class HubClient:
         timeout: float = 60.0,
         http: httpx.Client | None = None,
     ) -> None:
-        """``http`` replaces the default HTTP client (e.g. an in-process ASGI client)."""
+        """``http`` replaces the default HTTP client (e.g. an in-process ASGI client).
+        The URL loggers are redacted first: upload URLs carry their signature."""
+        redaction.install()
         self.connector_id = connector_id
         self._key = key
         self._http = http or httpx.Client(base_url=base_url, timeout=timeout)

@@ -11,8 +11,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-SCHOOL_TYPE = "https://w3id.org/xapi/edh/activity-types/school"
-CLASS_TYPE = "https://w3id.org/xapi/edh/activity-types/class"
+from contracts.minimisation import CLASS_TYPE, SCHOOL_TYPE
+
 _TS = pa.timestamp("us", tz="UTC")
 LAKE_SCHEMA = pa.schema(
     [

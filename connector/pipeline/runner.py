@@ -11,10 +11,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from connector.pipeline.batch import BuiltBatch, Rejection, Transformer, build_batches
 from connector.pipeline.client import ContractTerms, HubClient
 from connector.pipeline.manifest import build_manifest
-from connector.pipeline.minimise import FieldFilter
 from connector.pipeline.pseudonymise import Pseudonymiser
 from connector.pipeline.state import PipelineState
 from contracts.batch_manifest import sign_manifest
+from contracts.minimisation import FieldFilter
 
 Progress = Callable[[int], None]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from connector.pipeline.lake import CLASS_TYPE, SCHOOL_TYPE
+from contracts.minimisation import CLASS_TYPE, SCHOOL_TYPE
 
 EDH = "https://w3id.org/xapi/edh"
 ACADEMY_TYPE = f"{EDH}/activity-types/academy"

@@ -16,10 +16,13 @@ from connector.xapi.alternate import AlternateSyntaxMiddleware
 from connector.xapi.errors import install_error_handlers
 from connector.xapi.http import VersionHeaderMiddleware
 from connector.xapi.service import Lrs
+from contracts import redaction
 
 
 def create_app(settings: ConnectorSettings | None = None, spool: Spool | None = None) -> FastAPI:
-    """The LRS app over ``spool`` (default: the settings' spool file, closed on shutdown)."""
+    """The LRS app over ``spool`` (default: the settings' spool file, closed on shutdown);
+    its access log keeps no query string (``contracts.redaction``: agents are named there)."""
+    redaction.install()
     settings = settings or ConnectorSettings()
     owned = spool is None
     store = spool or Spool(settings.spool_path)

@@ -5,7 +5,9 @@ Rules (their French text is shown in the UI):
   ``refused_burst_minutes``;
 - ``outside-contract-window``: an access allowed under a contract on a day outside the
   contract's validity window;
-- ``verification-failure``: a verification of the log found tampering.
+- ``verification-failure``: a verification of the log found tampering;
+- ``lake-integrity``: a lake object no longer matches its registered SHA-256 (raised by
+  ``hub.ingest.integrity`` when a reader refuses it).
 Raising is idempotent per (rule, key); each new alert is recorded as an ``audit.alert``
 event and published on the bus topic ``edh.audit.alert`` when a bus is configured.
 """
@@ -59,6 +61,12 @@ def rules(settings: AuditSettings) -> list[AlertRule]:
             "Échec de la vérification du journal",
             "La vérification de la chaîne ou des points de contrôle signés a trouvé "
             "une altération.",
+        ),
+        AlertRule(
+            "lake-integrity",
+            "Objet du lac altéré",
+            "Un fichier du lac ne correspond plus à l'empreinte SHA-256 enregistrée pour "
+            "son lot : sa lecture est refusée.",
         ),
     ]
 

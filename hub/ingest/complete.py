@@ -34,7 +34,7 @@ def _verify(
         manifest = check_manifest(batch, connector, jws)
     except ManifestError as exc:
         return scope, None, [str(exc)]
-    return scope, manifest, check_objects(store_of(ctx), manifest)
+    return scope, manifest, check_objects(store_of(ctx), manifest, scope.allowed_fields)
 
 
 def quarantine_key(key: str) -> str:
@@ -60,7 +60,8 @@ def _register(
 ) -> None:
     batch.row_count = int(manifest["row_count"])
     batch.files = [
-        {**f, "rows": int(m["rows"])} for f, m in zip(batch.files, manifest["files"], strict=True)
+        {**f, "sha256": str(m["sha256"]), "bytes": int(m["bytes"]), "rows": int(m["rows"])}
+        for f, m in zip(batch.files, manifest["files"], strict=True)
     ]
     span = manifest.get("time_range") or {}
     batch.time_from, batch.time_to = _parse(span.get("from")), _parse(span.get("to"))
@@ -100,7 +101,8 @@ def complete(
     Idempotent: a registered or quarantined batch is returned as it is. Checks: the
     contract is still in force and binds the connector, the manifest is signed by the
     connector's key and describes exactly the presigned keys, every object has the
-    manifest's size, SHA-256 and row count and is ``edh-xapi-1`` Parquet. Raises
+    manifest's size, SHA-256 and row count, is ``edh-xapi-1`` Parquet, and holds only the
+    contract's allowed fields (columns and ``statement_json``). Raises
     ``NotFound`` for a batch of another connector. The caller commits, then publishes.
     """
     batch = session.get(IngestBatch, batch_id)

@@ -75,11 +75,19 @@ def _announce(
     return batch
 
 
+def _clear_unverified(store: ObjectStore, batch: IngestBatch) -> None:
+    """Delete what was uploaded for a batch announced again (never registered, hence
+    unverified), so that the new single-use grants can write its keys."""
+    for entry in batch.files:
+        store.delete(str(entry["key"]))
+
+
 def presign(ctx: HubContext, session: Session, connector: Connector, body: PresignIn) -> GrantOut:
     """Check the gate, record the batch (idempotent by connector + sequence), sign URLs.
 
     A registered batch answers ``status=registered`` with no URL (the connector skips it);
-    a presigned or quarantined one is announced again with the new file list. Raises
+    a presigned or quarantined one is announced again with the new file list, its
+    unverified uploads deleted (upload URLs never overwrite). Raises
     ``NotFound``/``Forbidden`` from the gate and ``Conflict`` when the sequence number
     belongs to another contract or dataset.
     """
@@ -90,8 +98,10 @@ def presign(ctx: HubContext, session: Session, connector: Connector, body: Presi
     existing = find_batch(session, connector.id, body.sequence)
     if existing is not None and existing.status == BatchStatus.REGISTERED:
         return GrantOut(batch_id=existing.id, status=existing.status, uploads=[], expires_in=0)
-    batch = _announce(session, connector, body, scope.provider_id, existing)
     store = store_of(ctx)
+    if existing is not None:
+        _clear_unverified(store, existing)
+    batch = _announce(session, connector, body, scope.provider_id, existing)
     uploads = []
     for f in batch.files:
         grant = store.presign_put(str(f["key"]), ttl)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from contracts.batch_manifest import SCHEMA_VERSION, ManifestError, verify_manifest
+from hub.ingest.minimised import minimisation_failures
 from hub.ingest.models import IngestBatch
 from hub.keys import load_public_key
 from hub.registry.models import Connector
@@ -55,8 +57,11 @@ def _parquet_rows(data: bytes, key: str) -> int:
     return int(meta.num_rows)
 
 
-def check_objects(store: ObjectStore, manifest: dict[str, Any]) -> list[str]:
-    """Re-hash every uploaded object against the manifest; the reasons of each mismatch."""
+def check_objects(
+    store: ObjectStore, manifest: dict[str, Any], allowed: Iterable[str]
+) -> list[str]:
+    """Re-hash every uploaded object against the manifest and check that it holds only
+    ``allowed`` fields; the reasons of each mismatch."""
     reasons = []
     for entry in manifest["files"]:
         key = str(entry["key"])
@@ -73,6 +78,9 @@ def check_objects(store: ObjectStore, manifest: dict[str, Any]) -> list[str]:
         try:
             if _parquet_rows(data, key) != entry.get("rows"):
                 reasons.append(f"{key} holds another row count than its manifest says")
+                continue
         except ManifestError as exc:
             reasons.append(str(exc))
+            continue
+        reasons += minimisation_failures(data, key, allowed)
     return reasons

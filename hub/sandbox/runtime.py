@@ -17,10 +17,12 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.context import HubContext
+from hub.ingest.integrity import IntegrityGuard
 from hub.sandbox import lease, recovery
 from hub.sandbox.s3lake import S3Access, S3Lake
 from hub.sandbox.scope import ContractSource, Lake, RegistryContracts, StaticContracts
 from hub.sandbox.settings import SandboxSettings
+from hub.sandbox.verified import VerifiedLake
 from hub.sandbox.worker import Limits, Pool
 from hub.storage.s3 import S3Store
 
@@ -44,6 +46,7 @@ class SandboxRuntime:
         self.lake: Lake = settings.lake_dir or _store_root(ctx) / "lake"
         if self.s3 is not None and ctx.store is not None:
             self.lake = S3Lake(ctx.store, self.s3.bucket)
+        self.lake = VerifiedLake(self.lake, IntegrityGuard(ctx.engine, lambda: ctx.bus))
         self.temp_root = ctx.settings.data_dir / "sandbox-tmp"
         self.pool = Pool()
         self.executor = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="sandbox")

@@ -81,9 +81,13 @@ class S3Access:
 
 
 class KeyLister(Protocol):
-    """The part of the object store port that lists keys."""
+    """The part of the object store port that lists keys and reads (to verify) objects."""
 
     def list(self, prefix: str) -> Iterator[str]: ...
+
+    def fingerprint(self, key: str) -> str | None: ...
+
+    def chunks(self, key: str) -> Iterator[bytes]: ...
 
 
 class S3Lake:

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from hub.storage.port import ObjectNotFound, PresignedUpload, check_key
+from hub.storage.port import ObjectExists, ObjectNotFound, PresignedUpload, check_key
 
 UPLOAD_ROUTE = "/storage/uploads/"
 _CHUNK = 1 << 20
 
 
 class LocalStore:
-    """Objects as files under ``root``; writes are atomic (temporary file + rename)."""
+    """Objects as files under ``root``; writes are atomic (temporary file + rename or link)."""
 
     def __init__(self, root: Path, public_url: str, signing_secret: bytes) -> None:
         self.root = root
@@ -29,20 +29,27 @@ class LocalStore:
         return self.root / check_key(key)
 
     def put(self, key: str, data: bytes) -> None:
-        self.put_stream(key, iter((data,)))
-
-    def put_stream(self, key: str, parts: Iterator[bytes]) -> None:
-        """Write an object from byte chunks atomically (used by the upload endpoint)."""
+        """Write (or replace) an object atomically: temporary file, then rename."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.part")
+        tmp = _write_temp(path, iter((data,)))
         try:
-            with tmp.open("wb") as fh:
-                for part in parts:
-                    fh.write(part)
-                fh.flush()
-                os.fsync(fh.fileno())
             os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def create_stream(self, key: str, parts: Iterator[bytes]) -> None:
+        """Write a new, read-only object from byte chunks (the upload endpoint).
+
+        Write-once: the complete file is linked into place, which fails when the key
+        exists (``ObjectExists``); a concurrent or later write never replaces it.
+        """
+        path = self._path(key)
+        tmp = _write_temp(path, parts)
+        try:
+            tmp.chmod(0o444)
+            os.link(tmp, path)
+        except FileExistsError as exc:
+            raise ObjectExists(key) from exc
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -59,6 +66,9 @@ class LocalStore:
     def size(self, key: str) -> int | None:
         path = self._path(key)
         return path.stat().st_size if path.is_file() else None
+
+    def fingerprint(self, key: str) -> str | None:
+        return file_fingerprint(self._path(key))
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -97,3 +107,29 @@ class LocalStore:
     def health(self) -> None:
         if not os.access(self.root, os.W_OK):
             raise OSError(f"object store directory is not writable: {self.root}")
+
+
+def file_fingerprint(path: Path) -> str | None:
+    """Inode, size, mtime and ctime of a regular file (None when missing): any write or
+    replacement changes it, since no write can keep the ctime."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def _write_temp(path: Path, parts: Iterator[bytes]) -> Path:
+    """The chunks written and synced to a hidden temporary file beside ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.part")
+    try:
+        with tmp.open("wb") as fh:
+            for part in parts:
+                fh.write(part)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp

@@ -9,7 +9,11 @@ Contract of every adapter:
 - ``put`` overwrites (idempotent); ``delete`` of a missing key is a no-op (idempotent);
 - ``get``/``chunks`` raise ``ObjectNotFound`` for a missing key; ``size`` returns None;
 - ``list`` yields the keys under a prefix in lexicographic order;
-- ``presign_put`` returns a URL that accepts one PUT of that key only, until it expires;
+- ``presign_put`` returns a URL (and the headers to send with it) that accepts one PUT of
+  that key only, until it expires, and never over an existing object (write-once: the
+  local store refuses existing keys, S3 gets a signed ``If-None-Match: *``);
+- ``fingerprint`` is a string that changes whenever the object's bytes may have changed
+  (local: inode, size, mtime and ctime; S3: ETag, size, last-modified), None when missing;
 - ``health`` raises when the store cannot be reached; other errors raise ``StoreError``.
 """
 
@@ -29,6 +33,10 @@ class StoreError(RuntimeError):
 
 class ObjectNotFound(StoreError):
     """No object under that key."""
+
+
+class ObjectExists(StoreError):
+    """A write-once write found the key already taken."""
 
 
 class InvalidKey(ValueError):
@@ -62,6 +70,8 @@ class ObjectStore(Protocol):
     def chunks(self, key: str) -> Iterator[bytes]: ...
 
     def size(self, key: str) -> int | None: ...
+
+    def fingerprint(self, key: str) -> str | None: ...
 
     def delete(self, key: str) -> None: ...
 

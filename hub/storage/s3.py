@@ -1,11 +1,14 @@
-"""S3 object store (MinIO or any S3 service) through the ``minio`` client."""
+"""S3 object store (MinIO or any S3 service) through the ``minio`` client; upload URLs are
+presigned with ``botocore``, which signs the ``If-None-Match: *`` header they require."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import timedelta
+from typing import Any
 
+import botocore.session
+from botocore.config import Config
 from minio import Minio
 from minio.error import S3Error
 
@@ -16,10 +19,13 @@ _MISSING = ("NoSuchKey", "NoSuchObject", "NotFound")
 
 
 class S3Store:
-    """One bucket; presigned PUT URLs are signed by the S3 service's own scheme (SigV4)."""
+    """One bucket; presigned PUT URLs are signed by the S3 service's own scheme (SigV4),
+    with ``If-None-Match: *`` among the signed headers, so a URL never overwrites."""
 
     def __init__(self, settings: StorageSettings) -> None:
         self.bucket = settings.bucket
+        self._settings = settings
+        self._presigner: Any = None
         self._client = Minio(
             settings.endpoint,
             access_key=settings.access_key,
@@ -65,11 +71,36 @@ class S3Store:
         objects = self._client.list_objects(self.bucket, prefix=prefix, recursive=True)
         yield from sorted(str(o.object_name) for o in objects)
 
+    def fingerprint(self, key: str) -> str | None:
+        try:
+            st = self._client.stat_object(self.bucket, check_key(key))
+        except S3Error as exc:
+            if exc.code in _MISSING:
+                return None
+            raise StoreError(f"S3 stat failed: {exc.code}") from exc
+        return f"{st.etag}:{st.size}:{st.last_modified}:{st.version_id}"
+
     def presign_put(self, key: str, expires_seconds: int) -> PresignedUpload:
-        url = self._client.presigned_put_object(
-            self.bucket, check_key(key), expires=timedelta(seconds=expires_seconds)
+        params = {"Bucket": self.bucket, "Key": check_key(key), "IfNoneMatch": "*"}
+        url = self._botocore().generate_presigned_url(
+            "put_object", Params=params, ExpiresIn=expires_seconds
         )
-        return PresignedUpload(key, url)
+        return PresignedUpload(key, str(url), headers={"If-None-Match": "*"})
+
+    def _botocore(self) -> Any:
+        """The botocore S3 client used only to presign (created on first use)."""
+        if self._presigner is None:
+            cfg = self._settings
+            scheme = "https" if cfg.secure else "http"
+            self._presigner = botocore.session.get_session().create_client(
+                "s3",
+                endpoint_url=f"{scheme}://{cfg.endpoint}",
+                region_name=cfg.region,
+                aws_access_key_id=cfg.access_key,
+                aws_secret_access_key=cfg.secret_key.get_secret_value(),
+                config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+            )
+        return self._presigner
 
     def health(self) -> None:
         if not self._client.bucket_exists(self.bucket):

@@ -22,12 +22,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connector.pipeline.batch import Transformer, build_batches
 from connector.pipeline.manifest import build_manifest
-from connector.pipeline.minimise import FieldFilter
 from connector.pipeline.pseudonymise import Pseudonymiser
 from connector.pipeline.runner import Target, push
 from connector.pipeline.simulate import SimulationSpec, simulate
 from connector.pipeline.state import PipelineState
 from contracts.batch_manifest import sign_manifest
+from contracts.minimisation import FieldFilter
 from hub.ingest.complete import REGISTERED_TOPIC
 from tests.benchmarks.goals import meet_or_xfail
 from tests.support.ingest_fixtures import (

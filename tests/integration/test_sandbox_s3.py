@@ -16,6 +16,7 @@ from hub.sandbox import views
 from hub.sandbox.runtime import uninstall
 from hub.sandbox.s3lake import S3Access, S3Lake
 from hub.sandbox.scope import scope_for
+from hub.sandbox.verified import VerifiedLake
 from hub.sandbox.worker import Limits, Outcome, Pool, WorkerJob
 from hub.storage.s3 import S3Store
 from tests.support.factories import make_context
@@ -50,7 +51,8 @@ def rows(outcome: Outcome) -> list[tuple[object, ...]]:
 
 
 def test_the_api_serves_queries_from_the_bucket(s3_sandbox: SandboxWorld) -> None:
-    assert isinstance(s3_sandbox.runtime.lake, S3Lake) and s3_sandbox.runtime.s3 is not None
+    assert isinstance(s3_sandbox.runtime.lake, VerifiedLake)
+    assert isinstance(s3_sandbox.runtime.lake.inner, S3Lake) and s3_sandbox.runtime.s3 is not None
     job, result = s3_sandbox.run(BY_SCHOOL)
     assert job["status"] == "succeeded", job
     assert [r[1] for r in result["rows"]] == [50, 50, 50, 50]

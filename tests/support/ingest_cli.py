@@ -48,14 +48,17 @@ def run_connector(args: list[str], env: dict[str, str]) -> subprocess.CompletedP
     return subprocess.run([*CONNECTOR, *args], env=env, capture_output=True, text=True, timeout=300)
 
 
-def start_hub(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """``edh serve`` on ``port``, returned once ``/health`` answers."""
-    proc = subprocess.Popen(
-        [*HUB, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def start_hub(port: int, env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    """``edh serve`` on ``port`` (its output appended to ``log``, if given), returned once
+    ``/health`` answers."""
+    out = log.open("ab") if log else subprocess.DEVNULL
+    try:
+        proc = subprocess.Popen(
+            [*HUB, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    finally:
+        if log and not isinstance(out, int):
+            out.close()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

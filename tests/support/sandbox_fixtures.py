@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -245,9 +246,11 @@ def suspend_contract(ctx: HubContext, contract_id: str) -> None:
 def register_batch(
     ctx: HubContext, lake: Path, connector_id: str, path: Path, status: str = "registered"
 ) -> None:
-    """Record ``path`` (a file under ``lake``) as one batch in the ingest registry."""
+    """Record ``path`` (a file under ``lake``) as one batch in the ingest registry, with
+    the SHA-256 of its current bytes."""
     provider, contract, dataset = path.relative_to(lake).parts[:3]
     key = "lake/" + path.relative_to(lake).as_posix()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     with session_scope(ctx.engine) as session:
         sequence = len(session.exec(select(IngestBatch)).all()) + 1
         session.add(
@@ -258,7 +261,7 @@ def register_batch(
                 provider_id=provider,
                 dataset_id=dataset,
                 status=status,
-                files=[{"key": key, "date": path.parent.name[5:], "index": 0}],
+                files=[{"key": key, "date": path.parent.name[5:], "index": 0, "sha256": digest}],
             )
         )
 

@@ -15,13 +15,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connector.pipeline.batch import Transformer, build_batches
-from connector.pipeline.lake import CLASS_TYPE, SCHOOL_TYPE, duration_seconds
+from connector.pipeline.lake import duration_seconds
 from connector.pipeline.manifest import build_manifest
-from connector.pipeline.minimise import FieldFilter
 from connector.pipeline.pseudonymise import PSEUDONYM_HOME_PAGE, Pseudonymiser
 from connector.pipeline.sources import read_statements
 from connector.pipeline.validate import InvalidStatement, validate
 from contracts.batch_manifest import ManifestError, sign_manifest, verify_manifest
+from contracts.minimisation import CLASS_TYPE, SCHOOL_TYPE, FieldFilter
 
 KEY = b"k" * 32
 SCHEMA = Path(__file__).parents[2] / "schemas" / "batch-manifest.schema.json"

@@ -1,0 +1,162 @@
+"""Lake integrity: a lake object is read only when its bytes match the registry's SHA-256.
+
+Whatever reads the lake (the sandbox's views, and any later reader) asks an
+:class:`IntegrityGuard` first. The guard hashes an object once and remembers the digest
+under the object's *fingerprint* (local file: inode, size, mtime and ctime, which no
+write can keep; S3: ETag, size, last-modified, version), so a later read costs one
+``stat``. An object whose bytes differ from the SHA-256 its batch registered (changed,
+truncated or replaced behind the hub's back) is refused with :class:`LakeObjectAltered`
+(no data in its text) and raises one ``lake-integrity`` alert per object state for the
+DPO (``hub.audit.alerts``), audited and published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Engine
+
+from hub.audit.alerts import Finding, raise_alert
+from hub.bus.port import EventBus
+from hub.db import session_scope
+from hub.errors import HubError
+from hub.ingest.models import BatchStatus, IngestBatch
+
+RULE = "lake-integrity"
+
+
+class LakeObjectAltered(HubError):
+    """A lake object no longer matches its registered digest (409)."""
+
+    status, slug, title = 409, "lake-object-altered", "Lake object altered"
+
+
+@dataclass(frozen=True)
+class LakeObject:
+    """One object to read: its key, how to fingerprint it and how to read its bytes."""
+
+    key: str
+    fingerprint: Callable[[], str | None]
+    chunks: Callable[[], Iterator[bytes]]
+
+
+@dataclass(frozen=True)
+class Registered:
+    """What the registry holds of one object: its batch and its SHA-256."""
+
+    batch_id: str
+    sha256: str
+    purged: bool = False
+
+
+def registered_objects(engine: Engine, contract_id: str) -> dict[str, Registered]:
+    """``{key: Registered}`` for every file of the contract's registered batches.
+
+    Read outside any transaction: the caller (vetting a query) may hold SQLite's write
+    lock in its own session, and a plain read does not need one."""
+    query = sa_select(IngestBatch.id, IngestBatch.files).where(  # type: ignore[call-overload]
+        IngestBatch.contract_id == contract_id, IngestBatch.status == BatchStatus.REGISTERED
+    )
+    sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+        raw.rollback()
+    finally:
+        raw.close()
+    return {
+        str(f["key"]): Registered(str(batch_id), str(f.get("sha256") or ""), bool(f.get("purged")))
+        for batch_id, files in rows
+        for f in (json.loads(files) if isinstance(files, str) else files)
+    }
+
+
+def sha256_of(chunks: Iterable[bytes]) -> str:
+    """The hex SHA-256 of a stream of chunks."""
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _absent() -> None:
+    return None
+
+
+def _no_bytes() -> Iterator[bytes]:
+    return iter(())
+
+
+class IntegrityGuard:
+    """Checks lake objects against the registry (thread-safe; one per hub)."""
+
+    def __init__(self, engine: Engine, bus: Callable[[], EventBus | None]) -> None:
+        self._engine = engine
+        self._bus = bus
+        self._verified: dict[str, str] = {}  # key -> fingerprint whose bytes matched
+        self._lock = threading.Lock()
+
+    def check(
+        self, contract_id: str, objects: Iterable[LakeObject], prefixes: tuple[str, ...] = ()
+    ) -> None:
+        """Return when every object matches its registered digest and no live registered
+        object under ``prefixes`` is missing from ``objects``; otherwise alert the DPO and
+        raise ``LakeObjectAltered``. An object the registry does not know fails. The
+        alert is stored by a thread of its own, once the caller's transaction (which may
+        hold SQLite's write lock) has ended."""
+        known = registered_objects(self._engine, contract_id)
+        listed = list(objects)
+        altered = [o for o in listed if not self._intact(o, known.get(o.key))]
+        seen = {o.key for o in listed}
+        altered += [
+            LakeObject(key, _absent, _no_bytes)
+            for key, entry in sorted(known.items())
+            if prefixes and key.startswith(prefixes) and key not in seen and not entry.purged
+        ]
+        if altered:
+            threading.Thread(
+                target=self._alert, args=(contract_id, altered, known), name="lake-alert"
+            ).start()
+            raise LakeObjectAltered(
+                f"{len(altered)} lake object(s) of contract {contract_id} no longer match "
+                "their registered SHA-256; reading them is refused and the DPO is alerted",
+                reasons=[RULE],
+            )
+
+    def _intact(self, obj: LakeObject, registered: Registered | None) -> bool:
+        if registered is None or not registered.sha256:
+            return False
+        before = obj.fingerprint()
+        if before is None:
+            return False
+        with self._lock:
+            if self._verified.get(obj.key) == before:
+                return True
+        if sha256_of(obj.chunks()) != registered.sha256 or obj.fingerprint() != before:
+            return False
+        with self._lock:
+            self._verified[obj.key] = before
+        return True
+
+    def _alert(
+        self, contract_id: str, altered: list[LakeObject], known: dict[str, Registered]
+    ) -> None:
+        with session_scope(self._engine) as session:
+            for obj in altered:
+                state = obj.fingerprint() or "absent"
+                batch = known[obj.key].batch_id if obj.key in known else "inconnu"
+                finding = Finding(
+                    RULE,
+                    hashlib.sha256(f"{obj.key}|{state}".encode()).hexdigest(),
+                    f"L'objet du lac {obj.key} (lot {batch}) ne correspond plus à "
+                    "l'empreinte SHA-256 enregistrée : sa lecture est refusée.",
+                    contract_id=contract_id,
+                )
+                raise_alert(session, finding, self._bus())
