@@ -120,7 +120,7 @@ def broken_key(tmp_path: Path) -> Path:
 def test_a_failing_task_does_not_stop_the_others_and_is_retried(
     hub_pair: Callable[..., list[HubContext]], tmp_path: Path
 ) -> None:
-    ctx, _ = hub_pair(key_file=broken_key(tmp_path))
+    ctx, _ = hub_pair(key_file=broken_key(tmp_path), checkpoint_every_minutes=10)
     seed(ctx, 3)
     scheduler = AuditScheduler(ctx)
 

@@ -18,7 +18,7 @@ def test_production_defaults_run_every_task() -> None:
     assert settings.scheduler_enabled is True
     tasks = {t.name: t.period for t in configured_tasks(settings)}
     assert tasks == {
-        "checkpoint": timedelta(minutes=10),
+        "checkpoint": timedelta(minutes=1),
         "alerts": timedelta(minutes=5),
         "verify": timedelta(hours=1),
         "purge": timedelta(days=1),
