@@ -23,7 +23,15 @@ from sqlmodel import Session
 
 from hub.audit.checkpoints import frontier_at, latest_checkpoint, purge_base
 from hub.audit.merkle import NodeSource
-from hub.audit.note import Checkpoint, NoteError, Verifier, join_note, parse_vkey, sign_line
+from hub.audit.note import (
+    Checkpoint,
+    NoteError,
+    Verifier,
+    join_note,
+    parse_vkey,
+    sign_line,
+    split_note,
+)
 from hub.audit.note import verified_by as line_verified_by
 from hub.audit.publish import (
     CHECKPOINTS,
@@ -100,6 +108,15 @@ def _check_extends(
         raise PublicationRefused(
             f"the log no longer reproduces the published checkpoint of size {last}"
         )
+
+
+def latest_publication(store: WitnessStore) -> tuple[int, int] | None:
+    """``(tree size, witness cosignatures)`` of the latest published checkpoint."""
+    sizes = published_sizes(store)
+    if not sizes:
+        return None
+    _body, lines = split_note(store.read(checkpoint_name(sizes[-1])).decode("utf-8", "replace"))
+    return sizes[-1], len(lines) - 1
 
 
 def _cosignature(

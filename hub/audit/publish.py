@@ -24,8 +24,8 @@ from typing import Protocol
 
 from hub.audit.note import Verifier, signed_by
 from hub.config import Settings
-from hub.storage.factory import make_store
 from hub.storage.port import ObjectNotFound, ObjectStore, StoreError, check_key
+from hub.storage.s3 import S3Store
 
 CHECKPOINTS = "checkpoint/"
 LEAVES = "leaves/"
@@ -163,5 +163,6 @@ def witness_store(settings: Settings) -> WitnessStore:
     """The configured witness store (``EDH_AUDIT__PUBLISH_TO``)."""
     audit = settings.audit
     if audit.publish_to == "object-store":
-        return ObjectPrefixStore(make_store(settings), audit.witness_prefix)
+        bucket = settings.storage.model_copy(update={"bucket": audit.witness_bucket})
+        return ObjectPrefixStore(S3Store(bucket), audit.witness_prefix)
     return DirectoryStore(audit.witness_dir or settings.data_dir / "audit-witness")

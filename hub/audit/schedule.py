@@ -27,9 +27,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from hub.audit.anchor import latest_publication
 from hub.audit.chain import chain_head
 from hub.audit.checkpoints import latest_checkpoint
 from hub.audit.models import AuditTaskRun
+from hub.audit.publish import witness_store
 from hub.audit.service import checkpoint_now, purge_now, run_alert_rules, verify_log
 from hub.audit.settings import AuditSettings
 from hub.context import HubContext
@@ -65,7 +67,13 @@ def _checkpoint(ctx: HubContext, _now: datetime) -> str:
         if chain_head(session)[0] == 0:
             return "journal vide : rien à signer"
     cp = checkpoint_now(ctx.engine, ctx.settings)
-    return f"point de contrôle n° {cp.id} ({cp.tree_size} événements)"
+    published = latest_publication(witness_store(ctx.settings))
+    where = (
+        f", publié hors de la base ({published[1]} cosignature(s) de témoins)"
+        if published is not None and published[0] == cp.tree_size
+        else ""
+    )
+    return f"point de contrôle n° {cp.id} ({cp.tree_size} événements){where}"
 
 
 def _alerts(ctx: HubContext, _now: datetime) -> str:

@@ -65,10 +65,16 @@ class AuditSettings(BaseModel):
         description="Write-once directory of published checkpoints; default "
         "data_dir/audit-witness (put it on storage the hub's database users cannot write).",
     )
+    witness_bucket: str = Field(
+        default="edh-audit",
+        pattern=r"^[a-z0-9][a-z0-9.-]{2,62}$",
+        description="Bucket of published checkpoints (publish_to=object-store; object lock "
+        "in compliance mode, no delete for the hub: infra/minio).",
+    )
     witness_prefix: str = Field(
         default="audit-witness",
         pattern=r"^[a-z0-9][a-z0-9-]*$",
-        description="Object-store prefix of published checkpoints (publish_to=object-store).",
+        description="Object prefix of published checkpoints (publish_to=object-store).",
     )
     witnesses: list[WitnessEndpoint] = Field(
         default_factory=list,

@@ -317,3 +317,19 @@ def test_witness_protocol_answers(tmp_path: Path) -> None:
     assert witness.verifier.kind == COSIGNATURE_V1
     assert add(7, 5)[0] == 400  # smaller than the last cosigned tree
     assert json.loads(witness.state_file.read_text())[log.name]["size"] == 7
+
+
+def test_object_store_witness_store_is_write_once(s3_endpoint: str) -> None:
+    from hub.audit.publish import ObjectPrefixStore
+    from hub.storage.s3 import S3Store
+    from tests.support.ingest_fixtures import s3_settings
+
+    s3 = S3Store(s3_settings(s3_endpoint))
+    s3.ensure_bucket()
+    store = ObjectPrefixStore(s3, "audit-witness")
+    store.write_once("checkpoint/" + f"{3:020d}", b"note\n")
+    store.write_once("checkpoint/" + f"{3:020d}", b"note\n")
+    with pytest.raises(StoreRefused):
+        store.write_once("checkpoint/" + f"{3:020d}", b"other\n")
+    assert published_sizes(store) == [3]
+    assert s3.get("audit-witness/checkpoint/" + f"{3:020d}") == b"note\n"

@@ -47,6 +47,7 @@ def test_negative_period_is_refused() -> None:
     ("minutes", "label"),
     [
         (0, "désactivée"),
+        (1, "chaque minute"),
         (5, "toutes les 5 min"),
         (60, "chaque heure"),
         (120, "toutes les 2 h"),
