@@ -39,7 +39,7 @@ def _verify(args: argparse.Namespace) -> int:
     from hub.audit.service import verify_log
 
     settings = Settings()
-    out = verify_log(_engine(settings), settings).as_dict()
+    out = verify_log(_engine(settings), settings, witnesses=args.witness or ()).as_dict()
     print(json.dumps(out, indent=2) if args.json else human_report(out))
     return 0 if out["ok"] else 1
 
@@ -49,10 +49,15 @@ def _checkpoint(args: argparse.Namespace) -> int:
     from hub.audit.proofs import export_checkpoints
     from hub.audit.service import checkpoint_now
     from hub.db import session_scope
+    from hub.storage.port import StoreError
 
     settings = Settings()
     engine = _engine(settings)
-    cp = checkpoint_now(engine, settings)
+    try:
+        cp = checkpoint_now(engine, settings)
+    except StoreError as refused:
+        print(f"checkpoint signed but not published: {refused}", file=sys.stderr)
+        return 1
     print(json.dumps(checkpoint_document(cp), indent=2))
     if args.export:
         with session_scope(engine) as session:
@@ -122,6 +127,65 @@ def _check_export(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _vkey(_: argparse.Namespace) -> int:
+    from hub.audit.anchor import hub_verifier
+    from hub.audit.checkpoints import load_signer
+
+    settings = Settings()
+    print(hub_verifier(settings.audit, load_signer(settings).key).vkey)
+    return 0
+
+
+def _witness(args: argparse.Namespace) -> Any:
+    from hub.audit.note import parse_vkey
+    from hub.audit.witness import Witness
+    from hub.keys import load_or_create_key
+
+    key = load_or_create_key(Path(args.key), allow_create=True)
+    return Witness(args.name, key, Path(args.state), [parse_vkey(v) for v in args.log])
+
+
+def _witness_key(args: argparse.Namespace) -> int:
+    print(_witness(args).verifier.vkey)
+    return 0
+
+
+def _witness_serve(args: argparse.Namespace) -> int:
+    from hub.audit.witness import make_server
+
+    witness = _witness(args)
+    server = make_server(witness, args.host, args.port)
+    host, port = server.server_address[:2]
+    print(f"witness {witness.verifier.vkey} listening on http://{host!s}:{port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _register_witness(cmds: Any) -> None:
+    witness = cmds.add_parser("witness", help="a small C2SP tlog-witness (its own key and state)")
+    sub = witness.add_subparsers(dest="witness_command", required=True)
+    for name, func, text in (
+        ("key", _witness_key, "print the witness's verifier key (created if missing)"),
+        ("serve", _witness_serve, "cosign checkpoints over HTTP (POST /add-checkpoint)"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--key", required=True, help="the witness's Ed25519 PEM key file")
+        cmd.add_argument("--name", required=True, help="the witness's name, e.g. dpo.example/w1")
+        cmd.add_argument("--state", default="witness-state.json", help="its state file")
+        cmd.add_argument(
+            "--log", action="append", default=[], help="a log's verifier key (`edh audit vkey`)"
+        )
+        cmd.set_defaults(func=func)
+    serve = sub.choices["serve"]
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8470)
+
+
 FILTERS = (
     *("since", "until", "actor", "role", "organisation"),
     *("action", "contract", "project", "dataset", "decision"),
@@ -134,6 +198,12 @@ def register(sub: Any) -> None:
     cmds = audit.add_subparsers(dest="audit_command", required=True)
     verify = cmds.add_parser("verify", help="re-verify the chain, checkpoints and signatures")
     verify.add_argument("--json", action="store_true", help="machine-readable report")
+    verify.add_argument(
+        "--witness",
+        action="append",
+        metavar="DIR-OR-URL",
+        help="also check against the checkpoints held there (a witness directory or URL)",
+    )
     verify.set_defaults(func=_verify)
     cp = cmds.add_parser("checkpoint", help="sign a checkpoint over the whole log")
     cp.add_argument("--export", metavar="FILE", help="also write every checkpoint as JSON")
@@ -153,3 +223,6 @@ def register(sub: Any) -> None:
     check.add_argument("file", help="JSON written by `edh audit checkpoint --export`")
     check.add_argument("--key", help="the audit public key (JWK file) recorded earlier")
     check.set_defaults(func=_check_export)
+    vkey = cmds.add_parser("vkey", help="print the hub's checkpoint verifier key (C2SP vkey)")
+    vkey.set_defaults(func=_vkey)
+    _register_witness(cmds)

@@ -15,18 +15,26 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlmodel import Session
 
 from hub.audit.canonical import audit_canonical, plain_json
 from hub.audit.merkle import Frontier
-from hub.audit.models import AuditCheckpoint
 from hub.audit.stream import PG_COLUMNS, iter_stored
 
 FETCH = 5_000
 Row = Sequence[Any]  # StoredEvent field order; reasons and details parsed or JSON text
+
+
+class SignedRoot(Protocol):
+    """A signed tree head: the root the first ``tree_size`` events must reproduce."""
+
+    @property
+    def tree_size(self) -> int: ...
+    @property
+    def root_hash(self) -> str: ...
 
 
 @dataclass
@@ -142,7 +150,7 @@ def _chain_ok(state: CleanScan, rows: list[Row], loads: Callable[[Any], Any]) ->
     return True
 
 
-def _grow_tree(state: CleanScan, rows: list[Row], checkpoints: list[AuditCheckpoint]) -> bool:
+def _grow_tree(state: CleanScan, rows: list[Row], checkpoints: Sequence[SignedRoot]) -> bool:
     """Extend the Merkle tree (up to the last checkpoint); False if a checkpoint root differs."""
     frontier = state.frontier
     last = max((cp.tree_size for cp in checkpoints), default=0)
@@ -151,18 +159,20 @@ def _grow_tree(state: CleanScan, rows: list[Row], checkpoints: list[AuditCheckpo
         return True
     start = frontier.size
     stops = sorted(cp.tree_size for cp in checkpoints if start < cp.tree_size <= start + want)
-    roots = {cp.tree_size: cp.root_hash for cp in checkpoints}
+    roots: dict[int, set[str]] = {}
+    for cp in checkpoints:
+        roots.setdefault(cp.tree_size, set()).add(cp.root_hash)
     done = 0
     for stop in [*stops, start + want]:
         frontier.extend([bytes.fromhex(r[17]) for r in rows[done : stop - start]])
         done = stop - start
-        if stop in roots and frontier.root().hex() != roots[stop]:
+        if stop in roots and roots[stop] != {frontier.root().hex()}:
             return False
     return True
 
 
 def scan_clean(
-    session: Session, state: CleanScan, checkpoints: list[AuditCheckpoint], head_seq: int
+    session: Session, state: CleanScan, checkpoints: Sequence[SignedRoot], head_seq: int
 ) -> bool:
     """True when every event after ``state``'s position hashes, links and numbers correctly,
     ends at ``head_seq`` and matches every checkpoint root; ``state`` is then at the end.

@@ -1,5 +1,6 @@
 """The audit's periodic tasks, run by the hub itself: checkpoint, alert rules, verification
-and retention purge (``EDH_AUDIT__*_EVERY_MINUTES``; 0 disables one task).
+and retention purge (``EDH_AUDIT__*_EVERY_MINUTES``; 0 disables one task). The checkpoint
+also runs as soon as ``EDH_AUDIT__CHECKPOINT_EVERY_EVENTS`` events follow the last one.
 
 Every hub process runs an :class:`AuditScheduler` thread that calls :meth:`~AuditScheduler.tick`
 every ``TICK_SECONDS``. A tick runs each task that is due, once per period across every hub
@@ -26,8 +27,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from hub.audit.anchor import latest_publication
 from hub.audit.chain import chain_head
+from hub.audit.checkpoints import latest_checkpoint
 from hub.audit.models import AuditTaskRun
+from hub.audit.publish import witness_store
 from hub.audit.service import checkpoint_now, purge_now, run_alert_rules, verify_log
 from hub.audit.settings import AuditSettings
 from hub.context import HubContext
@@ -36,7 +40,7 @@ from hub.registry.models import as_utc
 
 log = logging.getLogger("hub.audit.schedule")
 
-TICK_SECONDS = 30.0
+TICK_SECONDS = 10.0
 STOP_SECONDS = 60.0
 RUNS = AuditTaskRun.__table__  # type: ignore[attr-defined]
 
@@ -63,7 +67,13 @@ def _checkpoint(ctx: HubContext, _now: datetime) -> str:
         if chain_head(session)[0] == 0:
             return "journal vide : rien à signer"
     cp = checkpoint_now(ctx.engine, ctx.settings)
-    return f"point de contrôle n° {cp.id} ({cp.tree_size} événements)"
+    published = latest_publication(witness_store(ctx.settings))
+    where = (
+        f", publié hors de la base ({published[1]} cosignature(s) de témoins)"
+        if published is not None and published[0] == cp.tree_size
+        else ""
+    )
+    return f"point de contrôle n° {cp.id} ({cp.tree_size} événements){where}"
 
 
 def _alerts(ctx: HubContext, _now: datetime) -> str:
@@ -110,12 +120,21 @@ def configured_tasks(settings: AuditSettings) -> list[Task]:
     ]
 
 
-def claim(engine: Engine, task: Task, now: datetime, runner: str) -> bool:
+def events_unsigned(engine: Engine) -> int:
+    """How many events follow the last checkpoint."""
+    with session_scope(engine) as session:
+        last = latest_checkpoint(session)
+        return chain_head(session)[0] - (last.tree_size if last else 0)
+
+
+def claim(engine: Engine, task: Task, now: datetime, runner: str, *, early: bool = False) -> bool:
     """Take the run of ``task`` at ``now`` if its period has elapsed since the last claim
-    (on any hub); True for exactly one of several concurrent callers."""
+    (on any hub), or ``early`` when it has not run since ``now``; True for exactly one of
+    several concurrent callers with the same ``now``."""
+    since = now - task.period if not early else now - timedelta(microseconds=1)
     moved = (
         update(RUNS)
-        .where(RUNS.c.task == task.name, RUNS.c.started_at <= now - task.period)
+        .where(RUNS.c.task == task.name, RUNS.c.started_at <= since)
         .values(started_at=now, runner=runner, finished_at=None, ok=None, detail=None)
     )
     with engine.begin() as conn:
@@ -185,11 +204,16 @@ class AuditScheduler:
         ran: dict[str, bool] = {}
         for task in self.tasks:
             try:
-                if claim(self.ctx.engine, task, at, self.runner):
+                if claim(self.ctx.engine, task, at, self.runner, early=self._backlog(task)):
                     ran[task.name] = self._run(task, at)
             except Exception:
                 log.exception("audit task %s: could not claim or record its run", task.name)
         return ran
+
+    def _backlog(self, task: Task) -> bool:
+        """Is ``task`` the checkpoint, with ``checkpoint_every_events`` events unsigned?"""
+        every = self.ctx.settings.audit.checkpoint_every_events
+        return task.name == "checkpoint" and 0 < every <= events_unsigned(self.ctx.engine)
 
     def _run(self, task: Task, at: datetime) -> bool:
         try:

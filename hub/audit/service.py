@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -10,9 +11,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from hub.audit.alerts import ALERT_TOPIC, Finding, alert_event, alert_of, raise_alert, run_rules
+from hub.audit.anchor import gather_witnessed, hub_verifier, open_witness, publish
 from hub.audit.chain import seal_now
 from hub.audit.checkpoints import create_checkpoint, load_signer
 from hub.audit.models import AuditAlert, AuditCheckpoint, AuditPurge, AuditVerification
+from hub.audit.publish import witness_store
 from hub.audit.retention import purge_expired
 from hub.audit.verify import ChainReport, verify_chain
 from hub.bus.port import EventBus
@@ -22,13 +25,33 @@ from hub.db import session_scope
 log = logging.getLogger("hub.audit")
 
 
-def verify_log(engine: Engine, settings: Settings, bus: EventBus | None = None) -> ChainReport:
-    """Verify chain, checkpoints and signatures; a failure raises a ``verification-failure``
-    alert (stored once per distinct finding, audited, published)."""
-    key = load_signer(settings).key.public_key()
+def verify_log(
+    engine: Engine,
+    settings: Settings,
+    bus: EventBus | None = None,
+    witnesses: Sequence[str] = (),
+) -> ChainReport:
+    """Verify chain, checkpoints and signatures, against the checkpoints published in the
+    witness store and those held by ``witnesses`` (directories or witness URLs); a failure
+    raises a ``verification-failure`` alert (stored once per distinct finding, audited,
+    published)."""
+    signer = load_signer(settings)
+    verifier = hub_verifier(settings.audit, signer.key)
+    stores = [witness_store(settings), *(open_witness(w, verifier.name) for w in witnesses)]
+    witnessed = gather_witnessed(stores, verifier)
     seal_now(engine)
     with session_scope(engine) as session:
-        report = verify_chain(session, key)
+        report = verify_chain(session, signer.key.public_key(), witnessed.roots, stores[0])
+    for size in witnessed.unsigned:
+        report.problems.insert(
+            0,
+            {
+                "seq": 0,
+                "kind": "bad-signature",
+                "detail": f"published checkpoint of size {size} is not signed by the hub's key",
+                "checkpoint": None,
+            },
+        )
     _remember(engine, report)
     if not report.ok:
         first = report.problems[0]
@@ -75,10 +98,15 @@ def _raise_or_publish(engine: Engine, finding: Finding, bus: EventBus | None) ->
 
 
 def checkpoint_now(engine: Engine, settings: Settings) -> AuditCheckpoint:
-    """Sign a checkpoint over the whole chain (idempotent when nothing was appended)."""
+    """Sign a checkpoint over the whole chain (idempotent when nothing was appended), then
+    publish it to the witness store with the witnesses' cosignatures (see
+    :mod:`hub.audit.anchor`; ``StoreError`` when the store refuses)."""
     signer = load_signer(settings)
     with session_scope(engine) as session:
-        return create_checkpoint(session, signer)
+        cp = create_checkpoint(session, signer)
+    with session_scope(engine) as session:
+        publish(session, witness_store(settings), settings.audit, signer.key)
+    return cp
 
 
 def purge_now(engine: Engine, settings: Settings, now: datetime | None = None) -> AuditPurge | None:

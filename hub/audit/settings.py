@@ -4,8 +4,16 @@ periods of the tasks the hub runs itself."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+
+class WitnessEndpoint(BaseModel):
+    """An external witness (C2SP ``tlog-witness``) asked to cosign each checkpoint."""
+
+    url: str = Field(description="Submission prefix; the hub POSTs to <url>/add-checkpoint.")
+    vkey: str = Field(description="The witness's cosigner verifier key (C2SP vkey).")
 
 
 class AuditSettings(BaseModel):
@@ -31,7 +39,46 @@ class AuditSettings(BaseModel):
         "purge) in the hub process, each once per period across the hubs sharing the database.",
     )
     checkpoint_every_minutes: int = Field(
-        default=10, ge=0, le=525_600, description="Sign a checkpoint this often (0 disables)."
+        default=1, ge=0, le=525_600, description="Sign a checkpoint this often (0 disables)."
+    )
+    checkpoint_every_events: int = Field(
+        default=1000,
+        ge=0,
+        le=10_000_000,
+        description="Also sign one as soon as this many events follow the last (0 disables).",
+    )
+    log_origin: str = Field(
+        default="edh.local/audit",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[!-~]+$",
+        description="Origin line of the published checkpoints (C2SP tlog-checkpoint) and "
+        "name of the hub's note key.",
+    )
+    publish_to: Literal["directory", "object-store"] = Field(
+        default="directory",
+        description="Witness store for signed checkpoints: a write-once directory, or the "
+        "object store's write-once (object-lock) prefix.",
+    )
+    witness_dir: Path | None = Field(
+        default=None,
+        description="Write-once directory of published checkpoints; default "
+        "data_dir/audit-witness (put it on storage the hub's database users cannot write).",
+    )
+    witness_bucket: str = Field(
+        default="edh-audit",
+        pattern=r"^[a-z0-9][a-z0-9.-]{2,62}$",
+        description="Bucket of published checkpoints (publish_to=object-store; object lock "
+        "in compliance mode, no delete for the hub: infra/minio).",
+    )
+    witness_prefix: str = Field(
+        default="audit-witness",
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="Object prefix of published checkpoints (publish_to=object-store).",
+    )
+    witnesses: list[WitnessEndpoint] = Field(
+        default_factory=list,
+        description="External witnesses cosigning each checkpoint (JSON list of {url, vkey}).",
     )
     alerts_every_minutes: int = Field(
         default=5, ge=0, le=525_600, description="Evaluate the alert rules this often (0 disables)."

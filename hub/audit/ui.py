@@ -45,6 +45,10 @@ KIND_LABELS = {
     "inserted": "inséré",
     "reordered": "déplacé",
     "renumbered": "renuméroté",
+    "truncated": "tronqué (événements signés disparus)",
+    "rewritten": "réécrit (empreintes recalculées)",
+    "forged-append": "ajouté hors du journal (faux ajout)",
+    "head-mismatch": "dernier événement réécrit",
     "checkpoint-mismatch": "racine différente du point de contrôle signé",
     "bad-signature": "signature de point de contrôle invalide",
 }
@@ -62,6 +66,8 @@ def every_label(minutes: int) -> str:
         return "désactivée"
     if minutes % 1440 == 0:
         return "chaque jour" if minutes == 1440 else f"tous les {minutes // 1440} jours"
+    if minutes == 1:
+        return "chaque minute"
     if minutes % 60 == 0:
         return "chaque heure" if minutes == 60 else f"toutes les {minutes // 60} h"
     return f"toutes les {minutes} min"

@@ -3,10 +3,15 @@
 Each problem is ``{"seq", "kind", "detail", "checkpoint"}`` where ``kind`` is one of
 ``modified`` (content no longer matches its hash, or rewritten with a recomputed hash),
 ``deleted``, ``inserted``, ``reordered`` (a genuine event moved to another place),
-``renumbered`` (genuine events shifted after an insertion or deletion),
-``checkpoint-mismatch`` or ``bad-signature``; ``checkpoint`` is the first signed
-checkpoint covering that event (the tampering happened after it was signed), or None
-when the event is newer than every checkpoint.
+``renumbered`` (genuine events shifted after an insertion or deletion), ``truncated``
+(signed events missing beyond the chain head), ``rewritten`` (the chain is consistent but
+the event's leaf differs from a signed checkpoint: rewritten with every later hash
+recomputed), ``forged-append`` (events after the chain head), ``checkpoint-mismatch`` or
+``bad-signature``; ``checkpoint`` is the first signed checkpoint covering that event (the
+tampering happened after it was signed), or None when the event is newer than every
+checkpoint. Signed checkpoints are the database's and, when given, those published in
+the witness store (:mod:`hub.audit.publish`), whose leaves then name a rewritten event
+exactly.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from contracts.canonical import b64url_decode, canonical_json
 from hub.audit.chain import chain_head
 from hub.audit.checkpoints import frontier_of, list_checkpoints, purge_base, signed_statement
 from hub.audit.hashing import EventRow, compute_hash
-from hub.audit.merkle import Frontier, root_of_peaks
+from hub.audit.merkle import Frontier, peak_ranges, root_of_peaks
 from hub.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEvent
+from hub.audit.publish import WitnessStore, iter_published_leaves
 from hub.audit.scan import CleanScan, scan_clean
-from hub.audit.stream import StoredEvent, iter_stored
+from hub.audit.stream import EVENTS, StoredEvent, iter_rows, iter_stored
 
 MAX_PROBLEMS = 1000
 
@@ -55,24 +61,58 @@ class ChainReport:
         }
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """A signed tree head the log must reproduce: a database checkpoint (``id`` set, with
+    its ``peaks``) or one published in the witness store (``id`` None)."""
+
+    tree_size: int
+    root_hash: str
+    id: int | None = None
+    peaks: tuple[str, ...] = ()
+
+    @property
+    def ref(self) -> dict[str, Any]:
+        return {"id": self.id, "tree_size": self.tree_size, "published": self.id is None}
+
+    @property
+    def label(self) -> str:
+        if self.id is None:
+            return f"the published checkpoint of size {self.tree_size}"
+        return f"checkpoint {self.id} (size {self.tree_size})"
+
+
+def anchors_of(checkpoints: list[AuditCheckpoint], published: dict[int, str]) -> list[Anchor]:
+    """The database checkpoints and the published roots (``{size: root hex}``) not already
+    among them, by size."""
+    stored = {cp.tree_size: cp for cp in checkpoints}
+    anchors = [Anchor(c.tree_size, c.root_hash, c.id, tuple(c.peaks)) for c in checkpoints]
+    for size, root in published.items():
+        if size not in stored or stored[size].root_hash != root:
+            anchors.append(Anchor(size, root))
+    return sorted(anchors, key=lambda a: (a.tree_size, a.id is None))
+
+
 @dataclass
 class _Walk:
     """Verification state while streaming rows in ``seq`` order."""
 
     session: Session
     report: ChainReport
-    checkpoints: list[AuditCheckpoint]
+    checkpoints: list[Anchor]
     frontier: Frontier
     expected_seq: int
     expected_prev: str
     head_seq: int
+    store: WitnessStore | None = None
     previous_bad: bool = False
     shift: int | None = None  # offset of a run of renumbered (shifted) genuine events
+    reproduced: int = 0  # the largest checkpoint size whose root the log reproduced
 
     def problem(self, seq: int, kind: str, detail: str) -> None:
         if len(self.report.problems) < MAX_PROBLEMS:
             cp = next((c for c in self.checkpoints if c.tree_size >= seq), None)
-            ref = None if cp is None else {"id": cp.id, "tree_size": cp.tree_size}
+            ref = None if cp is None else cp.ref
             self.report.problems.append(
                 {"seq": seq, "kind": kind, "detail": detail, "checkpoint": ref}
             )
@@ -103,7 +143,7 @@ class _Walk:
 
     def _classify(self, row: StoredEvent, nxt: StoredEvent | None) -> bool:
         if row.seq > self.head_seq:
-            self.problem(row.seq, "inserted", f"after the chain head (seq {self.head_seq})")
+            self.problem(row.seq, "forged-append", f"after the chain head (seq {self.head_seq})")
             return True
         if compute_hash(row) != row.hash:
             return self._mismatch(row, nxt)
@@ -143,10 +183,45 @@ class _Walk:
 
     def _check_checkpoints(self) -> None:
         for cp in self.checkpoints:
-            if cp.tree_size == self.frontier.size and self.frontier.root().hex() != cp.root_hash:
-                self.problem(
-                    cp.tree_size, "checkpoint-mismatch", f"root differs from checkpoint {cp.id}"
-                )
+            if cp.tree_size != self.frontier.size:
+                continue
+            if self.frontier.root().hex() == cp.root_hash:
+                self.reproduced = cp.tree_size
+                continue
+            self._name_rewritten(cp)
+            self.problem(cp.tree_size, "checkpoint-mismatch", f"root differs from {cp.label}")
+
+    def _name_rewritten(self, cp: Anchor) -> None:
+        """Name the first event whose leaf differs from ``cp``, unless a problem was already
+        reported in the events it covers beyond the last reproduced checkpoint: bisected
+        by ``cp``'s signed peaks, then exactly by the published leaves when there are."""
+        lo, hi = self.reproduced, cp.tree_size
+        if any(lo < p["seq"] <= hi for p in self.report.problems):
+            return
+        mine = self.frontier.peaks
+        for (start, end), signed, own in zip(peak_ranges(hi), cp.peaks, mine, strict=False):
+            if end > lo and own.hex() != signed:
+                lo, hi = max(lo, start), end
+                break
+        seq = self._first_differing_leaf(lo, hi)
+        if seq is not None:
+            detail = f"its leaf differs from {cp.label}: rewritten, later hashes recomputed"
+            self.problem(seq, "rewritten", detail)
+        else:
+            detail = f"a leaf among events {lo + 1}..{hi} differs from {cp.label}"
+            self.problem(lo + 1, "rewritten", detail + ": rewritten, later hashes recomputed")
+
+    def _first_differing_leaf(self, lo: int, hi: int) -> int | None:
+        """The first event in ``lo + 1 .. hi`` whose hash differs from the published leaf
+        (None without published leaves for that range)."""
+        if self.store is None:
+            return None
+        stored = iter_rows(self.session, after=lo, upto=hi, columns=[EVENTS.c.hash])
+        db = {row[-1]: bytes.fromhex(row[0]) for row in stored}
+        for seq, leaf in iter_published_leaves(self.store, hi):
+            if seq > lo and db.get(seq) != leaf:
+                return seq
+        return None
 
     def finish(self) -> None:
         last = self.expected_seq - 1
@@ -169,32 +244,44 @@ def check_signatures(checkpoints: list[AuditCheckpoint], key: Ed25519PublicKey) 
     return bad
 
 
-def verify_chain(session: Session, key: Ed25519PublicKey | None = None) -> ChainReport:
+def verify_chain(
+    session: Session,
+    key: Ed25519PublicKey | None = None,
+    published: dict[int, str] | None = None,
+    store: WitnessStore | None = None,
+) -> ChainReport:
     """Recompute every hash, link and checkpoint root (and signatures when ``key`` is given).
 
-    Streams the events (memory stays flat); read-only; never raises on tampering.
+    ``published`` adds the roots (``{size: root hex}``) of checkpoints verified outside
+    the database, and ``store`` their leaves. Every checkpoint must be reproduced,
+    including those beyond the chain head. Streams the events (memory stays flat);
+    read-only; never raises on tampering.
     """
     report = ChainReport()
     checkpoints = list_checkpoints(session)
+    bad = check_signatures(checkpoints, key) if key is not None else []
+    anchors = anchors_of([c for c in checkpoints if c.id not in bad], published or {})
     base = purge_base(session)
     head_seq, head_hash = chain_head(session)
     walk = _Walk(
         session,
         report,
-        checkpoints,
+        anchors,
         frontier_of(base),
         expected_seq=(base.tree_size if base else 0) + 1,
         expected_prev=base.head_hash if base else GENESIS_HASH,
         head_seq=head_seq,
+        store=store,
     )
     report.purged_up_to = base.tree_size if base else 0
-    if key is not None:
-        for cp_id in check_signatures(checkpoints, key):
-            walk.problem(0, "bad-signature", f"checkpoint {cp_id} signature or peaks invalid")
+    for cp_id in bad:
+        walk.problem(0, "bad-signature", f"checkpoint {cp_id} signature or peaks invalid")
+    _check_truncation(walk, anchors)
     fast = CleanScan(walk.expected_seq, walk.expected_prev, walk.frontier.copy())
-    if scan_clean(session, fast, checkpoints, head_seq) and fast.expected_prev == head_hash:
+    clean = scan_clean(session, fast, anchors, head_seq)
+    if clean and fast.expected_prev == head_hash:
         report.events, report.head_hash = fast.events, fast.expected_prev
-        report.checkpoints_checked = sum(1 for c in checkpoints if c.tree_size <= head_seq)
+        report.checkpoints_checked = sum(1 for c in anchors if c.tree_size <= head_seq)
         return report
     _classify_all(walk)
     if not report.problems and report.head_hash != head_hash:
@@ -204,6 +291,20 @@ def verify_chain(session: Session, key: Ed25519PublicKey | None = None) -> Chain
             "the last event's hash differs from the chain head recorded when it was appended",
         )
     return report
+
+
+def _check_truncation(walk: _Walk, anchors: list[Anchor]) -> None:
+    """Signed checkpoints beyond the chain head: their events were removed."""
+    beyond = [a for a in anchors if a.tree_size > walk.head_seq]
+    if beyond:
+        last = beyond[-1]
+        first = walk.head_seq + 1
+        walk.problem(
+            first,
+            "truncated",
+            f"events {first}..{last.tree_size} are signed by {last.label} "
+            f"and missing: the chain head was moved back to {walk.head_seq}",
+        )
 
 
 def _classify_all(walk: _Walk) -> None:

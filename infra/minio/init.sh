@@ -9,7 +9,9 @@ mc alias set edh http://minio:9000 "$(cat /run/secrets/minio_root_user)" \
 # The lake: every overwrite or delete keeps the previous version.
 mc mb --ignore-existing edh/edh-lake
 mc version enable edh/edh-lake
-# Audit exports and checkpoints: object lock (write once), compliance-mode retention.
+# Audit exports and published checkpoints (EDH_AUDIT__PUBLISH_TO=object-store, prefix
+# audit-witness/): object lock (write once), compliance-mode retention; the hub may put
+# and read there, never delete (policy-hub.json).
 if ! mc stat edh/edh-audit >/dev/null 2>&1; then
   mc mb --with-lock edh/edh-audit
 fi

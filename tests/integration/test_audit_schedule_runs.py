@@ -85,7 +85,9 @@ def test_concurrent_ticks_run_each_due_task_once(
     assert count(first, AuditVerification) == 1
     recorded = runs(second)
     assert {r.task for r in recorded.values() if r.ok} == ALL_TASKS
-    assert str(recorded["checkpoint"].detail).endswith("(5 événements)")
+    assert str(recorded["checkpoint"].detail).endswith(
+        "(5 événements), publié hors de la base (0 cosignature(s) de témoins)"
+    )
     assert {r.runner for r in recorded.values()} <= {s.runner for s in schedulers}
 
 
@@ -105,6 +107,25 @@ def test_a_task_runs_again_only_when_its_period_has_elapsed(
     assert (started if started.tzinfo else started.replace(tzinfo=UTC)) == NOW + timedelta(days=1)
 
 
+def test_a_checkpoint_also_runs_once_enough_events_follow_the_last(
+    hub_pair: Callable[..., list[HubContext]],
+) -> None:
+    ctx, other = hub_pair(checkpoint_every_minutes=60, checkpoint_every_events=5)
+    one = AuditScheduler(ctx)
+    seed(ctx, 2)
+    assert one.tick(NOW)["checkpoint"] is True
+    seed(ctx, 4)
+    assert "checkpoint" not in one.tick(NOW + timedelta(seconds=10))  # 4 unsigned
+    seed(ctx, 1)
+    later = NOW + timedelta(seconds=20)
+    assert AuditScheduler(other).tick(later) == {"checkpoint": True}  # 5 unsigned: early
+    assert one.tick(later) == {}  # the same run is not claimed twice
+    with session_scope(ctx.engine) as session:
+        sizes = [cp.tree_size for cp in session.exec(select(AuditCheckpoint)).all()]
+    assert sorted(sizes) == [2, 7]
+    assert str(runs(ctx)["checkpoint"].detail).startswith("point de contrôle n° 2 (7 événements)")
+
+
 def test_disabled_task_never_runs(hub_pair: Callable[..., list[HubContext]]) -> None:
     ctx, _ = hub_pair(verify_every_minutes=0, purge_every_minutes=0)
     assert set(AuditScheduler(ctx).tick(NOW)) == {"checkpoint", "alerts"}
@@ -120,7 +141,7 @@ def broken_key(tmp_path: Path) -> Path:
 def test_a_failing_task_does_not_stop_the_others_and_is_retried(
     hub_pair: Callable[..., list[HubContext]], tmp_path: Path
 ) -> None:
-    ctx, _ = hub_pair(key_file=broken_key(tmp_path))
+    ctx, _ = hub_pair(key_file=broken_key(tmp_path), checkpoint_every_minutes=10)
     seed(ctx, 3)
     scheduler = AuditScheduler(ctx)
 

@@ -76,10 +76,10 @@ def test_deleted_tail_is_named(hub_ctx: HubContext, edh: Edh) -> None:
     assert kinds(verify_json(edh)) == [(N, "deleted")]
 
 
-def test_forged_event_appended_after_head_is_inserted(hub_ctx: HubContext, edh: Edh) -> None:
+def test_forged_event_appended_after_head_is_a_forged_append(hub_ctx: HubContext, edh: Edh) -> None:
     _sealed(hub_ctx, edh)
     forge(hub_ctx, N + 1, row(hub_ctx, N)["hash"])
-    assert kinds(verify_json(edh)) == [(N + 1, "inserted")]
+    assert kinds(verify_json(edh)) == [(N + 1, "forged-append")]
 
 
 def test_forged_event_inserted_in_the_middle_is_named(hub_ctx: HubContext, edh: Edh) -> None:

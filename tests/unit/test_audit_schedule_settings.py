@@ -18,7 +18,7 @@ def test_production_defaults_run_every_task() -> None:
     assert settings.scheduler_enabled is True
     tasks = {t.name: t.period for t in configured_tasks(settings)}
     assert tasks == {
-        "checkpoint": timedelta(minutes=10),
+        "checkpoint": timedelta(minutes=1),
         "alerts": timedelta(minutes=5),
         "verify": timedelta(hours=1),
         "purge": timedelta(days=1),
@@ -47,6 +47,7 @@ def test_negative_period_is_refused() -> None:
     ("minutes", "label"),
     [
         (0, "désactivée"),
+        (1, "chaque minute"),
         (5, "toutes les 5 min"),
         (60, "chaque heure"),
         (120, "toutes les 2 h"),

@@ -40,6 +40,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - {name: EDH_AUTH__JWKS_URL, value: {{ required "auth.jwksUrl is required" .Values.auth.jwksUrl | quote }}}
 - {name: EDH_AUDIT__KEY_FILE, value: /run/secrets/edh/audit-signing-key.pem}
 - {name: EDH_AUDIT__RETENTION_DAYS, value: {{ .Values.audit.retentionDays | quote }}}
+- {name: EDH_AUDIT__PUBLISH_TO, value: object-store}
+- {name: EDH_AUDIT__WITNESS_BUCKET, value: {{ .Values.audit.witnessBucket | quote }}}
 - {name: EDH_CONTRACTS__HUB_KEY_FILE, value: /run/secrets/edh/contract-signing-key.pem}
 - {name: EDH_BUS__KIND, value: kafka}
 - {name: EDH_BUS__BOOTSTRAP_SERVERS, value: {{ required "kafka.bootstrapServers is required" .Values.kafka.bootstrapServers | quote }}}
