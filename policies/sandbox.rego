@@ -7,7 +7,7 @@
 #   Input: subject {sub, role}, today, project_id, contract_id, purpose;
 #   query adds tables [view...] and columns [{table, column}...] from DuckDB's own
 #   parse of the SQL, and row_level (bool); release adds job {owner, row_level,
-#   disclosure_checked, min_cell_count}; review adds action (approve | reject) and
+#   disclosure_checked, min_cell_count}; review adds action (read | approve | reject) and
 #   job {owner, status, reviewers} (reviewers: who already reviewed it).
 package edh.decisions.sandbox
 
@@ -226,10 +226,10 @@ access_deny contains msg if {
 
 # METADATA
 # description: |
-#   An output checker may approve or reject an exact result held for review: never
-#   their own query, never twice, only while it is pending review, and only while the
-#   contract is in force. Two approvals from distinct checkers release it (the hub
-#   counts them); any rejection ends it.
+#   An output checker may read, approve or reject an exact result held for review:
+#   never their own query, and only while the contract is in force; approve or reject
+#   only once and only while it is pending review. Two approvals from distinct checkers
+#   release it (the hub counts them); any rejection ends it.
 review := lib.decision(review_deny, true, "the output checker may review this result")
 
 review_deny contains msg if some msg in lib.input_problems
@@ -238,8 +238,8 @@ review_deny contains msg if some msg in lib.role_problems({"output_checker"})
 
 review_deny contains msg if some msg in lib.contract_problems
 
-review_deny contains "input.action must be approve or reject" if {
-	not object.get(lib.obj, "action", null) in {"approve", "reject"}
+review_deny contains "input.action must be read, approve or reject" if {
+	not object.get(lib.obj, "action", null) in {"read", "approve", "reject"}
 }
 
 review_deny contains "an output checker may not review their own query" if {
@@ -247,6 +247,7 @@ review_deny contains "an output checker may not review their own query" if {
 }
 
 review_deny contains msg if {
+	input.action != "read"
 	lib.sub in object.get(lib.obj, ["job", "reviewers"], [])
 	msg := sprintf("output checker %v has already reviewed this result", [lib.sub])
 }
@@ -256,6 +257,7 @@ review_deny contains "input.job.reviewers must be a list" if {
 }
 
 review_deny contains "the result is not pending review" if {
+	input.action != "read"
 	object.get(lib.obj, ["job", "status"], null) != "pending_review"
 }
 

@@ -197,6 +197,7 @@ test_review_refused_to_other_roles if {
 	d := review(object.union(review_input, {"subject": {"sub": "carol", "role": "researcher"}}))
 	not d.allow
 	d.reasons == [`role "researcher" may not do this (allowed: output_checker)`]
+	not review(object.union(review_input, {"action": "read", "subject": {"sub": "carol", "role": "dpo"}})).allow
 }
 
 test_review_refused_to_the_submitter if {
@@ -226,4 +227,13 @@ test_review_refused_for_unknown_action_or_suspended_contract if {
 test_review_fails_closed_without_job if {
 	d := review(object.remove(review_input, ["job"]))
 	not d.allow
+}
+
+test_review_read_allowed_after_reviewing_but_never_the_own_query if {
+	reread := object.union(review_input, {"action": "read", "subject": {"sub": "dave", "role": "output_checker"}})
+	review(reread).allow
+	done := object.union(reread, {"job": {"owner": "alice", "status": "released", "reviewers": ["dave"]}})
+	review(done).allow
+	own := object.union(review_input, {"action": "read", "subject": {"sub": "alice", "role": "output_checker"}})
+	review(own).reasons == ["an output checker may not review their own query"]
 }

@@ -120,6 +120,7 @@ def test_two_approvals_release_the_exact_result(airlock: SandboxWorld) -> None:
     assert ("sandbox.output.approve", "carol") in actions
     assert ("sandbox.output.approve", "dave") in actions
     assert ("sandbox.output.release", "dave") in actions
+    assert ("policy.edh/sandbox/review", "carol") in actions  # the read, audited
     approvals = [e for e in events if e.action == "sandbox.output.approve"]
     assert "agrégats par école, rien d'individuel" in approvals[0].reasons
     dpo = checker(airlock, "dpo-1", "dpo")
@@ -187,6 +188,9 @@ def test_checkers_are_distinct_and_never_the_submitter(airlock: SandboxWorld) ->
         headers=checker(airlock, "alice", "researcher", "output_checker"),
     )
     assert own.status_code == 403 and "their own query" in own.text
+    both = checker(airlock, "alice", "researcher", "output_checker")
+    peek = airlock.client.get(f"{REVIEWS}/{job['id']}", headers=both)
+    assert peek.status_code == 403 and "school-0" not in peek.text
     for role in ("researcher", "dpo", "operator", "ethics_reviewer"):
         headers = checker(airlock, "zoe", role)
         assert airlock.client.get(REVIEWS, headers=headers).status_code == 403

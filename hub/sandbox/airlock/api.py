@@ -95,9 +95,10 @@ def list_pending(session: SessionDep, who: Checker) -> list[HeldSummary]:
 
 
 @router.get("/{job_id}", response_model=HeldOut)
-def get_held(job_id: str, session: SessionDep, who: Checker) -> HeldOut:
-    """One held result with its SQL, exact result, findings and reviews."""
-    return held_out(service.get(session, job_id))
+def get_held(job_id: str, request: Request, session: SessionDep, who: Checker) -> HeldOut:
+    """One held result with its SQL, exact result, findings and reviews (the read is
+    decided by the policy and audited; never the checker's own query)."""
+    return held_out(service.read(hub_context(request), session, who, job_id))
 
 
 def _review(

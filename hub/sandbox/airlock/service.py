@@ -39,6 +39,7 @@ APPROVALS_NEEDED = 2
 class Action(StrEnum):
     """What an output checker decides."""
 
+    READ = "read"
     APPROVE = "approve"
     REJECT = "reject"
 
@@ -136,6 +137,19 @@ def get(session: Session, job_id: str) -> Held:
     return _held(session, found)
 
 
+def read(ctx: HubContext, session: Session, principal: Principal, job_id: str) -> Held:
+    """One held result for an output checker, once the policy allows the read (never the
+    checker's own query); the allowed read is in the audit log before this returns, the
+    refusal too (``Forbidden``). Ends the session's transaction."""
+    held = get(session, job_id)
+    _decide(ctx, session, _checker(principal), held, Action.READ, stand_alone=True)
+    return held
+
+
+def _checker(principal: Principal) -> Actor:
+    return Actor(principal.sub, str(Role.OUTPUT_CHECKER), principal.org)
+
+
 def _held(session: Session, found: OutputHold) -> Held:
     job = session.get(QueryJob, found.job_id)
     assert job is not None
@@ -165,7 +179,7 @@ def review(
     if found is None:
         raise NotFound(f"no result of job {job_id} is in the airlock")
     current = _held(session, found)
-    actor = Actor(principal.sub, str(Role.OUTPUT_CHECKER), principal.org)
+    actor = _checker(principal)
     _decide(ctx, session, actor, current, action)
     session.add(
         OutputReview(job_id=job_id, checker=principal.sub, decision=action, comment=comment)
@@ -182,7 +196,15 @@ def review(
     return _held(session, found)
 
 
-def _decide(ctx: HubContext, session: Session, actor: Actor, current: Held, action: Action) -> None:
+def _decide(
+    ctx: HubContext,
+    session: Session,
+    actor: Actor,
+    current: Held,
+    action: Action,
+    *,
+    stand_alone: bool = False,
+) -> None:
     """Ask ``edh/sandbox/review`` for each contract of the job (raises ``Forbidden``)."""
     job = current.job
     body = {
@@ -197,7 +219,7 @@ def _decide(ctx: HubContext, session: Session, actor: Actor, current: Held, acti
     for contract_id in job.contract_ids or [""]:
         why = Why(contract_id=contract_id or None, project_id=job.project_id, purpose=job.purpose)
         enforce.check(ctx, session, REVIEW, {**body, "contract_id": contract_id}, actor,
-                      Resource("query_job", job.id), why)  # fmt: skip
+                      Resource("query_job", job.id), why, stand_alone=stand_alone)  # fmt: skip
 
 
 def _release(

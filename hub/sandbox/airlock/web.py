@@ -56,7 +56,7 @@ def _detail(
     status: int = 200,
     error: str | None = None,
 ) -> Response:
-    held = service.get(session, job_id)
+    held = service.read(hub_context(request), session, principal, job_id)
     reviewers = {r.checker for r in held.reviews}
     can_review = (
         held.hold.status == PENDING
