@@ -255,7 +255,7 @@ def test_findings_dominance_and_differencing_against_released_values(
 ) -> None:
     """Classes 3 and 5: a dominated sum, a cell one pupil away from a released one, and
     the same pupils with a shifted value are all flagged to the checker, with the
-    earlier values quoted; nothing states a count below k."""
+    earlier values quoted, and so are two results held at the same time."""
     target = pupil_times(airlock, [0])
     dominated = held(
         airlock,
@@ -267,6 +267,7 @@ def test_findings_dominance_and_differencing_against_released_values(
     ).json()
     codes = {f["code"] for c in seen["findings"]["cells"] for f in c["findings"]}
     assert "dominance_nk" in codes
+    assert review(airlock, dominated["id"], "carol", "reject", "dominance").status_code == 200
     base = "SELECT count(DISTINCT pupil_id) AS pupils, sum(result_duration_s) AS d FROM statements"
     first = release(airlock, base + " WHERE school_id = 'school-0'")
     truth = lake_sql(
@@ -292,8 +293,19 @@ def test_findings_dominance_and_differencing_against_released_values(
     seen = airlock.client.get(
         f"{REVIEWS}/{shifted['id']}", headers=checker(airlock, "carol")
     ).json()
-    same = [f for f in seen["findings"]["cells"][0]["findings"] if f["code"] == "same_pupils"]
-    assert same and same[0]["params"]["values"] == {"pupils": truth[0][0], "d": truth[0][1]}
+    found = seen["findings"]["cells"][0]["findings"]
+    same = [f["params"] for f in found if f["code"] == "same_pupils"]
+    assert same == [
+        {
+            "job_id": first["job_id"],
+            "status": "released",
+            "values": {"pupils": truth[0][0], "d": truth[0][1]},
+        }
+    ]
+    # held at the same time: each is compared with the other, whichever is read first
+    again = airlock.client.get(f"{REVIEWS}/{minus_one['id']}", headers=checker(airlock, "dave"))
+    pending = [f["params"] for f in again.json()["findings"]["cells"][0]["findings"]]
+    assert {"job_id": shifted["id"], "status": "pending_review", "k": 10} in pending
 
 
 RESEARCH_QUESTIONS = {

@@ -76,14 +76,13 @@ def _summary(held: service.Held) -> dict[str, Any]:
 
 def held_out(held: service.Held) -> HeldOut:
     """The API view of a held result."""
-    findings = {k: v for k, v in held.hold.findings.items() if k != "request"}
     return HeldOut(
         **_summary(held),
         sql=held.job.sql_text,
         purpose=held.job.purpose,
         contract_ids=held.job.contract_ids,
         result=held.hold.result,
-        findings=findings,
+        findings=held.findings,
         reviews=[ReviewOut.model_validate(r, from_attributes=True) for r in held.reviews],
     )
 

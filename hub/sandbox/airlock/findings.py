@@ -15,11 +15,16 @@ Findings shown to the checker, who decides (per kept cell, with a stable ``code`
   total (NK rule n = 2, k = 0.85);
 - ``dominance_p``: the total minus the two largest contributions is under 10 % of the
   largest (p % rule): the second largest pupil could estimate the largest closely;
-- ``differencing``: the cell's pupils differ from a cell already released to the project
-  by between 1 and k - 1 pupils (subtracting the two isolates them);
-- ``same_pupils``: the cell has exactly the pupils of an already released cell whose
-  values differ (two statistics of one group may isolate a value: an offset attack); the
-  earlier values are quoted so the checker can compare;
+- ``differencing``: the cell's pupils differ from a cell of another result of the
+  project, released or still held, by between 1 and k - 1 pupils (subtracting the two
+  isolates them);
+- ``same_pupils``: the cell has exactly the pupils of a cell of another result of the
+  project whose values differ (two statistics of one group may isolate a value: an offset
+  attack); the other values are quoted so the checker can compare.
+
+``assess`` computes the first two kinds once, when the result is held; ``history`` the
+last two whenever a checker looks, against the project's other results as they are then
+(two results held at the same time are compared with each other).
 - per column: ``rounding`` (counts exact, no rounding base) and ``individual``.
 
 A finding never quotes a count below k: dropped rows are only counted.
@@ -41,10 +46,12 @@ CODES = ("dominance_nk", "dominance_p", "differencing", "same_pupils")
 
 
 @dataclass(frozen=True)
-class EarlierCell:
-    """A cell already released to the project: its job, pupils and values."""
+class OtherCell:
+    """A cell of another result of the project (released or held): its job and status,
+    pupils and values."""
 
     job_id: str
+    status: str
     n: int
     sketch: Sequence[int]
     values: dict[str, Any]
@@ -79,11 +86,10 @@ def assess(
     control: list[dict[str, Any]],
     k: int,
     rounding_base: int | None,
-    earlier: Sequence[EarlierCell],
 ) -> Held:
     """Apply the automatic rules to ``data`` (rows of the main query, with columns
     ``names``) using ``control`` (the control columns, matched on the cell keys), and
-    collect the findings of every kept cell against ``earlier`` released cells."""
+    collect the dominance findings of every kept cell."""
     columns = names[: plan.width]
     kinds = [query.item_kind(i) for i in range(plan.width)]
     by_key = {_key(c, plan.keys): c for c in control}
@@ -94,7 +100,6 @@ def assess(
     kept = [c for c in cells if not c.dropped]
     for cell in kept:
         cell.findings += _dominance(cell, plan, columns)
-        cell.findings += _differencing(cell, columns, kinds, k, earlier)
     rows = jsonable([_released(c, kinds, rounding_base) for c in kept])
     report = _report(columns, kinds, kept, len(cells) - len(kept), secondary, k, rounding_base)
     ledger = [
@@ -171,19 +176,28 @@ def _dominance(cell: _Cell, plan: Rewritten, columns: list[str]) -> list[dict[st
     return found
 
 
+def history(
+    cells: Sequence[dict[str, Any]], others: Sequence[OtherCell], k: int
+) -> list[list[dict[str, Any]]]:
+    """Per held cell (``Held.cells`` entries), its differencing and same-pupil findings
+    against the cells of the project's other results."""
+    return [_differencing(cell, others, k) for cell in cells]
+
+
 def _differencing(
-    cell: _Cell, columns: list[str], kinds: list[str], k: int, earlier: Sequence[EarlierCell]
+    cell: dict[str, Any], others: Sequence[OtherCell], k: int
 ) -> list[dict[str, Any]]:
     found = []
-    mine = _values(columns, kinds, jsonable([cell.values])[0])
-    for old in earlier:
-        if abs(cell.n - old.n) >= k:
+    n, sketch = int(cell["n"]), [int(x) for x in cell["sketch"]]
+    for other in others:
+        if abs(n - other.n) >= k:
             continue
-        if cell.n == old.n and list(cell.sketch) == [int(x) for x in old.sketch]:
-            if mine != old.values:
-                found.append(_finding("same_pupils", None, job_id=old.job_id, values=old.values))
-        elif differencing.symmetric_difference(cell.n, cell.sketch, old.n, old.sketch) < k:
-            found.append(_finding("differencing", None, job_id=old.job_id, k=k))
+        about = {"job_id": other.job_id, "status": other.status}
+        if n == other.n and sketch == list(other.sketch):
+            if cell["values"] != other.values:
+                found.append(_finding("same_pupils", None, **about, values=other.values))
+        elif differencing.symmetric_difference(n, sketch, other.n, other.sketch) < k:
+            found.append(_finding("differencing", None, **about, k=k))
     return found
 
 
@@ -228,7 +242,6 @@ def _report(
             "rows_held": len(kept),
             "rows_dropped": dropped,
             "secondary_drops": secondary,
-            "cells_with_findings": sum(1 for c in kept if c.findings),
         },
     }
 
@@ -252,7 +265,6 @@ def row_level(names: list[str], data: list[dict[str, Any]]) -> Held:
         "rounding_base": None,
         "columns": [{"name": c, "kind": "row", "findings": []} for c in columns],
         "cells": [],
-        "summary": {"rows_held": len(rows), "rows_dropped": 0, "secondary_drops": 0,
-                    "cells_with_findings": 0},
+        "summary": {"rows_held": len(rows), "rows_dropped": 0, "secondary_drops": 0},
     }  # fmt: skip
     return Held(columns, rows, report)

@@ -12,6 +12,7 @@ stops a result still in the airlock.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,18 +58,20 @@ class Exact:
 
 @dataclass(frozen=True)
 class Held:
-    """A held result with its job and the reviews so far (oldest first)."""
+    """A held result with its job, the reviews so far (oldest first), and its findings
+    (those of the hold, plus differencing against the project's results as they are)."""
 
     hold: OutputHold
     job: QueryJob
     reviews: list[OutputReview]
+    findings: dict[str, Any]
 
 
 def hold(session: Session, job: QueryJob, exact: Exact) -> None:
     """Hold ``job``'s exact result for review (``pending_review``): threshold applied,
     findings computed against the project's released cells. The job's own ``result``
     stays empty; its ``report`` says only that it awaits review."""
-    held = _assess(session, job.project_id, exact)
+    held = _assess(exact)
     request = {**vars(exact.request), "columns": list(exact.request.columns)}
     session.add(
         OutputHold(
@@ -87,7 +90,7 @@ def hold(session: Session, job: QueryJob, exact: Exact) -> None:
            Decision.INFO, ["exact result held for output checking"], summary=summary)  # fmt: skip
 
 
-def _assess(session: Session, project_id: str, exact: Exact) -> findings.Held:
+def _assess(exact: Exact) -> findings.Held:
     main = exact.tables[0]
     if exact.plan is None:
         return findings.row_level(main.column_names, main.to_pylist())
@@ -100,20 +103,21 @@ def _assess(session: Session, project_id: str, exact: Exact) -> findings.Held:
         exact.tables[-1].to_pylist(),
         scope.min_cell_size,
         scope.rounding_base,
-        released_cells(session, project_id),
     )
 
 
-def released_cells(session: Session, project_id: str) -> list[findings.EarlierCell]:
-    """Every cell already released to the project through the airlock."""
+def other_cells(session: Session, found: OutputHold) -> list[findings.OtherCell]:
+    """The cells of the project's other results, released or still held."""
     rows = session.exec(
-        select(OutputHold.job_id, OutputHold.cells).where(
-            OutputHold.project_id == project_id, OutputHold.status == RELEASED
+        select(OutputHold.job_id, OutputHold.status, OutputHold.cells).where(
+            OutputHold.project_id == found.project_id,
+            OutputHold.job_id != found.job_id,
+            col(OutputHold.status).in_((RELEASED, PENDING)),
         )
     ).all()
     return [
-        findings.EarlierCell(job_id, int(c["n"]), [int(x) for x in c["sketch"]], c["values"])
-        for job_id, cells in rows
+        findings.OtherCell(job_id, status, int(c["n"]), [int(x) for x in c["sketch"]], c["values"])
+        for job_id, status, cells in rows
         for c in cells
     ]
 
@@ -158,7 +162,17 @@ def _held(session: Session, found: OutputHold) -> Held:
         .where(OutputReview.job_id == found.job_id)
         .order_by(col(OutputReview.id))
     ).all()
-    return Held(found, job, list(reviews))
+    return Held(found, job, list(reviews), _findings(session, found))
+
+
+def _findings(session: Session, found: OutputHold) -> dict[str, Any]:
+    report = copy.deepcopy({k: v for k, v in found.findings.items() if k != "request"})
+    if report["k"] is None:
+        return report
+    more = findings.history(found.cells, other_cells(session, found), int(report["k"]))
+    for cell, extra in zip(report["cells"], more, strict=True):
+        cell["findings"] += extra
+    return report
 
 
 def review(

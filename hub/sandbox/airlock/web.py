@@ -34,8 +34,8 @@ FINDING_LABELS = {
     "dominance_p": "« {column} » : le total moins les 2 plus fortes contributions est "
     "inférieur à {limit:.0%} de la plus forte (règle p %)",
     "differencing": "différenciation : les élèves de cette cellule diffèrent de moins de "
-    "{k} élèves d'une cellule déjà diffusée (requête {job_id:.8})",
-    "same_pupils": "mêmes élèves qu'une cellule déjà diffusée (requête {job_id:.8}) dont "
+    "{k} élèves d'une cellule de la requête {job_id:.8} ({status})",
+    "same_pupils": "mêmes élèves qu'une cellule de la requête {job_id:.8} ({status}) dont "
     "les valeurs diffèrent : {values}",
     "rounding": "« {column} » : effectifs exacts, non arrondis (le contrat ne fixe pas de base)",
     "individual": "« {column} » : valeur individuelle (min, max, médiane…), jamais diffusée",
@@ -45,7 +45,10 @@ FINDING_LABELS = {
 def finding_fr(finding: dict[str, Any]) -> str:
     """One finding in French."""
     label = FINDING_LABELS.get(str(finding.get("code")), str(finding.get("code")))
-    return label.format(column=finding.get("column"), **finding.get("params", {}))
+    params = dict(finding.get("params", {}))
+    if "status" in params:
+        params["status"] = STATUS_LABELS.get(params["status"], params["status"])
+    return label.format(column=finding.get("column"), **params)
 
 
 def _detail(
@@ -66,7 +69,7 @@ def _detail(
     context = {
         "principal": principal,
         "held": held,
-        "findings": held.hold.findings,
+        "findings": held.findings,
         "finding_fr": finding_fr,
         "statuses": STATUS_LABELS,
         "decisions": DECISION_LABELS,
