@@ -14,12 +14,17 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from hub.audit.models import AuditEvent
+from hub.audit.trail import Actor
 from hub.context import HubContext
+from hub.db import session_scope
+from hub.registry import service as registry
+from hub.sandbox.airlock.models import OutputReview
 from hub.sandbox.runtime import uninstall
 from tests.support.sandbox_fixtures import (
     SandboxWorld,
     build_sandbox_world,
     register_batch,
+    suspend_contract,
     write_batch,
 )
 
@@ -376,3 +381,40 @@ def _close(got: list[list[Any]], want: list[tuple[Any, ...]]) -> bool:
             if not (a == pytest.approx(b, rel=1e-9) if isinstance(b, float) else a == b):
                 return False
     return True
+
+
+def test_a_revocation_or_suspension_stops_a_held_result(airlock: SandboxWorld) -> None:
+    """The facts are decided again at each review and at the release: a researcher revoked
+    after the hold gets nothing, and a suspended contract stops every review."""
+    job = held(airlock, BY_SCHOOL)
+    assert review(airlock, job["id"], "carol", "approve").status_code == 200
+    with session_scope(airlock.ctx.engine) as session:
+        alice = registry.researcher_by_subject(session, "alice")
+        assert alice is not None
+        registry.revoke_researcher(session, Actor("admin", "operator"), alice.id, "misconduct")
+    refused = review(airlock, job["id"], "dave", "approve")
+    assert refused.status_code == 403 and "revoked" in refused.text
+    assert airlock.wait(job["id"])["status"] == "pending_review"
+    with Session(airlock.ctx.engine) as session:
+        reviews = session.exec(select(OutputReview).where(OutputReview.job_id == job["id"])).all()
+    assert [r.checker for r in reviews] == ["carol"]  # the refused approval left nothing
+    suspend_contract(airlock.ctx, "c-alice")
+    stopped = review(airlock, job["id"], "erin", "reject", "contrat suspendu")
+    assert stopped.status_code == 403 and "SUSPENDED" in stopped.text
+
+
+def test_hostile_review_input_answers_problem_json(airlock: SandboxWorld) -> None:
+    job = held(airlock, BY_SCHOOL)
+    url, headers = f"{REVIEWS}/{job['id']}/approve", checker(airlock, "carol")
+    for body in (b"{", b"[]", b'{"comment": 5}', b'{"comment": "ok", "extra": 1}', b"null"):
+        resp = airlock.client.post(
+            url, content=body, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert 400 <= resp.status_code < 500, (body, resp.status_code)
+        assert resp.headers["content-type"].startswith("application/problem+json")
+    long = airlock.client.post(url, json={"comment": "x" * 5000}, headers=headers)
+    assert long.status_code in (400, 422)
+    unknown = airlock.client.get(f"{REVIEWS}/no-such-job", headers=headers)
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert airlock.client.get(f"{REVIEWS}/{job['id']}", headers=headers).json()["reviews"] == []

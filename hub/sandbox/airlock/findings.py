@@ -14,7 +14,8 @@ Findings shown to the checker, who decides (per kept cell, with a stable ``code`
 - ``dominance_nk``: the 2 largest per-pupil contributions exceed 85 % of a sum or mean's
   total (NK rule n = 2, k = 0.85);
 - ``dominance_p``: the total minus the two largest contributions is under 10 % of the
-  largest (p % rule): the second largest pupil could estimate the largest closely;
+  largest (p % rule): the second largest pupil could estimate the largest closely (a
+  cell failing it also fails NK 2/0.85; both are reported);
 - ``differencing``: the cell's pupils differ from a cell of another result of the
   project, released or still held, by between 1 and k - 1 pupils (subtracting the two
   isolates them);
@@ -171,7 +172,7 @@ def _dominance(cell: _Cell, plan: Rewritten, columns: list[str]) -> list[dict[st
         share = sum(top) / total
         if share > NK_K:
             found.append(_finding("dominance_nk", column, share=round(share, 2), limit=NK_K))
-        elif (total - sum(top)) / top[0] < P_PERCENT:
+        if (total - sum(top)) / top[0] < P_PERCENT:
             found.append(_finding("dominance_p", column, limit=P_PERCENT))
     return found
 
