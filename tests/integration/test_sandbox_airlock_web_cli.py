@@ -39,6 +39,7 @@ def test_checker_page_shows_findings_and_records_decisions(airlock: SandboxWorld
     _login(airlock, "alice", "researcher")
     mine = airlock.client.get(f"/research/jobs/{job['id']}")
     assert "en attente du contrôle des sorties" in mine.text and "school-0" not in mine.text
+    assert "retenu jusqu'à l'approbation de deux contrôleurs" in mine.text
     assert airlock.client.get("/controle-sorties").status_code == 403
     _login(airlock, "carol", "output_checker")
     queue = airlock.client.get("/controle-sorties")
@@ -71,6 +72,7 @@ def test_checker_page_shows_findings_and_records_decisions(airlock: SandboxWorld
     _login(airlock, "alice", "researcher")
     released = airlock.client.get(f"/research/jobs/{job['id']}")
     assert "diffusée après contrôle" in released.text and "school-0" in released.text
+    assert "Lignes écartées sous le seuil" in released.text
 
 
 @pytest.fixture
