@@ -29,6 +29,8 @@ from hub.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from hub.policy.factory import attach_policy
 from hub.pseudonym.api import router as pseudonym_router
 from hub.registry.api import router as registry_router
+from hub.sandbox.airlock.api import router as airlock_router
+from hub.sandbox.airlock.web import router as airlock_ui_router
 from hub.sandbox.api import router as sandbox_router
 from hub.sandbox.runtime import runtime_for, uninstall
 from hub.sandbox.web import router as research_router
@@ -52,6 +54,8 @@ ROUTERS = (
     storage_router,
     sandbox_router,
     research_router,
+    airlock_router,
+    airlock_ui_router,
     audit_router,
     audit_ui_router,
 )

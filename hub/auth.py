@@ -35,6 +35,7 @@ class Role(StrEnum):
     RESEARCHER = "researcher"
     ETHICS_REVIEWER = "ethics_reviewer"
     DPO = "dpo"
+    OUTPUT_CHECKER = "output_checker"
 
 
 ALL_ROLES = tuple(Role)

@@ -21,6 +21,7 @@ from hub.contracts.models import (
 from hub.ingest.models import IngestBatch
 from hub.policy.models import PolicyDataVersion
 from hub.registry.models import Connector, Organisation, Project, ProjectMember, Researcher
+from hub.sandbox.airlock.models import OutputHold, OutputReview
 from hub.sandbox.models import QueryJob, ReleasedCell
 
 __all__ = [
@@ -40,6 +41,8 @@ __all__ = [
     "IngestBatch",
     "Organisation",
     "OrganisationKey",
+    "OutputHold",
+    "OutputReview",
     "PolicyDataVersion",
     "Project",
     "ProjectMember",

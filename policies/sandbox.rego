@@ -1,12 +1,14 @@
 # METADATA
 # title: Sandbox
 # description: |
-#   Decisions edh/sandbox/query (may this researcher run this query?) and
-#   edh/sandbox/release (may this result leave the sandbox?).
+#   Decisions edh/sandbox/query (may this researcher run this query?),
+#   edh/sandbox/release (may this result leave the sandbox?) and
+#   edh/sandbox/review (may this output checker approve or reject this held result?).
 #   Input: subject {sub, role}, today, project_id, contract_id, purpose;
 #   query adds tables [view...] and columns [{table, column}...] from DuckDB's own
 #   parse of the SQL, and row_level (bool); release adds job {owner, row_level,
-#   disclosure_checked, min_cell_count}.
+#   disclosure_checked, min_cell_count}; review adds action (read | approve | reject) and
+#   job {owner, status, reviewers} (reviewers: who already reviewed it).
 package edh.decisions.sandbox
 
 import data.edh.lib
@@ -220,4 +222,46 @@ access_deny contains msg if {
 	lib.contract
 	object.get(lib.obj, "purpose", null) != lib.contract.purpose
 	msg := sprintf("the declared purpose does not match the purpose of contract %v", [lib.contract.id])
+}
+
+# METADATA
+# description: |
+#   An output checker may read, approve or reject an exact result held for review:
+#   never their own query, and only while the contract is in force; approve or reject
+#   only once and only while it is pending review. Two approvals from distinct checkers
+#   release it (the hub counts them); any rejection ends it.
+review := lib.decision(review_deny, true, "the output checker may review this result")
+
+review_deny contains msg if some msg in lib.input_problems
+
+review_deny contains msg if some msg in lib.role_problems({"output_checker"})
+
+review_deny contains msg if some msg in lib.contract_problems
+
+review_deny contains "input.action must be read, approve or reject" if {
+	not object.get(lib.obj, "action", null) in {"read", "approve", "reject"}
+}
+
+review_deny contains "an output checker may not review their own query" if {
+	object.get(lib.obj, ["job", "owner"], lib.sub) == lib.sub
+}
+
+review_deny contains msg if {
+	input.action != "read"
+	lib.sub in object.get(lib.obj, ["job", "reviewers"], [])
+	msg := sprintf("output checker %v has already reviewed this result", [lib.sub])
+}
+
+review_deny contains "input.job.reviewers must be a list" if {
+	not is_array(object.get(lib.obj, ["job", "reviewers"], null))
+}
+
+review_deny contains "the result is not pending review" if {
+	input.action != "read"
+	object.get(lib.obj, ["job", "status"], null) != "pending_review"
+}
+
+review_deny contains msg if {
+	lib.contract.project_id != object.get(lib.obj, "project_id", null)
+	msg := sprintf("contract %v is not bound to project %v", [lib.contract.id, input.project_id])
 }

@@ -177,3 +177,63 @@ test_fast_path_agrees_with_reasons if {
 	[true, true] == paths(object.union(query_input, {"row_level": true}), row_level)
 	[false, false] == paths(query_input, {"c1": object.union(contracts.c1, {"state": "AGREED"})})
 }
+
+review_input := {
+	"subject": {"sub": "carol", "role": "output_checker"}, "today": "2026-05-01",
+	"project_id": "pr1", "contract_id": "c1", "action": "approve",
+	"job": {"owner": "alice", "status": "pending_review", "reviewers": ["dave"]},
+}
+
+review(inp) := d if {
+	d := sandbox.review with input as inp with data.edh.contracts as contracts
+}
+
+test_review_allowed_for_a_second_distinct_checker if {
+	review(review_input).allow
+	review(object.union(review_input, {"action": "reject"})).allow
+}
+
+test_review_refused_to_other_roles if {
+	d := review(object.union(review_input, {"subject": {"sub": "carol", "role": "researcher"}}))
+	not d.allow
+	d.reasons == [`role "researcher" may not do this (allowed: output_checker)`]
+	not review(object.union(review_input, {"action": "read", "subject": {"sub": "carol", "role": "dpo"}})).allow
+}
+
+test_review_refused_to_the_submitter if {
+	inp := object.union(review_input, {"subject": {"sub": "alice", "role": "output_checker"}})
+	d := review(inp)
+	not d.allow
+	d.reasons == ["an output checker may not review their own query"]
+}
+
+test_review_refused_twice if {
+	inp := object.union(review_input, {"subject": {"sub": "dave", "role": "output_checker"}})
+	d := review(inp)
+	d.reasons == ["output checker dave has already reviewed this result"]
+}
+
+test_review_refused_when_not_pending if {
+	d := review(object.union(review_input, {"job": {"owner": "alice", "status": "released", "reviewers": []}}))
+	d.reasons == ["the result is not pending review"]
+}
+
+test_review_refused_for_unknown_action_or_suspended_contract if {
+	not review(object.union(review_input, {"action": "release"})).allow
+	not review(object.union(review_input, {"today": "2027-02-01"})).allow
+	not review(object.union(review_input, {"project_id": "pr2"})).allow
+}
+
+test_review_fails_closed_without_job if {
+	d := review(object.remove(review_input, ["job"]))
+	not d.allow
+}
+
+test_review_read_allowed_after_reviewing_but_never_the_own_query if {
+	reread := object.union(review_input, {"action": "read", "subject": {"sub": "dave", "role": "output_checker"}})
+	review(reread).allow
+	done := object.union(reread, {"job": {"owner": "alice", "status": "released", "reviewers": ["dave"]}})
+	review(done).allow
+	own := object.union(review_input, {"action": "read", "subject": {"sub": "alice", "role": "output_checker"}})
+	review(own).reasons == ["an output checker may not review their own query"]
+}

@@ -30,7 +30,7 @@ IDENTIFIER = re.compile(
     r"^(mbox:mailto:\S+@\S+|mbox_sha1sum:[0-9a-f]{40}|openid:\S+|account:\S+\|.+)$"
 )
 DAY = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
-ACCESS_ACTIONS = ("sandbox.query.submit", "sandbox.query.release")
+ACCESS_ACTIONS = ("sandbox.query.submit", "sandbox.query.release", "sandbox.output.release")
 
 
 @dataclass

@@ -22,7 +22,7 @@ WAIT_POLL_S = 0.25
 def _client(args: argparse.Namespace) -> httpx.Client:
     token = args.token or os.environ.get("EDH_TOKEN", "")
     if not token:
-        raise ValueError("a researcher token is required (--token or EDH_TOKEN)")
+        raise ValueError("a token is required (--token or EDH_TOKEN)")
     url = args.url or os.environ.get("EDH_PUBLIC_URL", "http://127.0.0.1:8000")
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
@@ -55,7 +55,11 @@ def _submit(args: argparse.Namespace) -> int:
         if args.wait:
             job = _wait(client, job["id"], args.timeout)
     print(json.dumps(job, indent=2, ensure_ascii=False))
-    return 0 if job["status"] in ("queued", "running", "succeeded") else 1
+    return (
+        0
+        if job["status"] in ("queued", "running", "succeeded", "pending_review", "released")
+        else 1
+    )
 
 
 def _wait(client: httpx.Client, job_id: str, timeout: float) -> Any:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlmodel import Session, col, select
 
+from contracts.model import ReleaseMode
 from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
 from hub.auth import Principal, Role
 from hub.db import session_scope
@@ -24,6 +25,7 @@ from hub.errors import Forbidden, HubError, NotFound, ValidationFailed
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.registry import service as registry
 from hub.sandbox import authorize, disclosure, lease, rewrite, sqlcheck, views
+from hub.sandbox.airlock import service as airlock
 from hub.sandbox.errors import QueryRefused
 from hub.sandbox.models import ACTIVE as ACTIVE
 from hub.sandbox.models import QueryJob, ReleasedCell
@@ -44,6 +46,7 @@ class Approval:
 
     request: authorize.Request
     contracts: list[Mapping[str, Any]]
+    obligations: authorize.Obligations
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,13 @@ def _vet(runtime: SandboxRuntime, session: Session, principal: Principal, job: Q
     _check_columns(checked, view_set)
     req = authorize.request(job.project_id, job.purpose, checked, view_set)
     granted = authorize.query(runtime.ctx, session, principal, req, docs, job.id)
-    return Vetted(checked, replace(scope, **vars(granted)), view_set, Approval(req, docs))
+    scope = replace(
+        scope,
+        min_cell_size=granted.min_cell_size,
+        row_level=granted.row_level,
+        rounding_base=granted.rounding_base,
+    )
+    return Vetted(checked, scope, view_set, Approval(req, docs, granted))
 
 
 def _accept(
@@ -310,6 +319,9 @@ def _finish(
         _audit(session, None, job, "sandbox.query.failed", Decision.INFO, [outcome.message])
         return
     tables = [pa.ipc.open_stream(ipc).read_all() for ipc in outcome.ipc]
+    if approval.obligations.release_mode is ReleaseMode.REVIEWED:
+        airlock.hold(session, job, airlock.Exact(checked, plan, scope, approval.request, tables))
+        return
     released = _release(session, checked, plan, scope, tables)
     try:
         fewest = min((n for n, _ in released.cells), default=scope.min_cell_size)

@@ -28,6 +28,9 @@ STATUS_LABELS = {
     "failed": "échouée",
     "refused": "refusée",
     "cancelled": "annulée",
+    "pending_review": "en attente du contrôle des sorties",
+    "released": "diffusée après contrôle",
+    "rejected": "rejetée par le contrôle des sorties",
 }
 # French text per disclosure reason code (hub.sandbox.disclosure.CODES); {column} is the
 # aggregate concerned, the other fields are the reason's params.

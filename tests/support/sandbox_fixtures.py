@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from contracts.model import ContractTerms, LegalBasis
+from contracts.model import ContractTerms, LegalBasis, ReleaseMode
 from hub.audit.trail import Actor
 from hub.context import HubContext
 from hub.contracts.models import Contract, ContractVersion
@@ -206,6 +206,7 @@ def store_contract(ctx: HubContext, doc: dict[str, Any], lab_id: str) -> None:
         connector_ids=doc["connector_ids"],
         provider_id=doc["provider_id"],
         datasets=doc["datasets"],
+        release_mode=doc.get("release_mode", ReleaseMode.DIFFERENTIAL_PRIVACY),
     )
     with session_scope(ctx.engine) as session:
         session.add(

@@ -1,0 +1,307 @@
+"""The airlock's service: hold an exact result, list and show held results to output
+checkers, record their approvals and rejections, release after two approvals.
+
+Every step is audited in the same transaction as the change it makes:
+``sandbox.output.hold`` (the job's result is held), ``sandbox.output.approve`` and
+``sandbox.output.reject`` (a checker's review, with the comment), and
+``sandbox.output.release`` (the second approval released it). Each review is first
+decided by the policy (``edh/sandbox/review``, once per contract of the job), and the
+release by ``edh/sandbox/release``, so a revoked researcher or a suspended contract
+stops a result still in the airlock.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import pyarrow as pa
+from sqlmodel import Session, col, select
+
+from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
+from hub.auth import Principal, Role
+from hub.context import HubContext
+from hub.errors import NotFound
+from hub.policy import enforce
+from hub.sandbox import authorize, rewrite, sqlcheck
+from hub.sandbox.airlock import findings
+from hub.sandbox.airlock.models import PENDING, REJECTED, RELEASED, OutputHold, OutputReview
+from hub.sandbox.models import QueryJob
+from hub.sandbox.scope import ProjectScope
+
+REVIEW = "edh/sandbox/review"
+APPROVALS_NEEDED = 2
+
+
+class Action(StrEnum):
+    """What an output checker decides."""
+
+    READ = "read"
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class Exact:
+    """A finished reviewed job's exact output, and what checking it needs."""
+
+    checked: sqlcheck.CheckedQuery
+    plan: rewrite.Rewritten | None
+    scope: ProjectScope
+    request: authorize.Request
+    tables: list[pa.Table]
+
+
+@dataclass(frozen=True)
+class Held:
+    """A held result with its job, the reviews so far (oldest first), and its findings
+    (those of the hold, plus differencing against the project's results as they are)."""
+
+    hold: OutputHold
+    job: QueryJob
+    reviews: list[OutputReview]
+    findings: dict[str, Any]
+
+
+def hold(session: Session, job: QueryJob, exact: Exact) -> None:
+    """Hold ``job``'s exact result for review (``pending_review``): threshold applied,
+    findings computed against the project's released cells. The job's own ``result``
+    stays empty; its ``report`` says only that it awaits review."""
+    held = _assess(exact)
+    request = {**vars(exact.request), "columns": list(exact.request.columns)}
+    session.add(
+        OutputHold(
+            job_id=job.id,
+            project_id=job.project_id,
+            submitted_by=job.submitted_by,
+            status=PENDING,
+            result={"columns": held.columns, "rows": held.rows},
+            findings={**held.findings, "request": request},
+            cells=held.cells,
+        )
+    )
+    job.status, job.report = PENDING, {"decision": PENDING}
+    summary = held.findings["summary"]
+    _audit(session, Actor(job.submitted_by, "researcher"), job, "sandbox.output.hold",
+           Decision.INFO, ["exact result held for output checking"], summary=summary)  # fmt: skip
+
+
+def _assess(exact: Exact) -> findings.Held:
+    main = exact.tables[0]
+    if exact.plan is None:
+        return findings.row_level(main.column_names, main.to_pylist())
+    scope = exact.scope
+    return findings.assess(
+        exact.checked,
+        exact.plan,
+        main.column_names,
+        main.to_pylist(),
+        exact.tables[-1].to_pylist(),
+        scope.min_cell_size,
+        scope.rounding_base,
+    )
+
+
+def other_cells(session: Session, found: OutputHold) -> list[findings.OtherCell]:
+    """The cells of the project's other results, released or still held."""
+    rows = session.exec(
+        select(OutputHold.job_id, OutputHold.status, OutputHold.cells).where(
+            OutputHold.project_id == found.project_id,
+            OutputHold.job_id != found.job_id,
+            col(OutputHold.status).in_((RELEASED, PENDING)),
+        )
+    ).all()
+    return [
+        findings.OtherCell(job_id, status, int(c["n"]), [int(x) for x in c["sketch"]], c["values"])
+        for job_id, status, cells in rows
+        for c in cells
+    ]
+
+
+def pending(session: Session) -> list[Held]:
+    """Results awaiting review, oldest first (at most 200)."""
+    holds = session.exec(
+        select(OutputHold)
+        .where(OutputHold.status == PENDING)
+        .order_by(col(OutputHold.created_at))
+        .limit(200)
+    ).all()
+    return [_held(session, h) for h in holds]
+
+
+def get(session: Session, job_id: str) -> Held:
+    """One held result (any status), its job and reviews; ``NotFound`` otherwise."""
+    found = session.get(OutputHold, job_id)
+    if found is None:
+        raise NotFound(f"no result of job {job_id} is in the airlock")
+    return _held(session, found)
+
+
+def read(ctx: HubContext, session: Session, principal: Principal, job_id: str) -> Held:
+    """One held result for an output checker, once the policy allows the read (never the
+    checker's own query); the allowed read is in the audit log before this returns, the
+    refusal too (``Forbidden``). Ends the session's transaction."""
+    held = get(session, job_id)
+    _decide(ctx, session, _checker(principal), held, Action.READ, stand_alone=True)
+    return held
+
+
+def _checker(principal: Principal) -> Actor:
+    return Actor(principal.sub, str(Role.OUTPUT_CHECKER), principal.org)
+
+
+def _held(session: Session, found: OutputHold) -> Held:
+    job = session.get(QueryJob, found.job_id)
+    assert job is not None
+    reviews = session.exec(
+        select(OutputReview)
+        .where(OutputReview.job_id == found.job_id)
+        .order_by(col(OutputReview.id))
+    ).all()
+    return Held(found, job, list(reviews), _findings(session, found))
+
+
+def _findings(session: Session, found: OutputHold) -> dict[str, Any]:
+    report = copy.deepcopy({k: v for k, v in found.findings.items() if k != "request"})
+    if report["k"] is None:
+        return report
+    more = findings.history(found.cells, other_cells(session, found), int(report["k"]))
+    for cell, extra in zip(report["cells"], more, strict=True):
+        cell["findings"] += extra
+    return report
+
+
+def review(
+    ctx: HubContext,
+    session: Session,
+    principal: Principal,
+    job_id: str,
+    action: Action,
+    comment: str,
+    contracts: Mapping[str, Mapping[str, Any]],
+) -> Held:
+    """Record ``principal``'s approval or rejection (with a comment, mandatory) of a held
+    result, once the policy allows it; a rejection ends it, the second approval releases
+    it. ``contracts`` are the policy documents by id (for the release decision). Raises
+    ``Forbidden`` (audited by the policy) or ``NotFound``; the caller commits."""
+    locked = select(OutputHold).where(OutputHold.job_id == job_id).with_for_update()
+    found = session.exec(locked).first()
+    if found is None:
+        raise NotFound(f"no result of job {job_id} is in the airlock")
+    current = _held(session, found)
+    actor = _checker(principal)
+    _decide(ctx, session, actor, current, action)
+    session.add(
+        OutputReview(job_id=job_id, checker=principal.sub, decision=action, comment=comment)
+    )
+    job = current.job
+    _audit(session, actor, job, f"sandbox.output.{action}", Decision.ALLOW, [comment])
+    if action is Action.REJECT:
+        _end(found, job, REJECTED)
+        job.reasons = [f"rejected by output checking: {comment}"]
+        job.report = {"decision": REJECTED, "reasons": job.reasons}
+    elif sum(1 for r in current.reviews if r.decision == Action.APPROVE) + 1 >= APPROVALS_NEEDED:
+        _release(ctx, session, actor, (found, job), contracts)
+    session.flush()
+    return _held(session, found)
+
+
+def _decide(
+    ctx: HubContext,
+    session: Session,
+    actor: Actor,
+    current: Held,
+    action: Action,
+    *,
+    stand_alone: bool = False,
+) -> None:
+    """Ask ``edh/sandbox/review`` for each contract of the job (raises ``Forbidden``)."""
+    job = current.job
+    body = {
+        "project_id": job.project_id,
+        "action": str(action),
+        "job": {
+            "owner": job.submitted_by,
+            "status": current.hold.status,
+            "reviewers": [r.checker for r in current.reviews],
+        },
+    }
+    for contract_id in job.contract_ids or [""]:
+        why = Why(contract_id=contract_id or None, project_id=job.project_id, purpose=job.purpose)
+        enforce.check(ctx, session, REVIEW, {**body, "contract_id": contract_id}, actor,
+                      Resource("query_job", job.id), why, stand_alone=stand_alone)  # fmt: skip
+
+
+def _release(
+    ctx: HubContext,
+    session: Session,
+    actor: Actor,
+    held: tuple[OutputHold, QueryJob],
+    contracts: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """The second approval (by ``actor``): ask ``edh/sandbox/release`` for the owner,
+    then serve the result."""
+    found, job = held
+    stored = dict(found.findings["request"])
+    request = authorize.Request(
+        project_id=stored["project_id"],
+        purpose=stored["purpose"],
+        tables=tuple(stored["tables"]),
+        columns=tuple(stored["columns"]),
+        row_level=bool(stored["row_level"]),
+    )
+    docs = [contracts[c] for c in job.contract_ids if c in contracts]
+    fewest = min((int(c["n"]) for c in found.cells), default=found.findings["k"] or 0)
+    authorize.release(ctx, session, job.submitted_by, request, docs, job.id,
+                      0 if request.row_level else fewest)  # fmt: skip
+    _end(found, job, RELEASED)
+    job.result = found.result
+    job.report = {
+        "decision": RELEASED,
+        "contract_ids": job.contract_ids,
+        "k": found.findings["k"],
+        "rounding_base": found.findings["rounding_base"],
+        "summary": {
+            "rows_released": found.findings["summary"]["rows_held"],
+            "rows_dropped": found.findings["summary"]["rows_dropped"],
+        },
+    }
+    reasons = ["two output checkers approved"]
+    summary = job.report["summary"]
+    _audit(session, actor, job, "sandbox.output.release", Decision.ALLOW, reasons, summary=summary)
+
+
+def _end(found: OutputHold, job: QueryJob, status: str) -> None:
+    found.status = job.status = status
+    found.decided_at = datetime.now(UTC)
+
+
+def _audit(
+    session: Session,
+    actor: Actor,
+    job: QueryJob,
+    action: str,
+    decision: Decision,
+    reasons: list[str],
+    **details: Any,
+) -> None:
+    record(
+        session,
+        EventDraft(
+            actor=actor,
+            action=action,
+            resource=Resource("query_job", job.id),
+            decision=decision,
+            reasons=reasons,
+            why=Why(
+                project_id=job.project_id,
+                purpose=job.purpose,
+                contract_id=",".join(job.contract_ids)[:64] or None,
+            ),
+            details={"sql_hash": job.sql_hash, "status": job.status, **details},
+        ),
+    )

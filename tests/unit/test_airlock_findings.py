@@ -1,0 +1,69 @@
+"""The airlock's automatic rules and findings on hand-made cells with known contributions:
+rows under k dropped whole (and the secondary drop of their margin), the NK (n = 2,
+k = 0.85) and p % (10 %) boundaries, differencing and same-pupil findings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.sandbox import rewrite, sqlcheck, views
+from hub.sandbox.airlock import findings
+
+SQL = "SELECT school_id, count(*) AS n, sum(result_duration_s) AS s FROM statements GROUP BY 1"
+
+
+def _cell(key: str, pupils: int, total: float, top: list[float], first: int = 0) -> dict[str, Any]:
+    sketch = list(range(first, first + min(pupils, 64)))
+    return {
+        "school_id": key, "n": pupils * 3, "s": total, "__edh_k_0": key,
+        "__edh_n": pupils, "__edh_sketch": sketch,
+        "__edh_n_0": pupils, "__edh_n_1": pupils, "__edh_t_1": total, "__edh_m_1": top,
+    }  # fmt: skip
+
+
+def _assess(rows: list[dict[str, Any]], k: int = 10) -> findings.Held:
+    checked = sqlcheck.check(SQL, views.VIEW_NAMES, row_level=False)
+    plan = rewrite.plan(checked)
+    names = ["school_id", "n", "s", "__edh_k_0"]
+    return findings.assess(checked, plan, names, rows, rows, k, None)
+
+
+def test_rows_under_k_are_dropped_whole_with_a_secondary_drop() -> None:
+    held = _assess(
+        [
+            _cell("school-a", 9, 90, [10, 10]),
+            _cell("school-b", 40, 400, [10, 10]),
+            _cell("school-c", 12, 120, [10, 10]),
+        ]
+    )
+    assert held.rows == [["school-b", 120, 400]]  # "a" under k, "c" the smallest other: both gone
+    assert held.findings["summary"] == {"rows_held": 1, "rows_dropped": 2, "secondary_drops": 1}
+    assert "school-a" not in str(held.findings) and "school-c" not in str(held.findings)
+    assert [c["pupils"] for c in held.findings["cells"]] == [40]
+
+
+def test_dominance_boundaries() -> None:
+    nk = _assess([_cell("a", 20, 100, [80, 6])]).findings["cells"][0]["findings"]
+    assert [f["code"] for f in nk] == ["dominance_nk"] and nk[0]["params"]["share"] == 0.86
+    at_limit = _assess([_cell("a", 20, 100, [80, 5])]).findings["cells"][0]["findings"]
+    assert at_limit == []  # 85 % exactly is not more than 85 %, and the rest is 15 % of 80
+    p = _assess([_cell("a", 20, 100, [90, 5])]).findings["cells"][0]["findings"]
+    assert [f["code"] for f in p] == ["dominance_nk", "dominance_p"]  # the rest, 5 < 9
+    nk_only = _assess([_cell("a", 20, 100, [50, 43])]).findings["cells"][0]["findings"]
+    assert [f["code"] for f in nk_only] == ["dominance_nk"]  # the rest, 7, is 14 % of 50
+    clean = _assess([_cell("a", 20, 100, [40, 40])]).findings["cells"][0]["findings"]
+    assert clean == []
+
+
+def test_history_flags_near_sets_and_same_pupils_with_other_values() -> None:
+    mine = _assess([_cell("a", 50, 500, [10, 10])]).cells
+    same = findings.OtherCell("j1", "released", 50, list(range(50)), {"n": 150, "s": 400.0})
+    near = findings.OtherCell("j2", "pending_review", 51, list(range(51)), {"n": 1, "s": 1.0})
+    far = findings.OtherCell("j3", "released", 70, list(range(70)), {"n": 1, "s": 1.0})
+    equal = findings.OtherCell("j4", "released", 50, list(range(50)), {"n": 150, "s": 500})
+    found = findings.history(mine, [same, near, far, equal], 10)[0]
+    assert [(f["code"], f["params"]["job_id"]) for f in found] == [
+        ("same_pupils", "j1"),
+        ("differencing", "j2"),
+    ]
+    assert found[0]["params"]["values"] == {"n": 150, "s": 400.0}
