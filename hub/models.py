@@ -21,6 +21,7 @@ from hub.contracts.models import (
 from hub.ingest.models import IngestBatch
 from hub.policy.models import PolicyDataVersion
 from hub.registry.models import Connector, Organisation, Project, ProjectMember, Researcher
+from hub.sandbox.dp.models import BudgetSpend
 from hub.sandbox.models import QueryJob, ReleasedCell
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "AuditPurge",
     "AuditTaskRun",
     "AuditVerification",
+    "BudgetSpend",
     "Connector",
     "Contract",
     "ContractSignature",

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
+from contracts.model import DEFAULT_EPSILON_BUDGET, DEFAULT_EPSILON_PER_QUERY, ReleaseMode
 from hub.errors import Forbidden, ServiceUnavailable
 
 DEFAULT_K = 10
@@ -91,6 +92,9 @@ class ProjectScope:
     row_level: bool
     rounding_base: int | None
     pseudonym_key: str
+    release_mode: ReleaseMode = ReleaseMode.DIFFERENTIAL_PRIVACY
+    epsilon_per_query: float = DEFAULT_EPSILON_PER_QUERY
+    epsilon_budget: float = DEFAULT_EPSILON_BUDGET
 
     @property
     def contract_ids(self) -> tuple[str, ...]:

@@ -16,7 +16,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from contracts.model import ContractTerms, LegalBasis
+from contracts.model import (
+    DEFAULT_EPSILON_BUDGET,
+    DEFAULT_EPSILON_PER_QUERY,
+    ContractTerms,
+    LegalBasis,
+)
 from hub.audit.trail import Actor
 from hub.context import HubContext
 from hub.contracts.models import Contract, ContractVersion
@@ -37,6 +42,19 @@ VERBS = (
     "http://adlnet.gov/expapi/verbs/completed",
 )
 ALL_FIELDS = list(LAKE_COLUMNS)
+# An allowed query that runs for hours (an 8-way self-join: 10^8 rows a pupil).
+RUNAWAY = (
+    "SELECT a.school_id, count(*) AS n FROM statements a "
+    + " ".join(f"JOIN statements {t} USING (pupil_id)" for t in "bcdefgh")
+    + " GROUP BY 1"
+)
+# An allowed query whose hash table outgrows a small memory limit (10^4 groups a pupil).
+MEMORY_HOG = (
+    "WITH x AS (SELECT pupil_id, a.statement_id AS s1, b.statement_id AS s2, "
+    "c.statement_id AS s3, d.statement_id AS s4 FROM statements a "
+    + " ".join(f"JOIN statements {t} USING (pupil_id)" for t in "bcde")
+    + " GROUP BY pupil_id, s1, s2, s3, s4) SELECT count(*) AS n FROM x"
+)
 PURPOSE = "Engagement with educational videos"
 
 
@@ -110,6 +128,8 @@ def contract_doc(
         "min_cell_size": 10,
         "row_level": False,
         "rounding_base": None,
+        # the exact path by default (tests of differential privacy ask for it)
+        "release_mode": "reviewed",
         "purpose": PURPOSE,
         "valid_from": (today - timedelta(days=30)).isoformat(),
         "valid_until": (today + timedelta(days=365)).isoformat(),
@@ -205,6 +225,9 @@ def store_contract(ctx: HubContext, doc: dict[str, Any], lab_id: str) -> None:
         connector_ids=doc["connector_ids"],
         provider_id=doc["provider_id"],
         datasets=doc["datasets"],
+        release_mode=doc["release_mode"],
+        epsilon_per_query=doc.get("epsilon_per_query", DEFAULT_EPSILON_PER_QUERY),
+        epsilon_budget=doc.get("epsilon_budget", DEFAULT_EPSILON_BUDGET),
     )
     with session_scope(ctx.engine) as session:
         session.add(
