@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlmodel import Session, col, select
 
-from contracts.model import ReleaseMode
+from contracts.model import DEFAULT_EPSILON_BUDGET, ReleaseMode
 from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
 from hub.auth import Principal, Role
 from hub.db import session_scope
@@ -436,6 +436,19 @@ def _release(
     return disclosure.release(
         checked, plan, main.column_names, main.to_pylist(), control, policy, earlier
     )
+
+
+def privacy_budget(
+    runtime: SandboxRuntime, session: Session, principal: Principal, project_id: str
+) -> dp_budget.Budget:
+    """The privacy budget of a project ``principal`` is a member of (else ``NotFound``):
+    the smallest ``epsilon_budget`` of its contracts, and what its releases spent."""
+    researcher = registry.researcher_by_subject(session, principal.sub)
+    if researcher is None or researcher.id not in registry.project_members(session, project_id):
+        raise NotFound(f"project {project_id} does not exist")
+    docs = _project_contracts(runtime, session, project_id)
+    totals = [float(d["epsilon_budget"]) for d in docs if d.get("epsilon_budget") is not None]
+    return dp_budget.of(session, project_id, min(totals, default=DEFAULT_EPSILON_BUDGET))
 
 
 def get_job(session: Session, principal: Principal, job_id: str) -> QueryJob:

@@ -302,6 +302,14 @@ class SandboxWorld:
     def headers(self, sub: str = "alice") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.ctx.issuer.mint(sub, ['researcher'])}"}
 
+    def login(self, sub: str = "alice") -> None:
+        """Open a web session (cookie) for ``sub`` on the client."""
+        token = self.ctx.issuer.mint(sub, ["researcher"])
+        resp = self.client.post(
+            "/login", data={"token": token, "next": "/research"}, follow_redirects=False
+        )
+        assert resp.status_code == 303
+
     def project(self, sub: str = "alice") -> str:
         return self.lab.projects[sub]
 
@@ -341,11 +349,12 @@ def build_sandbox_world(
     lake: Path,
     *,
     deadline_s: float = 10.0,
+    pupils: int = 200,
     **contract_overrides: Any,
 ) -> SandboxWorld:
-    """Contracts ``c-alice`` and ``c-bob`` (same provider), one batch each: 2,000 statements
-    from 200 pupils in 4 schools (50 pupils each). When the hub's store is S3, the batches
-    are uploaded to its bucket and the sandbox reads them from there."""
+    """Contracts ``c-alice`` and ``c-bob`` (same provider), one batch each: 10 statements
+    from each of ``pupils`` pupils (200: 50 in each of 4 schools). When the hub's store is
+    S3, the batches are uploaded to its bucket and the sandbox reads them from there."""
     lab = register_lab(ctx)
     provider, connector = new_connector(ctx)
     contracts = {}
@@ -354,7 +363,9 @@ def build_sandbox_world(
         doc = contract_doc(cid, pid, provider, connector_ids=[connector], **contract_overrides)
         contracts[cid] = doc
         store_contract(ctx, doc, lab.lab_id)
-        path = write_batch(lake, provider, cid, "videos", statements=2000, pupils=200, salt=cid)
+        path = write_batch(
+            lake, provider, cid, "videos", statements=10 * pupils, pupils=pupils, salt=cid
+        )
         register_batch(ctx, lake, connector, path)
         if isinstance(ctx.store, S3Store):  # the hub's lake is the bucket: upload the batch
             ctx.store.put("lake/" + path.relative_to(lake).as_posix(), path.read_bytes())
