@@ -22,6 +22,7 @@ from hub.ingest.models import IngestBatch
 from hub.policy.models import PolicyDataVersion
 from hub.registry.models import Connector, Organisation, Project, ProjectMember, Researcher
 from hub.sandbox.airlock.models import OutputHold, OutputReview
+from hub.sandbox.dp.models import BudgetSpend
 from hub.sandbox.models import QueryJob, ReleasedCell
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "AuditPurge",
     "AuditTaskRun",
     "AuditVerification",
+    "BudgetSpend",
     "Connector",
     "Contract",
     "ContractSignature",

@@ -77,6 +77,27 @@ def list_queries(project_id: str, session: SessionDep, who: Researcher) -> list[
     return [job_out(j) for j in jobs.list_jobs(session, who, project_id)]
 
 
+class BudgetOut(BaseModel):
+    """A project's privacy budget (ε, basic composition over its DP releases)."""
+
+    project_id: str
+    epsilon_total: float
+    epsilon_spent: float
+    epsilon_remaining: float
+    delta_spent: float
+    releases: int
+
+
+@router.get("/projects/{project_id}/budget", response_model=BudgetOut)
+def get_budget(
+    project_id: str, request: Request, session: SessionDep, who: Researcher
+) -> BudgetOut:
+    """The project's privacy budget: total, spent by its releases, remaining."""
+    runtime = runtime_for(hub_context(request))
+    spent = jobs.privacy_budget(runtime, session, who, project_id)
+    return BudgetOut(project_id=project_id, **spent.as_dict())
+
+
 @router.get("/queries/{job_id}", response_model=JobOut)
 def get_query(job_id: str, session: SessionDep, who: Researcher) -> JobOut:
     """Status (queued, running, succeeded, failed, refused, cancelled), timings, resources."""

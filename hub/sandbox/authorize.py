@@ -25,16 +25,6 @@ from hub.sandbox.scope import DEFAULT_K
 QUERY = "edh/sandbox/query"
 RELEASE = "edh/sandbox/release"
 
-# view column -> the lake field it is computed from (None: derived from no field)
-_DERIVED: dict[str, str | None] = {
-    "pupil_id": "actor_pseudonym",
-    "day": "timestamp",
-    "verb": "verb_id",
-    "duration_s": "result_duration_s",
-    "n_statements": None,
-    "contract_id": None,
-}
-
 
 @dataclass(frozen=True)
 class Obligations:
@@ -79,7 +69,7 @@ def lake_fields(
         for column in checked.columns:
             if column not in view_set.columns.get(table, ()):
                 continue
-            field = _DERIVED.get(column, column)
+            field = views.DERIVED.get(column, column)
             if field is not None:
                 found[(table, field)] = None
     return tuple({"table": t, "column": c} for t, c in found)

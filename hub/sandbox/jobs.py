@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlmodel import Session, col, select
 
-from contracts.model import ReleaseMode
+from contracts.model import DEFAULT_EPSILON_BUDGET, ReleaseMode
 from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
 from hub.auth import Principal, Role
 from hub.db import session_scope
@@ -26,12 +26,15 @@ from hub.ingest.models import BatchStatus, IngestBatch
 from hub.registry import service as registry
 from hub.sandbox import authorize, disclosure, lease, rewrite, sqlcheck, views
 from hub.sandbox.airlock import service as airlock
+from hub.sandbox.dp import budget as dp_budget
+from hub.sandbox.dp import release as dp_release
+from hub.sandbox.dp.shape import DpPlan
 from hub.sandbox.errors import QueryRefused
 from hub.sandbox.models import ACTIVE as ACTIVE
 from hub.sandbox.models import QueryJob, ReleasedCell
 from hub.sandbox.output import jsonable
 from hub.sandbox.scope import ProjectScope, in_force, scope_for
-from hub.sandbox.worker import Outcome, WorkerJob
+from hub.sandbox.worker import Outcome, WorkerJob, coarse
 
 if TYPE_CHECKING:
     from hub.sandbox.runtime import SandboxRuntime
@@ -118,15 +121,12 @@ def _vet(runtime: SandboxRuntime, session: Session, principal: Principal, job: Q
     scope = _scope_or_refusal(runtime, session, principal, job, docs)
     checked = sqlcheck.check(job.sql_text, views.VIEW_NAMES, row_level=scope.row_level)
     view_set = views.build(scope)
-    _check_columns(checked, view_set)
+    _check_columns(checked, view_set, scope)
     req = authorize.request(job.project_id, job.purpose, checked, view_set)
     granted = authorize.query(runtime.ctx, session, principal, req, docs, job.id)
-    scope = replace(
-        scope,
-        min_cell_size=granted.min_cell_size,
-        row_level=granted.row_level,
-        rounding_base=granted.rounding_base,
-    )
+    scope = replace(scope, **vars(granted))
+    if scope.release_mode is ReleaseMode.DIFFERENTIAL_PRIVACY:
+        dp_release.vet(session, checked, scope, runtime.dp)
     return Vetted(checked, scope, view_set, Approval(req, docs, granted))
 
 
@@ -204,13 +204,18 @@ def _scope(
     return scope_for(project_id, documents, runtime.lake, secret, date.today(), registered)
 
 
-def _check_columns(checked: sqlcheck.CheckedQuery, view_set: views.ViewSet) -> None:
+def _check_columns(
+    checked: sqlcheck.CheckedQuery, view_set: views.ViewSet, scope: ProjectScope
+) -> None:
     missing = sorted(set(checked.tables) - set(view_set.columns))
     if missing:
         raise QueryRefused(
             f"views not available to this project: {', '.join(missing)}",
             reasons=[f"view {m!r} is not covered by the project's contracts" for m in missing],
         )
+    reasons = views.field_refusals(checked, view_set, scope)
+    if reasons:
+        raise QueryRefused("; ".join(reasons), reasons=reasons)
 
 
 def _refuse(
@@ -276,7 +281,11 @@ def _execute(runtime: SandboxRuntime, job_id: str, vetted: Vetted) -> None:
         assert job is not None
         sql = job.sql_text
     checked, scope, view_set = vetted.checked, vetted.scope, vetted.view_set
-    plan = rewrite.plan(checked) if checked.aggregated else None
+    plan: rewrite.Rewritten | DpPlan | None = None
+    if scope.release_mode is ReleaseMode.DIFFERENTIAL_PRIVACY:
+        plan = dp_release.plan(checked, runtime.dp)
+    elif checked.aggregated:
+        plan = rewrite.plan(checked)
     queries = plan.queries if plan else (sql,)
     work = WorkerJob(
         view_set.ddl, scope.paths, queries, runtime.limits(job_id), scope.pseudonym_key, runtime.s3
@@ -307,12 +316,12 @@ def _finish(
     runtime: SandboxRuntime,
     session: Session,
     job: QueryJob,
-    work: tuple[sqlcheck.CheckedQuery, rewrite.Rewritten | None, ProjectScope, Approval],
+    work: tuple[sqlcheck.CheckedQuery, rewrite.Rewritten | DpPlan | None, ProjectScope, Approval],
     outcome: Outcome,
 ) -> None:
     checked, plan, scope, approval = work
     job.finished_at = datetime.now(UTC)
-    job.stats = outcome.stats
+    job.stats = coarse(outcome.stats)
     if outcome.status != "ok":
         job.status, job.reasons = "failed", [outcome.message]
         job.report = {"decision": "failed", "reasons": [outcome.message]}
@@ -321,6 +330,9 @@ def _finish(
     tables = [pa.ipc.open_stream(ipc).read_all() for ipc in outcome.ipc]
     if approval.obligations.release_mode is ReleaseMode.REVIEWED:
         airlock.hold(session, job, airlock.Exact(checked, plan, scope, approval.request, tables))
+        return
+    if isinstance(plan, DpPlan):
+        _release_dp(runtime, session, job, (plan, scope, approval), tables[0].to_pylist())
         return
     released = _release(session, checked, plan, scope, tables)
     try:
@@ -360,12 +372,44 @@ def _finish(
     )
 
 
-def _withhold(session: Session, job_id: str, outcome: Outcome, exc: Forbidden) -> None:
+def _release_dp(
+    runtime: SandboxRuntime,
+    session: Session,
+    job: QueryJob,
+    work: tuple[DpPlan, ProjectScope, Approval],
+    rows: list[dict[str, Any]],
+) -> None:
+    """Release under differential privacy: noise, debit the budget, ask the policy."""
+    plan, scope, approval = work
+    released = dp_release.release(rows, plan, scope, runtime.dp)
+    spent = (released.spend.epsilon, released.spend.delta)
+    details = {k: released.report[k] for k in ("mechanism", "measures", "steps")}
+    fewest = min((int(r[i]) for r in released.rows for i in plan.pupil_items), default=0)
+    try:
+        authorize.release(
+            runtime.ctx, session, job.submitted_by, approval.request, approval.contracts, job.id,
+            max(fewest, scope.min_cell_size),
+        )  # fmt: skip
+        total = scope.epsilon_budget
+        left = dp_budget.debit(session, job.project_id, job.id, spent, total, details)
+    except (Forbidden, dp_budget.BudgetSpent) as exc:
+        _withhold(session, job.id, Outcome("ok", stats=job.stats), exc)
+        return
+    job.status = "succeeded"
+    job.result = {"columns": released.columns, "rows": jsonable(released.rows)}
+    job.report = {**released.report, "contract_ids": job.contract_ids, "budget": left.as_dict()}
+    _audit(
+        session, None, job, "sandbox.query.release", Decision.ALLOW, ["differential privacy"],
+        epsilon=spent[0], delta=spent[1], budget=left.as_dict(), **details,
+    )  # fmt: skip
+
+
+def _withhold(session: Session, job_id: str, outcome: Outcome, exc: HubError) -> None:
     """The policy refused the release (already audited by the enforcement point): the job
     fails with the policy's reasons and nothing is released."""
     job = session.exec(select(QueryJob).where(QueryJob.id == job_id).with_for_update()).one()
     reasons = [str(r) for r in exc.extra.get("reasons") or [exc.detail]]
-    job.status, job.reasons, job.stats = "failed", reasons, outcome.stats
+    job.status, job.reasons, job.stats = "failed", reasons, coarse(outcome.stats)
     job.finished_at = datetime.now(UTC)
     job.report = {"decision": "withheld", "reasons": reasons}
     _audit(session, None, job, "sandbox.query.failed", Decision.DENY, reasons)
@@ -397,6 +441,19 @@ def _release(
     return disclosure.release(
         checked, plan, main.column_names, main.to_pylist(), control, policy, earlier
     )
+
+
+def privacy_budget(
+    runtime: SandboxRuntime, session: Session, principal: Principal, project_id: str
+) -> dp_budget.Budget:
+    """The privacy budget of a project ``principal`` is a member of (else ``NotFound``):
+    the smallest ``epsilon_budget`` of its contracts, and what its releases spent."""
+    researcher = registry.researcher_by_subject(session, principal.sub)
+    if researcher is None or researcher.id not in registry.project_members(session, project_id):
+        raise NotFound(f"project {project_id} does not exist")
+    docs = _project_contracts(runtime, session, project_id)
+    totals = [float(d["epsilon_budget"]) for d in docs if d.get("epsilon_budget") is not None]
+    return dp_budget.of(session, project_id, min(totals, default=DEFAULT_EPSILON_BUDGET))
 
 
 def get_job(session: Session, principal: Principal, job_id: str) -> QueryJob:

@@ -178,13 +178,13 @@ def _fill(template: Node, arg: Node, cond: Node | None) -> Node:
     """Replace the placeholders ``__edh_a`` and ``__edh_w`` in a copy of ``template`` (an
     aggregate with ``FILTER (WHERE __edh_w)``); no ``cond``: no FILTER at all (a constant
     true one costs DuckDB a pass over every row)."""
-    out = _substitute(template, {"__edh_a": arg, "__edh_w": cond or _true()})
+    out = substitute(template, {"__edh_a": arg, "__edh_w": cond or _true()})
     if cond is None:
         out["filter"] = None
     return out
 
 
-def _substitute(template: Node, columns: dict[str, Node]) -> Node:
+def substitute(template: Node, columns: dict[str, Node]) -> Node:
     """A copy of ``template`` with each column named in ``columns`` replaced."""
     out = copy.deepcopy(template)
     for sub, _, _ in list(walk(out)):
@@ -241,7 +241,7 @@ def single_pass(query: CheckedQuery) -> str | None:
     inner["select_list"] += partials
     inner["cte_map"] = {"map": []}
     width = len(keys)
-    checks = [_substitute(i, has) for i in control["select_list"][width:]]
+    checks = [substitute(i, has) for i in control["select_list"][width:]]
     outer = copy.deepcopy(node)
     outer.update(
         select_list=items + checks + control["select_list"][:width],

@@ -29,6 +29,20 @@ class SandboxSettings(BaseSettings):
     max_rows: int = Field(default=10_000, ge=1, le=1_000_000, description="Result row limit.")
     concurrency: int = Field(default=2, ge=1, le=32, description="Queries run at once.")
     max_sql_chars: int = Field(default=20_000, ge=100, description="Longest SQL text accepted.")
+    dp_delta: float = Field(
+        default=1e-6,
+        gt=0,
+        le=1e-3,
+        description="Differential privacy: the probability, per query, that a cell held by "
+        "few pupils passes the noisy threshold (δ).",
+    )
+    dp_max_cells_per_pupil: int = Field(
+        default=12,
+        ge=1,
+        le=100,
+        description="Differential privacy: the most cells one pupil adds to in one query "
+        "(noise grows with it; 1 when the query reads one row per pupil).",
+    )
     heartbeat_s: float = Field(
         default=10.0,
         gt=0,

@@ -23,58 +23,66 @@ from hub.sandbox.errors import QueryRefused
 from hub.sandbox.fromclause import PUPIL
 from hub.sandbox.sqlast import Node, column_name, parse, walk
 
-DENIED_PREFIXES = (
-    "duckdb_",
-    "pragma_",
-    "read_",
-    "parquet_",
-    "sqlite_",
-    "postgres_",
-    "mysql_",
-    "iceberg_",
-    "delta_",
-    "json_transform",
-    "json_execute",
-    "json_serialize",
-    "json_deserialize",
-    "struct_",
-    "icu_",
-    "arrow_",
-    "current_",
-)
-DENIED_FUNCTIONS = frozenset(
+# Every function a query may call, at any level (anything else is refused by name):
+# arithmetic, rounding, dates, bounded string tests, and aggregates that return one
+# number (never a list, a string of many values, nor a map).
+SCALAR_FUNCTIONS = frozenset(
     {
-        "glob",
-        "getenv",
-        "getvariable",
-        "query",
-        "query_table",
-        "sniff_csv",
-        "which_secret",
-        "load_aws_credentials",
-        "row",
-        "unnest",
-        "from_json",
-        "from_json_strict",
-        "checkpoint",
-        "force_checkpoint",
-        "enable_logging",
-        "disable_logging",
-        "sql_auto_complete",
-        "version",
-        "user",
-        "session_user",
-        "current_setting",
-        "list_pack",
-        "map",
-        "map_from_entries",
-        "remap_struct",
-        "pg_get_viewdef",
-        "pg_get_constraintdef",
-        "has_table_privilege",
-        "format_pg_type",
-        "union_value",
-        "ui_is_started",
+        *("+", "-", "*", "/", "//", "%", "~~", "!~~", "~~*", "!~~*"),
+        *("abs", "round", "floor", "ceil", "ceiling", "trunc", "sign", "sqrt", "cbrt"),
+        *("ln", "log", "log2", "log10", "exp", "pow", "power", "greatest", "least"),
+        *("nullif", "ifnull", "isnan", "isinf", "isfinite"),
+        *("date_trunc", "datetrunc", "date_part", "datepart", "date_diff", "datediff"),
+        *("date_sub", "datesub", "time_bucket", "year", "month", "day", "week"),
+        *("weekofyear", "yearweek", "dayofweek", "isodow", "dayofyear", "isoyear"),
+        *("hour", "minute", "epoch", "last_day", "strftime"),
+        *("lower", "upper", "length", "strlen", "contains", "starts_with", "prefix"),
+        *("suffix", "ends_with"),
+    }
+)
+AGGREGATE_FUNCTIONS = frozenset(
+    {
+        *("count", "count_star", "sum", "avg", "mean", "fsum", "sumkahan", "kahan_sum"),
+        *("min", "max", "stddev", "stddev_samp", "stddev_pop", "var_samp", "var_pop"),
+        *("variance", "median", "quantile", "quantile_cont", "quantile_disc", "mode"),
+        *("bool_and", "bool_or", "any_value", "first", "last", "arg_min", "arg_max"),
+        *("min_by", "max_by", "count_if", "countif", "approx_count_distinct"),
+    }
+)
+WINDOW_FUNCTIONS = frozenset(
+    {
+        *("row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile"),
+        *("lag", "lead", "first_value", "last_value", "nth_value"),
+    }
+)
+ALLOWED_FUNCTIONS = SCALAR_FUNCTIONS | AGGREGATE_FUNCTIONS | WINDOW_FUNCTIONS
+# Expression classes and their allowed types (None: any type of that class).
+ALLOWED_EXPRESSIONS: dict[str, frozenset[str] | None] = {
+    "CONSTANT": None,
+    "COLUMN_REF": None,
+    "FUNCTION": None,
+    "WINDOW": None,
+    "STAR": None,
+    "CASE": None,
+    "CAST": None,
+    "BETWEEN": None,
+    "COMPARISON": None,
+    "CONJUNCTION": None,
+    "OPERATOR": frozenset(
+        {
+            "OPERATOR_NOT",
+            "OPERATOR_IS_NULL",
+            "OPERATOR_IS_NOT_NULL",
+            "COMPARE_IN",
+            "COMPARE_NOT_IN",
+            "OPERATOR_COALESCE",
+        }
+    ),
+}
+CAST_TYPES = frozenset(
+    {
+        *("BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "FLOAT", "DOUBLE"),
+        *("DECIMAL", "DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "VARCHAR"),
     }
 )
 COUNTS = frozenset({"count", "count_star"})
@@ -231,8 +239,13 @@ def _node_problems(
         return ["query parameters are not allowed"]
     if klass == "POSITIONAL_REFERENCE":
         return ["positional references (#n) are not allowed: name the column"]
-    if klass == "FUNCTION":
+    if klass is not None and not _allowed_expression(node):
+        construct = str(node.get("type") or klass).lower().replace("_", " ")
+        return [f"{construct} is not allowed in the sandbox"]
+    if klass in ("FUNCTION", "WINDOW"):
         return _function_problems(node)
+    if klass == "CAST" and node["cast_type"].get("id") not in CAST_TYPES:
+        return [f"cast to {str(node['cast_type'].get('id')).lower()} is not allowed"]
     if klass == "STAR":
         return _star_problems(node)
     if klass == "COLUMN_REF":
@@ -281,14 +294,26 @@ def _table_problems(node: Node, allowed: frozenset[str], tables: set[str]) -> li
     return problems
 
 
+def _allowed_expression(node: Node) -> bool:
+    klass = str(node["class"])
+    if klass not in ALLOWED_EXPRESSIONS:
+        return False
+    types = ALLOWED_EXPRESSIONS[klass]
+    return types is None or str(node.get("type")) in types
+
+
 def _function_problems(node: Node) -> list[str]:
     name = str(node.get("function_name", "")).lower()
     if node.get("schema") or node.get("catalog"):
         return [f"qualified function {name!r} is not allowed"]
-    if name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES):
-        return [f"function {name!r} is not allowed in the sandbox"]
+    if name not in ALLOWED_FUNCTIONS:
+        return [f"function {name!r} is not allowed in the sandbox (not on its allowlist)"]
     if node.get("alias", "").lower() == PUPIL:
         return [f"only the {PUPIL} column itself may be named {PUPIL}"]
+    if node.get("class") == "WINDOW" and not any(
+        column_name(p) == PUPIL for p in node.get("partitions", [])
+    ):
+        return [f"window function {name!r} must be partitioned by {PUPIL} (one pupil's rows)"]
     return []
 
 

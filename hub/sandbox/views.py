@@ -14,8 +14,13 @@ result).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hub.sandbox.scope import ContractPart, ProjectScope
+from hub.sandbox.sqlast import walk
+
+if TYPE_CHECKING:
+    from hub.sandbox.sqlcheck import CheckedQuery
 
 # lake column -> (view column, DuckDB type); order is the order of the view's columns.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -115,3 +120,38 @@ def _results(context: list[str], result_cols: list[str]) -> str:
     any_result = " OR ".join(f"{c} IS NOT NULL" for c in result_cols)
     select = f"SELECT pupil_id, day, {cols} FROM statements WHERE {any_result}"  # noqa: S608
     return f"CREATE VIEW results AS {select}"
+
+
+# view column -> the lake field it is computed from (None: derived from no field), for
+# the columns not named like their field
+DERIVED: dict[str, str | None] = {
+    "pupil_id": "actor_pseudonym",
+    "day": "timestamp",
+    "verb": "verb_id",
+    "duration_s": "result_duration_s",
+    "n_statements": None,
+    "contract_id": None,
+}
+
+
+def field_refusals(checked: CheckedQuery, view_set: ViewSet, scope: ProjectScope) -> list[str]:
+    """One reason per column the query names that neither the views nor the query itself
+    define: a lake field the contracts do not allow (naming the contracts) or an unknown
+    name (naming the views' columns)."""
+    known = set().union(*view_set.columns.values())
+    defined = {str(n.get("alias", "")).lower() for n, _, _ in walk(checked.node) if "alias" in n}
+    lake = {view_col for _, view_col, _ in COLUMNS} | set(DERIVED)
+    reasons = []
+    for column in checked.columns:
+        if column in known or column in defined:
+            continue
+        if column in lake:
+            field = DERIVED.get(column, column)
+            denied = [p.contract_id for p in scope.parts if field not in p.columns]
+            reasons.append(
+                f"field {column!r} is not allowed by contract {', '.join(denied)} "
+                "(not in its allowed_fields)"
+            )
+        else:
+            reasons.append(f"unknown column {column!r}: the views have {', '.join(sorted(known))}")
+    return reasons

@@ -105,9 +105,12 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
 
 
 def _index(request: Request, session: Session, principal: Principal, **extra: Any) -> Response:
+    projects = _projects(session, principal)
+    runtime = runtime_for(hub_context(request))
     context = {
         "principal": principal,
-        "projects": _projects(session, principal),
+        "projects": projects,
+        "budgets": {p.id: jobs.privacy_budget(runtime, session, principal, p.id) for p in projects},
         "jobs": jobs.list_jobs(session, principal, None)[:20],
         "sql": EXAMPLE,
         "error": None,

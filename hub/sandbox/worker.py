@@ -8,16 +8,20 @@ starts in milliseconds; an idle child has already opened its DuckDB.
 autoload off, allows exactly the hub-built Parquet paths, creates the project's views,
 then disables external access and locks the configuration before it runs the query. The
 child interrupts its own query at the deadline; ``run`` kills it one grace second later
-if it is still alive, so a runaway query never outlives ``deadline_s + GRACE_S``. Error
-messages are scrubbed of the project key. ``run`` never raises for query problems: the
-outcome says what happened.
+if it is still alive, so a runaway query never outlives ``deadline_s + GRACE_S``. The
+kernel bounds the child too (address space and CPU time). A failure reports the error's
+class only (``failure_reason``), never its message. ``run`` never raises for query
+problems: the outcome says what happened.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing as mp
 import os
+import re
+import resource
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +32,8 @@ from typing import Any
 from hub.sandbox.s3lake import S3Access
 
 GRACE_S = 0.5
+HEADROOM_BYTES = 512 * 2**20  # the interpreter, DuckDB and Arrow themselves
+CPU_GRACE_S = 2
 WORKER_NICE = 10
 STARTUP_S = 30.0
 STARTED = "started"
@@ -176,7 +182,7 @@ def _child_main(conn: Connection) -> None:
     try:
         conn.send(_execute(job, con, conn))
     except Exception as exc:  # the child must always answer
-        conn.send(Outcome("error", _scrub(_first_line(exc), job)))
+        conn.send(Outcome("error", failure_reason(exc)))
     finally:
         conn.close()
 
@@ -200,7 +206,7 @@ def _execute(job: WorkerJob, con: Any, conn: Connection) -> Outcome:
             "timeout", f"the query was interrupted at its {job.limits.deadline_s:g} s deadline"
         )
     except duckdb.Error as exc:
-        return Outcome("error", _scrub(_first_line(exc), job))
+        return Outcome("error", failure_reason(exc))
     finally:
         timer.cancel()
     if any(t.num_rows > job.limits.max_rows for t in results):
@@ -223,8 +229,14 @@ def _open() -> Any:
 
 
 def _lock_down(con: Any, job: WorkerJob) -> None:
-    """Apply the job's limits, allow its paths, create its views, then lock DuckDB."""
+    """Apply the job's limits (DuckDB's, and the kernel's on this process: address
+    space ``memory_limit + HEADROOM_BYTES``, CPU time ``deadline_s`` per thread), allow
+    its paths, create its views, then lock DuckDB."""
     limits = job.limits
+    memory = _bytes(limits.memory_limit) + HEADROOM_BYTES
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = math.ceil(limits.deadline_s * limits.threads) + CPU_GRACE_S
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + CPU_GRACE_S))
     settings: dict[str, Any] = {
         "threads": limits.threads,
         "memory_limit": limits.memory_limit,
@@ -249,21 +261,66 @@ def _stats(con: Any) -> dict[str, float]:
     return {
         "cpu_s": float(info.get("cpu_time", 0.0)),
         "rows_scanned": float(info.get("cumulative_rows_scanned", 0)),
-        "peak_memory_bytes": float(info.get("system_peak_buffer_memory", 0)),
         "peak_temp_bytes": float(info.get("system_peak_temp_dir_size", 0)),
     }
 
 
 def _total(stats: list[dict[str, float]], elapsed: float) -> dict[str, Any]:
-    """Resources of the whole job: CPU summed; rows scanned and peaks of the first query."""
+    """Resources of the whole job: CPU summed; rows scanned of the first query; the
+    process's peak resident memory (the kernel's measure) and the spill peak."""
     first = stats[0] if stats else {}
     return {
         "query_s": round(elapsed, 4),
         "cpu_s": round(sum(s["cpu_s"] for s in stats), 4),
         "rows_scanned": int(first.get("rows_scanned", 0)),
-        "peak_memory_bytes": int(max((s["peak_memory_bytes"] for s in stats), default=0)),
+        "peak_memory_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "peak_temp_bytes": int(max((s["peak_temp_bytes"] for s in stats), default=0)),
     }
+
+
+TIME_BUCKETS_S = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+MEMORY_STEP_BYTES = 64 * 2**20
+
+
+def coarse(stats: dict[str, Any]) -> dict[str, Any]:
+    """``stats`` as a researcher may see them: times rounded up to the next of
+    ``TIME_BUCKETS_S``, memory and spill rounded up to 64 MiB, rows scanned to two
+    significant digits (a per-pupil predicate must not show in them)."""
+    out: dict[str, Any] = {}
+    for name, value in stats.items():
+        if name.endswith("_s"):
+            out[name] = next((b for b in TIME_BUCKETS_S if value <= b), TIME_BUCKETS_S[-1])
+        elif name.endswith("_bytes"):
+            out[name] = -(-int(value) // MEMORY_STEP_BYTES) * MEMORY_STEP_BYTES
+        elif name == "rows_scanned":
+            out[name] = int(float(f"{int(value):.2g}"))
+    return out
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What a researcher may read of a failed query: the error class and a fixed hint,
+    never the message (DuckDB's messages can quote row values)."""
+    kind = type(exc).__name__
+    return f"the query failed: {kind} ({_HINTS.get(kind, 'see the sandbox documentation')})"
+
+
+_HINTS = {
+    "OutOfMemoryException": "out of memory: the memory or temp-space limit was reached",
+    "MemoryError": "out of memory: the memory limit was reached",
+    "ConversionException": "a value could not be converted; TRY_CAST gives NULL instead",
+    "OutOfRangeException": "a value is out of range",
+    "InvalidInputException": "an input value is invalid for a function",
+    "BinderException": "a name or a type does not match the views",
+    "ParserException": "syntax error",
+    "InterruptException": "the query was interrupted",
+}
+
+
+def _bytes(size: str) -> int:
+    """``'1GB'`` -> bytes (binary units, so never below DuckDB's own reading)."""
+    number, unit = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?I?B?)\s*", size.upper()).groups()  # type: ignore[union-attr]
+    power = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4}[unit.rstrip("B").rstrip("I")]
+    return int(float(number) * 1024**power)
 
 
 def _to_ipc(table: Any) -> bytes:
@@ -273,15 +330,3 @@ def _to_ipc(table: Any) -> bytes:
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return bytes(sink.getvalue().to_pybytes())
-
-
-def _scrub(message: str, job: WorkerJob) -> str:
-    """``message`` without the project key nor the S3 secret."""
-    for secret in (job.secret, job.s3.secret if job.s3 else ""):
-        message = message.replace(secret, "***") if secret else message
-    return message
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

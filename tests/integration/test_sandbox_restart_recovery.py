@@ -30,6 +30,7 @@ from hub.sandbox.settings import SandboxSettings
 from tests.support.factories import make_context
 from tests.support.sandbox_fixtures import (
     PURPOSE,
+    RUNAWAY,
     SandboxWorld,
     build_sandbox_world,
     suspend_contract,
@@ -38,7 +39,6 @@ from tests.support.sandbox_fixtures import (
 BY_SCHOOL = (
     "SELECT school_id, count(DISTINCT pupil_id) AS pupils FROM statements GROUP BY 1 ORDER BY 1"
 )
-RUNAWAY = "SELECT school_id, sum(length(repeat(verb_id, 2000000))) AS s FROM statements GROUP BY 1"
 ALICE = Principal(sub="alice", roles=frozenset({"researcher"}))
 DEAD_HUB = "gone-host:4242:0123456789ab"
 

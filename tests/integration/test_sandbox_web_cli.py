@@ -14,17 +14,9 @@ from tests.support.browser import LiveHub
 from tests.support.sandbox_fixtures import SandboxWorld, build_sandbox_world
 
 
-def _login(world: SandboxWorld, sub: str = "alice") -> None:
-    token = world.ctx.issuer.mint(sub, ["researcher"])
-    resp = world.client.post(
-        "/login", data={"token": token, "next": "/research"}, follow_redirects=False
-    )
-    assert resp.status_code == 303
-
-
 def test_research_page_runs_a_query_and_shows_its_report(sandbox: SandboxWorld) -> None:
     assert sandbox.client.get("/research", follow_redirects=False).status_code in (302, 303, 401)
-    _login(sandbox)
+    sandbox.login()
     page = sandbox.client.get("/research")
     assert page.status_code == 200 and "Nouvelle requête" in page.text
     assert "Projet alice" in page.text and "Projet bob" not in page.text
@@ -43,7 +35,7 @@ def test_research_page_runs_a_query_and_shows_its_report(sandbox: SandboxWorld) 
 
 
 def test_research_page_explains_a_refusal(sandbox: SandboxWorld) -> None:
-    _login(sandbox)
+    sandbox.login()
     resp = sandbox.client.post(
         "/research", data={"project_id": sandbox.project(), "sql": "SELECT * FROM statements"}
     )

@@ -17,7 +17,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from contracts.model import ContractTerms, LegalBasis, ReleaseMode
+from contracts.model import (
+    DEFAULT_EPSILON_BUDGET,
+    DEFAULT_EPSILON_PER_QUERY,
+    ContractTerms,
+    LegalBasis,
+    ReleaseMode,
+)
 from hub.audit.trail import Actor
 from hub.context import HubContext
 from hub.contracts.models import Contract, ContractVersion
@@ -38,6 +44,19 @@ VERBS = (
     "http://adlnet.gov/expapi/verbs/completed",
 )
 ALL_FIELDS = list(LAKE_COLUMNS)
+# An allowed query that runs for hours (an 8-way self-join: 10^8 rows a pupil).
+RUNAWAY = (
+    "SELECT a.school_id, count(*) AS n FROM statements a "
+    + " ".join(f"JOIN statements {t} USING (pupil_id)" for t in "bcdefgh")
+    + " GROUP BY 1"
+)
+# An allowed query whose hash table outgrows a small memory limit (10^4 groups a pupil).
+MEMORY_HOG = (
+    "WITH x AS (SELECT pupil_id, a.statement_id AS s1, b.statement_id AS s2, "
+    "c.statement_id AS s3, d.statement_id AS s4 FROM statements a "
+    + " ".join(f"JOIN statements {t} USING (pupil_id)" for t in "bcde")
+    + " GROUP BY pupil_id, s1, s2, s3, s4) SELECT count(*) AS n FROM x"
+)
 PURPOSE = "Engagement with educational videos"
 
 
@@ -111,6 +130,8 @@ def contract_doc(
         "min_cell_size": 10,
         "row_level": False,
         "rounding_base": None,
+        # the exact path by default (tests of differential privacy ask for it)
+        "release_mode": "reviewed",
         "purpose": PURPOSE,
         "valid_from": (today - timedelta(days=30)).isoformat(),
         "valid_until": (today + timedelta(days=365)).isoformat(),
@@ -207,6 +228,8 @@ def store_contract(ctx: HubContext, doc: dict[str, Any], lab_id: str) -> None:
         provider_id=doc["provider_id"],
         datasets=doc["datasets"],
         release_mode=doc.get("release_mode", ReleaseMode.DIFFERENTIAL_PRIVACY),
+        epsilon_per_query=doc.get("epsilon_per_query", DEFAULT_EPSILON_PER_QUERY),
+        epsilon_budget=doc.get("epsilon_budget", DEFAULT_EPSILON_BUDGET),
     )
     with session_scope(ctx.engine) as session:
         session.add(
@@ -283,6 +306,14 @@ class SandboxWorld:
     def headers(self, sub: str = "alice") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.ctx.issuer.mint(sub, ['researcher'])}"}
 
+    def login(self, sub: str = "alice") -> None:
+        """Open a web session (cookie) for ``sub`` on the client."""
+        token = self.ctx.issuer.mint(sub, ["researcher"])
+        resp = self.client.post(
+            "/login", data={"token": token, "next": "/research"}, follow_redirects=False
+        )
+        assert resp.status_code == 303
+
     def project(self, sub: str = "alice") -> str:
         return self.lab.projects[sub]
 
@@ -322,11 +353,12 @@ def build_sandbox_world(
     lake: Path,
     *,
     deadline_s: float = 10.0,
+    pupils: int = 200,
     **contract_overrides: Any,
 ) -> SandboxWorld:
-    """Contracts ``c-alice`` and ``c-bob`` (same provider), one batch each: 2,000 statements
-    from 200 pupils in 4 schools (50 pupils each). When the hub's store is S3, the batches
-    are uploaded to its bucket and the sandbox reads them from there."""
+    """Contracts ``c-alice`` and ``c-bob`` (same provider), one batch each: 10 statements
+    from each of ``pupils`` pupils (200: 50 in each of 4 schools). When the hub's store is
+    S3, the batches are uploaded to its bucket and the sandbox reads them from there."""
     lab = register_lab(ctx)
     provider, connector = new_connector(ctx)
     contracts = {}
@@ -335,7 +367,9 @@ def build_sandbox_world(
         doc = contract_doc(cid, pid, provider, connector_ids=[connector], **contract_overrides)
         contracts[cid] = doc
         store_contract(ctx, doc, lab.lab_id)
-        path = write_batch(lake, provider, cid, "videos", statements=2000, pupils=200, salt=cid)
+        path = write_batch(
+            lake, provider, cid, "videos", statements=10 * pupils, pupils=pupils, salt=cid
+        )
         register_batch(ctx, lake, connector, path)
         if isinstance(ctx.store, S3Store):  # the hub's lake is the bucket: upload the batch
             ctx.store.put("lake/" + path.relative_to(lake).as_posix(), path.read_bytes())

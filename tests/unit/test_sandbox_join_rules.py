@@ -118,7 +118,7 @@ def test_pupil_id_stays_unreleasable_and_unfilterable_through_a_join(outer: str)
 
 def test_whole_row_and_positional_references_are_refused_without_joins_too() -> None:
     base = "SELECT school_id, count(*) AS c FROM statements WHERE {} GROUP BY 1"
-    assert "whole-row" in refused(base.format("statements['pupil_id'] = 5"))[0]
+    assert any("whole-row" in r for r in refused(base.format("statements['pupil_id'] = 5")))
     assert "positional" in refused(base.format("#2 = 5"))[0]
 
 

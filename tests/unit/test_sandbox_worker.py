@@ -12,7 +12,7 @@ import pytest
 
 from hub.sandbox import views
 from hub.sandbox.scope import ProjectScope, scope_for
-from hub.sandbox.worker import WORKER_NICE, Limits, Pool, WorkerJob
+from hub.sandbox.worker import WORKER_NICE, Limits, Pool, WorkerJob, coarse
 from tests.support.sandbox_fixtures import contract_doc, write_batch
 
 
@@ -98,3 +98,21 @@ def test_workers_run_below_the_hubs_cpu_priority(pool: Pool, lake: Path, tmp_pat
     )
     assert out.status == "ok"
     assert seen == [os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE]
+
+
+def test_a_string_past_the_memory_limit_is_stopped_by_the_kernel(pool: Pool) -> None:
+    """DuckDB alone let a 1.5 GB string through a 1 GB limit; the worker's address-space
+    limit stops it, and the reported peak is the process's real peak, coarse."""
+    sql = "SELECT length(repeat('x', 1500000000)) AS n"
+    out = pool.run(WorkerJob((), (), (sql,), Limits(memory_limit="1GB", deadline_s=60), "k"))
+    assert out.status == "error" and "OutOfMemoryException" in out.message
+    small = pool.run(WorkerJob((), (), ("SELECT 1 AS n",), Limits(), "k"))
+    assert small.status == "ok"
+    peak = coarse(small.stats)["peak_memory_bytes"]
+    assert 0 < peak <= 1024 * 2**20 and peak % (64 * 2**20) == 0
+
+
+def test_coarse_resources_hide_a_tenfold_time_difference() -> None:
+    fast, slow = coarse({"query_s": 0.08, "cpu_s": 0.1}), coarse({"query_s": 0.8, "cpu_s": 1.0})
+    assert fast == slow == {"query_s": 1, "cpu_s": 1}
+    assert coarse({"rows_scanned": 123_456})["rows_scanned"] == 120_000

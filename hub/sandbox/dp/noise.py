@@ -1,0 +1,92 @@
+"""Calibrated noise and its accounting, all by OpenDP (no home-made noise).
+
+One query's release is a sequence of OpenDP measurements, each given ``epsilon / m`` of
+the query's ``epsilon`` (``m`` measurements), composed by basic composition (the sums of
+the epsilons and deltas OpenDP's privacy maps report):
+
+1. the pupils per cell, keyed by the cell's keys: ``make_laplace_threshold`` (Laplace
+   noise on each count; a key is released only when its noisy count passes a threshold
+   chosen so that the probability of releasing a key held by few pupils is at most
+   ``delta``). A pupil is in at most ``L`` cells: the input distance is
+   ``(l0, l1, linf) = (L, L, 1)``.
+2. per measured aggregate, the vector of the released cells' sums of clamped per-pupil
+   values: ``make_laplace`` with l1 sensitivity ``L * max(|low|, |high|)``; for a mean
+   also the vector of pupils with a value (l1 sensitivity ``L``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import opendp.prelude as dp
+
+dp.enable_features("contrib")
+
+
+@dataclass
+class Spend:
+    """What a release cost (OpenDP's privacy maps) and how its noise was calibrated."""
+
+    epsilon: float = 0.0
+    delta: float = 0.0
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, mechanism: str, scale: float, cost: tuple[float, float], **about: Any) -> None:
+        self.epsilon += cost[0]
+        self.delta += cost[1]
+        self.steps.append(
+            {"mechanism": mechanism, "scale": scale, "epsilon": cost[0], "delta": cost[1], **about}
+        )
+
+
+def noisy_counts(
+    counts: dict[str, int], cells: int, epsilon: float, delta: float, spend: Spend
+) -> dict[str, int]:
+    """The keys of ``counts`` whose Laplace-noised count passes the threshold, with those
+    noisy counts; costs at most ``(epsilon, delta)``."""
+    domain = dp.map_domain(dp.atom_domain(T=str), dp.atom_domain(T=int))
+    metric = dp.l01inf_distance(dp.absolute_distance(T=int))
+    scale = cells / epsilon
+    d_in = (cells, cells, 1)
+
+    def make(threshold: int) -> dp.Measurement:
+        return dp.m.make_laplace_threshold(domain, metric, scale=scale, threshold=threshold)
+
+    threshold = _threshold(make, d_in, delta, start=cells + math.ceil(scale))
+    measurement = make(threshold)
+    epsilon_spent, delta_spent = measurement.map(d_in)  # type: ignore[no-untyped-call]
+    spend.add("laplace_threshold", scale, (epsilon_spent, delta_spent), threshold=threshold)
+    released: dict[str, int] = measurement(counts)
+    return released
+
+
+def _threshold(make: Any, d_in: tuple[int, int, int], delta: float, start: int) -> int:
+    """The smallest threshold (doubling, then bisecting) whose delta is at most ``delta``."""
+    low, high = start, start
+    while make(high).map(d_in)[1] > delta:
+        low, high = high, high * 2
+    while low < high:
+        middle = (low + high) // 2
+        if make(middle).map(d_in)[1] > delta:
+            low = middle + 1
+        else:
+            high = middle
+    return high
+
+
+def noisy_sums(
+    values: Sequence[float], sensitivity: float, epsilon: float, spend: Spend, **about: Any
+) -> list[float]:
+    """``values`` with Laplace noise calibrated to ``sensitivity`` (l1) for ``epsilon``."""
+    if not values:
+        return []
+    space = dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.l1_distance(T=float)
+    scale = sensitivity / epsilon if sensitivity > 0 else 0.0
+    measurement = dp.m.make_laplace(*space, scale=scale)
+    cost = float(measurement.map(float(sensitivity)))  # type: ignore[no-untyped-call]
+    spend.add("laplace", scale, (cost, 0.0), sensitivity=sensitivity, **about)
+    noisy: list[float] = measurement([float(v) for v in values])
+    return noisy

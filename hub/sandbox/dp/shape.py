@@ -1,0 +1,255 @@
+"""The one query shape released under differential privacy, checked and rewritten.
+
+Shape: an aggregating outermost SELECT over any allowed FROM (views, per-pupil CTEs and
+their ``USING (pupil_id)`` joins), whose items are grouping keys or one of these
+aggregates, each a whole item:
+
+- ``count(*)``, ``count(DISTINCT pupil_id)``: the number of pupils in the cell;
+- ``count(x)``: the number of pupils with a non-null ``x`` in the cell;
+- ``sum(x)``: the sum over pupils of each pupil's sum of ``x`` in the cell;
+- ``avg(x)`` (``mean``): the mean over pupils of each pupil's mean of ``x`` in the cell.
+
+A pupil's value is clamped to the public bounds of ``x``: the codebook's bounds for the
+column ``x`` names, or the constants of ``least(greatest(expr, low), high)``. With one row
+per pupil (a per-pupil CTE) these are the usual SQL results. No HAVING, QUALIFY, LIMIT,
+FILTER nor DISTINCT (other than ``count(DISTINCT pupil_id)``): noise comes last.
+
+:func:`plan` rewrites the query into one DuckDB query returning one row per cell: the
+keys (``__edh_k_i``), the
+non-aggregate output items (``__edh_o_i``), ``__edh_n`` (pupils), and per measured
+aggregate ``j`` the sum ``__edh_s_j`` of the pupils' clamped values and their number
+``__edh_c_j``. Each (cell, pupil) is one row of an inner query grouped by the keys and
+``pupil_id``; a pupil keeps at most ``max_cells`` cells (chosen by a hash of the keys,
+not by the data) unless the FROM has one row per pupil.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from hub.sandbox.dp import codebook
+from hub.sandbox.errors import QueryRefused
+from hub.sandbox.fromclause import PUPIL
+from hub.sandbox.rewrite import group_keys, substitute
+from hub.sandbox.sqlast import Node, column_name, render, select_items
+from hub.sandbox.sqlcheck import CheckedQuery
+
+PUPIL_COUNTS = ("count_star", "count")
+MEASURED = ("count", "sum", "avg", "mean")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One released aggregate: output item, kind (pupils, count, sum, avg), bounds."""
+
+    item: int
+    kind: str
+    bounds: codebook.Bounds = (0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class DpPlan:
+    """The rewritten query and what the release needs to read its rows: ``keys`` are
+    the output items that are not aggregates (column ``__edh_o_i`` of the rows)."""
+
+    sql: str
+    items: tuple[str, ...]
+    keys: tuple[int, ...]
+    measures: tuple[Measure, ...]
+    max_cells: int
+
+    @property
+    def queries(self) -> tuple[str, ...]:
+        return (self.sql,)
+
+    @property
+    def pupil_items(self) -> tuple[int, ...]:
+        """The output items that count pupils."""
+        return tuple(m.item for m in self.measures if m.kind == "pupils")
+
+
+def plan(query: CheckedQuery, max_cells: int) -> DpPlan:
+    """The DP rewrite of ``query``; raise ``QueryRefused`` naming each construct outside
+    the shape (module docstring)."""
+    node = query.node
+    problems = _clause_problems(node)
+    measures: list[Measure] = []
+    for agg in query.aggregates:
+        if node["select_list"][agg.item] is not agg.node:
+            problems.append(
+                f"aggregate {agg.name!r} must be a whole output column (no arithmetic around it)"
+            )
+            continue
+        measure = _measure(agg.item, agg.node, problems)
+        if measure:
+            measures.append(measure)
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise QueryRefused("; ".join(unique), reasons=unique)
+    aggregated = {a.item for a in query.aggregates}
+    outputs = tuple(i for i in range(len(query.items)) if i not in aggregated)
+    cells = 1 if _one_row_per_pupil(node) or not node.get("group_expressions") else max_cells
+    return DpPlan(
+        sql=_sql(node, query, measures, outputs, cells),
+        items=query.items,
+        keys=outputs,
+        measures=tuple(measures),
+        max_cells=cells,
+    )
+
+
+def _clause_problems(node: Node) -> list[str]:
+    problems = []
+    if node.get("having"):
+        problems.append("HAVING is not allowed under differential privacy (noise comes last)")
+    if node.get("qualify"):
+        problems.append("QUALIFY is not allowed in the outermost SELECT")
+    for modifier in node.get("modifiers", []):
+        if modifier.get("type") != "ORDER_MODIFIER":
+            kind = str(modifier.get("type", "")).removesuffix("_MODIFIER")
+            problems.append(f"{kind} is not allowed in the outermost SELECT")
+    if node.get("aggregate_handling") == "FORCE_AGGREGATES":
+        problems.append("GROUP BY ALL is not supported: list the grouping keys")
+    return problems
+
+
+def _measure(item: int, agg: Node, problems: list[str]) -> Measure | None:
+    name = str(agg.get("function_name", "")).lower()
+    children = agg.get("children") or []
+    if agg.get("filter") or (agg.get("order_bys") or {}).get("orders"):
+        problems.append(f"FILTER and ORDER BY inside {name!r}: compute it in a per-pupil CTE")
+        return None
+    if name == "count_star" or (
+        name == "count" and agg.get("distinct") and [column_name(c) for c in children] == [PUPIL]
+    ):
+        return Measure(item, "pupils")
+    if agg.get("distinct"):
+        problems.append(f"DISTINCT inside {name!r} is not allowed (only count(DISTINCT pupil_id))")
+        return None
+    if name not in MEASURED or len(children) != 1:
+        problems.append(
+            f"aggregate {name!r} is not released under differential privacy "
+            "(count, sum, avg over pupils only)"
+        )
+        return None
+    if name == "count":
+        return Measure(item, "count")
+    found = _bounds(children[0])
+    if found is None:
+        problems.append(
+            f"{name}(...) needs public bounds: aggregate a column of the codebook "
+            f"({', '.join(codebook.names())}) or clamp it: least(greatest(x, low), high)"
+        )
+        return None
+    return Measure(item, "avg" if name in ("avg", "mean") else "sum", found)
+
+
+def _bounds(arg: Node) -> codebook.Bounds | None:
+    name = column_name(arg)
+    if name is not None:
+        return codebook.bounds(name)
+    return _clamp_bounds(arg)
+
+
+def _clamp_bounds(arg: Node) -> codebook.Bounds | None:
+    """``(low, high)`` of ``least(greatest(e, low), high)`` or ``greatest(least(e, high), low)``."""
+    outer = str(arg.get("function_name", "")).lower()
+    pair = {"least": "greatest", "greatest": "least"}.get(outer)
+    children = arg.get("children") or []
+    if pair is None or len(children) != 2:
+        return None
+    inner, outer_bound = children
+    if str(inner.get("function_name", "")).lower() != pair or len(inner.get("children")) != 2:
+        return None
+    first, second = _number(outer_bound), _number(inner["children"][1])
+    if first is None or second is None:
+        return None
+    low, high = (second, first) if outer == "least" else (first, second)
+    return (low, high) if low <= high else None
+
+
+def _number(node: Node) -> float | None:
+    if node.get("class") != "CONSTANT":
+        return None
+    value = (node.get("value") or {}).get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _one_row_per_pupil(node: Node) -> bool:
+    """True when the outer FROM is a CTE grouped by ``pupil_id`` alone, or inner/left
+    ``USING (pupil_id)`` joins of such CTEs: every pupil is then at most one row."""
+    ctes = {
+        str(e["key"]).lower(): e["value"]["query"]["node"]
+        for e in (node.get("cte_map") or {}).get("map", [])
+    }
+    return _per_pupil(node.get("from_table") or {}, ctes)
+
+
+def _per_pupil(table: Node, ctes: dict[str, Node]) -> bool:
+    if table.get("type") == "JOIN":
+        return _per_pupil(table["left"], ctes) and _per_pupil(table["right"], ctes)
+    body = ctes.get(str(table.get("table_name", "")).lower()) if table.get("type") else None
+    if body is None or body.get("type") != "SELECT_NODE":
+        return False
+    groups = body.get("group_expressions") or []
+    return len(groups) == 1 and column_name(groups[0]) == PUPIL and len(body["group_sets"]) <= 1
+
+
+_VALUE = {
+    "count": "CAST(count(__edh_a) > 0 AS DOUBLE)",
+    "sum": "greatest(least(sum(TRY_CAST(__edh_a AS DOUBLE)), {high!r}), {low!r})",
+    "avg": "greatest(least(avg(TRY_CAST(__edh_a AS DOUBLE)), {high!r}), {low!r})",
+}
+
+
+def _sql(
+    node: Node, query: CheckedQuery, measures: list[Measure], outputs: tuple[int, ...], cells: int
+) -> str:
+    keys = group_keys(node, query)
+    inner = copy.deepcopy(node)
+    items = [_named(k, f"__edh_k_{i}") for i, k in enumerate(keys)]
+    items += [_named(node["select_list"][i], f"__edh_o_{i}") for i in outputs]
+    pupil = select_items(f"SELECT {PUPIL}")[0]
+    for j, m in enumerate(measures):
+        if m.kind == "pupils":
+            continue
+        value = _VALUE[m.kind].format(low=m.bounds[0], high=m.bounds[1])
+        template = select_items(f"SELECT {value}")
+        arg = (node["select_list"][m.item].get("children") or [])[0]
+        items.append(_named(substitute(template[0], {"__edh_a": arg}), f"__edh_v_{j}"))
+    inner.update(
+        select_list=[*items, pupil],
+        group_expressions=[*copy.deepcopy(keys), pupil],
+        group_sets=[list(range(len(keys) + 1))],
+        having=None,
+        qualify=None,
+        modifiers=[],
+        aggregate_handling="STANDARD_HANDLING",
+    )
+    key_cols = [f"__edh_k_{i}" for i in range(len(keys))]
+    sums = [
+        f"sum(__edh_v_{j}) AS __edh_s_{j}, count(__edh_v_{j}) AS __edh_c_{j}"
+        for j, m in enumerate(measures)
+        if m.kind != "pupils"
+    ]
+    source = f"({render(inner)}) AS __edh_pp"
+    if cells > 1 and key_cols:
+        rank = f"row_number() OVER (PARTITION BY {PUPIL} ORDER BY hash({', '.join(key_cols)}))"
+        ranked = f"(SELECT *, {rank} AS __edh_r FROM {source}) AS __edh_rk"  # noqa: S608
+        source = f"{ranked} WHERE __edh_r <= {cells}"
+    groups = [*key_cols, *(f"__edh_o_{i}" for i in outputs)]
+    select = ", ".join([*groups, "count(*) AS __edh_n", *sums])
+    group = f" GROUP BY {', '.join(groups)}" if groups else ""
+    return f"SELECT {select} FROM {source}{group}"  # noqa: S608 (hub-built names only)
+
+
+def _named(node: Node, alias: str) -> Node:
+    out = copy.deepcopy(node)
+    out["alias"] = alias
+    return out
