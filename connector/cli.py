@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from connector.config import ConnectorSettings
 from connector.pipeline import commands as pipeline_commands
+from connector.pipeline import erasure as erasure_commands
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -68,7 +69,12 @@ def register_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status.set_defaults(handler=_status)
 
 
-COMMANDS: list[Register] = [register_run, register_status, pipeline_commands.register]
+COMMANDS: list[Register] = [
+    register_run,
+    register_status,
+    pipeline_commands.register,
+    erasure_commands.register,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

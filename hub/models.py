@@ -20,6 +20,7 @@ from hub.contracts.models import (
 )
 from hub.ingest.models import IngestBatch
 from hub.policy.models import PolicyDataVersion
+from hub.pseudonym.models import ErasedPseudonym, ErasureRequest, ErasureRewrite
 from hub.registry.models import Connector, Organisation, Project, ProjectMember, Researcher
 from hub.sandbox.models import QueryJob, ReleasedCell
 
@@ -37,6 +38,9 @@ __all__ = [
     "ContractSignature",
     "ContractVersion",
     "Dataset",
+    "ErasedPseudonym",
+    "ErasureRequest",
+    "ErasureRewrite",
     "IngestBatch",
     "Organisation",
     "OrganisationKey",

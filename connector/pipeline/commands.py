@@ -115,7 +115,8 @@ def _report(report: PushReport) -> int:
     print(
         f"\n{report.accepted} déclarations acceptées, {len(report.rejected)} rejetées ; "
         f"{report.batches_registered} lots enregistrés, "
-        f"{report.batches_already_registered} déjà enregistrés",
+        f"{report.batches_already_registered} déjà enregistrés ; "
+        f"{report.dropped_erased} écartées (élèves effacés)",
         file=sys.stderr,
     )
     for rejection in report.rejected[:20]:

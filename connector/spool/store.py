@@ -30,7 +30,7 @@ import orjson
 
 from connector.errors import BadRequest, Conflict, InvalidStatement
 from connector.spool import activities
-from connector.spool.index import index_rows, is_voiding, key_hash, statement_ref
+from connector.spool.index import agent_key, index_rows, is_voiding, key_hash, statement_ref
 from connector.spool.query import StatementQuery, build_query
 
 _SCHEMA = """
@@ -60,6 +60,8 @@ CREATE TABLE IF NOT EXISTS attachments (
 """
 
 COMPARISON_IGNORED = ("stored", "authority", "version")
+SCOPE_SEPARATOR = "\x1f"
+"""Separates the owners (activity, agent key, registration) of a document's scope."""
 
 
 @dataclass(frozen=True)
@@ -285,6 +287,40 @@ class Spool:
                 " ON CONFLICT(consumer) DO UPDATE SET seq = excluded.seq",
                 (consumer, seq),
             )
+
+    def forget_agent(self, agent: dict[str, Any]) -> int:
+        """Delete every statement naming ``agent`` (as actor, object, group member,
+        instructor or team) and every document scoped to it, then checkpoint the WAL and
+        VACUUM so no deleted row lingers in the file; the statements deleted."""
+        key = agent_key(agent)
+        if key is None:
+            return 0
+        with self.transaction() as db:
+            seqs = [
+                row[0]
+                for row in db.execute(
+                    "SELECT DISTINCT seq FROM statement_index WHERE key_hash = ?",
+                    (key_hash("agent", key),),
+                )
+            ]
+            for seq in seqs:
+                db.execute("DELETE FROM statement_index WHERE seq = ?", (seq,))
+                db.execute("DELETE FROM statements WHERE seq = ?", (seq,))
+            if db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'documents'"
+            ).fetchone():
+                scopes = db.execute("SELECT DISTINCT scope FROM documents").fetchall()
+                for (scope,) in scopes:
+                    if key in str(scope).split(SCOPE_SEPARATOR):
+                        db.execute("DELETE FROM documents WHERE scope = ?", (scope,))
+        self.compact()
+        return len(seqs)
+
+    def compact(self) -> None:
+        """Rewrite the file without free pages and empty the WAL (deleted rows gone)."""
+        with self._lock:
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def counts(self) -> dict[str, int]:
         """Totals: ``statements``, ``voided``, ``attachments`` and ``pending:<consumer>``."""

@@ -22,13 +22,10 @@ from hub.audit.search import event_dict
 from hub.audit.stream import EVENTS
 from hub.context import HubContext
 from hub.contracts.models import Contract
-from hub.errors import ServiceUnavailable, ValidationFailed
+from hub.errors import ServiceUnavailable
 from hub.ingest.erasure import locate_pupil
-from hub.pseudonym.service import pseudonym_for
+from hub.pseudonym.service import check_identifier, pseudonym_for
 
-IDENTIFIER = re.compile(
-    r"^(mbox:mailto:\S+@\S+|mbox_sha1sum:[0-9a-f]{40}|openid:\S+|account:\S+\|.+)$"
-)
 DAY = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 ACCESS_ACTIONS = ("sandbox.query.submit", "sandbox.query.release")
 
@@ -42,20 +39,6 @@ class PupilUse:
     first_day: str | None
     objects: int
     accesses: list[dict[str, Any]] = field(default_factory=list)
-
-
-def check_identifier(identifier: str) -> str:
-    """The stripped identifier; ``ValidationFailed`` unless it has a canonical xAPI form."""
-    value = identifier.strip()
-    if value.startswith("mbox"):
-        value = value.lower()  # as the connector canonicalises it
-    if not IDENTIFIER.match(value):
-        raise ValidationFailed(
-            "identifier must be a canonical xAPI agent identifier: account:<homePage>|<name>, "
-            "mbox:mailto:<address>, mbox_sha1sum:<40 hex> or openid:<uri>",
-            errors=[{"field": "identifier", "message": "not a canonical agent identifier"}],
-        )
-    return value
 
 
 def pupil_report(ctx: HubContext, session: Session, identifier: str) -> list[PupilUse]:

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 from pydantic import SecretStr
 
 from contracts.pseudonym import pseudonym
+from hub.errors import ValidationFailed
 
 KEY_LABEL = b"edh-pseudonym-v1|"
+REGISTER_LABEL = b"edh-erasure-register-v1"
+IDENTIFIER = re.compile(
+    r"^(mbox:mailto:\S+@\S+|mbox_sha1sum:[0-9a-f]{40}|openid:\S+|account:\S+\|.+)$"
+)
 
 
 def contract_key(secret: SecretStr, contract_id: str) -> bytes:
@@ -31,3 +37,27 @@ def pseudonym_for(secret: SecretStr, contract_id: str, identifier: str) -> str:
     never stored.
     """
     return pseudonym(contract_key(secret, contract_id), identifier)
+
+
+def register_digest(secret: SecretStr, identifier: str) -> str:
+    """The erasure register's keyed digest of a canonical identifier: HMAC-SHA256 under a
+    register key derived from the master secret (not a contract key, so it is the same
+    for every contract and no contract key holder can compute it)."""
+    master = secret.get_secret_value().encode()
+    register_key = hmac.new(master, REGISTER_LABEL, hashlib.sha256).digest()
+    return pseudonym(register_key, identifier)
+
+
+def check_identifier(identifier: str) -> str:
+    """The stripped identifier; ``ValidationFailed`` unless it has a canonical xAPI form
+    (the message never repeats the value)."""
+    value = identifier.strip()
+    if value.startswith("mbox"):
+        value = value.lower()  # as the connector canonicalises it
+    if not IDENTIFIER.match(value):
+        raise ValidationFailed(
+            "identifier must be a canonical xAPI agent identifier: account:<homePage>|<name>, "
+            "mbox:mailto:<address>, mbox_sha1sum:<40 hex> or openid:<uri>",
+            errors=[{"field": "identifier", "message": "not a canonical agent identifier"}],
+        )
+    return value

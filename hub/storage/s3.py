@@ -61,6 +61,14 @@ class S3Store:
     def delete(self, key: str) -> None:
         self._client.remove_object(self.bucket, check_key(key))
 
+    def erase(self, key: str) -> None:
+        """Remove every version and delete marker of ``key`` (versioned bucket or not)."""
+        versions = self._client.list_objects(
+            self.bucket, prefix=check_key(key), recursive=True, include_version=True
+        )
+        for version in [v for v in versions if v.object_name == key]:
+            self._client.remove_object(self.bucket, key, version_id=version.version_id)
+
     def list(self, prefix: str) -> Iterator[str]:
         objects = self._client.list_objects(self.bucket, prefix=prefix, recursive=True)
         yield from sorted(str(o.object_name) for o in objects)
