@@ -52,7 +52,10 @@ def _erase(args: argparse.Namespace) -> int:
             args.connector_id or settings.hub.connector_id,
             load_key(key_path(settings)),
         )
-    except (OSError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError):
+        print("edh-connector: fichier d'identifiants illisible", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # never echoes the identifier
         print(f"edh-connector: {exc}", file=sys.stderr)
         return 2
     spool = Spool(settings.spool_path)
@@ -76,7 +79,9 @@ def _erase(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add ``erase`` to the ``edh-connector`` parser."""
     erase = sub.add_parser(
-        "erase", help="effacer des élèves (registre d'effacement du hub, lac et spool)"
+        "erase",
+        help="effacer des élèves (registre d'effacement du hub, lac et spool)",
+        allow_abbrev=False,
     )
     erase.add_argument(
         "--identifier-file",

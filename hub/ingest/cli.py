@@ -56,9 +56,14 @@ def _erase(args: argparse.Namespace) -> int:
     from hub.ingest.presign import store_of
     from hub.pseudonym.register import request_erasure
 
+    try:
+        identifiers = read_identifiers(args.identifier_file)
+    except (OSError, UnicodeDecodeError):
+        print("edh: cannot read the identifier file", file=sys.stderr)
+        return 2
     ctx = _context()
     done = []
-    for identifier in read_identifiers(args.identifier_file):
+    for identifier in identifiers:
         with session_scope(ctx.engine) as session:
             outcome = request_erasure(
                 store_of(ctx), session, ctx.settings, DPO_CLI, identifier, "dpo"
@@ -83,7 +88,9 @@ def register(sub: Any) -> None:
     )
     purge.set_defaults(func=_purge)
     erase = isub.add_parser(
-        "erase", help="erase pupils from every contract, now and later (erasure register)"
+        "erase",
+        help="erase pupils from every contract, now and later (erasure register)",
+        allow_abbrev=False,
     )
     erase.add_argument(
         "--identifier-file",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -257,3 +258,23 @@ def test_erasure_is_dpo_or_connector_only_and_malformed_input_is_a_problem(
         assert resp.status_code in (400, 422)
         assert resp.headers["content-type"].startswith("application/problem+json")
         assert "eleve-1" not in resp.text
+
+
+def test_dpo_cli_reads_identifiers_from_stdin_never_argv(
+    ingest: IngestSetup, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hub.cli import main
+
+    _ship(ingest, _target(ingest, ingest.contract_id), 1, "2026-03-02")
+    monkeypatch.setenv("EDH_DATABASE__URL", ingest.ctx.settings.database_url())
+    monkeypatch.setenv("EDH_DATA_DIR", str(ingest.ctx.settings.data_dir))
+    monkeypatch.setenv("EDH_DEV_MODE", "true")
+    monkeypatch.setattr("sys.stdin", io.StringIO(IDENTIFIER + "\n\n"))
+    assert main(["ingest", "erase", "--identifier-file", "-"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(o["rows_removed"], o["batches"]) for o in out] == [(1, 1)]
+    assert_found_nowhere(ingest, [ingest.contract_id])
+    with pytest.raises(SystemExit):  # no abbreviation of --identifier-file
+        main(["ingest", "erase", "--identifier", IDENTIFIER])
+    assert main(["ingest", "erase", "--identifier-file", IDENTIFIER]) == 2
+    assert IDENTIFIER not in capsys.readouterr().err
