@@ -67,6 +67,7 @@ class ErasureOut(BaseModel):
     contracts: int = Field(description="Contracts the register covers for this pupil.")
     rows_removed: int
     batches_rewritten: int
+    released_cells_updated: int = Field(description="Released cells whose sketch changed.")
 
 
 class EarlierErasures(BaseModel):
@@ -108,6 +109,7 @@ def _erase(
         contracts=outcome.contracts,
         rows_removed=outcome.rows_removed,
         batches_rewritten=outcome.batches,
+        released_cells_updated=outcome.cells_updated,
     )
 
 

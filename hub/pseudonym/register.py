@@ -3,8 +3,9 @@
 A request carries the clear identifier once; the register keeps only its keyed digest
 (:func:`register_digest`) and the pupil's pseudonym under every contract the hub knows
 (each request is extended to contracts created since, whenever it is submitted again).
-The same call rewrites the lake and quarantine of those contracts; connectors drop the
-pupil before shipping and the hub strips them at registration from these pseudonyms.
+The same call rewrites the lake and quarantine of those contracts and the sandbox's
+released-cell ledger of their projects; connectors drop the pupil before shipping and
+the hub strips them at registration, both from these pseudonyms.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hub.config import Settings
 from hub.contracts.models import Contract
 from hub.ingest.erasure import erase_everywhere, eraser_for
 from hub.pseudonym.models import ErasedPseudonym, ErasureRequest
+from hub.pseudonym.results import erase_from_ledger
 from hub.pseudonym.service import check_identifier, pseudonym_for, register_digest
 from hub.storage.port import ObjectStore
 
@@ -30,6 +32,7 @@ class ErasureOutcome:
     contracts: int
     rows_removed: int
     batches: int
+    cells_updated: int
 
 
 def _request(session: Session, digest: str, origin: str, actor: Actor) -> ErasureRequest:
@@ -84,12 +87,20 @@ def request_erasure(
     request = _request(session, digest, origin, actor)
     wanted = _register_pseudonyms(session, settings, request, value)
     change = erase_everywhere(eraser_for(store, settings), session, wanted)
-    outcome = ErasureOutcome(request.id, len(wanted), change.rows_removed, len(change.batches))
+    secret = settings.pseudonymisation_secret.get_secret_value().encode()
+    outcome = ErasureOutcome(
+        request.id,
+        len(wanted),
+        change.rows_removed,
+        len(change.batches),
+        erase_from_ledger(session, secret, wanted),
+    )
     details = {
         "origin": request.origin,
         "contracts": outcome.contracts,
         "rows_removed": outcome.rows_removed,
         "batches_rewritten": outcome.batches,
+        "released_cells_updated": outcome.cells_updated,
     }
     draft = EventDraft(
         actor,
