@@ -53,7 +53,7 @@ def pupil_report(ctx: HubContext, session: Session, identifier: str) -> list[Pup
     uses = []
     contracts = session.exec(select(Contract).where(col(Contract.finalized_at).is_not(None)))
     for contract in contracts:
-        pseudonym = pseudonym_for(ctx.settings.pseudonymisation_secret, contract.id, value)
+        pseudonym = pseudonym_for(ctx.settings, contract.id, value)
         keys = locate_pupil(ctx.store, session, contract.id, pseudonym)
         if keys:
             days = sorted(m.group(1) for k in keys if (m := DAY.search(k)))

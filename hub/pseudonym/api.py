@@ -46,7 +46,7 @@ def key(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> KeyOut:
             session,
             EventDraft(connector_actor(connector), "pseudonym.key", resource, why=scope.why()),
         )
-    secret = contract_key(ctx.settings.pseudonymisation_secret, contract_id)
+    secret = contract_key(ctx.settings, contract_id)
     return KeyOut(contract_id=contract_id, key=_b64(secret))
 
 
@@ -95,7 +95,7 @@ def _earlier(ctx: HubContext, session: Session, contract_id: str) -> list[Earlie
     for other in others.all():
         pseudonyms = sorted(erased_pseudonyms(session, other))
         if pseudonyms:
-            key = contract_key(ctx.settings.pseudonymisation_secret, other)
+            key = contract_key(ctx.settings, other)
             earlier.append(EarlierErasures(contract_id=other, key=_b64(key), pseudonyms=pseudonyms))
     return earlier
 

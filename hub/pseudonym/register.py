@@ -58,7 +58,7 @@ def _register_pseudonyms(
     }
     for contract_id in session.exec(select(Contract.id)).all():
         if contract_id not in known:
-            value = pseudonym_for(settings.pseudonymisation_secret, contract_id, identifier)
+            value = pseudonym_for(settings, contract_id, identifier)
             session.add(
                 ErasedPseudonym(contract_id=contract_id, pseudonym=value, request_id=request.id)
             )
@@ -83,7 +83,7 @@ def request_erasure(
     identifier that is not canonical. ``origin`` says who asked (``dpo``, ``provider``).
     """
     value = check_identifier(identifier)
-    digest = register_digest(settings.pseudonymisation_secret, value)
+    digest = register_digest(settings, value)
     request = _request(session, digest, origin, actor)
     wanted = _register_pseudonyms(session, settings, request, value)
     change = erase_everywhere(eraser_for(store, settings), session, wanted)

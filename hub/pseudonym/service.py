@@ -1,20 +1,21 @@
 """Contract-scoped pseudonymisation keys and pseudonym lookups.
 
-The key of a contract is ``HMAC-SHA256(EDH_PSEUDONYMISATION_SECRET, "edh-pseudonym-v1|" +
-contract_id)``: deterministic (the hub stores no key), distinct per contract (two contracts
-cannot join their pupils), and useless without the master secret.
+The key of a contract is ``HMAC-SHA256(master key, "edh-pseudonym-v1|" + contract_id)``,
+computed by the key custody (``hub.pseudonym.custody``): in process from
+``EDH_PSEUDONYMISATION_SECRET`` (version ``v1`` is that secret), or inside a PKCS#11 token
+that never lets the master key out. Deterministic (the hub stores no key), distinct per
+contract (two contracts cannot join their pupils), useless without the master key.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 
-from pydantic import SecretStr
-
 from contracts.pseudonym import pseudonym
+from hub.config import Settings
 from hub.errors import ValidationFailed
+from hub.pseudonym.custody import InProcessCustody, KeyCustody, open_pkcs11
 
 KEY_LABEL = b"edh-pseudonym-v1|"
 REGISTER_LABEL = b"edh-erasure-register-v1"
@@ -23,29 +24,44 @@ IDENTIFIER = re.compile(
 )
 
 
-def contract_key(secret: SecretStr, contract_id: str) -> bytes:
+_IN_PROCESS: dict[str, InProcessCustody] = {}
+
+
+def custody(settings: Settings) -> KeyCustody:
+    """The configured key custody (one per process and configuration)."""
+    cfg = settings.pseudonym
+    if cfg.custody == "pkcs11":
+        pin = cfg.pin.get_secret_value()
+        return open_pkcs11(str(cfg.pkcs11_library), cfg.token_label, pin, cfg.key_version)
+    secret = settings.pseudonymisation_secret.get_secret_value()
+    tag = hashlib.sha256(secret.encode()).hexdigest()
+    found = _IN_PROCESS.get(tag)
+    if found is None:
+        found = _IN_PROCESS[tag] = InProcessCustody("v1")
+        found.import_secret("v1", secret.encode())
+    return found
+
+
+def contract_key(settings: Settings, contract_id: str) -> bytes:
     """The 32-byte pseudonymisation key of ``contract_id``."""
-    master = secret.get_secret_value().encode()
-    return hmac.new(master, KEY_LABEL + contract_id.encode(), hashlib.sha256).digest()
+    return custody(settings).mac(KEY_LABEL + contract_id.encode())
 
 
-def pseudonym_for(secret: SecretStr, contract_id: str, identifier: str) -> str:
+def pseudonym_for(settings: Settings, contract_id: str, identifier: str) -> str:
     """The pseudonym the connector computes for a canonical agent identifier
     (``account:<homePage>|<name>``, ``mbox:<mailto>``, ...) under ``contract_id``.
 
     Used for erasure requests and the DPO's per-pupil report; the identifier itself is
     never stored.
     """
-    return pseudonym(contract_key(secret, contract_id), identifier)
+    return pseudonym(contract_key(settings, contract_id), identifier)
 
 
-def register_digest(secret: SecretStr, identifier: str) -> str:
+def register_digest(settings: Settings, identifier: str) -> str:
     """The erasure register's keyed digest of a canonical identifier: HMAC-SHA256 under a
-    register key derived from the master secret (not a contract key, so it is the same
-    for every contract and no contract key holder can compute it)."""
-    master = secret.get_secret_value().encode()
-    register_key = hmac.new(master, REGISTER_LABEL, hashlib.sha256).digest()
-    return pseudonym(register_key, identifier)
+    register key derived from the master key (not a contract key, so it is the same for
+    every contract and no contract key holder can compute it)."""
+    return pseudonym(custody(settings).mac(REGISTER_LABEL), identifier)
 
 
 def check_identifier(identifier: str) -> str:

@@ -53,9 +53,7 @@ def test_erase_forgets_the_pupil_in_the_lake_and_the_spool(
     env = connector_env(sqlite_ingest, data_dir)
     _store(data_dir, "2026-03-02")
     assert run_connector(["ship"], env).returncode == 0
-    pseudonym = pseudonym_for(
-        sqlite_ingest.ctx.settings.pseudonymisation_secret, sqlite_ingest.contract_id, IDENTIFIER
-    )
+    pseudonym = pseudonym_for(sqlite_ingest.ctx.settings, sqlite_ingest.contract_id, IDENTIFIER)
     assert pseudonym in lake_column(sqlite_ingest, "actor_pseudonym")
     assert b"eleve-1" in _spool_bytes(data_dir)
     if source == "file":

@@ -142,7 +142,7 @@ def _db_text(setup: IngestSetup) -> str:
 
 
 def _pseudonym(setup: IngestSetup, contract_id: str) -> str:
-    return pseudonym_for(setup.ctx.settings.pseudonymisation_secret, contract_id, IDENTIFIER)
+    return pseudonym_for(setup.ctx.settings, contract_id, IDENTIFIER)
 
 
 def assert_found_nowhere(setup: IngestSetup, contracts: list[str]) -> None:

@@ -46,9 +46,7 @@ def test_erasure_removes_one_pupil_everywhere_and_is_audited(ingest: IngestSetup
     identifier = identifier_of(pupil)
     assert identifier is not None
     pseudonym = Pseudonymiser(ship.target.terms.pseudonym_key).pseudonym(identifier)
-    assert pseudonym == pseudonym_for(
-        ingest.ctx.settings.pseudonymisation_secret, ingest.contract_id, identifier
-    )
+    assert pseudonym == pseudonym_for(ingest.ctx.settings, ingest.contract_id, identifier)
     assert lake_pseudonyms(ingest).count(pseudonym) == 1
     resp = ship.client.erase(identifier)
     assert resp["rows_removed"] == 1 and resp["batches_rewritten"] == 1
