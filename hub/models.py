@@ -20,7 +20,12 @@ from hub.contracts.models import (
 )
 from hub.ingest.models import IngestBatch
 from hub.policy.models import PolicyDataVersion
-from hub.pseudonym.models import ErasedPseudonym, ErasureRequest, ErasureRewrite
+from hub.pseudonym.models import (
+    ErasedPseudonym,
+    ErasureRequest,
+    ErasureRewrite,
+    PupilUseDigest,
+)
 from hub.registry.models import Connector, Organisation, Project, ProjectMember, Researcher
 from hub.sandbox.models import QueryJob, ReleasedCell
 
@@ -47,6 +52,7 @@ __all__ = [
     "PolicyDataVersion",
     "Project",
     "ProjectMember",
+    "PupilUseDigest",
     "QueryJob",
     "ReleasedCell",
     "Researcher",

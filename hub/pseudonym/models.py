@@ -56,3 +56,16 @@ class ErasureRewrite(SQLModel, table=True):
     manifest: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     manifest_jws: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class PupilUseDigest(SQLModel, table=True):
+    """A pupil whose rows were in a released query's scope: a keyed digest of their
+    pseudonym under the contract (``hub.pseudonym.service.use_digest``), so the DPO can
+    later find which projects used the pupil's data without any identifier stored."""
+
+    __tablename__ = "pupil_use"
+    digest: str = Field(primary_key=True, max_length=64)
+    job_id: str = Field(primary_key=True, max_length=36)
+    contract_id: str = Field(max_length=36)
+    project_id: str = Field(max_length=64)
+    released_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

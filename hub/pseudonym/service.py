@@ -19,6 +19,7 @@ from hub.pseudonym.custody import InProcessCustody, KeyCustody, open_pkcs11
 
 KEY_LABEL = b"edh-pseudonym-v1|"
 REGISTER_LABEL = b"edh-erasure-register-v1"
+USE_LABEL = b"edh-pupil-use-v1"
 IDENTIFIER = re.compile(
     r"^(mbox:mailto:\S+@\S+|mbox_sha1sum:[0-9a-f]{40}|openid:\S+|account:\S+\|.+)$"
 )
@@ -62,6 +63,16 @@ def register_digest(settings: Settings, identifier: str) -> str:
     register key derived from the master key (not a contract key, so it is the same for
     every contract and no contract key holder can compute it)."""
     return pseudonym(custody(settings).mac(REGISTER_LABEL), identifier)
+
+
+def use_key(settings: Settings) -> bytes:
+    """The key of the record of use (derived from the master key, never stored)."""
+    return custody(settings).mac(USE_LABEL)
+
+
+def use_digest(key: bytes, contract_id: str, pseudonym_value: str) -> str:
+    """The keyed digest under which a pupil's use by a released query is recorded."""
+    return pseudonym(key, f"{contract_id}|{pseudonym_value}")
 
 
 def check_identifier(identifier: str) -> str:
