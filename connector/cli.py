@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from connector.config import ConnectorSettings
 from connector.pipeline import commands as pipeline_commands
+from connector.pipeline import erasure as erasure_commands
+from connector.pipeline import retention as retention_commands
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -28,19 +32,22 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"edh-connector: {exc}", file=sys.stderr)
         return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     host = args.host or settings.xapi.host
     port = args.port or settings.xapi.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # uvicorn's access log writes query strings (identifiers in ?agent=): ours does not.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
+    from connector.pipeline.retention import held
     from connector.spool import Spool
 
     settings = ConnectorSettings()
     spool = Spool(settings.spool_path)
     try:
-        counts = spool.counts()
+        counts: dict[str, Any] = {**spool.counts(), **held(settings, spool)}
     finally:
         spool.close()
     if args.json:
@@ -62,13 +69,22 @@ def register_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def register_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``edh-connector status``: counts of the spool (statements, voided, pending...)."""
-    status = sub.add_parser("status", help="afficher les compteurs du spool")
+    """``edh-connector status``: counts of the spool (statements, voided, pending...) and
+    what the retention window will purge, by when."""
+    status = sub.add_parser(
+        "status", help="afficher les compteurs du spool et la date de sa prochaine purge"
+    )
     status.add_argument("--json", action="store_true", help="sortie JSON")
     status.set_defaults(handler=_status)
 
 
-COMMANDS: list[Register] = [register_run, register_status, pipeline_commands.register]
+COMMANDS: list[Register] = [
+    register_run,
+    register_status,
+    pipeline_commands.register,
+    erasure_commands.register,
+    retention_commands.register,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

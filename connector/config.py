@@ -45,6 +45,13 @@ class ConnectorSettings(BaseSettings):
 
     dev_mode: bool = Field(default=False, description="Development mode: default secret allowed.")
     data_dir: Path = Field(default=Path(".edh-connector"), description="Spool and local state.")
+    retention_days: int = Field(
+        default=7,
+        ge=0,
+        le=365,
+        description="Days shipped and voided statements and documents stay in the spool "
+        "(xAPI reads of them answer 404 afterwards); statements not yet shipped are kept.",
+    )
     xapi: XapiSettings = Field(default_factory=XapiSettings)
     hub: HubLinkSettings = Field(default_factory=HubLinkSettings)
 
@@ -52,6 +59,11 @@ class ConnectorSettings(BaseSettings):
     def spool_path(self) -> Path:
         """The spool's SQLite file."""
         return self.data_dir / "spool.sqlite3"
+
+    @property
+    def state_path(self) -> Path:
+        """The pipeline's saved state (next sequence, cursors)."""
+        return self.data_dir / "pipeline-state.json"
 
     def check_secrets(self) -> None:
         """Refuse the default xAPI secret outside dev mode (raises ``ValueError``)."""

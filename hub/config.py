@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from hub.audit.settings import AuditSettings
 from hub.bus.settings import BusSettings
 from hub.contracts.settings import ContractSettings, ReviewSettings
+from hub.pseudonym.settings import PseudonymSettings
 from hub.storage.settings import StorageSettings
 
 DEV_PSEUDONYMISATION_SECRET = "dev-only-pseudonymisation-secret-change-me"  # noqa: S105
@@ -81,6 +82,7 @@ class Settings(BaseSettings):
         default=SecretStr(DEV_PSEUDONYMISATION_SECRET),
         description="Master secret of the pseudonymisation service (trusted third party).",
     )
+    pseudonym: PseudonymSettings = Field(default_factory=PseudonymSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)

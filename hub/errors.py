@@ -67,6 +67,10 @@ class UnsupportedMediaType(HubError):
     status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
+class TooManyRequests(HubError):
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
 class ServiceUnavailable(HubError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 

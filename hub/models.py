@@ -20,6 +20,12 @@ from hub.contracts.models import (
 )
 from hub.ingest.models import IngestBatch
 from hub.policy.models import PolicyDataVersion
+from hub.pseudonym.models import (
+    ErasedPseudonym,
+    ErasureRequest,
+    ErasureRewrite,
+    PupilUseDigest,
+)
 from hub.registry.models import Connector, Organisation, Project, ProjectMember, Researcher
 from hub.sandbox.airlock.models import OutputHold, OutputReview
 from hub.sandbox.dp.models import BudgetSpend
@@ -40,6 +46,9 @@ __all__ = [
     "ContractSignature",
     "ContractVersion",
     "Dataset",
+    "ErasedPseudonym",
+    "ErasureRequest",
+    "ErasureRewrite",
     "IngestBatch",
     "Organisation",
     "OrganisationKey",
@@ -48,6 +57,7 @@ __all__ = [
     "PolicyDataVersion",
     "Project",
     "ProjectMember",
+    "PupilUseDigest",
     "QueryJob",
     "ReleasedCell",
     "Researcher",

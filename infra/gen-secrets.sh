@@ -28,6 +28,7 @@ new minio_root_user sh -c 'echo "edh-root-$(openssl rand -hex 4)"'
 new minio_root_password random
 new minio_hub_secret random
 new minio_sandbox_secret random
+new minio_erasure_secret random
 new connector_xapi_secret random
 new hub_signing_key.pem ed25519
 new audit_signing_key.pem ed25519

@@ -15,6 +15,12 @@ if ! command -v openssl >/dev/null; then
   apt-get update -qq
   apt-get install -y -qq openssl >/dev/null
 fi
+# key custody tests: a PKCS#11 token (SoftHSM2) holding the pseudonymisation keys.
+if [ ! -e /usr/lib/softhsm/libsofthsm2.so ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq softhsm2 >/dev/null
+fi
 if [ ! -x /usr/bin/chromium ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 
 from connector.pipeline.lake import RowBuffer
-from connector.pipeline.pseudonymise import Pseudonymiser
+from connector.pipeline.pseudonymise import PSEUDONYM_HOME_PAGE, Pseudonymiser
+from connector.pipeline.register import ErasedPupil, ErasureFilter
 from connector.pipeline.validate import InvalidStatement, validate
 from contracts.canonical import sha256_hex
 from contracts.minimisation import FieldFilter
@@ -45,7 +46,8 @@ class Rejection:
 
 @dataclass
 class BuiltBatch:
-    """The output of one batch: files, row count, time range, rejections, end cursor."""
+    """The output of one batch: files, row count, time range, rejections, end cursor, and
+    statements dropped because they name an erased pupil."""
 
     files: list[BuiltFile]
     row_count: int
@@ -53,25 +55,51 @@ class BuiltBatch:
     time_to: datetime | None
     end_cursor: int
     rejected: list[Rejection] = field(default_factory=list)
+    dropped: int = 0
+
+
+def _pseudonyms(value: Any) -> Iterator[str]:
+    """Every pseudonymised agent name in a pseudonymised statement (actor, members,
+    object, sub-statement, instructor, team)."""
+    if isinstance(value, dict):
+        account = value.get("account")
+        if isinstance(account, dict) and account.get("homePage") == PSEUDONYM_HOME_PAGE:
+            yield str(account.get("name"))
+        for item in value.values():
+            yield from _pseudonyms(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _pseudonyms(item)
 
 
 class Transformer:
-    """Validate → pseudonymise → minimise one statement (the per-statement part)."""
+    """Validate → pseudonymise → drop erased pupils → minimise one statement."""
 
-    def __init__(self, pseudonymiser: Pseudonymiser, fields: FieldFilter) -> None:
+    def __init__(
+        self,
+        pseudonymiser: Pseudonymiser,
+        fields: FieldFilter,
+        erased: ErasureFilter | None = None,
+    ) -> None:
+        """``erased``: the hub's erasure register for the contract."""
         self.pseudonymiser = pseudonymiser
         self.fields = fields
+        self.erased = erased
 
     def __call__(self, raw: Any) -> tuple[dict[str, Any], datetime, datetime]:
         """The lake-ready statement and its parsed timestamp and stored time.
 
-        Raises ``InvalidStatement``. A missing ``id`` is derived from the content (UUID v5,
-        stable across retries); a missing ``timestamp``/``stored`` takes the other one.
+        Raises ``InvalidStatement``, or ``ErasedPupil`` when it names an erased pupil. A
+        missing ``id`` is derived from the content (UUID v5, stable across retries); a
+        missing ``timestamp``/``stored`` takes the other one.
         """
         st = validate(raw)
         if "timestamp" not in st and "stored" not in st:
             raise InvalidStatement("timestamp or stored is required")
-        out = self.fields.apply(self.pseudonymiser.statement(st))
+        pseudonymised = self.pseudonymiser.statement(st)
+        if self.erased:
+            self.erased.check(st, frozenset(_pseudonyms(pseudonymised)))
+        out = self.fields.apply(pseudonymised)
         out["id"] = st.get("id") or str(uuid.uuid5(_ID_NAMESPACE, orjson.dumps(st).decode()))
         ts_text = st.get("timestamp") or st["stored"]
         timestamp = datetime.fromisoformat(ts_text).astimezone(UTC)
@@ -89,6 +117,7 @@ class _Accumulator:
         self.low: datetime | None = None
         self.high: datetime | None = None
         self.rejected: list[Rejection] = []
+        self.dropped = 0
 
     def add(self, st: dict[str, Any], ts: datetime, stored: datetime) -> None:
         day = ts.date().isoformat()
@@ -105,7 +134,9 @@ class _Accumulator:
         for index, day in enumerate(sorted(self.buffers)):
             data = self.buffers[day].to_parquet()
             files.append(BuiltFile(day, index, data, sha256_hex(data), self.buffers[day].rows))
-        return BuiltBatch(files, self.rows, self.low, self.high, cursor, self.rejected)
+        return BuiltBatch(
+            files, self.rows, self.low, self.high, cursor, self.rejected, self.dropped
+        )
 
 
 def build_batches(
@@ -122,6 +153,8 @@ def build_batches(
             acc.add(*transform(raw))
         except InvalidStatement as exc:
             acc.rejected.append(Rejection(cursor, str(exc)))
+        except ErasedPupil:
+            acc.dropped += 1
         seen += 1
         if seen >= batch_size:
             yield acc.seal(cursor)

@@ -7,13 +7,14 @@ Every call is safe to retry: presign and complete are idempotent on the hub by
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts import redaction
+from connector.pipeline.register import EarlierErasures, ErasureFilter
 from contracts.connector_token import mint_connector_token
 
 
@@ -36,6 +37,7 @@ class ContractTerms:
     datasets: list[str]
     allowed_fields: list[str]
     pseudonym_key: bytes
+    erased: ErasureFilter = field(default_factory=ErasureFilter)
 
 
 class HubClient:
@@ -71,15 +73,24 @@ class HubClient:
         return body
 
     def terms(self, contract_id: str) -> ContractTerms:
-        """The contract's provider, datasets, allowed fields and the pseudonymisation key."""
+        """The contract's provider, datasets, allowed fields, the pseudonymisation key and
+        the erasure register's pseudonyms under it (never shipped)."""
         terms = self._call("GET", f"/api/v1/ingest/contracts/{contract_id}/terms")
         key = self._call("GET", f"/api/v1/pseudonym/contracts/{contract_id}/key")
+        erased = self._call("GET", f"/api/v1/pseudonym/contracts/{contract_id}/erasures")
         return ContractTerms(
             contract_id=contract_id,
             provider_id=terms["provider_id"],
             datasets=list(terms["datasets"]),
             allowed_fields=list(terms["allowed_fields"]),
             pseudonym_key=base64.b64decode(key["key"]),
+            erased=ErasureFilter(
+                frozenset(erased["pseudonyms"]),
+                tuple(
+                    EarlierErasures(base64.b64decode(e["key"]), frozenset(e["pseudonyms"]))
+                    for e in erased["earlier"]
+                ),
+            ),
         )
 
     def presign(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +108,7 @@ class HubClient:
         path = f"/api/v1/ingest/batches/{batch_id}/complete"
         return self._call("POST", path, {"manifest": manifest_jws})
 
-    def erase(self, contract_id: str, pseudonym: str) -> dict[str, Any]:
-        """Ask the pseudonymisation service to remove one pupil's rows from the lake."""
-        body = {"contract_id": contract_id, "pseudonym": pseudonym}
-        return self._call("POST", "/api/v1/pseudonym/erasures", body)
+    def erase(self, identifier: str) -> dict[str, Any]:
+        """Ask the pseudonymisation service to erase one pupil (canonical identifier) from
+        every contract, now and later; it keeps only a keyed digest of the identifier."""
+        return self._call("POST", "/api/v1/pseudonym/erasure-requests", {"identifier": identifier})

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connector.config import ConnectorSettings
 from connector.pipeline.client import HubClient, HubRefused
+from connector.pipeline.retention import SPOOL_SOURCE, purge_spool
 from connector.pipeline.runner import PushReport, Target, push
 from connector.pipeline.simulate import SimulationSpec, simulate
 from connector.pipeline.sources import file_digest, open_source, read_statements
@@ -115,7 +116,8 @@ def _report(report: PushReport) -> int:
     print(
         f"\n{report.accepted} déclarations acceptées, {len(report.rejected)} rejetées ; "
         f"{report.batches_registered} lots enregistrés, "
-        f"{report.batches_already_registered} déjà enregistrés",
+        f"{report.batches_already_registered} déjà enregistrés ; "
+        f"{report.dropped_erased} écartées (élèves effacés)",
         file=sys.stderr,
     )
     for rejection in report.rejected[:20]:
@@ -133,7 +135,7 @@ def _run_push(args: argparse.Namespace, source: str, items_from: Any, total: int
         print(f"edh-connector: {exc}", file=sys.stderr)
         return 3
     try:
-        state = PipelineState.load(settings.data_dir / "pipeline-state.json")
+        state = PipelineState.load(settings.state_path)
         report = push(
             items_from(state.cursors.get(source, 0)),
             source=source,
@@ -176,9 +178,12 @@ def spool_items(spool: Any, after: int, page: int = 5000) -> Iterator[tuple[int,
 def _ship(args: argparse.Namespace) -> int:
     from connector.spool import Spool
 
-    spool = Spool(ConnectorSettings().spool_path)
+    settings = ConnectorSettings()
+    spool = Spool(settings.spool_path)
     try:
-        return _run_push(args, "spool", lambda after: spool_items(spool, after), None)
+        code = _run_push(args, SPOOL_SOURCE, lambda after: spool_items(spool, after), None)
+        purge_spool(settings, spool)
+        return code
     finally:
         spool.close()
 

@@ -27,6 +27,8 @@ class PushReport:
     rejected: list[Rejection] = field(default_factory=list)
     batches_registered: int = 0
     batches_already_registered: int = 0
+    dropped_erased: int = 0
+    erasures_declared: int = 0
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,9 @@ class Target:
 
     def transformer(self) -> Transformer:
         return Transformer(
-            Pseudonymiser(self.terms.pseudonym_key), FieldFilter(self.terms.allowed_fields)
+            Pseudonymiser(self.terms.pseudonym_key),
+            FieldFilter(self.terms.allowed_fields),
+            self.terms.erased,
         )
 
 
@@ -87,6 +91,9 @@ def push(
 
     After each batch is registered, the cursor and sequence number are saved durably, so
     a rerun after a crash at any step resumes without loss or double registration.
+    Statements naming an erased pupil are dropped; pupils recognised through an earlier
+    contract only are declared erased again at the end (the register then covers this
+    contract).
     """
     report = PushReport()
     for batch in build_batches(items, target.transformer(), batch_size):
@@ -98,6 +105,11 @@ def push(
         state.advance(source, batch.end_cursor, used_sequence=bool(batch.files))
         report.accepted += batch.row_count
         report.rejected.extend(batch.rejected)
+        report.dropped_erased += batch.dropped
         if progress:
-            progress(batch.row_count + len(batch.rejected))
+            progress(batch.row_count + len(batch.rejected) + batch.dropped)
+    for identifier in sorted(target.terms.erased.to_declare):
+        client.erase(identifier)
+        report.erasures_declared += 1
+    target.terms.erased.to_declare.clear()
     return report

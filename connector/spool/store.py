@@ -11,6 +11,9 @@ Contract (shared with the ingestion pipeline):
 - ``read_after(cursor, limit)`` returns statements with ``seq > cursor`` in ``seq`` order.
 - ``get_cursor`` / ``set_cursor`` persist a consumer's position (durable, resumable).
 - ``counts()`` reports totals for ``edh-connector status``.
+- ``purge(shipped_through, before)`` forgets shipped and voided statements and documents
+  stored before a time (the retention window); ``forget_agent(agent)`` forgets one pupil;
+  both vacuum the file and truncate the WAL so deleted rows do not linger.
 
 The spool is safe to share between threads of one process.
 """
@@ -30,7 +33,7 @@ import orjson
 
 from connector.errors import BadRequest, Conflict, InvalidStatement
 from connector.spool import activities
-from connector.spool.index import index_rows, is_voiding, key_hash, statement_ref
+from connector.spool.index import agent_key, index_rows, is_voiding, key_hash, statement_ref
 from connector.spool.query import StatementQuery, build_query
 
 _SCHEMA = """
@@ -60,6 +63,8 @@ CREATE TABLE IF NOT EXISTS attachments (
 """
 
 COMPARISON_IGNORED = ("stored", "authority", "version")
+SCOPE_SEPARATOR = "\x1f"
+"""Separates the owners (activity, agent key, registration) of a document's scope."""
 
 
 @dataclass(frozen=True)
@@ -285,6 +290,74 @@ class Spool:
                 " ON CONFLICT(consumer) DO UPDATE SET seq = excluded.seq",
                 (consumer, seq),
             )
+
+    def forget_agent(self, agent: dict[str, Any]) -> int:
+        """Delete every statement naming ``agent`` (as actor, object, group member,
+        instructor or team) and every document scoped to it, then checkpoint the WAL and
+        VACUUM so no deleted row lingers in the file; the statements deleted."""
+        key = agent_key(agent)
+        if key is None:
+            return 0
+        with self.transaction() as db:
+            seqs = [
+                row[0]
+                for row in db.execute(
+                    "SELECT DISTINCT seq FROM statement_index WHERE key_hash = ?",
+                    (key_hash("agent", key),),
+                )
+            ]
+            for seq in seqs:
+                db.execute("DELETE FROM statement_index WHERE seq = ?", (seq,))
+                db.execute("DELETE FROM statements WHERE seq = ?", (seq,))
+            if self._has_documents(db):
+                scopes = db.execute("SELECT DISTINCT scope FROM documents").fetchall()
+                for (scope,) in scopes:
+                    if key in str(scope).split(SCOPE_SEPARATOR):
+                        db.execute("DELETE FROM documents WHERE scope = ?", (scope,))
+        self.compact()
+        return len(seqs)
+
+    def purge(self, shipped_through: int, before: str) -> dict[str, int]:
+        """Forget what the connector no longer needs: statements shipped (``seq`` up to
+        ``shipped_through``) or voided, and documents, stored before ``before`` (the
+        spool's time format), then attachments no statement refers to; compacts the file.
+        Statements not yet shipped are always kept. Returns the counts deleted."""
+        doomed = "FROM statements WHERE stored < ? AND (seq <= ? OR voided = 1)"
+        args = (before, shipped_through)
+        with self.transaction() as db:
+            db.execute(f"DELETE FROM statement_index WHERE seq IN (SELECT seq {doomed})", args)  # noqa: S608
+            statements = db.execute(f"DELETE {doomed}", args).rowcount
+            documents = 0
+            if self._has_documents(db):
+                documents = db.execute(
+                    "DELETE FROM documents WHERE updated < ?", (before,)
+                ).rowcount
+            attachments = db.execute(
+                "DELETE FROM attachments WHERE NOT EXISTS (SELECT 1 FROM statements"
+                " WHERE instr(body, CAST(attachments.sha2 AS BLOB)) > 0)"
+            ).rowcount
+        self.compact()
+        return {"statements": statements, "documents": documents, "attachments": attachments}
+
+    @staticmethod
+    def _has_documents(db: sqlite3.Connection) -> bool:
+        found = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'documents'"
+        )
+        return found.fetchone() is not None
+
+    def oldest_stored(self, shipped_through: int) -> str | None:
+        """When the oldest statement the next purge may remove was stored (None: none)."""
+        row = self.fetch_one(
+            "SELECT min(stored) FROM statements WHERE seq <= ? OR voided = 1", (shipped_through,)
+        )
+        return str(row[0]) if row and row[0] is not None else None
+
+    def compact(self) -> None:
+        """Rewrite the file without free pages and empty the WAL (deleted rows gone)."""
+        with self._lock:
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def counts(self) -> dict[str, int]:
         """Totals: ``statements``, ``voided``, ``attachments`` and ``pending:<consumer>``."""

@@ -12,6 +12,7 @@ from connector.config import ConnectorSettings
 from connector.spool import Spool
 from connector.spool.documents import DocumentStore
 from connector.xapi import about, documents, lookups, statements
+from connector.xapi.accesslog import AccessLogMiddleware
 from connector.xapi.alternate import AlternateSyntaxMiddleware
 from connector.xapi.errors import install_error_handlers
 from connector.xapi.http import VersionHeaderMiddleware
@@ -40,6 +41,7 @@ def create_app(settings: ConnectorSettings | None = None, spool: Spool | None = 
     app.add_middleware(AlternateSyntaxMiddleware, max_body_bytes=settings.xapi.max_body_bytes)
     app.add_middleware(VersionHeaderMiddleware)
     app.add_middleware(metrics.RequestMetricsMiddleware)
+    app.add_middleware(AccessLogMiddleware)
     for module in (about, statements, documents, lookups, metrics):
         app.include_router(module.router)
     return app

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from connector.errors import BadRequest, Conflict, NotFound
 from connector.spool.clock import now_iso
 from connector.spool.documents import Document, DocumentStore, Preconditions, Scope
+from connector.spool.store import SCOPE_SEPARATOR
 from connector.xapi import multipart, params
 from connector.xapi.deps import lrs, xapi_call
 from connector.xapi.http import add_get_and_head, parse_json, read_body
@@ -28,7 +29,7 @@ from connector.xapi.service import Lrs
 
 router = APIRouter(prefix="/xapi")
 JSON = "application/json"
-_SEP = "\x1f"
+_SEP = SCOPE_SEPARATOR
 
 
 @dataclass(frozen=True)

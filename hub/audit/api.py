@@ -20,9 +20,10 @@ from hub.audit import alerts, proofs, service
 from hub.audit.access import READERS, authorize_read, describe, refuse_change
 from hub.audit.checkpoints import checkpoint_document, list_checkpoints, load_signer
 from hub.audit.merkle import ProofUnavailable
-from hub.audit.pupil import pupil_report
+from hub.audit.pupil import PURPOSE, pupil_report
 from hub.audit.search import event_dict, export_csv, export_jsonl, parse_filter, search_page
 from hub.audit.stream import EVENTS
+from hub.audit.trail import Actor
 from hub.auth import ALL_ROLES, Principal, Role, require
 from hub.db import session_scope
 from hub.deps import SessionDep, hub_context
@@ -179,6 +180,7 @@ class PupilQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     identifier: str = Field(min_length=3, max_length=2000)
+    purpose: str = Field(default=PURPOSE, min_length=3, max_length=500)
 
 
 @router.post("/pupil-report", summary="Which projects used one pupil's data, and when (DPO)")
@@ -187,7 +189,9 @@ def post_pupil_report(
 ) -> list[dict[str, Any]]:
     ctx = hub_context(request)
     authorize_read(ctx, session, who, "pupil-report")
-    return [use.__dict__ for use in pupil_report(ctx, session, body.identifier)]
+    actor = Actor(who.sub, str(Role.DPO), who.org)
+    uses = pupil_report(ctx, session, body.identifier, actor, body.purpose)
+    return [use.__dict__ for use in uses]
 
 
 @router.api_route(

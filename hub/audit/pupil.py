@@ -1,83 +1,164 @@
-"""The per-pupil report: which projects used one pupil's data, and when.
+"""The per-pupil report: which projects used one pupil's data, when, and was it erased.
+
+Record of use: when the sandbox releases a query's result, :func:`record_use` stores a
+keyed digest (``hub.pseudonym.service.use_digest``) of every pupil whose rows were in the
+query's scope, per contract, with the job, project and time. It survives erasure and
+purge, is per contract (no false positive before the pupil's data arrived: only what was
+in scope at release is recorded), and holds no identifier or pseudonym.
 
 The DPO gives the pupil's canonical identifier (``account:<homePage>|<name>``,
 ``mbox:mailto:...``, ...). For each contract that ever reached FINALIZED, the hub's
-pseudonymisation service computes that pupil's pseudonym under the contract; the lake
-objects of the contract are searched for that one pseudonym only, so the DPO never sees
-another pupil's identifier or pseudonym. For each contract holding the pupil's rows, the
-report lists the allowed sandbox accesses made under that contract since the pupil's
-earliest data. The identifier itself is neither stored nor written to the audit log.
+pseudonymisation service computes that pupil's pseudonym and its use digest; the report
+lists the releases recorded for it, the lake objects holding the pupil now, the allowed
+sandbox accesses under the contract since the pupil's earliest data still held, and
+whether the pupil is in the erasure register. Every lookup is audited with the pupil's
+register digest and the purpose, and limited to ``LOOKUPS_PER_HOUR`` per DPO. The
+identifier itself is neither stored nor written to the audit log.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from hub.audit.search import event_dict
 from hub.audit.stream import EVENTS
+from hub.audit.trail import Actor, EventDraft, Resource, Why, record_now
 from hub.context import HubContext
 from hub.contracts.models import Contract
-from hub.errors import ServiceUnavailable, ValidationFailed
+from hub.errors import ServiceUnavailable, TooManyRequests
 from hub.ingest.erasure import locate_pupil
-from hub.pseudonym.service import pseudonym_for
-
-IDENTIFIER = re.compile(
-    r"^(mbox:mailto:\S+@\S+|mbox_sha1sum:[0-9a-f]{40}|openid:\S+|account:\S+\|.+)$"
+from hub.pseudonym.models import ErasureRequest, PupilUseDigest
+from hub.pseudonym.service import (
+    check_identifier,
+    pseudonym_for,
+    register_digest,
+    use_digest,
+    use_key,
 )
+from hub.sandbox.scope import ProjectScope
+from hub.storage.port import ObjectStore
+
 DAY = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 ACCESS_ACTIONS = ("sandbox.query.submit", "sandbox.query.release", "sandbox.output.release")
+LOOKUP_ACTION = "audit.pupil.lookup"
+LOOKUPS_PER_HOUR = 60
+PURPOSE = "data subject request (per-pupil report)"
 
 
 @dataclass
 class PupilUse:
-    """One contract holding the pupil's rows and the accesses made under it."""
+    """One contract that holds or held the pupil's rows: the releases that used them, the
+    objects holding them now, the accesses under the contract, and the erasure."""
 
     contract_id: str
     project_id: str
     first_day: str | None
     objects: int
     accesses: list[dict[str, Any]] = field(default_factory=list)
+    releases: list[dict[str, Any]] = field(default_factory=list)
+    erased: bool = False
 
 
-def check_identifier(identifier: str) -> str:
-    """The stripped identifier; ``ValidationFailed`` unless it has a canonical xAPI form."""
-    value = identifier.strip()
-    if value.startswith("mbox"):
-        value = value.lower()  # as the connector canonicalises it
-    if not IDENTIFIER.match(value):
-        raise ValidationFailed(
-            "identifier must be a canonical xAPI agent identifier: account:<homePage>|<name>, "
-            "mbox:mailto:<address>, mbox_sha1sum:<40 hex> or openid:<uri>",
-            errors=[{"field": "identifier", "message": "not a canonical agent identifier"}],
-        )
-    return value
+def record_use(ctx: HubContext, session: Session, job_id: str, scope: ProjectScope) -> int:
+    """At release: record the use digest of every pupil in the scope of ``job_id``, per
+    contract (the release calls this in its transaction); the digests recorded."""
+    key, count = use_key(ctx.settings), 0
+    for part in scope.parts:
+        seen: set[str] = set()
+        for path in part.paths:
+            seen.update(_pseudonyms_in(ctx.store, path))
+        for value in seen:
+            digest = use_digest(key, part.contract_id, value)
+            session.add(
+                PupilUseDigest(
+                    digest=digest,
+                    job_id=job_id,
+                    contract_id=part.contract_id,
+                    project_id=scope.project_id,
+                )
+            )
+        count += len(seen)
+    return count
 
 
-def pupil_report(ctx: HubContext, session: Session, identifier: str) -> list[PupilUse]:
-    """Contracts holding the pupil's rows, with the accesses under each since then.
+def _pseudonyms_in(store: ObjectStore | None, path: str) -> set[str]:
+    """The pseudonyms of one scope file: a local path, or ``s3://<bucket>/<key>``."""
+    if path.startswith("s3://"):
+        if store is None:
+            return set()
+        source: Any = io.BytesIO(store.get(path.split("/", 3)[3]))
+    else:
+        source = path
+    table = pq.read_table(source, columns=["actor_pseudonym"])
+    return {str(v) for v in pc.unique(table.column(0)).to_pylist() if v is not None}
 
-    Raises ``ValidationFailed`` for a malformed identifier and ``ServiceUnavailable`` when
-    the hub has no lake configured.
+
+def pupil_report(
+    ctx: HubContext, session: Session, identifier: str, actor: Actor, purpose: str
+) -> list[PupilUse]:
+    """Contracts that hold or held the pupil's rows (see module docstring).
+
+    Raises ``ValidationFailed`` for a malformed identifier, ``TooManyRequests`` past the
+    DPO's hourly lookups and ``ServiceUnavailable`` when the hub has no lake configured.
     """
     value = check_identifier(identifier)
     if ctx.store is None:
         raise ServiceUnavailable("no object store is configured: the lake cannot be searched")
-    uses = []
+    digest = register_digest(ctx.settings, value)
+    _audit_lookup(ctx, session, actor, digest, purpose)
+    erased = session.exec(select(ErasureRequest).where(ErasureRequest.digest == digest)).first()
+    key, uses = use_key(ctx.settings), []
     contracts = session.exec(select(Contract).where(col(Contract.finalized_at).is_not(None)))
-    for contract in contracts:
-        pseudonym = pseudonym_for(ctx.settings.pseudonymisation_secret, contract.id, value)
+    for contract in contracts.all():
+        pseudonym = pseudonym_for(ctx.settings, contract.id, value)
         keys = locate_pupil(ctx.store, session, contract.id, pseudonym)
-        if keys:
+        releases = _releases(session, use_digest(key, contract.id, pseudonym))
+        if keys or releases:
             days = sorted(m.group(1) for k in keys if (m := DAY.search(k)))
             use = PupilUse(contract.id, contract.project_id, days[0] if days else None, len(keys))
-            use.accesses = _accesses(session, contract.id, use.first_day)
+            use.accesses = _accesses(session, contract.id, use.first_day) if keys else []
+            use.releases, use.erased = releases, erased is not None
             uses.append(use)
     return uses
+
+
+def _audit_lookup(
+    ctx: HubContext, session: Session, actor: Actor, digest: str, purpose: str
+) -> None:
+    since = datetime.now(UTC) - timedelta(hours=1)
+    count = session.connection().execute(
+        sa_select(func.count())
+        .select_from(EVENTS)
+        .where(EVENTS.c.action == LOOKUP_ACTION, EVENTS.c.actor_sub == actor.sub)
+        .where(EVENTS.c.ts >= since)
+    )
+    if int(count.scalar_one()) >= LOOKUPS_PER_HOUR:
+        raise TooManyRequests(f"at most {LOOKUPS_PER_HOUR} per-pupil lookups an hour")
+    session.rollback()  # record_now must run outside the caller's transaction on SQLite
+    draft = EventDraft(actor, LOOKUP_ACTION, Resource("pupil", digest), why=Why(purpose=purpose))
+    record_now(ctx.engine, draft)
+
+
+def _releases(session: Session, digest: str) -> list[dict[str, Any]]:
+    rows = session.exec(
+        select(PupilUseDigest)
+        .where(PupilUseDigest.digest == digest)
+        .order_by(col(PupilUseDigest.released_at))
+    )
+    return [
+        {"job_id": r.job_id, "project_id": r.project_id, "released_at": r.released_at.isoformat()}
+        for r in rows.all()
+    ]
 
 
 def _accesses(session: Session, contract_id: str, since: str | None) -> list[dict[str, Any]]:

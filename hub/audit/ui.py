@@ -15,12 +15,13 @@ from hub.audit import alerts, proofs, schedule, service
 from hub.audit.access import READERS, authorize_read, describe
 from hub.audit.api import stream_export
 from hub.audit.checkpoints import list_checkpoints, load_signer
-from hub.audit.pupil import pupil_report
+from hub.audit.pupil import PURPOSE, pupil_report
 from hub.audit.search import event_dict, parse_filter, search_page
 from hub.audit.stream import EVENTS
+from hub.audit.trail import Actor
 from hub.auth import Principal, Role
 from hub.deps import SessionDep, hub_context
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import NotFound, TooManyRequests, ValidationFailed
 from hub.web.session import ui_principal
 from hub.web.templating import templates
 
@@ -181,13 +182,17 @@ def pupil(
     authorize_read(hub_context(request), session, who, "ui/pupil-report")
     context: dict[str, Any] = {"uses": None, "error": None, "identifier": identifier}
     try:
-        context["uses"] = pupil_report(hub_context(request), session, identifier)
+        actor = Actor(who.sub, str(Role.DPO), who.org)
+        context["uses"] = pupil_report(hub_context(request), session, identifier, actor, PURPOSE)
     except ValidationFailed:
         context["error"] = (
             "Identifiant invalide : saisissez l'identifiant xAPI canonique de l'élève, "
             "par exemple account:https://ent.exemple.fr|12345 ou mbox:mailto:eleve@exemple.fr."
         )
         return _page(request, session, who, "pupil.html", context, status=400)
+    except TooManyRequests:
+        context["error"] = "Trop de consultations cette heure-ci : réessayez plus tard."
+        return _page(request, session, who, "pupil.html", context, status=429)
     return _page(request, session, who, "pupil.html", context)
 
 

@@ -1,15 +1,19 @@
 """``edh ingest``: retention purge and stale-batch quarantine (run it on a schedule), and
-erasure of one pupil."""
+erasure of pupils through the erasure register."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from hub.audit.trail import SYSTEM
+from hub.audit.trail import SYSTEM, Actor
 from hub.config import Settings
+
+DPO_CLI = Actor(sub="cli", role="dpo")
 
 
 def _context() -> Any:
@@ -40,28 +44,32 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_identifiers(path: str) -> list[str]:
+    """Identifiers one per line from ``path`` (``-``: standard input), never from the
+    command line (shell history keeps it); blank lines are skipped."""
+    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 def _erase(args: argparse.Namespace) -> int:
     from hub.db import session_scope
-    from hub.ingest.erasure import erase_pupil
     from hub.ingest.presign import store_of
-    from hub.pseudonym.service import pseudonym_for
+    from hub.pseudonym.register import request_erasure
 
+    try:
+        identifiers = read_identifiers(args.identifier_file)
+    except (OSError, UnicodeDecodeError):
+        print("edh: cannot read the identifier file", file=sys.stderr)
+        return 2
     ctx = _context()
-    pseudonym = args.pseudonym or pseudonym_for(
-        ctx.settings.pseudonymisation_secret, args.contract, args.identifier
-    )
-    with session_scope(ctx.engine) as session:
-        change = erase_pupil(store_of(ctx), session, SYSTEM, args.contract, pseudonym)
-    print(
-        json.dumps(
-            {
-                "pseudonym": pseudonym,
-                "rows_removed": change.rows_removed,
-                "objects_rewritten": change.objects_rewritten,
-            },
-            indent=2,
-        )
-    )
+    done = []
+    for identifier in identifiers:
+        with session_scope(ctx.engine) as session:
+            outcome = request_erasure(
+                store_of(ctx), session, ctx.settings, DPO_CLI, identifier, "dpo"
+            )
+        done.append(outcome.__dict__)
+    print(json.dumps(done, indent=2))
     return 0
 
 
@@ -79,9 +87,14 @@ def register(sub: Any) -> None:
         help="quarantine batches announced but not completed for that long",
     )
     purge.set_defaults(func=_purge)
-    erase = isub.add_parser("erase", help="remove one pupil's rows from a contract's lake")
-    erase.add_argument("--contract", required=True)
-    who = erase.add_mutually_exclusive_group(required=True)
-    who.add_argument("--pseudonym", help="the pupil's pseudonym under the contract")
-    who.add_argument("--identifier", help="canonical identifier, e.g. 'account:<home>|<name>'")
+    erase = isub.add_parser(
+        "erase",
+        help="erase pupils from every contract, now and later (erasure register)",
+        allow_abbrev=False,
+    )
+    erase.add_argument(
+        "--identifier-file",
+        required=True,
+        help="file of canonical identifiers, one a line ('-': stdin), e.g. account:<home>|<name>",
+    )
     erase.set_defaults(func=_erase)

@@ -12,9 +12,10 @@ from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
 from hub.catalog.service import record_batch_stats
 from hub.context import HubContext
 from hub.errors import Forbidden, NotFound
+from hub.ingest.erasure import eraser_for, strip_erased
 from hub.ingest.gate import UploadScope, upload_scope
 from hub.ingest.models import BatchStatus, IngestBatch
-from hub.ingest.presign import store_of
+from hub.ingest.presign import quarantine_key, store_of
 from hub.ingest.verify import check_manifest, check_objects
 from hub.registry.models import Connector
 from hub.storage.port import ObjectStore
@@ -35,11 +36,6 @@ def _verify(
     except ManifestError as exc:
         return scope, None, [str(exc)]
     return scope, manifest, check_objects(store_of(ctx), manifest, scope.allowed_fields)
-
-
-def quarantine_key(key: str) -> str:
-    """Where a refused object goes: ``quarantine/`` instead of ``lake/`` (never served)."""
-    return "quarantine/" + key.removeprefix("lake/")
 
 
 def quarantine_objects(store: ObjectStore, batch: IngestBatch) -> None:
@@ -118,6 +114,7 @@ def complete(
         _audit(session, batch, "ingest.batch.quarantined", Decision.DENY, scope)
     else:
         _register(session, batch, manifest, scope)
+        strip_erased(eraser_for(store_of(ctx), ctx.settings), session, batch)
     session.add(batch)
     session.flush()
     return batch

@@ -1,25 +1,39 @@
-"""Erasure of one pupil and retention purge: the lake forgets, the audit log remembers.
+"""Erasure of pupils and retention purge: the lake forgets, the audit log remembers.
 
-Both rewrite or delete lake objects of registered batches and update the batch registry
-(file digests, row counts) so later verifications match; the connector's original signed
-manifest is kept as evidence of what arrived. Each run is audited.
+Erasure rewrites each object holding an erased pupil's rows under a NEW key (the lake is
+write-once), records the rewrite with a manifest signed by the hub (linked to the
+connector's original manifest, which is kept, and to the erasure requests), updates the
+batch registry (key, digest, size, rows) so later verifications match, then removes the
+old object with every stored version of it (``ObjectStore.erase``). Purge deletes day
+partitions past retention. Each run is audited without naming the pupil or their days.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlmodel import Session, select
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlmodel import Session, col, select
 
+from contracts.canonical import canonical_json, sha256_hex
+from contracts.signing import sign_detached
 from hub.audit.trail import Actor, EventDraft, Resource, Why, record
+from hub.config import Settings
+from hub.contracts.hubkey import hub_jwk, hub_signing_key
 from hub.contracts.service import current_terms, get_contract
 from hub.ingest.models import BatchStatus, IngestBatch
-from hub.storage.port import ObjectStore
+from hub.ingest.presign import quarantine_key
+from hub.pseudonym.models import ErasedPseudonym, ErasureRewrite
+from hub.registry.models import new_id
+from hub.storage.port import ObjectNotFound, ObjectStore
+
+REWRITE_KIND = "edh-erasure-rewrite-1"
 
 
 @dataclass
@@ -27,13 +41,22 @@ class LakeChange:
     """What an erasure or a purge did."""
 
     rows_removed: int = 0
-    objects_rewritten: list[str] = field(default_factory=list)
+    batches: list[str] = field(default_factory=list)
     objects_deleted: list[str] = field(default_factory=list)
 
 
 def _registered(session: Session, contract_id: str) -> list[IngestBatch]:
     query = select(IngestBatch).where(
         IngestBatch.contract_id == contract_id, IngestBatch.status == BatchStatus.REGISTERED
+    )
+    return list(session.exec(query).all())
+
+
+def _with_objects(session: Session, contract_id: str) -> list[IngestBatch]:
+    """The contract's batches whose objects the hub keeps (in the lake or in quarantine)."""
+    kept = (BatchStatus.REGISTERED, BatchStatus.QUARANTINED)
+    query = select(IngestBatch).where(
+        IngestBatch.contract_id == contract_id, col(IngestBatch.status).in_(kept)
     )
     return list(session.exec(query).all())
 
@@ -58,46 +81,147 @@ def locate_pupil(
     return found
 
 
-def _rewrite(store: ObjectStore, entry: dict[str, object], pseudonym: str) -> int:
-    key = str(entry["key"])
-    table = pq.read_table(io.BytesIO(store.get(key)))
-    kept = table.filter(pc.not_equal(table.column("actor_pseudonym"), pseudonym))
-    sink = io.BytesIO()
-    pq.write_table(kept, sink, compression="zstd")
-    data = sink.getvalue()
-    store.put(key, data)
-    entry.update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), rows=kept.num_rows)
-    return int(table.num_rows - kept.num_rows)
+def erased_key(key: str, rewrite_id: str) -> str:
+    """The new key of a rewritten object: same partition, a name no earlier key had (the
+    lake is write-once, so a rewrite never overwrites)."""
+    folder, _, name = key.rpartition("/")
+    return f"{folder}/{name.split('.')[0]}.erased-{rewrite_id}.parquet"
 
 
-def erase_pupil(
-    store: ObjectStore, session: Session, actor: Actor, contract_id: str, pseudonym: str
-) -> LakeChange:
-    """Remove every row of ``pseudonym`` from every batch of ``contract_id``; audited.
+def _where(batch: IngestBatch, key: str) -> str:
+    """The stored key of a batch file: in ``quarantine/`` once the batch was refused."""
+    return quarantine_key(key) if batch.status == BatchStatus.QUARANTINED else key
 
-    Idempotent (a second run removes nothing). Raises ``NotFound`` for an unknown contract.
-    """
-    contract = get_contract(session, contract_id)
-    change, targets = LakeChange(), set(locate_pupil(store, session, contract_id, pseudonym))
-    for batch in _registered(session, contract_id):
-        files = [dict(f) for f in batch.files]
-        removed = sum(_rewrite(store, f, pseudonym) for f in files if f["key"] in targets)
+
+def _read(store: ObjectStore, key: str) -> pa.Table | None:
+    try:
+        return pq.read_table(io.BytesIO(store.get(key)))
+    except ObjectNotFound:
+        return None
+
+
+@dataclass(frozen=True)
+class Eraser:
+    """Rewrites objects without the rows of some pseudonyms; signs each rewrite."""
+
+    store: ObjectStore
+    key: Ed25519PrivateKey
+    kid: str
+
+    def batch(self, session: Session, batch: IngestBatch, wanted: dict[str, str]) -> int:
+        """Rewrite every file of ``batch`` holding rows of ``wanted`` (pseudonym → erasure
+        request id); the rows removed. The batch's files and row count are updated."""
+        files, removed = [dict(f) for f in batch.files], 0
+        for entry in files:
+            if not entry.get("purged"):
+                removed += self._file(session, batch, entry, wanted)
         if removed:
             batch.files, batch.row_count = files, (batch.row_count or 0) - removed
-            change.rows_removed += removed
-            change.objects_rewritten += [str(f["key"]) for f in files if f["key"] in targets]
             session.add(batch)
-    details = {
-        "pseudonym": pseudonym,
-        "rows_removed": change.rows_removed,
-        "objects": change.objects_rewritten,
+        return removed
+
+    def _file(
+        self, session: Session, batch: IngestBatch, entry: dict[str, Any], wanted: dict[str, str]
+    ) -> int:
+        old = _where(batch, str(entry["key"]))
+        table = _read(self.store, old)
+        if table is None or "actor_pseudonym" not in table.column_names:
+            return 0
+        hits = pc.is_in(table.column("actor_pseudonym"), value_set=pa.array(list(wanted)))
+        hit_names = set(table.filter(hits).column("actor_pseudonym").to_pylist())
+        if not hit_names:
+            return 0
+        kept = table.filter(pc.invert(hits))
+        sink = io.BytesIO()
+        pq.write_table(kept, sink, compression="zstd")
+        data, rewrite_id = sink.getvalue(), new_id()
+        new_key = erased_key(str(entry["key"]), rewrite_id)
+        self.store.put(_where(batch, new_key), data)
+        rewrite = ErasureRewrite(
+            id=rewrite_id,
+            request_ids=sorted({wanted[p] for p in hit_names}),
+            batch_id=batch.id,
+            old_key=str(entry["key"]),
+            old_sha256=str(entry.get("sha256", "")),
+            new_key=new_key,
+            new_sha256=sha256_hex(data),
+            rows_removed=table.num_rows - kept.num_rows,
+            manifest={},
+            manifest_jws="",
+        )
+        entry.update(key=new_key, sha256=rewrite.new_sha256, bytes=len(data), rows=kept.num_rows)
+        rewrite.manifest = rewrite_manifest(batch, rewrite, entry)
+        rewrite.manifest_jws = sign_detached(
+            self.key, canonical_json(rewrite.manifest), kid=self.kid, party="hub"
+        )
+        session.add(rewrite)
+        for stale in (rewrite.old_key, quarantine_key(rewrite.old_key)):
+            self.store.erase(stale)  # a quarantined batch left old versions in lake/ too
+        return rewrite.rows_removed
+
+
+def rewrite_manifest(
+    batch: IngestBatch, rewrite: ErasureRewrite, entry: dict[str, Any]
+) -> dict[str, Any]:
+    """What the hub signs for one rewrite (its detached JWS is over the canonical JSON):
+    the new file, the object it replaces, the batch's original manifest and the erasure
+    requests that caused it."""
+    return {
+        "kind": REWRITE_KIND,
+        "rewrite_id": rewrite.id,
+        "batch_id": batch.id,
+        "contract_id": batch.contract_id,
+        "original_manifest_sha256": sha256_hex((batch.manifest_jws or "").encode()),
+        "erasure_requests": rewrite.request_ids,
+        "replaces": {"key": rewrite.old_key, "sha256": rewrite.old_sha256},
+        "file": {k: entry[k] for k in ("key", "sha256", "bytes", "rows")},
+        "rows_removed": rewrite.rows_removed,
     }
-    why = Why(contract_id=contract.id, project_id=contract.project_id, purpose="erasure request")
-    record(
-        session,
-        EventDraft(actor, "ingest.erasure", Resource("pupil", pseudonym), why=why, details=details),
-    )
+
+
+def eraser_for(store: ObjectStore, settings: Settings) -> Eraser:
+    """An ``Eraser`` signing with the hub's own key."""
+    return Eraser(store, hub_signing_key(settings), str(hub_jwk(settings)["kid"]))
+
+
+def erased_pseudonyms(session: Session, contract_id: str) -> dict[str, str]:
+    """The erasure register's pseudonyms under ``contract_id`` → their request id."""
+    rows = session.exec(select(ErasedPseudonym).where(ErasedPseudonym.contract_id == contract_id))
+    return {row.pseudonym: row.request_id for row in rows}
+
+
+def erase_everywhere(
+    eraser: Eraser, session: Session, wanted: dict[str, dict[str, str]]
+) -> LakeChange:
+    """Rewrite the registered and quarantined batches of each contract of ``wanted``
+    (contract id → pseudonym → request id) without those pupils' rows."""
+    change = LakeChange()
+    for contract_id, pseudonyms in wanted.items():
+        for batch in _with_objects(session, contract_id):
+            removed = eraser.batch(session, batch, pseudonyms)
+            if removed:
+                change.rows_removed += removed
+                change.batches.append(batch.id)
     return change
+
+
+def strip_erased(eraser: Eraser, session: Session, batch: IngestBatch) -> int:
+    """At registration: remove from ``batch`` the rows of pupils the register erased
+    under its contract (audited when any); the rows removed."""
+    wanted = erased_pseudonyms(session, batch.contract_id)
+    removed = eraser.batch(session, batch, wanted) if wanted else 0
+    if removed:
+        actor = Actor(sub=batch.connector_id, role="connector", org=batch.provider_id)
+        details = {"rows_removed": removed}
+        draft = EventDraft(
+            actor,
+            "ingest.erasure.stripped",
+            Resource("batch", batch.id),
+            why=Why(contract_id=batch.contract_id, purpose="erasure register"),
+            details=details,
+        )
+        record(session, draft)
+    return removed
 
 
 def purge_expired(

@@ -27,6 +27,11 @@ def object_key(batch: IngestBatch, file: FileIn) -> str:
     return f"{prefix}date={file.date}/{name}"
 
 
+def quarantine_key(key: str) -> str:
+    """Where a refused object goes: ``quarantine/`` instead of ``lake/`` (never served)."""
+    return "quarantine/" + key.removeprefix("lake/")
+
+
 def store_of(ctx: HubContext) -> ObjectStore:
     """The hub's object store; ``ServiceUnavailable`` when none is configured."""
     if ctx.store is None:

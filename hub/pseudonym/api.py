@@ -1,4 +1,5 @@
-"""Pseudonymisation service API: the contract key for its bound connector, and erasure."""
+"""Pseudonymisation service API: the contract key for its bound connector, the erasure
+register (requests from connectors and the DPO; the pseudonyms a connector must drop)."""
 
 from __future__ import annotations
 
@@ -8,23 +9,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, select
 
-from hub.audit.trail import EventDraft, Resource, Why, record
+from hub.audit.trail import Actor, EventDraft, Resource, Why, record
+from hub.auth import Principal, Role, require
 from hub.context import HubContext
+from hub.contracts.models import Contract
 from hub.contracts.service import get_contract
 from hub.db import session_scope
 from hub.deps import hub_context
-from hub.errors import Forbidden
 from hub.ingest.connector_auth import ConnectorDep
-from hub.ingest.erasure import erase_pupil
+from hub.ingest.erasure import erased_pseudonyms
 from hub.ingest.gate import connector_actor, upload_scope
 from hub.ingest.presign import store_of
 from hub.ingest.refusals import audited_refusal
 from hub.ingest.schemas import KeyOut
+from hub.pseudonym.register import request_erasure
 from hub.pseudonym.service import contract_key
 
 router = APIRouter(prefix="/api/v1/pseudonym", tags=["pseudonym"])
 Ctx = Annotated[HubContext, Depends(hub_context)]
+Dpo = Annotated[Principal, Depends(require(Role.DPO))]
 
 
 @router.get("/contracts/{contract_id}/key", response_model=KeyOut)
@@ -41,39 +46,113 @@ def key(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> KeyOut:
             session,
             EventDraft(connector_actor(connector), "pseudonym.key", resource, why=scope.why()),
         )
-    secret = contract_key(ctx.settings.pseudonymisation_secret, contract_id)
-    return KeyOut(contract_id=contract_id, key=base64.b64encode(secret).decode())
+    secret = contract_key(ctx.settings, contract_id)
+    return KeyOut(contract_id=contract_id, key=_b64(secret))
+
+
+def _b64(key: bytes) -> str:
+    return base64.b64encode(key).decode()
 
 
 class ErasureIn(BaseModel):
-    """An erasure request: the pupil's pseudonym under the contract (computed by the
-    connector with the contract key; the clear identifier never leaves the vendor)."""
+    """An erasure request: the pupil's canonical identifier (``account:<homePage>|<name>``,
+    ``mbox:mailto:...``). The service keeps only a keyed digest of it."""
 
     model_config = ConfigDict(extra="forbid")
-    contract_id: str = Field(min_length=1, max_length=36)
-    pseudonym: str = Field(pattern=r"^[0-9a-f]{64}$")
+    identifier: str = Field(min_length=3, max_length=2000)
 
 
 class ErasureOut(BaseModel):
+    request_id: str
+    contracts: int = Field(description="Contracts the register covers for this pupil.")
     rows_removed: int
-    objects_rewritten: list[str]
+    batches_rewritten: int
+    released_cells_updated: int = Field(description="Released cells whose sketch changed.")
 
 
-@router.post("/erasures", response_model=ErasureOut)
+class EarlierErasures(BaseModel):
+    contract_id: str
+    key: str = Field(description="Base64 pseudonymisation key of that earlier contract.")
+    pseudonyms: list[str]
+
+
+class ErasedOut(BaseModel):
+    contract_id: str
+    pseudonyms: list[str] = Field(description="Erased pupils' pseudonyms under the contract.")
+    earlier: list[EarlierErasures] = Field(
+        description="The register under the provider's other contracts (e.g. the one this "
+        "contract renews): the connector drops a pupil matching them and declares the "
+        "erasure again, which extends the register to this contract."
+    )
+
+
+def _earlier(ctx: HubContext, session: Session, contract_id: str) -> list[EarlierErasures]:
+    provider = get_contract(session, contract_id).provider_id
+    others = session.exec(
+        select(Contract.id).where(Contract.provider_id == provider, Contract.id != contract_id)
+    )
+    earlier = []
+    for other in others.all():
+        pseudonyms = sorted(erased_pseudonyms(session, other))
+        if pseudonyms:
+            key = contract_key(ctx.settings, other)
+            earlier.append(EarlierErasures(contract_id=other, key=_b64(key), pseudonyms=pseudonyms))
+    return earlier
+
+
+def _erase(
+    ctx: HubContext, session: Session, actor: Actor, body: ErasureIn, origin: str
+) -> ErasureOut:
+    outcome = request_erasure(store_of(ctx), session, ctx.settings, actor, body.identifier, origin)
+    return ErasureOut(
+        request_id=outcome.request_id,
+        contracts=outcome.contracts,
+        rows_removed=outcome.rows_removed,
+        batches_rewritten=outcome.batches,
+        released_cells_updated=outcome.cells_updated,
+    )
+
+
+@router.post("/erasure-requests", response_model=ErasureOut)
 def erase(body: ErasureIn, ctx: Ctx, connector: ConnectorDep) -> ErasureOut:
-    """Remove one pupil's rows from every batch of the contract (role: a connector of the
-    contract's provider; allowed even after the contract ended). Audited, idempotent."""
-    resource, why = Resource("pupil", body.pseudonym), Why(contract_id=body.contract_id)
+    """Erase one pupil from every contract of every provider, now and at every later
+    registration (role: any registered connector; its vendor received the request).
+    Audited with the request id and counts only; idempotent."""
+    resource, why = Resource("erasure-request", "new"), Why(purpose="erasure request")
     with (
-        audited_refusal(ctx, connector, "ingest.erasure", resource, why),
+        audited_refusal(ctx, connector, "pseudonym.erasure", resource, why),
         session_scope(ctx.engine) as session,
     ):
-        contract = get_contract(session, body.contract_id)
-        if contract.provider_id != connector.organisation_id:
-            raise Forbidden(
-                f"contract {contract.id} is not a contract of this connector's provider"
-            )
-        change = erase_pupil(
-            store_of(ctx), session, connector_actor(connector), body.contract_id, body.pseudonym
+        return _erase(ctx, session, connector_actor(connector), body, "provider")
+
+
+@router.post("/dpo/erasure-requests", response_model=ErasureOut)
+def erase_for_dpo(body: ErasureIn, ctx: Ctx, who: Dpo) -> ErasureOut:
+    """The same erasure, asked by the hub's DPO (role: dpo)."""
+    actor = Actor(who.sub, str(Role.DPO), who.org)
+    with session_scope(ctx.engine) as session:
+        return _erase(ctx, session, actor, body, "dpo")
+
+
+@router.get("/contracts/{contract_id}/erasures", response_model=ErasedOut)
+def erased(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> ErasedOut:
+    """The register's pseudonyms under the contract, for the connector to drop before
+    shipping (role: a connector bound to the contract in force). Audited."""
+    resource, why = Resource("erasure-register", contract_id), Why(contract_id=contract_id)
+    with (
+        audited_refusal(ctx, connector, "pseudonym.erasures.read", resource, why),
+        session_scope(ctx.engine) as session,
+    ):
+        scope = upload_scope(session, connector, contract_id, datetime.now(UTC).date())
+        pseudonyms = sorted(erased_pseudonyms(session, contract_id))
+        earlier = _earlier(ctx, session, contract_id)
+        details = {"count": len(pseudonyms), "earlier_contracts": len(earlier)}
+        draft = EventDraft(
+            connector_actor(connector),
+            "pseudonym.erasures.read",
+            resource,
+            why=scope.why(),
+            details=details,
         )
-    return ErasureOut(rows_removed=change.rows_removed, objects_rewritten=change.objects_rewritten)
+        record(session, draft)
+    return ErasedOut(contract_id=contract_id, pseudonyms=pseudonyms, earlier=earlier)

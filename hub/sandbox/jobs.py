@@ -18,6 +18,7 @@ import pyarrow as pa
 from sqlmodel import Session, col, select
 
 from contracts.model import DEFAULT_EPSILON_BUDGET, ReleaseMode
+from hub.audit.pupil import record_use
 from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
 from hub.auth import Principal, Role
 from hub.db import session_scope
@@ -350,6 +351,7 @@ def _finish(
         _withhold(session, job.id, outcome, exc)
         return
     job.status = "succeeded"
+    record_use(runtime.ctx, session, job.id, scope)
     job.result = {"columns": released.columns, "rows": jsonable(released.rows)}
     job.report = {"decision": "released", "contract_ids": job.contract_ids, **released.report}
     for n, sketch in released.cells:

@@ -73,6 +73,10 @@ class LocalStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def erase(self, key: str) -> None:
+        """A directory keeps no versions: erasing is deleting."""
+        self.delete(key)
+
     def list(self, prefix: str) -> Iterator[str]:
         start = self.root / prefix.rpartition("/")[0]
         if not start.is_dir():

@@ -7,6 +7,10 @@ Contract of every adapter:
 - keys are relative ``/``-separated paths checked by :func:`check_key` (no ``..``, no
   leading ``/``, a small character set); a bad key raises ``InvalidKey``;
 - ``put`` overwrites (idempotent); ``delete`` of a missing key is a no-op (idempotent);
+- ``erase`` is the privileged erasure path: it removes the object and every earlier
+  version of it a versioned store keeps (S3 version ids, delete markers), so nothing of it
+  stays readable; a missing key is a no-op. Only a pupil's erasure calls it (on S3 the
+  credentials need ``s3:DeleteObjectVersion``, granted to the erasure role alone);
 - ``get``/``chunks`` raise ``ObjectNotFound`` for a missing key; ``size`` returns None;
 - ``list`` yields the keys under a prefix in lexicographic order;
 - ``presign_put`` returns a URL (and the headers to send with it) that accepts one PUT of
@@ -74,6 +78,8 @@ class ObjectStore(Protocol):
     def fingerprint(self, key: str) -> str | None: ...
 
     def delete(self, key: str) -> None: ...
+
+    def erase(self, key: str) -> None: ...
 
     def list(self, prefix: str) -> Iterator[str]: ...
 

@@ -11,6 +11,7 @@ import botocore.session
 from botocore.config import Config
 from minio import Minio
 from minio.error import S3Error
+from pydantic import SecretStr
 
 from hub.storage.port import ObjectNotFound, PresignedUpload, StoreError, check_key
 from hub.storage.settings import StorageSettings
@@ -26,12 +27,11 @@ class S3Store:
         self.bucket = settings.bucket
         self._settings = settings
         self._presigner: Any = None
-        self._client = Minio(
-            settings.endpoint,
-            access_key=settings.access_key,
-            secret_key=settings.secret_key.get_secret_value(),
-            secure=settings.secure,
-            region=settings.region,
+        self._client = _client(settings, settings.access_key, settings.secret_key)
+        self._eraser = (
+            _client(settings, settings.erasure_access_key, settings.erasure_secret_key)
+            if settings.erasure_access_key
+            else self._client
         )
 
     def ensure_bucket(self) -> None:
@@ -66,6 +66,15 @@ class S3Store:
 
     def delete(self, key: str) -> None:
         self._client.remove_object(self.bucket, check_key(key))
+
+    def erase(self, key: str) -> None:
+        """Remove every version and delete marker of ``key`` (versioned bucket or not), with
+        the erasure role's credentials when configured."""
+        versions = self._eraser.list_objects(
+            self.bucket, prefix=check_key(key), recursive=True, include_version=True
+        )
+        for version in [v for v in versions if v.object_name == key]:
+            self._eraser.remove_object(self.bucket, key, version_id=version.version_id)
 
     def list(self, prefix: str) -> Iterator[str]:
         objects = self._client.list_objects(self.bucket, prefix=prefix, recursive=True)
@@ -105,6 +114,16 @@ class S3Store:
     def health(self) -> None:
         if not self._client.bucket_exists(self.bucket):
             raise StoreError(f"bucket {self.bucket} does not exist")
+
+
+def _client(settings: StorageSettings, access_key: str, secret_key: SecretStr) -> Minio:
+    return Minio(
+        settings.endpoint,
+        access_key=access_key,
+        secret_key=secret_key.get_secret_value(),
+        secure=settings.secure,
+        region=settings.region,
+    )
 
 
 def _translate(exc: S3Error, key: str) -> StoreError:

@@ -18,6 +18,14 @@ class StorageSettings(BaseModel):
     endpoint: str = Field(default="", description="S3 endpoint host:port (kind=s3).")
     access_key: str = Field(default="", description="S3 access key (kind=s3).")
     secret_key: SecretStr = Field(default=SecretStr(""), description="S3 secret key.")
+    erasure_access_key: str = Field(
+        default="",
+        description="S3 access key of the erasure role, the only one allowed to delete object "
+        "versions (kind=s3); empty: the main key (development).",
+    )
+    erasure_secret_key: SecretStr = Field(
+        default=SecretStr(""), description="S3 secret key of the erasure role."
+    )
     bucket: str = Field(default="edh-lake", description="Bucket holding lake/ and quarantine/.")
     region: str = Field(default="us-east-1", description="S3 region.")
     secure: bool = Field(default=False, description="Use HTTPS to reach the S3 endpoint.")

@@ -25,6 +25,10 @@ add_identity() { # <user> <policy name> <policy file> <secret>
 add_identity edh-hub edh-hub "$dir/policy-hub.json" "$(cat /run/secrets/minio_hub_secret)"
 add_identity edh-sandbox edh-sandbox "$dir/policy-sandbox.json" \
   "$(cat /run/secrets/minio_sandbox_secret)"
+# A pupil's erasure: the only identity allowed to delete object versions (the hub's own
+# policy grants no s3:DeleteObjectVersion, so every other delete leaves a version behind).
+add_identity edh-erasure edh-erasure "$dir/policy-erasure.json" \
+  "$(cat /run/secrets/minio_erasure_secret)"
 
 grep -v '^[[:space:]]*\(#\|$\)' "$dir/connectors.conf" | while read -r connector provider; do
   case "${connector}${provider}" in

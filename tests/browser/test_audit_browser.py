@@ -75,6 +75,8 @@ def test_pupil_report_page_is_dpo_only_and_explains_bad_input(live_hub: LiveHub,
     assert "Identifiant invalide" in page.get_by_role("alert").inner_text()
     page.get_by_label("Identifiant xAPI de l'élève").fill("account:https://ent.exemple.fr|42")
     page.get_by_role("button", name="Établir le rapport").click()
-    assert "Aucun contrat ne détient de données de cet élève." in page.locator("main").inner_text()
+    assert "Aucun contrat ne détient ni n'a utilisé de données de cet élève." in (
+        page.locator("main").inner_text()
+    )
     live_hub.login(page, "operator", sub="op.2")
     assert page.goto(f"{live_hub.url}/audit/eleve").status == 403

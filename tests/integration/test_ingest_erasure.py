@@ -46,27 +46,29 @@ def test_erasure_removes_one_pupil_everywhere_and_is_audited(ingest: IngestSetup
     identifier = identifier_of(pupil)
     assert identifier is not None
     pseudonym = Pseudonymiser(ship.target.terms.pseudonym_key).pseudonym(identifier)
-    assert pseudonym == pseudonym_for(
-        ingest.ctx.settings.pseudonymisation_secret, ingest.contract_id, identifier
-    )
+    assert pseudonym == pseudonym_for(ingest.ctx.settings, ingest.contract_id, identifier)
     assert lake_pseudonyms(ingest).count(pseudonym) == 1
-    resp = ship.client.erase(ingest.contract_id, pseudonym)
-    assert resp["rows_removed"] == 1 and len(resp["objects_rewritten"]) == 1
+    resp = ship.client.erase(identifier)
+    assert resp["rows_removed"] == 1 and resp["batches_rewritten"] == 1
     remaining = lake_pseudonyms(ingest)
     assert pseudonym not in remaining and len(remaining) == 39
-    again = ship.client.erase(ingest.contract_id, pseudonym)
-    assert again["rows_removed"] == 0
-    assert audit_actions(ingest).count("ingest.erasure") == 2
+    again = ship.client.erase(identifier)
+    assert again["rows_removed"] == 0 and again["request_id"] == resp["request_id"]
+    assert audit_actions(ingest).count("pseudonym.erasure") == 2
     assert ingest.ctx.store is not None
     with Session(ingest.ctx.engine) as session:
         assert locate_pupil(ingest.ctx.store, session, ingest.contract_id, pseudonym) == []
 
 
-def test_erasure_request_with_a_malformed_pseudonym_is_a_400(ingest: IngestSetup) -> None:
+@pytest.mark.parametrize("identifier", ["eleve-1", "account:nopipe", "mbox:alice"])
+def test_erasure_request_with_a_malformed_identifier_is_a_400(
+    ingest: IngestSetup, identifier: str
+) -> None:
     client = ingest.hub_client()
     with pytest.raises(HubRefused) as refused:
-        client.erase(ingest.contract_id, "eleve-1")
+        client.erase(identifier)
     assert refused.value.status == 400
+    assert identifier not in refused.value.detail
 
 
 def test_retention_purge_deletes_only_expired_partitions(ingest: IngestSetup) -> None:

@@ -77,3 +77,23 @@ def test_local_presigned_url_is_bound_to_its_key_and_expiry(tmp_path: Path) -> N
     assert other == "the upload URL was not signed for this key"
     late = local.check_upload("lake/a.parquet", 1, query["signature"])
     assert late == "the upload URL has expired"
+
+
+def test_erase_removes_the_object_and_every_version(store: ObjectStore) -> None:
+    if isinstance(store, S3Store):
+        from minio.versioningconfig import ENABLED, VersioningConfig
+
+        store._client.set_bucket_versioning(store.bucket, VersioningConfig(ENABLED))
+    key = "lake/p/c/d/date=2026-01-02/a.parquet"
+    store.put(key, b"first")
+    store.put(key, b"second")
+    store.put("lake/p/c/d/date=2026-01-02/a.parquet.keep", b"neighbour")
+    store.erase(key)
+    store.erase(key)  # idempotent
+    assert store.size(key) is None
+    assert list(store.list("lake/")) == ["lake/p/c/d/date=2026-01-02/a.parquet.keep"]
+    if isinstance(store, S3Store):
+        listed = store._client.list_objects(
+            store.bucket, prefix="lake/", recursive=True, include_version=True
+        )
+        assert [v.object_name for v in listed] == ["lake/p/c/d/date=2026-01-02/a.parquet.keep"]

@@ -75,6 +75,20 @@ def test_minio_init_locks_audit_exports_and_versions_the_lake() -> None:
     assert audit and not any("s3:DeleteObject" in s["Action"] for s in audit)
 
 
+def test_only_the_erasure_role_may_delete_object_versions() -> None:
+    for name in ("policy-hub.json", "policy-sandbox.json", "policy-connector.json.tmpl"):
+        actions = {a for st in _policy(name)["Statement"] for a in st["Action"]}
+        assert not {a for a in actions if "Version" in a or a == "s3:*"}, name
+    erasure = _policy("policy-erasure.json")
+    actions = {a for st in erasure["Statement"] for a in st["Action"]}
+    assert "s3:DeleteObjectVersion" in actions and "s3:PutObject" not in actions
+    resources = {r for st in erasure["Statement"] for r in st["Resource"]}
+    assert not {r for r in resources if "edh-audit" in r}
+    assert "policy-erasure.json" in (INFRA / "minio" / "init.sh").read_text()
+    compose = (INFRA / "compose.yaml").read_text()
+    assert "EDH_STORAGE__ERASURE_ACCESS_KEY: edh-erasure" in compose
+
+
 def test_keycloak_realm_defines_exactly_the_hub_roles() -> None:
     realm = json.loads((INFRA / "keycloak" / "edh-realm.json").read_text())
     assert {r["name"] for r in realm["roles"]["realm"]} == {str(r) for r in Role}

@@ -1,0 +1,93 @@
+"""``edh-connector erase``: a pupil's erasure, asked by the vendor.
+
+Identifiers are read from a file or standard input (never the command line: shell
+history would keep them), one canonical identifier a line (``account:<homePage>|<name>``,
+``mbox:mailto:<address>``, ``mbox_sha1sum:<hex>``, ``openid:<uri>``). For each, the hub's
+pseudonymisation service records the erasure in its register (every contract of every
+provider, past and future) and erases the lake; the spool then forgets the pupil's
+statements and documents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from connector.config import ConnectorSettings
+from connector.pipeline.client import HubClient, HubRefused
+from connector.pipeline.commands import key_path, load_key
+
+
+def agent_of(identifier: str) -> dict[str, Any]:
+    """The xAPI agent of a canonical identifier (``contracts.pseudonym.identifier_of``'s
+    inverse); ``ValueError`` for another form."""
+    kind, _, value = identifier.strip().partition(":")
+    if kind == "account" and "|" in value:
+        home, _, name = value.partition("|")
+        return {"account": {"homePage": home, "name": name}}
+    if kind in ("mbox", "mbox_sha1sum", "openid") and value:
+        return {kind: value}
+    raise ValueError("identifiant non canonique (account:<page>|<nom>, mbox:mailto:..., ...)")
+
+
+def read_identifiers(path: str) -> list[str]:
+    """Lines of ``path`` (``-``: standard input), blank ones skipped."""
+    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _erase(args: argparse.Namespace) -> int:
+    from connector.spool import Spool
+
+    settings = ConnectorSettings()
+    try:
+        identifiers = read_identifiers(args.identifier_file)
+        agents = [agent_of(i) for i in identifiers]
+        client = HubClient(
+            args.hub or settings.hub.url,
+            args.connector_id or settings.hub.connector_id,
+            load_key(key_path(settings)),
+        )
+    except (OSError, UnicodeDecodeError):
+        print("edh-connector: fichier d'identifiants illisible", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # never echoes the identifier
+        print(f"edh-connector: {exc}", file=sys.stderr)
+        return 2
+    spool = Spool(settings.spool_path)
+    try:
+        for number, (identifier, agent) in enumerate(zip(identifiers, agents, strict=True), 1):
+            done = client.erase(identifier)
+            forgotten = spool.forget_agent(agent)
+            print(
+                f"élève {number} : demande {done['request_id']}, {done['rows_removed']} lignes "
+                f"effacées du lac, {forgotten} déclarations effacées du spool"
+            )
+    except (HubRefused, httpx.HTTPError) as exc:
+        print(f"edh-connector: {exc}", file=sys.stderr)
+        return 3
+    finally:
+        spool.close()
+        client.close()
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add ``erase`` to the ``edh-connector`` parser."""
+    erase = sub.add_parser(
+        "erase",
+        help="effacer des élèves (registre d'effacement du hub, lac et spool)",
+        allow_abbrev=False,
+    )
+    erase.add_argument(
+        "--identifier-file",
+        required=True,
+        help="fichier d'identifiants canoniques, un par ligne ('-' : entrée standard)",
+    )
+    erase.add_argument("--hub", help="URL du hub (défaut : EDH_CONNECTOR_HUB__URL)")
+    erase.add_argument("--connector-id", help="identifiant du connecteur au hub")
+    erase.set_defaults(handler=_erase)

@@ -1,0 +1,113 @@
+"""The erasure register: a pupil erased once stays erased, under every contract.
+
+A request carries the clear identifier once; the register keeps only its keyed digest
+(:func:`register_digest`) and the pupil's pseudonym under every contract the hub knows
+(each request is extended to contracts created since, whenever it is submitted again).
+The same call rewrites the lake and quarantine of those contracts and the sandbox's
+released-cell ledger of their projects; connectors drop the pupil before shipping and
+the hub strips them at registration, both from these pseudonyms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from hub.audit.trail import Actor, EventDraft, Resource, Why, record
+from hub.config import Settings
+from hub.contracts.models import Contract
+from hub.ingest.erasure import erase_everywhere, eraser_for
+from hub.pseudonym.models import ErasedPseudonym, ErasureRequest
+from hub.pseudonym.results import erase_from_ledger
+from hub.pseudonym.service import check_identifier, pseudonym_for, register_digest
+from hub.storage.port import ObjectStore
+
+
+@dataclass(frozen=True)
+class ErasureOutcome:
+    """What one submission of an erasure request did (no pseudonym, no day)."""
+
+    request_id: str
+    contracts: int
+    rows_removed: int
+    batches: int
+    cells_updated: int
+
+
+def _request(session: Session, digest: str, origin: str, actor: Actor) -> ErasureRequest:
+    found = session.exec(select(ErasureRequest).where(ErasureRequest.digest == digest)).first()
+    if found is not None:
+        return found
+    request = ErasureRequest(digest=digest, origin=origin, requested_by=actor.sub)
+    session.add(request)
+    session.flush()
+    return request
+
+
+def _register_pseudonyms(
+    session: Session, settings: Settings, request: ErasureRequest, identifier: str
+) -> dict[str, dict[str, str]]:
+    """Add the pupil's pseudonym under every contract missing from the register; all of
+    the request's pseudonyms by contract."""
+    known = {
+        row.contract_id: row.pseudonym
+        for row in session.exec(
+            select(ErasedPseudonym).where(ErasedPseudonym.request_id == request.id)
+        )
+    }
+    for contract_id in session.exec(select(Contract.id)).all():
+        if contract_id not in known:
+            value = pseudonym_for(settings, contract_id, identifier)
+            session.add(
+                ErasedPseudonym(contract_id=contract_id, pseudonym=value, request_id=request.id)
+            )
+            known[contract_id] = value
+    session.flush()
+    return {contract: {value: request.id} for contract, value in known.items()}
+
+
+def request_erasure(
+    store: ObjectStore,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    identifier: str,
+    origin: str,
+) -> ErasureOutcome:
+    """Record (or extend) the erasure of the pupil ``identifier`` and erase their rows from
+    the lake and quarantine of every contract; audited by request id and counts only.
+
+    Idempotent: submitting the same pupil again keeps one request, covers contracts
+    created since, and removes nothing twice. Raises ``ValidationFailed`` for an
+    identifier that is not canonical. ``origin`` says who asked (``dpo``, ``provider``).
+    """
+    value = check_identifier(identifier)
+    digest = register_digest(settings, value)
+    request = _request(session, digest, origin, actor)
+    wanted = _register_pseudonyms(session, settings, request, value)
+    change = erase_everywhere(eraser_for(store, settings), session, wanted)
+    secret = settings.pseudonymisation_secret.get_secret_value().encode()
+    outcome = ErasureOutcome(
+        request.id,
+        len(wanted),
+        change.rows_removed,
+        len(change.batches),
+        erase_from_ledger(session, secret, wanted),
+    )
+    details = {
+        "origin": request.origin,
+        "contracts": outcome.contracts,
+        "rows_removed": outcome.rows_removed,
+        "batches_rewritten": outcome.batches,
+        "released_cells_updated": outcome.cells_updated,
+    }
+    draft = EventDraft(
+        actor,
+        "pseudonym.erasure",
+        Resource("erasure-request", request.id),
+        why=Why(purpose="erasure request"),
+        details=details,
+    )
+    record(session, draft)
+    return outcome

@@ -1,0 +1,54 @@
+"""Erasure in the sandbox's released-cell ledger.
+
+A project sees a pupil as ``pupil_id = xor(hash(contract pseudonym), hash(project key))``
+(DuckDB's 64-bit ``hash``, ``hub.sandbox.views``). For each project of a contract the
+register covers, the erased pupils' ids are computed the same way and leave the bottom-m
+sketches of the cells already released to the project (the ledger's counts stay: they are
+what was published). Stored results never hold a pupil id (the sandbox refuses to release
+``pupil_id``), so there is nothing in them to find a pupil by.
+"""
+
+from __future__ import annotations
+
+import duckdb
+from sqlmodel import Session, col, select
+
+from hub.contracts.models import Contract
+from hub.sandbox.models import ReleasedCell
+from hub.sandbox.scope import project_key
+
+
+def pupil_ids(secret: bytes, project_id: str, pseudonyms: set[str]) -> set[int]:
+    """The project's ids of these contract pseudonyms (as the sandbox's views compute them)."""
+    key = project_key(secret, project_id)
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "SELECT xor(hash(p), hash($key)) FROM unnest($ps::VARCHAR[]) t(p)",
+            {"key": key, "ps": sorted(pseudonyms)},
+        ).fetchall()
+    return {int(r[0]) for r in rows}
+
+
+def _by_project(session: Session, wanted: dict[str, dict[str, str]]) -> dict[str, set[str]]:
+    projects: dict[str, set[str]] = {}
+    rows = session.exec(
+        select(Contract.id, Contract.project_id).where(col(Contract.id).in_(wanted))
+    )
+    for contract_id, project_id in rows.all():
+        projects.setdefault(project_id, set()).update(wanted[contract_id])
+    return projects
+
+
+def erase_from_ledger(session: Session, secret: bytes, wanted: dict[str, dict[str, str]]) -> int:
+    """Remove the pupils of ``wanted`` (contract → pseudonym → request) from the sketches
+    of the cells released to the contracts' projects; the cells changed."""
+    changed = 0
+    for project_id, pseudonyms in _by_project(session, wanted).items():
+        texts = {str(i) for i in pupil_ids(secret, project_id, pseudonyms)}
+        cells = session.exec(select(ReleasedCell).where(ReleasedCell.project_id == project_id))
+        for cell in cells.all():
+            if texts.intersection(cell.sketch):
+                cell.sketch = [s for s in cell.sketch if s not in texts]
+                changed += 1
+                session.add(cell)
+    return changed

@@ -1,0 +1,280 @@
+"""Erasure that lasts: one pupil erased by the DPO is found nowhere afterwards, although
+new data for them arrive under the same contract (from an up-to-date connector and from
+one that ignores the register) and under a contract created after the erasure.
+
+Ground truth: every object of the store (every S3 version too), the batch registry
+against the store, the register's tables and every audit row are searched for the
+pupil's identifier and for their pseudonym under each contract.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from connector.pipeline.batch import build_batches
+from connector.pipeline.client import HubRefused
+from connector.pipeline.manifest import build_manifest
+from connector.pipeline.register import ErasureFilter
+from connector.pipeline.runner import Target, push, ship_batch
+from connector.pipeline.state import PipelineState
+from contracts.batch_manifest import sign_manifest
+from contracts.canonical import canonical_json, sha256_hex
+from contracts.signing import public_key_from_jwk, verify_detached
+from hub.contracts.hubkey import hub_jwk
+from hub.ingest.models import BatchStatus, IngestBatch
+from hub.ingest.presign import quarantine_key
+from hub.pseudonym.models import ErasureRewrite
+from hub.pseudonym.service import pseudonym_for
+from hub.storage.s3 import S3Store
+from tests.support.ingest_batches import statements
+from tests.support.ingest_fixtures import (
+    LAKE_FIELDS,
+    IngestSetup,
+    finalize_contract,
+    ingest_setup,
+    s3_settings,
+)
+
+IDENTIFIER = "account:https://ent.example.fr|eleve-1"
+DPO_API = "/api/v1/pseudonym/dpo/erasure-requests"
+
+
+@pytest.fixture
+def s3_ingest(tmp_path: Path, s3_endpoint: str) -> Iterator[IngestSetup]:
+    """An ingest setup on a versioned S3 bucket (as in production)."""
+    from minio.versioningconfig import ENABLED, VersioningConfig
+
+    with ingest_setup(
+        f"sqlite:///{tmp_path / 'hub.sqlite3'}", tmp_path, s3_settings(s3_endpoint)
+    ) as setup:
+        store = setup.ctx.store
+        assert isinstance(store, S3Store)
+        store._client.set_bucket_versioning(store.bucket, VersioningConfig(ENABLED))
+        yield setup
+
+
+def _target(setup: IngestSetup, contract_id: str, *, honest: bool = True) -> Target:
+    terms = setup.hub_client().terms(contract_id)
+    if not honest:  # a connector that ignores the register
+        terms = dataclasses.replace(terms, erased=ErasureFilter())
+    return Target(terms, setup.dataset_id)
+
+
+def _ship(setup: IngestSetup, target: Target, sequence: int, day: str) -> int:
+    """Ship ten statements (pupils 0..9) on ``day``; the rows the batch held."""
+    items = enumerate(statements(10, day), start=1)
+    batch = next(build_batches(items, target.transformer(), 10))
+    ship_batch(setup.hub_client(), setup.connector_key, target, batch, sequence)
+    return batch.row_count
+
+
+def _quarantined(setup: IngestSetup, target: Target, sequence: int, day: str) -> None:
+    """A batch holding the pupil, refused (manifest signed by a stranger's key)."""
+    client = setup.hub_client()
+    batch = next(build_batches(enumerate(statements(10, day), 1), target.transformer(), 10))
+    files = [
+        {"date": f.date, "index": f.index, "sha256": f.sha256, "bytes": len(f.data)}
+        for f in batch.files
+    ]
+    grant = client.presign(
+        {
+            "contract_id": target.terms.contract_id,
+            "dataset_id": setup.dataset_id,
+            "sequence": sequence,
+            "files": files,
+        }
+    )
+    for upload, built in zip(grant["uploads"], batch.files, strict=True):
+        client.upload(upload, built.data)
+    manifest = build_manifest(
+        batch,
+        contract_id=target.terms.contract_id,
+        connector_id=client.connector_id,
+        dataset_id=setup.dataset_id,
+        sequence=sequence,
+        keys=[u["key"] for u in grant["uploads"]],
+    )
+    with pytest.raises(HubRefused) as refused:
+        client.complete(grant["batch_id"], sign_manifest(manifest, Ed25519PrivateKey.generate()))
+    assert "quarantined" in refused.value.detail
+
+
+def _objects(setup: IngestSetup) -> list[bytes]:
+    """Every stored object under lake/ and quarantine/, every S3 version included."""
+    store = setup.ctx.store
+    assert store is not None
+    if not isinstance(store, S3Store):
+        return [store.get(k) for p in ("lake/", "quarantine/") for k in store.list(p)]
+    out = []
+    for v in store._client.list_objects(store.bucket, recursive=True, include_version=True):
+        if v.is_delete_marker:
+            continue
+        response = store._client.get_object(
+            store.bucket, str(v.object_name), version_id=v.version_id
+        )
+        out.append(response.read())
+        response.close()
+        response.release_conn()
+    return out
+
+
+def _pseudonyms_in(data: bytes) -> set[str]:
+    return set(pq.read_table(io.BytesIO(data), columns=["actor_pseudonym"]).column(0).to_pylist())
+
+
+def _db_text(setup: IngestSetup) -> str:
+    tables = ("audit_event", "audit_pending", "erasure_request", "erasure_rewrite", "ingest_batch")
+    with setup.ctx.engine.connect() as conn:
+        return "\n".join(
+            str(row) for t in tables for row in conn.execute(text(f"SELECT * FROM {t}"))
+        )
+
+
+def _pseudonym(setup: IngestSetup, contract_id: str) -> str:
+    return pseudonym_for(setup.ctx.settings, contract_id, IDENTIFIER)
+
+
+def assert_found_nowhere(setup: IngestSetup, contracts: list[str]) -> None:
+    """The ground truth: no trace of the pupil in any object, version, or database row."""
+    secrets = {_pseudonym(setup, c) for c in contracts}
+    objects = _objects(setup)
+    assert objects
+    for data in objects:
+        assert not _pseudonyms_in(data) & secrets
+        assert IDENTIFIER.encode() not in data
+    text_rows = _db_text(setup)
+    assert IDENTIFIER not in text_rows
+    assert not [p for p in secrets if p in text_rows]
+
+
+def assert_registry_verifies(setup: IngestSetup) -> None:
+    """Every registered or quarantined file is stored under its key with its digest and
+    row count; every rewrite is signed by the hub and names the object it replaced."""
+    store = setup.ctx.store
+    assert store is not None
+    hub_key = public_key_from_jwk(hub_jwk(setup.ctx.settings))
+    with Session(setup.ctx.engine) as session:
+        batches = session.exec(select(IngestBatch)).all()
+        for batch in batches:
+            for entry in batch.files:
+                key = str(entry["key"])
+                if batch.status == BatchStatus.QUARANTINED:
+                    key = quarantine_key(key)
+                data = store.get(key)
+                if batch.status == BatchStatus.REGISTERED:
+                    assert sha256_hex(data) == entry["sha256"]
+                    assert pq.read_metadata(io.BytesIO(data)).num_rows == entry["rows"]
+        for rewrite in session.exec(select(ErasureRewrite)).all():
+            payload = canonical_json(rewrite.manifest)
+            verify_detached(
+                rewrite.manifest_jws, payload, {hub_jwk(setup.ctx.settings)["kid"]: hub_key}
+            )
+            assert rewrite.manifest["replaces"]["key"] == rewrite.old_key
+            assert store.size(rewrite.old_key) is None
+            assert store.size(quarantine_key(rewrite.old_key)) is None
+
+
+def _journey(setup: IngestSetup, tmp_path: Path) -> None:
+    first = setup.contract_id
+    target = _target(setup, first)
+    assert _ship(setup, target, 1, "2026-03-02") == 10
+    _quarantined(setup, target, 2, "2026-03-03")
+    dpo = setup.world.auth("dpo", sub="dpo.1")
+    resp = setup.client.post(DPO_API, json={"identifier": IDENTIFIER}, headers=dpo)
+    assert resp.status_code == 200, resp.text
+    done = resp.json()
+    assert done["rows_removed"] == 2 and done["batches_rewritten"] == 2
+    assert_found_nowhere(setup, [first])
+    assert_registry_verifies(setup)
+    erasure = [r for r in _db_text(setup).splitlines() if "pseudonym.erasure" in r]
+    assert erasure and not [r for r in erasure if "2026-03-0" in r]  # no activity day
+
+    # New data under the same contract: the connector drops the pupil ...
+    assert _ship(setup, _target(setup, first), 3, "2026-03-04") == 9
+    # ... and a connector ignoring the register is stripped by the hub at registration.
+    assert _ship(setup, _target(setup, first, honest=False), 4, "2026-03-05") == 10
+    assert_found_nowhere(setup, [first])
+
+    # A contract created after the erasure (a renewal: new pseudonymisation key).
+    second = finalize_contract(setup.world, [setup.connector_id], allowed_fields=LAKE_FIELDS)
+    renewed = _target(setup, second)
+    state = PipelineState.load(tmp_path / "state.json")
+    state.next_sequence = 5
+    items = enumerate(statements(10, "2026-03-06"), start=1)
+    report = push(
+        items,
+        source="t",
+        client=setup.hub_client(),
+        key=setup.connector_key,
+        target=renewed,
+        state=state,
+        batch_size=10,
+    )
+    assert report.accepted == 9 and report.dropped_erased == 1
+    assert report.erasures_declared == 1  # the register now covers the new contract
+    assert _ship(setup, _target(setup, second, honest=False), 6, "2026-03-07") == 10
+    assert_found_nowhere(setup, [first, second])
+    assert_registry_verifies(setup)
+    with Session(setup.ctx.engine) as session:
+        rows = sum(
+            b.row_count or 0
+            for b in session.exec(select(IngestBatch)).all()
+            if b.status == BatchStatus.REGISTERED
+        )
+    assert rows == 5 * 9  # five registered batches, the pupil out of each
+
+
+def test_erased_pupil_stays_erased_everywhere(ingest: IngestSetup, tmp_path: Path) -> None:
+    _journey(ingest, tmp_path)
+
+
+def test_erased_pupil_stays_erased_on_a_versioned_bucket(
+    s3_ingest: IngestSetup, tmp_path: Path
+) -> None:
+    _journey(s3_ingest, tmp_path)
+
+
+def test_erasure_is_dpo_or_connector_only_and_malformed_input_is_a_problem(
+    ingest: IngestSetup,
+) -> None:
+    body: dict[str, Any] = {"identifier": IDENTIFIER}
+    researcher = ingest.world.auth("researcher", sub="r.1")
+    refused = ingest.client.post(DPO_API, json=body, headers=researcher)
+    assert refused.status_code == 403
+    dpo = ingest.world.auth("dpo", sub="dpo.1")
+    for bad in ({"identifier": "eleve-1"}, {"identifier": 3}, {"other": 1}, []):
+        resp = ingest.client.post(DPO_API, json=bad, headers=dpo)
+        assert resp.status_code in (400, 422)
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        assert "eleve-1" not in resp.text
+
+
+def test_dpo_cli_reads_identifiers_from_stdin_never_argv(
+    ingest: IngestSetup, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hub.cli import main
+
+    _ship(ingest, _target(ingest, ingest.contract_id), 1, "2026-03-02")
+    monkeypatch.setenv("EDH_DATABASE__URL", ingest.ctx.settings.database_url())
+    monkeypatch.setenv("EDH_DATA_DIR", str(ingest.ctx.settings.data_dir))
+    monkeypatch.setenv("EDH_DEV_MODE", "true")
+    monkeypatch.setattr("sys.stdin", io.StringIO(IDENTIFIER + "\n\n"))
+    assert main(["ingest", "erase", "--identifier-file", "-"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(o["rows_removed"], o["batches"]) for o in out] == [(1, 1)]
+    assert_found_nowhere(ingest, [ingest.contract_id])
+    with pytest.raises(SystemExit):  # no abbreviation of --identifier-file
+        main(["ingest", "erase", "--identifier", IDENTIFIER])
+    assert main(["ingest", "erase", "--identifier-file", IDENTIFIER]) == 2
+    assert IDENTIFIER not in capsys.readouterr().err
