@@ -13,13 +13,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from hub.auth import public_endpoint
 from hub.context import HubContext
 from hub.deps import hub_context
 from hub.errors import BadRequest, Forbidden, PayloadTooLarge, ServiceUnavailable
+from hub.params import SQL_INT_MAX
 from hub.storage.local import LocalStore
 from hub.storage.port import InvalidKey
 
-router = APIRouter(prefix="/storage", tags=["storage"])
+router = APIRouter(prefix="/storage", tags=["storage"], dependencies=[Depends(public_endpoint)])
 
 
 def _local_store(ctx: HubContext) -> LocalStore:
@@ -43,7 +45,7 @@ async def upload(
     key: str,
     request: Request,
     ctx: Annotated[HubContext, Depends(hub_context)],
-    expires: Annotated[int, Query()],
+    expires: Annotated[int, Query(ge=0, le=SQL_INT_MAX)],
     signature: Annotated[str, Query(max_length=128)],
 ) -> Response:
     """Store one object through a presigned URL (no token: the signed URL authorises)."""
