@@ -5,27 +5,31 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from fastapi import FastAPI
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from contracts import redaction
 from hub import db
 from hub.audit.api import router as audit_router
+from hub.audit.checkpoints import AUDIT_KEY_SETTING, audit_key_path
 from hub.audit.schedule import start_scheduler
 from hub.audit.ui import router as audit_ui_router
-from hub.auth import TokenIssuer, TokenVerifier
+from hub.auth import TokenIssuer, TokenVerifier, public_endpoint
 from hub.catalog.api import router as catalog_router
-from hub.config import DEV_PSEUDONYMISATION_SECRET, Settings
-from hub.context import HubContext
+from hub.config import DEV_HUB_SECRET, DEV_PSEUDONYMISATION_SECRET, Settings
+from hub.context import HealthCheck, HubContext
 from hub.contracts.api import router as contracts_router
+from hub.contracts.hubkey import HUB_KEY_SETTING, hub_key_path
 from hub.errors import ServiceUnavailable, install_error_handlers
 from hub.ingest.api import router as ingest_router
 from hub.ingest.wiring import attach_data_plane
-from hub.keys import load_or_create_key
+from hub.keys import is_held, load_or_create_key
 from hub.metrics import RequestMetricsMiddleware
 from hub.metrics import router as metrics_router
-from hub.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from hub.middleware import AccessLogMiddleware, BodyLimitMiddleware, SecurityHeadersMiddleware
 from hub.policy.factory import attach_policy
 from hub.pseudonym.api import router as pseudonym_router
 from hub.registry.api import router as registry_router
@@ -34,9 +38,11 @@ from hub.sandbox.airlock.web import router as airlock_ui_router
 from hub.sandbox.api import router as sandbox_router
 from hub.sandbox.runtime import runtime_for, uninstall
 from hub.sandbox.web import router as research_router
+from hub.secrets import check_secret
 from hub.storage.local import UPLOAD_ROUTE
 from hub.storage.upload_api import router as storage_router
 from hub.system import router as system_router
+from hub.web.csrf import CsrfCookieMiddleware, is_https
 from hub.web.login import router as login_router
 from hub.web.review import router as review_router
 from hub.web.templating import STATIC_DIR
@@ -45,7 +51,6 @@ ROUTERS = (
     system_router,
     registry_router,
     login_router,
-    metrics_router,
     contracts_router,
     catalog_router,
     review_router,
@@ -61,28 +66,61 @@ ROUTERS = (
 )
 
 
+ISSUER_KEY_SETTING = "EDH_AUTH__SIGNING_KEY_FILE"
+
+
 def check_secrets(settings: Settings) -> None:
-    """Refuse to start outside dev mode with a default secret or a missing key."""
+    """Refuse to start outside dev mode with a default, short or low-entropy secret."""
     if settings.dev_mode:
         return
-    if settings.pseudonymisation_secret.get_secret_value() == DEV_PSEUDONYMISATION_SECRET:
-        raise ServiceUnavailable(
-            "EDH_PSEUDONYMISATION_SECRET is the development default; set a real secret "
-            "(or EDH_DEV_MODE=true for a trial)"
-        )
+    check_secret(
+        "EDH_PSEUDONYMISATION_SECRET",
+        settings.pseudonymisation_secret,
+        DEV_PSEUDONYMISATION_SECRET,
+    )
+    check_secret("EDH_HUB_SECRET", settings.hub_secret, DEV_HUB_SECRET)
+
+
+def hub_key_files(settings: Settings) -> dict[str, tuple[str, Path]]:
+    """Every private key the hub signs with: name -> (setting, file)."""
+    return {
+        "issuer": (ISSUER_KEY_SETTING, settings.signing_key_path()),
+        "audit": (AUDIT_KEY_SETTING, audit_key_path(settings)),
+        "contracts": (HUB_KEY_SETTING, hub_key_path(settings)),
+    }
+
+
+def load_keys(settings: Settings) -> dict[str, Ed25519PrivateKey]:
+    """Load and check every key at start (held in memory from then on); raises
+    ``ServiceUnavailable`` naming the setting and the file of the first one missing or bad."""
+    return {
+        name: load_or_create_key(path, allow_create=settings.dev_mode, setting=setting)
+        for name, (setting, path) in hub_key_files(settings).items()
+    }
+
+
+def _key_health(path: Path) -> HealthCheck:
+    def check() -> None:
+        if not is_held(path):
+            raise ServiceUnavailable("key not loaded")
+
+    return check
 
 
 def build_context(settings: Settings) -> HubContext:
-    """Open the database (migrated) and load the keys: everything a request needs."""
+    """Check the secrets, load every key, open the database (migrated): everything a
+    request needs. ``/health`` reports each key's presence as ``key:<name>``."""
     check_secrets(settings)
+    keys = load_keys(settings)
     engine = db.make_engine(
         settings.database_url(), echo=settings.database.echo, pool_size=settings.database.pool_size
     )
     db.upgrade(engine)
-    key = load_or_create_key(settings.signing_key_path(), allow_create=settings.dev_mode)
-    issuer = TokenIssuer(key, settings.auth)
+    issuer = TokenIssuer(keys["issuer"], settings.auth)
     verifier = TokenVerifier(settings.auth, None if settings.auth.jwks_url else issuer.jwks())
     ctx = HubContext(settings=settings, engine=engine, issuer=issuer, verifier=verifier)
+    for name, (_, path) in hub_key_files(settings).items():
+        ctx.health_checks[f"key:{name}"] = _key_health(path)
     attach_policy(ctx)
     return attach_data_plane(ctx)
 
@@ -117,12 +155,16 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(metrics_router, dependencies=[Depends(public_endpoint)])
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=ctx.settings.max_body_bytes,
         overrides=((UPLOAD_ROUTE, ctx.settings.storage.upload_max_bytes),),
     )
+    https = is_https(ctx.settings.public_url)
+    app.add_middleware(CsrfCookieMiddleware, secure=https)
+    app.add_middleware(SecurityHeadersMiddleware, https=https)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestMetricsMiddleware)
     return app

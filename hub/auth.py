@@ -19,11 +19,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Request
 from jwt import PyJWKClient, PyJWKSet
 
-from hub.config import AuthSettings
+from hub.config import MAX_TOKEN_TTL, MIN_TOKEN_TTL, AuthSettings
 from hub.errors import Forbidden, Unauthorized
 from hub.keys import public_jwk
 
 ALGORITHMS = ["EdDSA", "ES256"]
+AUTH_FAILED = "auth.failed"
+"""Audit action of a failed authentication (401)."""
+UNAUTHENTICATED = "unauthenticated"
+"""Audit role of a caller whose authentication failed."""
+UNKNOWN_SUBJECT = "unknown"
 
 
 class Role(StrEnum):
@@ -78,10 +83,15 @@ class TokenIssuer:
         name: str | None = None,
         ttl: int | None = None,
     ) -> str:
-        """A signed access token for ``sub`` with ``roles`` (validated against :class:`Role`)."""
+        """A signed access token for ``sub`` with ``roles`` (validated against :class:`Role`)
+        living ``ttl`` seconds (default ``token_ttl_seconds``); raises ``ValueError`` for an
+        unknown role or a lifetime outside ``MIN_TOKEN_TTL``..``MAX_TOKEN_TTL``."""
         unknown = sorted(set(roles) - {str(r) for r in Role})
         if unknown:
             raise ValueError(f"unknown roles: {', '.join(unknown)}")
+        lifetime = self._settings.token_ttl_seconds if ttl is None else ttl
+        if not MIN_TOKEN_TTL <= lifetime <= MAX_TOKEN_TTL:
+            raise ValueError(f"token lifetime must be {MIN_TOKEN_TTL}..{MAX_TOKEN_TTL} seconds")
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self._settings.issuer,
@@ -90,7 +100,7 @@ class TokenIssuer:
             "roles": roles,
             "iat": now,
             "nbf": now,
-            "exp": now + (ttl or self._settings.token_ttl_seconds),
+            "exp": now + lifetime,
             "jti": str(uuid.uuid4()),
         }
         if org:
@@ -161,10 +171,29 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+def claimed_subject(token: str | None) -> str:
+    """The ``sub`` a token claims, read without verifying it (for the audit of a failed
+    authentication only), at most 128 characters; ``unknown`` when there is none."""
+    if not token:
+        return UNKNOWN_SUBJECT
+    try:
+        sub = jwt.decode(token, options={"verify_signature": False}).get("sub")
+    except (jwt.PyJWTError, ValueError, AttributeError):
+        return UNKNOWN_SUBJECT
+    return str(sub)[:128] if sub else UNKNOWN_SUBJECT
+
+
 def authenticate(request: Request) -> Principal:
-    """Verify the request's bearer token with the app's verifier."""
+    """Verify the request's bearer token with the app's verifier; a failure is audited
+    (``hub.context.HubContext.audit_auth_failure``) and raised as ``Unauthorized``."""
     verifier: TokenVerifier = request.app.state.hub.verifier
-    return verifier.verify(bearer_token(request))
+    token = None
+    try:
+        token = bearer_token(request)
+        return verifier.verify(token)
+    except Unauthorized as exc:
+        request.app.state.hub.audit_auth_failure(request, token, exc.detail)
+        raise
 
 
 def public_endpoint() -> None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from hub.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -37,10 +42,41 @@ def _serve(args: argparse.Namespace) -> int:
 def _token(args: argparse.Namespace) -> int:
     from hub.app import build_context
 
-    ctx = build_context(Settings())
+    settings = Settings()
+    if not settings.dev_mode:
+        print(
+            "edh: error: `edh token` works in dev mode only; production tokens come from "
+            "the identity provider (EDH_AUTH__JWKS_URL)",
+            file=sys.stderr,
+        )
+        return 2
+    ctx = build_context(settings)
     token = ctx.issuer.mint(args.sub, args.role, org=args.org, name=args.name, ttl=args.ttl)
+    _audit_minting(ctx.engine, token, minted_by=f"cli:{getpass.getuser()}")
     print(token)
     return 0
+
+
+def _audit_minting(engine: Engine, token: str, minted_by: str) -> None:
+    """Record a dev-mode minting: who minted, for whom, which roles, until when (never
+    the token itself, only its ``jti``)."""
+    import jwt
+
+    from hub.audit.trail import Actor, EventDraft, Resource, record_now
+
+    claims = jwt.decode(token, options={"verify_signature": False})
+    draft = EventDraft(
+        actor=Actor(sub=minted_by, role="operator"),
+        action="auth.token.minted",
+        resource=Resource("token", str(claims["jti"])),
+        details={
+            "sub": claims["sub"],
+            "roles": claims["roles"],
+            "org": claims.get("org"),
+            "exp": claims["exp"],
+        },
+    )
+    record_now(engine, draft)
 
 
 def _db_upgrade(_: argparse.Namespace) -> int:
@@ -85,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", required=True, help="subject")
     token.add_argument("--org", help="organisation id")
     token.add_argument("--name", help="display name")
-    token.add_argument("--ttl", type=int, help="lifetime in seconds")
+    token.add_argument("--ttl", type=int, help="lifetime in seconds (60..86400)")
     token.set_defaults(func=_token)
 
     dbp = sub.add_parser("db", help="database maintenance")

@@ -19,6 +19,8 @@ from hub.pseudonym.settings import PseudonymSettings
 from hub.storage.settings import StorageSettings
 
 DEV_PSEUDONYMISATION_SECRET = "dev-only-pseudonymisation-secret-change-me"  # noqa: S105
+DEV_HUB_SECRET = "dev-only-hub-secret-change-me"  # noqa: S105
+MIN_TOKEN_TTL, MAX_TOKEN_TTL = 60, 86_400
 
 
 class DatabaseSettings(BaseModel):
@@ -45,7 +47,9 @@ class AuthSettings(BaseModel):
         default="",
         description="JWKS of an external OIDC provider; empty means the built-in issuer's keys.",
     )
-    token_ttl_seconds: int = Field(default=3600, ge=60, le=86400, description="Token lifetime.")
+    token_ttl_seconds: int = Field(
+        default=3600, ge=MIN_TOKEN_TTL, le=MAX_TOKEN_TTL, description="Token lifetime."
+    )
     leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew tolerated.")
 
 
@@ -83,6 +87,11 @@ class Settings(BaseSettings):
         description="Master secret of the pseudonymisation service (trusted third party).",
     )
     pseudonym: PseudonymSettings = Field(default_factory=PseudonymSettings)
+    hub_secret: SecretStr = Field(
+        default=SecretStr(DEV_HUB_SECRET),
+        description="The hub's own secret: upload-URL signatures and sandbox project keys "
+        "are derived from it (HKDF, one label each).",
+    )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)

@@ -9,7 +9,15 @@ from fastapi import Request
 from sqlalchemy.engine import Engine
 
 from hub.audit.trail import Actor, Decision, EventDraft, Resource, record_now
-from hub.auth import Principal, Role, TokenIssuer, TokenVerifier
+from hub.auth import (
+    AUTH_FAILED,
+    UNAUTHENTICATED,
+    Principal,
+    Role,
+    TokenIssuer,
+    TokenVerifier,
+    claimed_subject,
+)
 from hub.bus.port import EventBus
 from hub.config import Settings
 from hub.db import ping
@@ -46,5 +54,20 @@ class HubContext:
             resource=Resource("endpoint", f"{request.method} {request.url.path}"),
             decision=Decision.DENY,
             reasons=[f"role required: one of {', '.join(required)}"],
+        )
+        record_now(self.engine, draft)
+
+    def audit_auth_failure(self, request: Request, token: str | None, reason: str) -> None:
+        """Record a failed authentication (a 401): the subject the token claims (unverified,
+        ``unknown`` when none), the source address as the resource, the endpoint and
+        the reason; the ``auth-failure-burst`` alert rule counts them per source and
+        per subject."""
+        draft = EventDraft(
+            actor=Actor(claimed_subject(token), UNAUTHENTICATED),
+            action=AUTH_FAILED,
+            resource=Resource("source", request.client.host if request.client else "unknown"),
+            decision=Decision.DENY,
+            reasons=[reason[:200]],
+            details={"endpoint": f"{request.method} {request.url.path}"[:300]},
         )
         record_now(self.engine, draft)

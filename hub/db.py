@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,8 +22,14 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+READS = "edh_reads"
+"""Execution option of :func:`reader` engines: their transactions begin deferred."""
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
-    """WAL, foreign keys, busy timeout, and BEGIN IMMEDIATE so writers serialise cleanly."""
+    """WAL, foreign keys, busy timeout; BEGIN IMMEDIATE so writers serialise cleanly, but
+    a plain (deferred) BEGIN for a :func:`reader`, whose reads never take the write lock
+    (WAL readers run beside the writer)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -36,16 +43,40 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        deferred = conn.get_execution_options().get(READS, False)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+_BASES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def reader(engine: Engine) -> Engine:
+    """``engine`` for sessions that mostly read (safe HTTP methods): on SQLite their
+    transactions begin deferred, so they take the write lock only if and when they write;
+    elsewhere the same engine. Shares ``engine``'s pool (see :func:`base_engine`)."""
+    if not is_sqlite(engine):
+        return engine
+    found = engine.execution_options(**{READS: True})
+    _BASES[found] = engine
+    return found
+
+
+def base_engine(engine: Engine) -> Engine:
+    """The engine a :func:`reader` was made from (``engine`` itself otherwise): what
+    per-engine registries (audit committer) are keyed by."""
+    return _BASES.get(engine, engine)
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
-    """Create the engine for ``url``; SQLite files get their parent directory created."""
+    """Create the engine for ``url``; SQLite files get their parent directory created.
+    The pool holds ``pool_size`` connections plus as many on overflow (SQLite too)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
+        pool: dict[str, Any] = {}
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+            pool = {"pool_size": pool_size, "max_overflow": pool_size}
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False}, **pool)
         _sqlite_pragmas(engine)
         return engine
     return create_engine(

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from hub.audit.trail import Actor
 from hub.auth import Principal
 from hub.context import HubContext
-from hub.db import session_scope
+from hub.db import reader, session_scope
 
 
 def hub_context(request: Request) -> HubContext:
@@ -19,9 +19,15 @@ def hub_context(request: Request) -> HubContext:
     return ctx
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, else rolled back."""
-    with session_scope(hub_context(request).engine) as session:
+    """One transaction per request: committed when the handler returns, else rolled back.
+    A safe method's transaction begins deferred (``hub.db.reader``): reads do not queue
+    behind SQLite's write lock."""
+    engine = hub_context(request).engine
+    with session_scope(reader(engine) if request.method in SAFE_METHODS else engine) as session:
         yield session
 
 

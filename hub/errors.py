@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = "5"
 log = logging.getLogger("hub.errors")
 
 
@@ -75,6 +76,12 @@ class ServiceUnavailable(HubError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
 
+class PolicyUnavailable(ServiceUnavailable):
+    """The policy engine or its data could not answer: nothing was decided (retry later)."""
+
+    slug, title = "policy-unavailable", "Policy engine unavailable"
+
+
 _STATUS_SLUGS = {
     400: (BadRequest.slug, BadRequest.title),
     401: (Unauthorized.slug, Unauthorized.title),
@@ -100,6 +107,8 @@ def problem(
         **extra,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

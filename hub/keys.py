@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,21 +22,48 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def load_or_create_key(path: Path, *, allow_create: bool) -> Ed25519PrivateKey:
-    """Load the PEM private key at ``path``; create it (mode 0600) only when allowed.
+_HELD: dict[Path, Ed25519PrivateKey] = {}
+_HELD_LOCK = threading.Lock()
 
-    Raises ``ServiceUnavailable`` when the key is missing and creation is not allowed
-    (production must provision its keys; default keys refuse to start).
+
+def load_or_create_key(
+    path: Path, *, allow_create: bool, setting: str = "signing key"
+) -> Ed25519PrivateKey:
+    """The PEM private key at ``path``, read once and then held in memory (a rotation
+    takes a restart); created (mode 0600) only when allowed.
+
+    Raises ``ServiceUnavailable`` naming ``setting`` and the file when the key is missing
+    and creation is not allowed (production provisions its keys), unreadable or not
+    an Ed25519 private key.
     """
+    resolved = path.resolve()
+    with _HELD_LOCK:
+        held = _HELD.get(resolved)
+        if held is None:
+            held = _HELD[resolved] = _read_key(path, allow_create, setting)
+    return held
+
+
+def is_held(path: Path) -> bool:
+    """True when the key at ``path`` was loaded and is held in memory."""
+    with _HELD_LOCK:
+        return path.resolve() in _HELD
+
+
+def _read_key(path: Path, allow_create: bool, setting: str) -> Ed25519PrivateKey:
     if not path.exists():
         if not allow_create:
             raise ServiceUnavailable(
-                f"signing key {path} is missing; provision it (generated keys are dev-mode only)"
+                f"{setting}: signing key {path} is missing; provision it "
+                "(generated keys are dev-mode only)"
             )
         _create_once(path)
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ServiceUnavailable(f"{setting}: {path} is not a readable PEM private key") from exc
     if not isinstance(key, Ed25519PrivateKey):
-        raise ServiceUnavailable(f"{path.name} is not an Ed25519 private key")
+        raise ServiceUnavailable(f"{setting}: {path} is not an Ed25519 private key")
     return key
 
 

@@ -22,6 +22,7 @@ ed25519() { openssl genpkey -algorithm ed25519; }
 
 new postgres_password random
 new pseudonymisation_secret openssl rand -hex 32
+new hub_secret openssl rand -hex 32
 new keycloak_db_password random
 new keycloak_admin_password random
 new minio_root_user sh -c 'echo "edh-root-$(openssl rand -hex 4)"'

@@ -40,6 +40,7 @@ PRODUCTION: dict[str, str] = {
     "EDH_PUBLIC_URL": "`https://<public host>`",
     "EDH_PSEUDONYMISATION_SECRET": "secret file (`FILE__EDH_PSEUDONYMISATION_SECRET`), "
     "≥ 32 random bytes",
+    "EDH_HUB_SECRET": "secret file (`FILE__EDH_HUB_SECRET`), ≥ 32 random bytes",
     "EDH_DATABASE__URL": "`postgresql+psycopg://edh:…@postgres:5432/edh` (secret file)",
     "EDH_DATABASE__POOL_SIZE": "`20` per replica (PostgreSQL `max_connections` ≥ "
     "replicas * pool size + 20)",

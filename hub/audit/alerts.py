@@ -8,6 +8,8 @@ Rules (their French text is shown in the UI):
 - ``verification-failure``: a verification of the log found tampering;
 - ``lake-integrity``: a lake object no longer matches its registered SHA-256 (raised by
   ``hub.ingest.integrity`` when a reader refuses it).
+- ``auth-failure-burst``: ``auth_failure_burst_count`` failed authentications (401) from
+  one source address, or claiming one subject, within ``auth_failure_burst_minutes``.
 Raising is idempotent per (rule, key); each new alert is recorded as an ``audit.alert``
 event and published on the bus topic ``edh.audit.alert`` when a bus is configured.
 """
@@ -15,7 +17,7 @@ event and published on the bus topic ``edh.audit.alert`` when a bus is configure
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,6 +30,7 @@ from hub.audit.models import AuditAlert
 from hub.audit.settings import AuditSettings
 from hub.audit.stream import EVENTS
 from hub.audit.trail import SYSTEM, Decision, EventDraft, Resource, record, utc_text
+from hub.auth import AUTH_FAILED, UNKNOWN_SUBJECT
 from hub.bus.port import EventBus
 
 ALERT_TOPIC = "edh.audit.alert"
@@ -55,6 +58,13 @@ def rules(settings: AuditSettings) -> list[AlertRule]:
             "outside-contract-window",
             "Accès hors de la période du contrat",
             "Un accès autorisé au titre d'un contrat à une date hors de sa période de validité.",
+        ),
+        AlertRule(
+            "auth-failure-burst",
+            "Rafale d'échecs d'authentification",
+            f"Au moins {settings.auth_failure_burst_count} authentifications échouées depuis "
+            f"une même adresse, ou pour un même identifiant, en "
+            f"{settings.auth_failure_burst_minutes} minutes.",
         ),
         AlertRule(
             "verification-failure",
@@ -91,22 +101,69 @@ def refused_bursts(session: Session, settings: AuditSettings, since: datetime) -
         .where(EVENTS.c.ts >= since)
         .order_by(EVENTS.c.actor_sub, EVENTS.c.seq)
     )
+    rows = session.connection().execute(query)
     window = timedelta(minutes=settings.refused_burst_minutes)
-    current: list[Row[Any]] = []
-    for row in session.connection().execute(query):
-        if current and current[0].actor_sub != row.actor_sub:
-            current = []
-        current = [r for r in current if _aware(row.ts) - _aware(r.ts) <= window] + [row]
-        if len(current) >= settings.refused_burst_count:
+    for sub, burst in _bursts(rows, _by_actor, window, settings.refused_burst_count):
+        yield Finding(
+            "refused-burst",
+            f"{sub}@{burst[0].seq}",
+            f"{len(burst)} refus en {settings.refused_burst_minutes} min pour {sub}",
+            actor_sub=sub,
+            event_seqs=tuple(r.seq for r in burst),
+        )
+
+
+def auth_failure_bursts(
+    session: Session, settings: AuditSettings, since: datetime
+) -> Iterator[Finding]:
+    """Bursts of failed authentications, per source address and per claimed subject."""
+    query = (
+        sa_select(EVENTS.c.seq, EVENTS.c.ts, EVENTS.c.actor_sub, EVENTS.c.resource_id)
+        .where(EVENTS.c.action == AUTH_FAILED, EVENTS.c.ts >= since)
+        .order_by(EVENTS.c.seq)
+    )
+    rows = list(session.connection().execute(query))
+    window = timedelta(minutes=settings.auth_failure_burst_minutes)
+    count = settings.auth_failure_burst_count
+    per = (("source", _by_source, "depuis"), ("subject", _by_actor, "pour"))
+    for kind, key_of, word in per:
+        for key, burst in _bursts(rows, key_of, window, count):
             yield Finding(
-                "refused-burst",
-                f"{row.actor_sub}@{current[0].seq}",
-                f"{len(current)} refus en {settings.refused_burst_minutes} min pour "
-                f"{row.actor_sub}",
-                actor_sub=row.actor_sub,
-                event_seqs=tuple(r.seq for r in current),
+                "auth-failure-burst",
+                f"{kind}:{key}@{burst[0].seq}",
+                f"{len(burst)} authentifications échouées en "
+                f"{settings.auth_failure_burst_minutes} min {word} {key}",
+                actor_sub=None if kind == "source" else key,
+                event_seqs=tuple(r.seq for r in burst),
             )
-            current = []
+
+
+def _by_actor(row: Row[Any]) -> str | None:
+    return row.actor_sub if row.actor_sub != UNKNOWN_SUBJECT else None
+
+
+def _by_source(row: Row[Any]) -> str | None:
+    return row.resource_id  # type: ignore[no-any-return]
+
+
+def _bursts(
+    rows: Iterable[Row[Any]],
+    key_of: Callable[[Row[Any]], str | None],
+    window: timedelta,
+    count: int,
+) -> Iterator[tuple[str, list[Row[Any]]]]:
+    """``(key, rows)`` for every ``count`` rows of one key within ``window`` (a sliding
+    window per key; a burst starts afresh after it is reported). Rows come in time order
+    within each key; rows whose key is ``None`` are ignored."""
+    current: dict[str, list[Row[Any]]] = {}
+    for row in rows:
+        key = key_of(row)
+        if key is None:
+            continue
+        recent = [r for r in current.get(key, []) if _aware(row.ts) - _aware(r.ts) <= window]
+        current[key] = [*recent, row]
+        if len(current[key]) >= count:
+            yield key, current.pop(key)
 
 
 def _aware(ts: datetime) -> datetime:
@@ -209,7 +266,11 @@ def run_rules(
     windows: Windows = contract_windows,
 ) -> list[AuditAlert]:
     """Evaluate the event rules over events since ``since``; return the newly raised alerts."""
-    findings = [*refused_bursts(session, settings, since), *outside_window(session, since, windows)]
+    findings = [
+        *refused_bursts(session, settings, since),
+        *auth_failure_bursts(session, settings, since),
+        *outside_window(session, since, windows),
+    ]
     raised = [raise_alert(session, f, bus) for f in findings]
     return [a for a in raised if a is not None]
 

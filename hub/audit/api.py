@@ -28,6 +28,7 @@ from hub.auth import ALL_ROLES, Principal, Role, require
 from hub.db import session_scope
 from hub.deps import SessionDep, hub_context
 from hub.errors import NotFound, ValidationFailed
+from hub.params import EventSeq, TreeSize
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 Reader = Annotated[Principal, Depends(require(*READERS))]
@@ -63,7 +64,7 @@ def search_events(request: Request, session: SessionDep, who: Reader) -> dict[st
 
 
 @router.get("/events/{seq}", summary="One event with its policy reasons")
-def get_event(seq: int, request: Request, session: SessionDep, who: Reader) -> dict[str, Any]:
+def get_event(seq: EventSeq, request: Request, session: SessionDep, who: Reader) -> dict[str, Any]:
     authorize_read(hub_context(request), session, who, f"events/{seq}")
     row = session.connection().execute(select(EVENTS).where(EVENTS.c.seq == seq)).first()
     if row is None:
@@ -73,7 +74,11 @@ def get_event(seq: int, request: Request, session: SessionDep, who: Reader) -> d
 
 @router.get("/events/{seq}/proof", summary="Inclusion proof of one event (RFC 6962)")
 def event_proof(
-    seq: int, request: Request, session: SessionDep, who: Reader, tree_size: int | None = None
+    seq: EventSeq,
+    request: Request,
+    session: SessionDep,
+    who: Reader,
+    tree_size: TreeSize | None = None,
 ) -> dict[str, Any]:
     authorize_read(hub_context(request), session, who, f"events/{seq}/proof")
     try:
@@ -142,7 +147,7 @@ def export_checkpoints(request: Request, session: SessionDep, who: Reader) -> di
 
 @router.get("/consistency", summary="Consistency proof between two tree sizes")
 def consistency(
-    first: int, second: int, request: Request, session: SessionDep, who: Reader
+    first: TreeSize, second: TreeSize, request: Request, session: SessionDep, who: Reader
 ) -> dict[str, Any]:
     authorize_read(hub_context(request), session, who, f"consistency/{first}/{second}")
     try:

@@ -44,7 +44,7 @@ from sqlmodel import Session
 
 from hub.audit.hashing import compute_hash
 from hub.audit.models import GENESIS_HASH, AuditEvent, AuditHead, AuditPending
-from hub.db import make_engine
+from hub.db import base_engine, make_engine
 from hub.errors import HubError
 
 CHAIN_LOCK_KEY = 0x45444841  # "EDHA": the advisory lock guarding the chain head
@@ -357,7 +357,7 @@ _COMMITTERS_LOCK = threading.Lock()
 
 def committer_for(bind: Engine | Connection) -> GroupCommitter:
     """The group committer of ``bind``'s engine (one per engine per process)."""
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    engine = base_engine(bind if isinstance(bind, Engine) else bind.engine)
     with _COMMITTERS_LOCK:
         committer = _COMMITTERS.get(engine)
         if committer is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -41,13 +42,24 @@ class CheckpointSigner:
         return b64url_encode(self.key.sign(canonical_json(statement)))
 
 
+AUDIT_KEY_SETTING = "EDH_AUDIT__KEY_FILE"
+
+
+def audit_key_path(settings: Settings) -> Path:
+    """Where the audit key lives (``EDH_AUDIT__KEY_FILE`` or the data dir)."""
+    return settings.audit.key_file or settings.data_dir / "keys" / "audit-ed25519.pem"
+
+
 def load_signer(settings: Settings) -> CheckpointSigner:
-    """The audit key from ``EDH_AUDIT__KEY_FILE`` (generated under data_dir in dev mode).
+    """The audit key from ``EDH_AUDIT__KEY_FILE`` (generated under data_dir in dev mode),
+    held in memory once loaded.
 
     Raises ``ServiceUnavailable`` when the key is missing outside dev mode.
     """
-    path = settings.audit.key_file or settings.data_dir / "keys" / "audit-ed25519.pem"
-    return CheckpointSigner(load_or_create_key(path, allow_create=settings.dev_mode))
+    key = load_or_create_key(
+        audit_key_path(settings), allow_create=settings.dev_mode, setting=AUDIT_KEY_SETTING
+    )
+    return CheckpointSigner(key)
 
 
 def signed_statement(cp: AuditCheckpoint) -> dict[str, Any]:

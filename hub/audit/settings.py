@@ -33,6 +33,16 @@ class AuditSettings(BaseModel):
         default=5, ge=2, description="Refusals by one researcher that raise an alert..."
     )
     refused_burst_minutes: int = Field(default=10, ge=1, description="...within this window.")
+    auth_failure_burst_count: int = Field(
+        default=20,
+        ge=2,
+        le=1_000_000,
+        description="Failed authentications (401) from one source address, or claiming one "
+        "subject, that raise an alert...",
+    )
+    auth_failure_burst_minutes: int = Field(
+        default=5, ge=1, le=1440, description="...within this window."
+    )
     scheduler_enabled: bool = Field(
         default=True,
         description="Run the periodic audit tasks (checkpoint, alert rules, verification, "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
@@ -22,10 +22,16 @@ from hub.audit.trail import Actor
 from hub.auth import Principal, Role
 from hub.deps import SessionDep, hub_context
 from hub.errors import NotFound, TooManyRequests, ValidationFailed
-from hub.web.session import ui_principal
+from hub.params import EventSeq, bounded_int
+from hub.web.csrf import csrf_protect
+from hub.web.session import page_roles, ui_principal
 from hub.web.templating import templates
 
-router = APIRouter(prefix="/audit", include_in_schema=False)
+router = APIRouter(
+    prefix="/audit",
+    include_in_schema=False,
+    dependencies=[Depends(page_roles(*READERS)), Depends(csrf_protect)],
+)
 
 FIELD_LABELS = {
     "since": "Depuis le",
@@ -114,7 +120,7 @@ def index(request: Request, session: SessionDep) -> Response:
     params = {k: v for k, v in request.query_params.items() if v and k != "before"}
     context: dict[str, Any] = {"params": params, "labels": FIELD_LABELS, "error": None}
     try:
-        before = int(request.query_params.get("before") or 0) or None
+        before = bounded_int(request.query_params.get("before"))
         items, next_before = search_page(session, parse_filter(params), limit=50, before=before)
     except ValidationFailed as exc:
         context.update(items=[], next_before=None, error=_french_error(exc))
@@ -127,7 +133,7 @@ def index(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/evenements/{seq}", response_class=HTMLResponse)
-def event(seq: int, request: Request, session: SessionDep) -> Response:
+def event(seq: EventSeq, request: Request, session: SessionDep) -> Response:
     who = _reader(request, session, f"ui/events/{seq}")
     row = session.connection().execute(select(EVENTS).where(EVENTS.c.seq == seq)).first()
     if row is None:

@@ -13,6 +13,8 @@ from hub.contracts.models import OrganisationKey
 from hub.keys import load_or_create_key, load_public_key, public_jwk
 from hub.registry.service import get_org
 
+HUB_KEY_SETTING = "EDH_CONTRACTS__HUB_KEY_FILE"
+
 
 def hub_key_path(settings: Settings) -> Path:
     """Where the hub's contract key lives (``EDH_CONTRACTS__HUB_KEY_FILE`` or the data dir)."""
@@ -20,8 +22,11 @@ def hub_key_path(settings: Settings) -> Path:
 
 
 def hub_signing_key(settings: Settings) -> Ed25519PrivateKey:
-    """The hub's private key; created only in dev mode (raises ``ServiceUnavailable``)."""
-    return load_or_create_key(hub_key_path(settings), allow_create=settings.dev_mode)
+    """The hub's private key, held in memory once loaded; created only in dev mode
+    (raises ``ServiceUnavailable``)."""
+    return load_or_create_key(
+        hub_key_path(settings), allow_create=settings.dev_mode, setting=HUB_KEY_SETTING
+    )
 
 
 def hub_jwk(settings: Settings) -> dict[str, Any]:

@@ -2,13 +2,12 @@
 
 Combines the contract gate (``hub.contracts.service.is_in_force``), the connector's
 binding (a connector of the contract's provider, listed in the contract's
-``connector_ids``) and, once the policy area provides it, the policy decision
-``edh/ingest/upload`` (``hub.policy.enforce.check``).
+``connector_ids``) and the policy decision ``edh/ingest/upload`` through the hub's one
+enforcement point (``hub.policy.enforce.check``, fail closed).
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,6 +17,7 @@ from hub.audit.trail import Actor, Resource, Why
 from hub.context import HubContext
 from hub.contracts.service import current_terms, get_contract, is_in_force
 from hub.errors import Forbidden
+from hub.policy.enforce import check
 from hub.registry.models import Connector
 
 UPLOAD_DECISION = "edh/ingest/upload"
@@ -81,12 +81,9 @@ def check_dataset(scope: UploadScope, dataset_id: str) -> None:
 def check_upload_policy(
     ctx: HubContext, session: Session, connector: Connector, scope: UploadScope, dataset_id: str
 ) -> None:
-    """Ask the policy engine (when the policy area is installed); raises ``Forbidden``."""
-    try:
-        enforce = importlib.import_module("hub.policy.enforce")
-    except ModuleNotFoundError:
-        return
-    enforce.check(
+    """Ask the policy engine through the one enforcement point: raises ``Forbidden`` on a
+    refusal, ``PolicyUnavailable`` (503) when the engine or its data cannot answer."""
+    check(
         ctx,
         session,
         UPLOAD_DECISION,

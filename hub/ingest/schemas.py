@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hub.params import SQL_INT_MAX
+
 Sha256 = Field(pattern=r"^[0-9a-f]{64}$", description="Lower-case hex SHA-256.")
 
 
@@ -19,7 +21,7 @@ class FileIn(Strict):
     date: str = Field(description="Day partition of the file (YYYY-MM-DD, UTC).")
     index: int = Field(ge=0, le=9999, description="Position of the file in the batch.")
     sha256: str = Sha256
-    bytes: int = Field(ge=1, description="Size of the file in bytes.")
+    bytes: int = Field(ge=1, le=SQL_INT_MAX, description="Size of the file in bytes.")
 
     @field_validator("date")
     @classmethod

@@ -64,6 +64,20 @@ def _eval(args: argparse.Namespace) -> int:
     return 0 if decision.allow else 1
 
 
+def _serve_opa_api(args: argparse.Namespace) -> int:
+    from hub.policy.opa_api import OpaApiServer
+
+    server = OpaApiServer(args.host, args.port)
+    print(f"OPA REST API on {server.url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add ``edh policy`` and its subcommands."""
     policy = sub.add_parser("policy", help="usage policies (Rego, OPA)")
@@ -76,5 +90,12 @@ def register(sub: Any) -> None:
     evaluate.add_argument("decision", help="e.g. edh/sandbox/query")
     evaluate.add_argument("--input", default="-", help="JSON input file (default: stdin)")
     evaluate.set_defaults(func=_eval)
+    serve = cmds.add_parser(
+        "serve-opa-api",
+        help="serve the OPA REST API (/v1/data, /v1/policies, /health) with the real engine",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address (default: loopback)")
+    serve.add_argument("--port", type=int, default=8181)
+    serve.set_defaults(func=_serve_opa_api)
     for parser in (test, digest, evaluate):
         parser.add_argument("--dir", help="policy directory (default: EDH_POLICY__DIRECTORY)")

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from hub.contracts.policy_data import contract_documents
+from hub.policy.decisions import unavailable
 from hub.policy.models import VERSION_ROW, PolicyDataVersion
 from hub.policy.port import PolicyDecision, PolicyEngine
 from hub.registry.models import Connector, Project, ProjectMember, Researcher
@@ -165,14 +166,14 @@ class PolicyDataSync:
             marker = read_version(session)
         except Exception:
             log.exception("cannot read the policy data version; deciding is refused")
-            return PolicyDecision(False, (STALE_DATA,), self.policy.bundle_hash)
+            return unavailable(STALE_DATA, self.policy.bundle_hash)
         with self._lock:
             if marker != self.published:
                 try:
                     self._publish(session, marker)
                 except Exception:
                     log.exception("policy data refresh failed; decisions deny until it succeeds")
-                    return PolicyDecision(False, (STALE_DATA,), self.policy.bundle_hash)
+                    return unavailable(STALE_DATA, self.policy.bundle_hash)
             return self.policy.decide(decision, input)
 
 

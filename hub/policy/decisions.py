@@ -57,10 +57,15 @@ def prepare(decision: str, input: object, bundle_hash: str) -> str | PolicyDecis
     return path
 
 
+def unavailable(reason: str, bundle_hash: str) -> PolicyDecision:
+    """A refusal because the engine or its data could not answer (an outage, fail closed)."""
+    return PolicyDecision(allow=False, reasons=(reason,), bundle_hash=bundle_hash, outage=True)
+
+
 def engine_failure(decision: str, exc: Exception, bundle_hash: str) -> PolicyDecision:
-    """Log an engine failure and refuse (fail closed)."""
+    """Log an engine failure and refuse as an outage (fail closed)."""
     log.warning("policy engine error on %s: %s", decision, exc)
-    return denied(f"policy engine error: {str(exc)[:200]}", bundle_hash)
+    return unavailable(f"policy engine error: {type(exc).__name__}", bundle_hash)
 
 
 def _finite(value: object) -> bool:

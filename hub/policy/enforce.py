@@ -10,9 +10,10 @@ from sqlmodel import Session
 
 from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record, record_now
 from hub.context import HubContext
-from hub.errors import Forbidden
+from hub.errors import Forbidden, PolicyUnavailable
 from hub.metrics import record_policy_decision
 from hub.policy import data
+from hub.policy.decisions import unavailable
 from hub.policy.port import PolicyDecision
 
 NO_ENGINE = "no policy engine is configured"
@@ -32,7 +33,7 @@ def decide(
     version read, a republication when the facts changed in any process, refusal when
     that fails); an engine set on ``ctx`` by hand decides on the data it holds."""
     if ctx.policy is None:
-        return PolicyDecision(False, (NO_ENGINE,), "")
+        return unavailable(NO_ENGINE, "")
     if isinstance(input, Mapping):
         subject = {"sub": actor.sub, "role": actor.role, "org": actor.org}
         input = {**input, "subject": subject, "today": today.isoformat()}
@@ -63,14 +64,16 @@ def check(
     the caller's transaction: it rolls back, records the refusal with its reasons
     (``record_now``), and raises
     ``Forbidden(detail, reasons=[...])``. Both events carry the policy bundle's hash;
-    both count in the ``edh_policy_decisions_total`` metric.
+    both count in the ``edh_policy_decisions_total`` metric. When the engine or its data
+    could not answer (``outcome.outage``) the refusal is recorded as a
+    ``policy.outage`` event instead and ``PolicyUnavailable`` (503, retryable) raised.
     ``today`` defaults to the current UTC date.
     """
     outcome = decide(ctx, session, decision, input, actor, today or datetime.now(UTC).date())
     record_policy_decision(decision, outcome.allow)
     draft = EventDraft(
         actor=actor,
-        action=f"policy.{decision}",
+        action="policy.outage" if outcome.outage else f"policy.{decision}",
         resource=resource,
         decision=Decision.ALLOW if outcome.allow else Decision.DENY,
         reasons=list(outcome.reasons),
@@ -86,6 +89,13 @@ def check(
         return outcome
     session.rollback()
     record_now(session.get_bind(), draft)
+    if outcome.outage:
+        raise PolicyUnavailable(
+            f"{decision} could not be decided: " + "; ".join(outcome.reasons),
+            reasons=list(outcome.reasons),
+            decision=decision,
+            retryable=True,
+        )
     raise Forbidden(
         f"{decision} refused: " + "; ".join(outcome.reasons),
         reasons=list(outcome.reasons),

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from opa_client.opa import OpaClient
 
 from hub.policy.bundle import PolicyBundle
-from hub.policy.decisions import data_keys, engine_failure, from_result, prepare
+from hub.policy.decisions import data_keys, denied, engine_failure, from_result, prepare
 from hub.policy.port import PolicyDecision, PolicyEngineError
 
 
@@ -52,7 +52,9 @@ class OpaServerPolicyEngine:
             body = self._client.query_rule(input_data=dict(input), package_path=target)
         except Exception as exc:  # unreachable server, HTTP error, bad JSON: deny
             return engine_failure(decision, exc, self.bundle_hash)
-        return from_result(decision, body.get("result"), self.bundle_hash)
+        if "result" not in body:
+            return denied(f"no policy answers {decision}", self.bundle_hash)
+        return from_result(decision, body["result"], self.bundle_hash)
 
     def put_data(self, path: str, document: Any) -> None:
         """Replace the document at ``path``; raises ``ValueError`` for a bad path or a

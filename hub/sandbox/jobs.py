@@ -36,6 +36,7 @@ from hub.sandbox.models import QueryJob, ReleasedCell
 from hub.sandbox.output import jsonable
 from hub.sandbox.scope import ProjectScope, in_force, scope_for
 from hub.sandbox.worker import Outcome, WorkerJob, coarse
+from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 
 if TYPE_CHECKING:
     from hub.sandbox.runtime import SandboxRuntime
@@ -189,7 +190,7 @@ def _scope(
     project_id: str,
     docs: list[Mapping[str, Any]],
 ) -> ProjectScope:
-    secret = runtime.ctx.settings.pseudonymisation_secret.get_secret_value().encode()
+    secret = derive_key(runtime.ctx.settings.hub_secret, SANDBOX_PROJECT_LABEL)
     documents = {str(d["id"]): d for d in docs}
 
     def registered(contract_id: str) -> frozenset[str]:

@@ -172,7 +172,7 @@ def scope_for(
 
 
 def project_key(secret: bytes, project_id: str) -> str:
-    """The project's pseudonym key: HMAC-SHA256(master secret, project id), hex."""
+    """The project's pseudonym key: HMAC-SHA256(sandbox secret, project id), hex."""
     return hmac.new(secret, f"edh-sandbox:{project_id}".encode(), hashlib.sha256).hexdigest()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, select
 
@@ -16,10 +16,15 @@ from hub.registry import service as registry
 from hub.registry.models import Project
 from hub.sandbox import jobs, output
 from hub.sandbox.runtime import runtime_for
-from hub.web.session import ui_principal
+from hub.web.csrf import csrf_protect
+from hub.web.session import page_roles, ui_principal
 from hub.web.templating import templates
 
-router = APIRouter(prefix="/research", include_in_schema=False)
+router = APIRouter(
+    prefix="/research",
+    include_in_schema=False,
+    dependencies=[Depends(page_roles(Role.RESEARCHER)), Depends(csrf_protect)],
+)
 
 STATUS_LABELS = {
     "queued": "en attente",

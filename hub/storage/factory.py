@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from hub.config import Settings
+from hub.secrets import UPLOAD_URL_LABEL, derive_key
 from hub.storage.local import LocalStore
 from hub.storage.port import ObjectStore
 from hub.storage.s3 import S3Store
 
 
 def upload_secret(settings: Settings) -> bytes:
-    """The key signing the local store's upload URLs (derived, domain-separated)."""
-    master = settings.pseudonymisation_secret.get_secret_value().encode()
-    return hmac.new(master, b"edh-local-upload-url-v1", hashlib.sha256).digest()
+    """The key signing the local store's upload URLs (HKDF of the hub secret, own label)."""
+    return derive_key(settings.hub_secret, UPLOAD_URL_LABEL)
 
 
 def make_store(settings: Settings) -> ObjectStore:

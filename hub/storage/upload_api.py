@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from hub.audit.trail import Actor, Decision, EventDraft, Resource, record_now
+from hub.auth import public_endpoint
 from hub.context import HubContext
 from hub.db import session_scope
 from hub.deps import hub_context
@@ -29,10 +30,11 @@ from hub.errors import (
     ServiceUnavailable,
 )
 from hub.ingest.grants import CLOSED, grant_open
+from hub.params import SQL_INT_MAX
 from hub.storage.local import LocalStore
 from hub.storage.port import InvalidKey, ObjectExists
 
-router = APIRouter(prefix="/storage", tags=["storage"])
+router = APIRouter(prefix="/storage", tags=["storage"], dependencies=[Depends(public_endpoint)])
 URL_HOLDER = Actor(sub="presigned-url", role="uploader")
 
 
@@ -57,7 +59,7 @@ async def upload(
     key: str,
     request: Request,
     ctx: Annotated[HubContext, Depends(hub_context)],
-    expires: Annotated[int, Query()],
+    expires: Annotated[int, Query(ge=0, le=SQL_INT_MAX)],
     signature: Annotated[str, Query(max_length=128)],
 ) -> Response:
     """Store one object through a presigned URL (no token: the signed URL authorises)."""

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hub.auth import public_endpoint
 from hub.errors import HubError
+from hub.web.csrf import csrf_protect, is_https
 from hub.web.session import COOKIE
 from hub.web.templating import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(
+    include_in_schema=False, dependencies=[Depends(public_endpoint), Depends(csrf_protect)]
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -38,6 +42,7 @@ def login(
     try:
         principal = request.app.state.hub.verifier.verify(token.strip())
     except HubError as exc:
+        request.app.state.hub.audit_auth_failure(request, token, exc.detail)
         context = {"next": _safe_next(next), "error": exc.detail}
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
@@ -46,7 +51,7 @@ def login(
         token.strip(),
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=is_https(request.app.state.hub.settings.public_url) or request.url.scheme == "https",
         max_age=3600,
     )
     request.state.principal = principal

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
@@ -18,10 +18,15 @@ from hub.contracts.models import Contract, ReviewDecision
 from hub.deps import SessionDep, actor_of, hub_context
 from hub.errors import HubError
 from hub.registry.models import Organisation, Project
-from hub.web.session import ui_principal
+from hub.web.csrf import csrf_protect
+from hub.web.session import page_roles, ui_principal
 from hub.web.templating import templates
 
-router = APIRouter(prefix="/review", include_in_schema=False)
+router = APIRouter(
+    prefix="/review",
+    include_in_schema=False,
+    dependencies=[Depends(page_roles(Role.ETHICS_REVIEWER)), Depends(csrf_protect)],
+)
 
 TERM_LABELS = {
     "provider_id": "Fournisseur (éditeur)",

@@ -6,7 +6,10 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from hub.web.csrf import csrf_context
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[csrf_context])
+"""Every template sees ``csrf_token`` (the hidden field of each form)."""

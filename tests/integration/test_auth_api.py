@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -18,6 +19,7 @@ from hub.app import create_app
 from hub.audit.models import AuditEvent
 from hub.config import AuthSettings
 from hub.context import HubContext
+from hub.keys import load_or_create_key
 from tests.support.factories import make_context
 from tests.support.routes import api_routes, declared_roles
 
@@ -62,7 +64,11 @@ def test_wrong_role_is_403_and_audited(client: TestClient, auth: Auth, hub_ctx: 
 def test_expired_token_is_401(
     client: TestClient, token: Callable[..., str], hub_ctx: HubContext
 ) -> None:
-    expired = hub_ctx.issuer.mint("alice", ["operator"], ttl=-120)
+    key = load_or_create_key(hub_ctx.settings.signing_key_path(), allow_create=False)
+    now = int(time.time())
+    claims = {"iss": "urn:edh:hub", "aud": "edh-api", "sub": "alice", "roles": ["operator"]}
+    claims |= {"iat": now - 300, "nbf": now - 300, "exp": now - 120}
+    expired = jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": hub_ctx.issuer.jwk["kid"]})
     resp = client.get("/api/v1/organisations", headers={"Authorization": f"Bearer {expired}"})
     assert "expired" in str(_assert_problem(resp, 401)["detail"])
 

@@ -39,6 +39,35 @@ def test_token_is_minted_for_the_requested_role(tmp_path: Path) -> None:
     assert claims["sub"] == "dpo.1" and claims["roles"] == ["dpo"]
 
 
+def test_token_minting_is_audited_without_the_token(tmp_path: Path) -> None:
+    import sqlite3
+
+    out = _run(["token", "--role", "operator", "--sub", "op.1", "--ttl", "600"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    claims = jwt.decode(out.stdout.strip(), options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 600
+    with sqlite3.connect(tmp_path / "hub.sqlite3") as conn:
+        rows = conn.execute(
+            "SELECT actor_sub, resource_id, details FROM audit_event "
+            "WHERE action = 'auth.token.minted'"
+        ).fetchall()
+    assert [(sub.startswith("cli:"), jti) for sub, jti, _ in rows] == [(True, claims["jti"])]
+    assert '"op.1"' in rows[0][2] and out.stdout.strip() not in rows[0][2]
+
+
+def test_token_lifetime_is_capped(tmp_path: Path) -> None:
+    for ttl in ("86401", "0", "-120"):
+        out = _run(["token", "--role", "operator", "--sub", "op", "--ttl", ttl], tmp_path)
+        assert out.returncode == 2 and "lifetime must be 60..86400" in out.stderr, ttl
+        assert out.stdout == ""
+
+
+def test_token_is_refused_outside_dev_mode(tmp_path: Path) -> None:
+    out = _run(["token", "--role", "operator", "--sub", "op"], tmp_path, EDH_DEV_MODE="false")
+    assert out.returncode == 2 and "dev mode only" in out.stderr
+    assert out.stdout == "" and not (tmp_path / "hub.sqlite3").exists()
+
+
 def test_unknown_role_is_a_clear_error(tmp_path: Path) -> None:
     out = _run(["token", "--role", "root", "--sub", "x"], tmp_path)
     assert out.returncode == 2 and "unknown roles: root" in out.stderr

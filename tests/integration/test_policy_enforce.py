@@ -17,7 +17,7 @@ from hub.audit.models import AuditEvent
 from hub.audit.trail import Actor, Resource, Why
 from hub.context import HubContext
 from hub.db import session_scope
-from hub.errors import Forbidden
+from hub.errors import Forbidden, PolicyUnavailable
 from hub.metrics import POLICY_DECISIONS
 from hub.policy.bundle import PolicyBundle
 from hub.policy.data import sync_for
@@ -171,7 +171,11 @@ def test_a_refusal_keeps_its_audit_event_but_not_the_callers_change(
 def test_no_engine_means_no_access(hub_ctx: HubContext, world: World) -> None:
     contract = world.finalized()
     hub_ctx.policy = None
-    assert _refusal(hub_ctx, world, contract) == [NO_ENGINE]
+    with pytest.raises(PolicyUnavailable) as info:
+        _ask(hub_ctx, world, contract)
+    assert info.value.extra["reasons"] == [NO_ENGINE]
+    [event] = _policy_events(hub_ctx, "policy.outage")
+    assert (event.decision, event.reasons) == ("deny", [NO_ENGINE])
 
 
 Auth = Callable[..., dict[str, str]]

@@ -137,5 +137,5 @@ def test_a_database_without_the_version_table_refuses(tmp_path: Path) -> None:
     with Session(engine) as session:
         outcome: PolicyDecision = sync.decide(session, "edh/audit/read", {})
     engine.dispose()
-    assert (outcome.allow, outcome.reasons) == (False, (STALE_DATA,))
+    assert (outcome.allow, outcome.reasons, outcome.outage) == (False, (STALE_DATA,), True)
     assert sync.is_stale

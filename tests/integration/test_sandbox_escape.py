@@ -79,10 +79,11 @@ def test_static_escape_attempts_are_all_refused_with_a_reason(sandbox: SandboxWo
 
 
 def test_project_key_never_appears_in_answers(sandbox: SandboxWorld) -> None:
-    key = sandbox.runtime.ctx.settings.pseudonymisation_secret.get_secret_value()
     from hub.sandbox.scope import project_key
+    from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 
-    secret = project_key(key.encode(), sandbox.project())
+    key = derive_key(sandbox.runtime.ctx.settings.hub_secret, SANDBOX_PROJECT_LABEL)
+    secret = project_key(key, sandbox.project())
     answers = []
     for sql in (
         "SELECT count(*) FROM statements GROUP BY no_such_column",

@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from tests.support.sandbox_fixtures import SandboxWorld
+from tests.support.web import form
 
 # b holds the pupils of class-1 and class-2 (schools 1 and 2, about 17 pupils each) and
 # the few with a score >= 0.97 (about 7 per school): schools 0 and 3 fall under k = 10.
@@ -100,11 +101,12 @@ def test_a_from_without_pupil_id_is_refused_before_it_runs(sandbox: SandboxWorld
 
 def test_the_research_page_shows_cell_reasons_in_french(sandbox: SandboxWorld) -> None:
     token = sandbox.ctx.issuer.mint("alice", ["researcher"])
-    login = sandbox.client.post("/login", data={"token": token}, follow_redirects=False)
+    data = form(sandbox.client, token=token)
+    login = sandbox.client.post("/login", data=data, follow_redirects=False)
     assert login.status_code == 303
     resp = sandbox.client.post(
         "/research",
-        data={"project_id": sandbox.project(), "sql": join_query("avg(s)")},
+        data=form(sandbox.client, project_id=sandbox.project(), sql=join_query("avg(s)")),
         follow_redirects=False,
     )
     assert resp.status_code == 303, resp.text

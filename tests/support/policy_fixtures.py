@@ -1,13 +1,12 @@
 """Policy fixtures: the real bundle, and a PolicyEngine per adapter for the port suite.
 
-The OPA server adapter runs against a real ``opa`` binary when one is available
-(``EDH_TEST_OPA_BINARY`` or ``opa`` on PATH); no registry these machines reach ships one.
+The OPA server adapter runs against ``hub.policy.opa_api`` (OPA's REST API over the real
+OPA engine), or against a real ``opa`` binary when ``EDH_TEST_OPA_BINARY`` names one.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,15 +20,11 @@ from hub.audit.trail import Actor
 from hub.policy.bundle import PolicyBundle
 from hub.policy.data import DOCUMENTS
 from hub.policy.inprocess import InProcessPolicyEngine
+from hub.policy.opa_api import OpaApiServer
 from hub.policy.port import PolicyEngine
 from hub.policy.server import OpaServerPolicyEngine, client_for
 from tests.support.browser import free_port
 from tests.support.contracts_fixtures import World
-
-NO_OPA_SERVER = (
-    "no OPA server binary: PyPI, npm and Debian ship none (set EDH_TEST_OPA_BINARY to an "
-    "`opa` executable to run the port suite against the server adapter)"
-)
 
 
 def query_input(world: World, contract: dict[str, Any]) -> dict[str, Any]:
@@ -78,10 +73,18 @@ def policy_bundle() -> PolicyBundle:
 
 @pytest.fixture(scope="session")
 def opa_server_url() -> Iterator[str]:
-    """A real OPA server on loopback, or a skip with the reason when no binary exists."""
-    binary = os.environ.get("EDH_TEST_OPA_BINARY") or shutil.which("opa")
+    """An OPA REST API on loopback: the ``opa`` binary named by ``EDH_TEST_OPA_BINARY``,
+    else ``hub.policy.opa_api`` (the real engine behind OPA's REST API)."""
+    binary = os.environ.get("EDH_TEST_OPA_BINARY")
     if not binary:
-        pytest.skip(NO_OPA_SERVER)
+        server = OpaApiServer()
+        server.start()
+        try:
+            yield server.url
+        finally:
+            server.shutdown()
+            server.server_close()
+        return
     port = free_port()
     proc = subprocess.Popen(
         [binary, "run", "--server", "--addr", f"127.0.0.1:{port}", "--log-level", "error"]

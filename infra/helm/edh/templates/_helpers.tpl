@@ -34,6 +34,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - {name: EDH_DATABASE__POOL_SIZE, value: {{ .Values.database.poolSize | quote }}}
 - name: EDH_PSEUDONYMISATION_SECRET
   valueFrom: {secretKeyRef: {name: {{ required "keysSecret is required" .Values.keysSecret }}, key: pseudonymisation-secret}}
+- name: EDH_HUB_SECRET
+  valueFrom: {secretKeyRef: {name: {{ required "keysSecret is required" .Values.keysSecret }}, key: hub-secret}}
 - {name: EDH_AUTH__SIGNING_KEY_FILE, value: /run/secrets/edh/hub-signing-key.pem}
 - {name: EDH_AUTH__ISSUER, value: {{ required "auth.issuer is required" .Values.auth.issuer | quote }}}
 - {name: EDH_AUTH__AUDIENCE, value: {{ .Values.auth.audience | quote }}}
