@@ -18,6 +18,8 @@ from hub.catalog.api import router as catalog_router
 from hub.config import DEV_PSEUDONYMISATION_SECRET, Settings
 from hub.context import HubContext
 from hub.contracts.api import router as contracts_router
+from hub.dataspace.api import router as dataspace_router
+from hub.dataspace.wiring import build_node
 from hub.errors import ServiceUnavailable, install_error_handlers
 from hub.ingest.api import router as ingest_router
 from hub.ingest.wiring import attach_data_plane
@@ -53,6 +55,7 @@ ROUTERS = (
     research_router,
     audit_router,
     audit_ui_router,
+    dataspace_router,
 )
 
 
@@ -108,6 +111,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
         lifespan=lifespan,
     )
     app.state.hub = ctx
+    app.state.dataspace = build_node(ctx)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -18,6 +18,7 @@ from hub.contracts.models import (
     OrganisationKey,
     ReviewDecision,
 )
+from hub.dataspace.models import DspNegotiation, DspTransfer
 from hub.ingest.models import IngestBatch
 from hub.policy.models import PolicyDataVersion
 from hub.registry.models import Connector, Organisation, Project, ProjectMember, Researcher
@@ -37,6 +38,8 @@ __all__ = [
     "ContractSignature",
     "ContractVersion",
     "Dataset",
+    "DspNegotiation",
+    "DspTransfer",
     "IngestBatch",
     "Organisation",
     "OrganisationKey",
