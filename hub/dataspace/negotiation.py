@@ -25,7 +25,7 @@ from hub.dataspace.identity import Participant
 from hub.dataspace.models import DspNegotiation
 from hub.dataspace.node import Node
 from hub.dataspace.outbox import send
-from hub.dataspace.process import authorize, failure, move, new_pid, refuse
+from hub.dataspace.process import authorize, failure, hidden, move, new_pid, refuse
 
 NEGOTIATE = "edh/dataspace/negotiate"
 PAST = {
@@ -92,8 +92,10 @@ def request(
 def load(session: Session, who: Participant, pid: str) -> DspNegotiation:
     """The hub's provider negotiation ``pid`` if ``who`` is its consumer; else 404."""
     row = session.get(DspNegotiation, pid)
-    if row is None or row.role != Role.PROVIDER or row.counterparty != who.id:
+    if row is None or row.role != Role.PROVIDER:
         raise DspFailure(404, ERROR, ["no such negotiation"], provider_pid=pid)
+    if row.counterparty != who.id:
+        raise hidden(session, row, who.id)
     return row
 
 

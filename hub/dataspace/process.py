@@ -76,6 +76,23 @@ def refuse(session: Session, row: Process, who: str, step: str, reason: str) -> 
     return answer
 
 
+def hidden(session: Session, row: Process, who: str) -> DspFailure:
+    """A participant reached a process that is not its own: audit, and answer 404 (the
+    binding answers a stranger as if the process did not exist)."""
+    reason = "the process belongs to another participant"
+    draft = EventDraft(
+        Participant(who, True, "").actor(),
+        f"{resource(row).type}.access.refused",
+        resource(row),
+        decision=Decision.DENY,
+        reasons=[reason],
+    )
+    answer = DspFailure(404, error_kind(row), ["no such process"], provider_pid=row.id)
+    session.rollback()
+    record_now(session.get_bind(), draft)
+    return answer
+
+
 def authorize(
     node: Node,
     session: Session,

@@ -22,7 +22,7 @@ from hub.dataspace.models import DspTransfer
 from hub.dataspace.negotiation import finalized_agreement
 from hub.dataspace.node import Node
 from hub.dataspace.outbox import send
-from hub.dataspace.process import authorize, failure, move, new_pid, refuse
+from hub.dataspace.process import authorize, failure, hidden, move, new_pid, refuse
 
 TRANSFER = "edh/dataspace/transfer"
 ERROR = Message.TRANSFER_ERROR
@@ -67,8 +67,10 @@ def request(node: Node, session: Session, who: Participant, message: dict[str, A
 def load(session: Session, who: Participant, pid: str) -> DspTransfer:
     """The hub's provider transfer ``pid`` if ``who`` is its consumer; else 404."""
     row = session.get(DspTransfer, pid)
-    if row is None or row.role != Role.PROVIDER or row.counterparty != who.id:
+    if row is None or row.role != Role.PROVIDER:
         raise DspFailure(404, ERROR, ["no such transfer process"], provider_pid=pid)
+    if row.counterparty != who.id:
+        raise hidden(session, row, who.id)
     return row
 
 
