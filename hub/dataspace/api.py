@@ -24,10 +24,11 @@ from contracts.dsp.states import TransferStep
 from contracts.dsp.vocab import Message
 from hub.auth import public_endpoint
 from hub.catalog.models import Dataset
-from hub.dataspace import catalog, negotiation, transfer
+from hub.dataspace import catalog, negotiation, tck, transfer
 from hub.dataspace.errors import DspFailure
-from hub.dataspace.identity import Participant, identify
+from hub.dataspace.identity import Participant, identify, tck_mode
 from hub.dataspace.node import DSP_PATH, Node
+from hub.dataspace.outbox import DeliveryFailed
 from hub.dataspace.reactions import react_negotiation, react_transfer
 from hub.errors import HubError
 
@@ -135,14 +136,18 @@ async def negotiation_request(request: Request, tasks: BackgroundTasks) -> JSONR
     return await _answer(request, NEG_ERROR, work, Message.CONTRACT_REQUEST)
 
 
+Trigger = Callable[[dict[str, Any]], str | None]
+
+
 def _negotiation_route(
-    suffix: str, kind: Message, handler: Callable[..., Any], trigger: str | None
+    suffix: str, kind: Message, handler: Callable[..., Any], trigger: Trigger
 ) -> None:
     async def endpoint(request: Request, pid: str, tasks: BackgroundTasks) -> JSONResponse:
         def work(node: Node, session: Session, who: Participant, message: Any) -> tuple[int, Any]:
             row = handler(node, session, who, pid, message)
-            if trigger:
-                tasks.add_task(react_negotiation, node, row.id, trigger, row.requests)
+            name = trigger(message)
+            if name:
+                tasks.add_task(react_negotiation, node, row.id, name, row.requests)
             return 200, negotiation.document(row)
 
         return await _answer(request, NEG_ERROR, work, kind)
@@ -151,12 +156,29 @@ def _negotiation_route(
     router.add_api_route(DSP_PATH + "/negotiations/{pid}/" + suffix, endpoint, methods=["POST"])
 
 
-_negotiation_route("request", Message.CONTRACT_REQUEST, negotiation.counter_request, "requested")
-_negotiation_route("events", Message.NEGOTIATION_EVENT, negotiation.event, "accepted")
+# Provider endpoints (the hub as provider) and consumer callbacks (the hub as consumer)
+# share the paths; each message is checked against the role the hub holds in the process.
 _negotiation_route(
-    "agreement/verification", Message.AGREEMENT_VERIFICATION, negotiation.verification, "verified"
+    "request", Message.CONTRACT_REQUEST, negotiation.counter_request, lambda _: "requested"
 )
-_negotiation_route("termination", Message.NEGOTIATION_TERMINATION, negotiation.termination, None)
+_negotiation_route(
+    "events", Message.NEGOTIATION_EVENT, negotiation.event, lambda m: str(m["eventType"]).lower()
+)
+_negotiation_route(
+    "agreement/verification",
+    Message.AGREEMENT_VERIFICATION,
+    negotiation.verification,
+    lambda _: "verified",
+)
+_negotiation_route(
+    "termination", Message.NEGOTIATION_TERMINATION, negotiation.termination, lambda _: None
+)
+_negotiation_route(
+    "offers", Message.CONTRACT_OFFER, negotiation.offer_received, lambda _: "offered"
+)
+_negotiation_route(
+    "agreement", Message.CONTRACT_AGREEMENT, negotiation.agreement_received, lambda _: "agreed"
+)
 
 
 # Transfers (the hub as provider) --------------------------------------------------------
@@ -183,9 +205,11 @@ async def transfer_request(request: Request, tasks: BackgroundTasks) -> JSONResp
 
 
 def _transfer_route(suffix: str, kind: Message, step: TransferStep) -> None:
-    async def endpoint(request: Request, pid: str) -> JSONResponse:
+    async def endpoint(request: Request, pid: str, tasks: BackgroundTasks) -> JSONResponse:
         def work(node: Node, session: Session, who: Participant, message: Any) -> tuple[int, Any]:
-            return 200, transfer.document(transfer.consumer_step(session, who, pid, step, message))
+            row = transfer.peer_step(session, who, pid, step, message)
+            tasks.add_task(react_transfer, node, row.id, transfer.PAST[step])
+            return 200, transfer.document(row)
 
         return await _answer(request, TP_ERROR, work, kind)
 
@@ -197,3 +221,59 @@ _transfer_route("start", Message.TRANSFER_START, TransferStep.START)
 _transfer_route("completion", Message.TRANSFER_COMPLETION, TransferStep.COMPLETE)
 _transfer_route("suspension", Message.TRANSFER_SUSPENSION, TransferStep.SUSPEND)
 _transfer_route("termination", Message.TRANSFER_TERMINATION, TransferStep.TERMINATE)
+
+
+# TCK mode: the initiate hooks (the hub as consumer) ----------------------------------------
+
+INITIATE_KEYS = {
+    "negotiations": ("datasetId", "offerId", "connectorAddress"),
+    "transfers": ("agreementId", "format", "connectorAddress"),
+}
+
+
+async def _initiate_body(request: Request, keys: tuple[str, ...], error: Message) -> dict[str, str]:
+    try:
+        body = json.loads(await request.body())
+    except ValueError as exc:
+        raise DspFailure(400, error, ["the body is not JSON"]) from exc
+    if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in keys):
+        raise DspFailure(400, error, ["the body must carry the strings " + ", ".join(keys)])
+    return body
+
+
+@router.post(DSP_PATH + "/tck/negotiations/requests")
+async def tck_initiate_negotiation(request: Request, tasks: BackgroundTasks) -> JSONResponse:
+    """TCK mode only: start a negotiation as consumer with the TCK's connector."""
+    node = node_of(request)
+    try:
+        if not tck_mode(node.ctx):
+            raise DspFailure(404, NEG_ERROR, ["not found"])
+        body = await _initiate_body(request, INITIATE_KEYS["negotiations"], NEG_ERROR)
+        document = await run_in_threadpool(tck.initiate_negotiation, node, body)
+    except (DspFailure, DeliveryFailed) as exc:
+        return _initiate_failure(exc, NEG_ERROR)
+    tasks.add_task(react_negotiation, node, document["consumerPid"], "initiated", 1)
+    return JSONResponse(document)
+
+
+@router.post(DSP_PATH + "/tck/transfers/requests")
+async def tck_initiate_transfer(request: Request, tasks: BackgroundTasks) -> JSONResponse:
+    """TCK mode only: start a transfer as consumer with the TCK's connector."""
+    node = node_of(request)
+    try:
+        if not tck_mode(node.ctx):
+            raise DspFailure(404, TP_ERROR, ["not found"])
+        body = await _initiate_body(request, INITIATE_KEYS["transfers"], TP_ERROR)
+        document = await run_in_threadpool(tck.initiate_transfer, node, body)
+        if document is None:
+            raise DspFailure(404, TP_ERROR, ["no such agreement"])
+    except (DspFailure, DeliveryFailed) as exc:
+        return _initiate_failure(exc, TP_ERROR)
+    tasks.add_task(react_transfer, node, document["consumerPid"], "initiated")
+    return JSONResponse(document)
+
+
+def _initiate_failure(exc: Exception, error: Message) -> JSONResponse:
+    if isinstance(exc, DspFailure):
+        return exc.response()
+    return DspFailure(502, error, ["the counterparty did not answer"]).response()

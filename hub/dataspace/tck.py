@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -45,7 +46,7 @@ TRANSFER_DATASET = "TCK-TRANSFERS"
 NOT_SEEDED = frozenset({"CAT_01_03"})
 """Scenarios that expect their dataset to be absent (CAT:01-03: dataset not found)."""
 
-_KEY = re.compile(r"^(CAT|CN|TP)_(\d\d)_(\d\d)_(DATASETID|OFFERID|AGREEMENTID)$")
+_KEY = re.compile(r"^(CAT|CN_C|CN|TP_C|TP)_(\d\d)_(\d\d)_(DATASETID|OFFERID|AGREEMENTID)$")
 
 # What the provider does after each consumer step, per scenario (the TCK's
 # ``recordContractRequestedAction``/``recordAgreedAction``/``recordVerifiedAction``).
@@ -65,6 +66,28 @@ NEGOTIATION_SCRIPTS: dict[str, dict[str, tuple[str, ...]]] = {
     "CN_03_02": {"requested#1": ("offer",)},
     "CN_03_03": {"requested#1": ("offer",)},
     "CN_03_04": {"requested#1": ("offer",)},
+}
+
+# The hub as consumer: its moves after each provider step (the TCK's ConsumerActions).
+CONSUMER_NEGOTIATION_SCRIPTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "CN_C_01_01": {"offered": ("accept",), "agreed": ("verify",)},
+    "CN_C_01_02": {"offered": ("counter",)},
+    "CN_C_01_03": {"offered": ("terminate",)},
+    "CN_C_01_04": {"agreed": ("verify",)},
+    "CN_C_02_02": {"initiated": ("pause", "terminate")},
+    "CN_C_02_03": {"agreed": ("terminate",)},
+    "CN_C_02_05": {"offered": ("accept",)},
+    "CN_C_02_06": {"agreed": ("verify",)},
+    "CN_C_03_04": {"offered": ("accept",)},
+    "CN_C_03_05": {"offered": ("accept",)},
+    "CN_C_03_06": {"offered": ("accept",)},
+}
+CONSUMER_TRANSFER_SCRIPTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "TP_C_02_01": {"started": ("terminate",)},
+    "TP_C_02_02": {"started": ("complete",)},
+    "TP_C_02_03": {"started": ("suspend", "pause", "terminate")},
+    "TP_C_02_04": {"started": ("suspend", "pause", "start", "pause", "complete")},
+    "TP_C_02_05": {"initiated": ("pause", "terminate")},
 }
 
 _START = ("start",)
@@ -112,41 +135,56 @@ def scenario_ids(properties: dict[str, str]) -> dict[str, dict[str, str]]:
 
 
 class ScriptedReactions:
-    """The provider's moves each TCK scenario expects, found by dataset or agreement id."""
+    """The moves each TCK scenario expects, found by dataset or agreement id, in the role
+    the hub holds in the process."""
 
     def __init__(self, scenarios: dict[str, dict[str, str]]) -> None:
         self._by_dataset = {
-            ids["DATASETID"]: name for name, ids in scenarios.items() if name.startswith("CN_")
+            ids["DATASETID"]: name for name, ids in scenarios.items() if name.startswith("CN")
         }
         self._by_agreement = {
-            ids["AGREEMENTID"]: name for name, ids in scenarios.items() if name.startswith("TP_")
+            ids["AGREEMENTID"]: name for name, ids in scenarios.items() if name.startswith("TP")
         }
 
     def negotiation(self, node: Node, pid: str, trigger: str, count: int) -> None:
         with Session(node.ctx.engine) as session:
             row = session.get(DspNegotiation, pid)
-            scenario = self._by_dataset.get(row.dataset_id, "") if row else ""
-        script = NEGOTIATION_SCRIPTS.get(scenario, {})
-        key = f"{trigger}#{count}" if trigger == "requested" else trigger
+            if row is None:
+                return
+            scenario, role = self._by_dataset.get(row.dataset_id, ""), row.role
+        if role == Role.PROVIDER:
+            key = f"{trigger}#{count}" if trigger == "requested" else trigger
+            script = NEGOTIATION_SCRIPTS.get(scenario, {}).get(key, ())
+        else:
+            script = CONSUMER_NEGOTIATION_SCRIPTS.get(scenario, {}).get(trigger, ())
         moves: dict[str, Callable[[Session], None]] = {
             "offer": lambda s: negotiation.offer(node, s, pid),
             "agree": lambda s: negotiation.agree(node, s, pid),
             "finalize": lambda s: negotiation.finalize(node, s, pid),
-            "terminate": lambda s: negotiation.terminate(node, s, pid, "the provider ends it"),
+            "accept": lambda s: negotiation.accept(node, s, pid),
+            "verify": lambda s: negotiation.verify(node, s, pid),
+            "counter": lambda s: negotiation.counter(node, s, pid),
+            "terminate": lambda s: negotiation.terminate(node, s, pid, "the hub ends it"),
         }
-        _play(node, script.get(key, ()), moves)
+        _play(node, script, moves)
 
     def transfer(self, node: Node, pid: str, trigger: str) -> None:
         with Session(node.ctx.engine) as session:
             row = session.get(DspTransfer, pid)
-            scenario = self._by_agreement.get(row.agreement_id, "") if row else ""
+            if row is None:
+                return
+            scenario, role = self._by_agreement.get(row.agreement_id, ""), row.role
+        if role == Role.PROVIDER:
+            script = TRANSFER_SCRIPTS.get(scenario, ()) if trigger == "requested" else ()
+        else:
+            script = CONSUMER_TRANSFER_SCRIPTS.get(scenario, {}).get(trigger, ())
         moves: dict[str, Callable[[Session], None]] = {
             "start": lambda s: transfer.start(node, s, pid),
             "complete": lambda s: transfer.complete(node, s, pid),
-            "suspend": lambda s: transfer.suspend(node, s, pid, "the provider pauses"),
-            "terminate": lambda s: transfer.terminate(node, s, pid, "the provider ends it"),
+            "suspend": lambda s: transfer.suspend(node, s, pid, "the hub pauses"),
+            "terminate": lambda s: transfer.terminate(node, s, pid, "the hub ends it"),
         }
-        _play(node, TRANSFER_SCRIPTS.get(scenario, ()), moves)
+        _play(node, script, moves)
 
 
 def _play(node: Node, script: tuple[str, ...], moves: dict[str, Callable[[Session], None]]) -> None:
@@ -186,15 +224,15 @@ def _dataset(session: Session, provider_id: str, dataset_id: str) -> None:
     create_dataset(session, SYSTEM, data, dataset_id)
 
 
-def _agreement(node: Node, session: Session, agreement_id: str) -> None:
-    if negotiation.finalized_agreement(session, agreement_id) is not None:
+def _agreement(node: Node, session: Session, agreement_id: str, role: Role) -> None:
+    if negotiation.finalized_agreement(session, agreement_id, role) is not None:
         return
-    pid = f"urn:edh:tck:negotiation:{agreement_id}"
+    pid = f"urn:edh:tck:{role}:{agreement_id}"
     row = DspNegotiation(
         id=pid,
-        role=str(Role.PROVIDER),
-        provider_pid=pid,
-        consumer_pid=f"urn:edh:tck:consumer:{agreement_id}",
+        role=str(role),
+        provider_pid=pid if role == Role.PROVIDER else f"urn:edh:tck:provider:{agreement_id}",
+        consumer_pid=pid if role == Role.CONSUMER else f"urn:edh:tck:consumer:{agreement_id}",
         counterparty=TCK_PARTICIPANT,
         state=str(NegotiationState.FINALIZED),
         dataset_id=TRANSFER_DATASET,
@@ -218,13 +256,42 @@ def install(node: Node, path: Path | None) -> None:
         datasets = [
             ids["DATASETID"]
             for name, ids in sorted(scenarios.items())
-            if "DATASETID" in ids and name not in NOT_SEEDED
+            if "DATASETID" in ids and name not in NOT_SEEDED and not name.startswith("CN_C")
         ]
         for dataset_id in [*datasets, TRANSFER_DATASET]:
             _dataset(session, provider.id, dataset_id)
-        for ids in scenarios.values():
+        for name, ids in scenarios.items():
             if "AGREEMENTID" in ids:
-                _agreement(node, session, ids["AGREEMENTID"])
+                role = Role.CONSUMER if name.startswith("TP_C") else Role.PROVIDER
+                _agreement(node, session, ids["AGREEMENTID"], role)
         session.commit()
     node.reactions = ScriptedReactions(scenarios)
     log.info("TCK mode: %d scenarios seeded", len(scenarios))
+
+
+def initiate_negotiation(node: Node, body: dict[str, str]) -> dict[str, Any]:
+    """The TCK's ``negotiation.initiate.url`` hook: request ``offerId`` on ``datasetId``
+    from the TCK's connector at ``connectorAddress``, as consumer; the negotiation's
+    document."""
+    with Session(node.ctx.engine) as session:
+        row = negotiation.initiate(
+            node,
+            session,
+            body["connectorAddress"],
+            TCK_PARTICIPANT,
+            body["datasetId"],
+            body["offerId"],
+        )
+        return negotiation.document(row)
+
+
+def initiate_transfer(node: Node, body: dict[str, str]) -> dict[str, Any] | None:
+    """The TCK's ``transfer.initiate.url`` hook: ask the TCK's connector for a transfer
+    under the seeded consumer agreement ``agreementId``; the transfer's document (None when
+    the agreement is unknown)."""
+    with Session(node.ctx.engine) as session:
+        agreement = negotiation.finalized_agreement(session, body["agreementId"], Role.CONSUMER)
+        if agreement is None:
+            return None
+        row = transfer.initiate(node, session, agreement, body["format"], body["connectorAddress"])
+        return transfer.document(row)

@@ -13,12 +13,13 @@ from typing import Any
 from sqlmodel import Session
 
 from contracts.dsp import messages
+from contracts.dsp.schema import validate
 from contracts.dsp.states import TransferState, TransferStep, transfer_step
 from contracts.dsp.vocab import Message, Role
 from contracts.errors import TransitionError
 from hub.dataspace.errors import DspFailure
 from hub.dataspace.identity import Participant
-from hub.dataspace.models import DspTransfer
+from hub.dataspace.models import DspNegotiation, DspTransfer
 from hub.dataspace.negotiation import finalized_agreement
 from hub.dataspace.node import Node
 from hub.dataspace.outbox import send
@@ -65,27 +66,35 @@ def request(node: Node, session: Session, who: Participant, message: dict[str, A
 
 
 def load(session: Session, who: Participant, pid: str) -> DspTransfer:
-    """The hub's provider transfer ``pid`` if ``who`` is its consumer; else 404."""
+    """The hub's transfer ``pid`` (either role) if ``who`` is its counterparty; an unknown
+    one is a 404, another participant's an audited 404."""
     row = session.get(DspTransfer, pid)
-    if row is None or row.role != Role.PROVIDER:
+    if row is None:
         raise DspFailure(404, ERROR, ["no such transfer process"], provider_pid=pid)
     if row.counterparty != who.id:
         raise hidden(session, row, who.id)
     return row
 
 
-def consumer_step(
+def peer_step(
     session: Session, who: Participant, pid: str, step: TransferStep, message: dict[str, Any]
 ) -> DspTransfer:
-    """A consumer's start, completion, suspension or termination of transfer ``pid``."""
+    """The counterparty's start, completion, suspension or termination of ``pid``; a
+    provider's start gives the hub (consumer) its data address."""
     row = load(session, who, pid)
-    if message.get("consumerPid") != row.consumer_pid:
-        raise failure(row, 400, ["consumerPid does not match the transfer process"])
+    if row.role == Role.CONSUMER and not row.provider_pid:
+        row.provider_pid = str(message.get("providerPid", ""))  # its answer is on its way
+    theirs = "consumerPid" if row.role == Role.PROVIDER else "providerPid"
+    expected = row.consumer_pid if row.role == Role.PROVIDER else row.provider_pid
+    if message.get(theirs) != expected:
+        raise failure(row, 400, [f"{theirs} does not match the transfer process"])
     try:
-        target = transfer_step(step, Role.CONSUMER, row.state)
+        target = transfer_step(step, Role(row.role).other, row.state)
     except TransitionError as exc:
         raise refuse(session, row, who.id, f"{PAST[step]}.refused", str(exc)) from exc
     move(session, row, target, PAST[step], who.id)
+    if step is TransferStep.START and "dataAddress" in message:
+        row.data_address = message["dataAddress"]
     session.commit()
     return row
 
@@ -94,17 +103,28 @@ def document(row: DspTransfer) -> dict[str, Any]:
     return messages.transfer_process(row.provider_pid, row.consumer_pid, row.state)
 
 
-# The hub's own moves as provider --------------------------------------------------------
+# The hub's own moves --------------------------------------------------------------------
 
 
-def _provider_step(node: Node, session: Session, pid: str, step: TransferStep) -> DspTransfer:
+def _own_step(node: Node, session: Session, pid: str, step: TransferStep) -> DspTransfer:
     row = session.get(DspTransfer, pid)
-    if row is None or row.role != Role.PROVIDER:
-        raise LookupError(f"no provider transfer {pid}")
+    if row is None:
+        raise LookupError(f"no transfer {pid}")
     move(
-        session, row, transfer_step(step, Role.PROVIDER, row.state), PAST[step], node.participant_id
+        session,
+        row,
+        transfer_step(step, Role(row.role), row.state),
+        PAST[step],
+        node.participant_id,
     )
     return row
+
+
+def _deliver(
+    node: Node, row: DspTransfer, suffix: str, kind: Message, body: dict[str, Any]
+) -> None:
+    theirs = row.consumer_pid if row.role == Role.PROVIDER else row.provider_pid
+    send(row.callback_address, f"transfers/{theirs}/{suffix}", kind, body, timeout=node.timeout)
 
 
 def pull_address(node: Node, row: DspTransfer) -> dict[str, Any]:
@@ -121,26 +141,20 @@ def pull_address(node: Node, row: DspTransfer) -> dict[str, Any]:
 
 
 def start(node: Node, session: Session, pid: str) -> None:
-    """Grant the transfer: REQUESTED or SUSPENDED → STARTED, with a pull data address."""
-    row = _provider_step(node, session, pid, TransferStep.START)
-    address = pull_address(node, row)
+    """Start the transfer: as provider with a pull data address (REQUESTED or SUSPENDED →
+    STARTED); as consumer, restart a suspended one."""
+    row = _own_step(node, session, pid, TransferStep.START)
+    address = pull_address(node, row) if row.role == Role.PROVIDER else None
     session.commit()
     message = messages.transfer_start(row.provider_pid, row.consumer_pid, address)
-    send(
-        row.callback_address,
-        f"transfers/{row.consumer_pid}/start",
-        Message.TRANSFER_START,
-        message,
-        timeout=node.timeout,
-    )
+    _deliver(node, row, "start", Message.TRANSFER_START, message)
 
 
 def complete(node: Node, session: Session, pid: str) -> None:
-    row = _provider_step(node, session, pid, TransferStep.COMPLETE)
+    row = _own_step(node, session, pid, TransferStep.COMPLETE)
     session.commit()
     message = messages.transfer_completion(row.provider_pid, row.consumer_pid)
-    path = f"transfers/{row.consumer_pid}/completion"
-    send(row.callback_address, path, Message.TRANSFER_COMPLETION, message, timeout=node.timeout)
+    _deliver(node, row, "completion", Message.TRANSFER_COMPLETION, message)
 
 
 def suspend(node: Node, session: Session, pid: str, reason: str) -> None:
@@ -167,18 +181,44 @@ def _coded(
     pid: str,
     step: TransferStep,
     kind: Message,
-    path: str,
+    suffix: str,
     reason: str,
 ) -> None:
-    row = _provider_step(node, session, pid, step)
+    row = _own_step(node, session, pid, step)
     session.commit()
     message = messages.transfer_code_message(
-        kind, row.provider_pid, row.consumer_pid, path, [reason]
+        kind, row.provider_pid, row.consumer_pid, suffix, [reason]
     )
-    send(
-        row.callback_address,
-        f"transfers/{row.consumer_pid}/{path}",
-        kind,
-        message,
-        timeout=node.timeout,
+    _deliver(node, row, suffix, kind, message)
+
+
+def initiate(
+    node: Node, session: Session, agreement: DspNegotiation, format_: str, provider_url: str
+) -> DspTransfer:
+    """As consumer, ask the provider at ``provider_url`` for a transfer under the hub's
+    finalized ``agreement``: a new transfer, REQUESTED once the provider answers."""
+    pid = new_pid()
+    row = DspTransfer(
+        id=pid,
+        role=str(Role.CONSUMER),
+        provider_pid="",
+        consumer_pid=pid,
+        counterparty=agreement.counterparty,
+        state=str(TransferState.REQUESTED),
+        agreement_id=agreement.agreement_id or "",
+        format=format_,
+        callback_address=provider_url,
     )
+    session.add(row)
+    move(session, row, TransferState.REQUESTED, "requested", node.participant_id)
+    session.commit()
+    message = messages.transfer_request(pid, row.agreement_id, format_, node.dsp_url)
+    answer = send(
+        provider_url, "transfers/request", Message.TRANSFER_REQUEST, message, timeout=node.timeout
+    )
+    validate(Message.TRANSFER_PROCESS, answer)
+    session.refresh(row)
+    row.provider_pid = answer["providerPid"]
+    session.add(row)
+    session.commit()
+    return row

@@ -23,7 +23,14 @@ import pytest
 from contracts.dsp.schema import validate, validate_version_document
 from contracts.dsp.vocab import CONTEXT, Message
 from hub.dataspace.tck import read_properties
-from tests.support.dsp_peer import DspCaller, Negotiation, Peer, Transfer, serve_peer
+from tests.support.dsp_peer import (
+    ConsumerHub,
+    DspCaller,
+    Negotiation,
+    Peer,
+    Transfer,
+    serve_peer,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 PROPERTIES_FILE = REPO / "infra" / "dsp-tck" / "tck.properties"
@@ -333,6 +340,194 @@ def test_pull_data_address_is_the_query_api_with_an_expiring_token(peer: Peer) -
         assert props["authType"] == "bearer" and props["authorization"].count(".") == 2
 
 
+# CN_C and TP_C: the hub as consumer, started by the TCK's initiate hooks -----------------
+
+
+def consumer(caller: DspCaller, peer: Peer) -> ConsumerHub:
+    return ConsumerHub(caller, peer)
+
+
+def negotiating(caller: DspCaller, peer: Peer, scenario: str) -> tuple[ConsumerHub, str, str]:
+    dataset_id = ids(scenario, "DATASETID")
+    offer_id = f"urn:tck:offer:{dataset_id}"
+    return consumer(caller, peer).initiate_negotiation(dataset_id, offer_id), offer_id, dataset_id
+
+
+def done(hub_side: ConsumerHub, table: str, state: str) -> None:
+    hub_side.hub_is(state)
+    FINAL[hub_side.consumer_pid] = (table, state)
+
+
+def test_cn_c_01_01_accept_verify_finalized(caller: DspCaller, peer: Peer) -> None:
+    c, offer_id, dataset_id = negotiating(caller, peer, "CN_C_01_01")
+    c.offer(offer_id, dataset_id).wait("ACCEPTED").agree(dataset_id).wait("VERIFIED")
+    done(c.finalize(), "dsp_negotiation", "FINALIZED")
+
+
+def test_cn_c_01_02_counter_offer_then_provider_terminates(caller: DspCaller, peer: Peer) -> None:
+    c, offer_id, dataset_id = negotiating(caller, peer, "CN_C_01_02")
+    c.offer(offer_id, dataset_id).wait("REQUESTED", "REQUESTED").hub_is("REQUESTED")
+    done(c.terminate_negotiation(), "dsp_negotiation", "TERMINATED")
+
+
+def test_cn_c_01_03_consumer_terminates_the_offer(caller: DspCaller, peer: Peer) -> None:
+    c, offer_id, dataset_id = negotiating(caller, peer, "CN_C_01_03")
+    done(c.offer(offer_id, dataset_id).wait("TERMINATED"), "dsp_negotiation", "TERMINATED")
+
+
+def test_cn_c_01_04_agreement_verified_finalized(caller: DspCaller, peer: Peer) -> None:
+    c, _, dataset_id = negotiating(caller, peer, "CN_C_01_04")
+    done(c.agree(dataset_id).wait("VERIFIED").finalize(), "dsp_negotiation", "FINALIZED")
+
+
+def test_cn_c_02_01_provider_terminates(caller: DspCaller, peer: Peer) -> None:
+    c, _, _ = negotiating(caller, peer, "CN_C_02_01")
+    done(c.terminate_negotiation(), "dsp_negotiation", "TERMINATED")
+
+
+def test_cn_c_02_02_consumer_terminates(caller: DspCaller, peer: Peer) -> None:
+    c, _, _ = negotiating(caller, peer, "CN_C_02_02")
+    done(c.wait("TERMINATED"), "dsp_negotiation", "TERMINATED")
+
+
+def test_cn_c_02_03_agreement_then_consumer_terminates(caller: DspCaller, peer: Peer) -> None:
+    c, _, dataset_id = negotiating(caller, peer, "CN_C_02_03")
+    done(c.agree(dataset_id).wait("TERMINATED"), "dsp_negotiation", "TERMINATED")
+
+
+def test_cn_c_02_04_offer_then_provider_terminates(caller: DspCaller, peer: Peer) -> None:
+    c, offer_id, dataset_id = negotiating(caller, peer, "CN_C_02_04")
+    c.offer(offer_id, dataset_id).hub_is("OFFERED")
+    done(c.terminate_negotiation(), "dsp_negotiation", "TERMINATED")
+
+
+def test_cn_c_02_05_accepted_then_provider_terminates(caller: DspCaller, peer: Peer) -> None:
+    c, offer_id, dataset_id = negotiating(caller, peer, "CN_C_02_05")
+    c.offer(offer_id, dataset_id).wait("ACCEPTED")
+    done(c.terminate_negotiation(), "dsp_negotiation", "TERMINATED")
+
+
+def test_cn_c_02_06_verified_then_provider_terminates(caller: DspCaller, peer: Peer) -> None:
+    c, _, dataset_id = negotiating(caller, peer, "CN_C_02_06")
+    c.agree(dataset_id).wait("VERIFIED")
+    done(c.terminate_negotiation(), "dsp_negotiation", "TERMINATED")
+
+
+def test_cn_c_03_01_finalized_on_a_request_is_refused(caller: DspCaller, peer: Peer) -> None:
+    c, _, _ = negotiating(caller, peer, "CN_C_03_01")
+    done(c.finalize(fail=True), "dsp_negotiation", "REQUESTED")
+
+
+def test_cn_c_03_02_agreement_on_an_offer_is_refused(caller: DspCaller, peer: Peer) -> None:
+    c, offer_id, dataset_id = negotiating(caller, peer, "CN_C_03_02")
+    c.offer(offer_id, dataset_id).hub_is("OFFERED")
+    done(c.agree(dataset_id, fail=True), "dsp_negotiation", "OFFERED")
+
+
+def test_cn_c_03_03_finalized_on_an_offer_is_refused(caller: DspCaller, peer: Peer) -> None:
+    c, offer_id, dataset_id = negotiating(caller, peer, "CN_C_03_03")
+    done(c.offer(offer_id, dataset_id).finalize(fail=True), "dsp_negotiation", "OFFERED")
+
+
+def test_cn_c_03_04_finalized_when_accepted_is_refused(caller: DspCaller, peer: Peer) -> None:
+    c, offer_id, dataset_id = negotiating(caller, peer, "CN_C_03_04")
+    c.offer(offer_id, dataset_id).wait("ACCEPTED")
+    done(c.finalize(fail=True), "dsp_negotiation", "ACCEPTED")
+
+
+def test_cn_c_03_05_offer_when_accepted_is_refused(caller: DspCaller, peer: Peer) -> None:
+    c, offer_id, dataset_id = negotiating(caller, peer, "CN_C_03_05")
+    c.offer(offer_id, dataset_id).wait("ACCEPTED")
+    done(c.offer(offer_id, dataset_id, fail=True), "dsp_negotiation", "ACCEPTED")
+
+
+def test_cn_c_03_06_finalized_when_agreed_is_refused(caller: DspCaller, peer: Peer) -> None:
+    c, offer_id, dataset_id = negotiating(caller, peer, "CN_C_03_06")
+    c.offer(offer_id, dataset_id).wait("ACCEPTED").agree(dataset_id).hub_is("AGREED")
+    done(c.finalize(fail=True), "dsp_negotiation", "AGREED")
+
+
+def transferring(caller: DspCaller, peer: Peer, scenario: str) -> ConsumerHub:
+    agreement, format_ = ids(scenario, "AGREEMENTID"), ids(scenario, "FORMAT")
+    return consumer(caller, peer).initiate_transfer(agreement, format_)
+
+
+TP = "dsp_transfer"
+
+
+def test_tp_c_01_01_started_then_provider_terminates(caller: DspCaller, peer: Peer) -> None:
+    c = transferring(caller, peer, "TP_C_01_01").start().hub_is("STARTED")
+    done(c.terminate_transfer(), TP, "TERMINATED")
+
+
+def test_tp_c_01_02_started_then_provider_completes(caller: DspCaller, peer: Peer) -> None:
+    done(transferring(caller, peer, "TP_C_01_02").start().complete(), TP, "COMPLETED")
+
+
+def test_tp_c_01_03_suspended_then_terminated(caller: DspCaller, peer: Peer) -> None:
+    c = transferring(caller, peer, "TP_C_01_03").start().suspend().hub_is("SUSPENDED")
+    done(c.terminate_transfer(), TP, "TERMINATED")
+
+
+def test_tp_c_01_04_suspended_restarted_completed(caller: DspCaller, peer: Peer) -> None:
+    c = transferring(caller, peer, "TP_C_01_04").start().suspend().start().hub_is("STARTED")
+    done(c.complete(), TP, "COMPLETED")
+
+
+def test_tp_c_01_05_provider_terminates(caller: DspCaller, peer: Peer) -> None:
+    done(transferring(caller, peer, "TP_C_01_05").terminate_transfer(), TP, "TERMINATED")
+
+
+def test_tp_c_02_01_consumer_terminates(caller: DspCaller, peer: Peer) -> None:
+    done(transferring(caller, peer, "TP_C_02_01").start().wait("TERMINATED"), TP, "TERMINATED")
+
+
+def test_tp_c_02_02_consumer_completes(caller: DspCaller, peer: Peer) -> None:
+    done(transferring(caller, peer, "TP_C_02_02").start().wait("COMPLETED"), TP, "COMPLETED")
+
+
+def test_tp_c_02_03_consumer_suspends_then_terminates(caller: DspCaller, peer: Peer) -> None:
+    c = transferring(caller, peer, "TP_C_02_03").start().wait("SUSPENDED", "TERMINATED")
+    done(c, TP, "TERMINATED")
+
+
+def test_tp_c_02_04_consumer_suspends_restarts_completes(caller: DspCaller, peer: Peer) -> None:
+    c = transferring(caller, peer, "TP_C_02_04").start()
+    done(c.wait("SUSPENDED", "STARTED", "COMPLETED"), TP, "COMPLETED")
+
+
+def test_tp_c_02_05_consumer_terminates_the_request(caller: DspCaller, peer: Peer) -> None:
+    done(transferring(caller, peer, "TP_C_02_05").wait("TERMINATED"), TP, "TERMINATED")
+
+
+def test_tp_c_03_01_completion_of_a_request_is_refused(caller: DspCaller, peer: Peer) -> None:
+    done(transferring(caller, peer, "TP_C_03_01").complete(fail=True), TP, "REQUESTED")
+
+
+def test_tp_c_03_02_suspension_of_a_request_is_refused(caller: DspCaller, peer: Peer) -> None:
+    done(transferring(caller, peer, "TP_C_03_02").suspend(fail=True), TP, "REQUESTED")
+
+
+def test_tp_c_03_03_completion_when_suspended_is_refused(caller: DspCaller, peer: Peer) -> None:
+    c = transferring(caller, peer, "TP_C_03_03").start().suspend()
+    done(c.complete(fail=True), TP, "SUSPENDED")
+
+
+def test_tp_c_03_04_start_after_termination_is_refused(caller: DspCaller, peer: Peer) -> None:
+    c = transferring(caller, peer, "TP_C_03_04").start().terminate_transfer()
+    done(c.start(fail=True), TP, "TERMINATED")
+
+
+def test_tp_c_03_05_suspension_after_termination_is_refused(caller: DspCaller, peer: Peer) -> None:
+    c = transferring(caller, peer, "TP_C_03_05").start().terminate_transfer()
+    done(c.suspend(fail=True), TP, "TERMINATED")
+
+
+def test_tp_c_03_06_completion_after_termination_is_refused(caller: DspCaller, peer: Peer) -> None:
+    c = transferring(caller, peer, "TP_C_03_06").start().terminate_transfer()
+    done(c.complete(fail=True), TP, "TERMINATED")
+
+
 # Ground truth: the database, and a restart ----------------------------------------------
 
 
@@ -353,7 +548,7 @@ def _audited(hub: Hub, pid: str) -> list[str]:
 
 
 def test_every_step_is_in_the_database_and_the_audit_log(hub: Hub) -> None:
-    assert len(FINAL) == 31  # 15 CN and 16 TP scenarios
+    assert len(FINAL) == 63  # 15 CN, 16 TP, 16 CN_C and 16 TP_C scenarios
     states = _db_states(hub)
     assert {pid: states[pid] for pid in FINAL} == {pid: s for pid, (_, s) in FINAL.items()}
     for pid, (table, state) in FINAL.items():

@@ -20,8 +20,11 @@ from contracts.dsp.schema import validate
 from contracts.dsp.vocab import Message
 from tests.support.browser import free_port
 
-# callback path suffix → (message type, state it leads to, or None for "see eventType")
-CALLBACKS: dict[str, tuple[Message, str | None]] = {
+# path suffix → (message type, state it leads to, or None for "see eventType"): what the
+# hub sends to a consumer's callbacks, and to a provider's process endpoints
+SENT: dict[str, tuple[Message, str | None]] = {
+    "request": (Message.CONTRACT_REQUEST, "REQUESTED"),
+    "agreement/verification": (Message.AGREEMENT_VERIFICATION, "VERIFIED"),
     "offers": (Message.CONTRACT_OFFER, "OFFERED"),
     "agreement": (Message.CONTRACT_AGREEMENT, "AGREED"),
     "events": (Message.NEGOTIATION_EVENT, None),
@@ -43,19 +46,38 @@ class Peer:
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
-    def handle(self, path: str, body: dict[str, Any]) -> None:
-        parts = path.strip("/").split("/")  # cb, negotiations|transfers, pid, suffix
-        kind, target = CALLBACKS[parts[-1]]
-        if parts[1] == "transfers" and parts[-1] == "termination":
-            kind, target = TRANSFER_TERMINATION
+    def handle(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Record a message from the hub; answer (status, body) as the TCK would."""
+        parts = path.strip("/").split("/")[1:]  # negotiations|transfers, [pid], suffix...
+        area, rest = parts[0], parts[1:]
+        if rest == ["request"]:  # the hub, as consumer, starts a process with this peer
+            return self._created(area, body)
+        key, suffix = rest[0], "/".join(rest[1:])
+        kind, target = (
+            TRANSFER_TERMINATION if (area, suffix) == ("transfers", "termination") else SENT[suffix]
+        )
+        self._check(path, kind, body)
+        self._note(key, target or str(body.get("eventType")), body)
+        return 200, {}
+
+    def _created(self, area: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        kind = Message.CONTRACT_REQUEST if area == "negotiations" else Message.TRANSFER_REQUEST
+        self._check(area, kind, body)
+        provider_pid = pid()
+        self._note(provider_pid, "REQUESTED", body)
+        build = messages.negotiation if area == "negotiations" else messages.transfer_process
+        return 201, build(provider_pid, str(body.get("consumerPid")), "REQUESTED")
+
+    def _check(self, where: str, kind: Message, body: dict[str, Any]) -> None:
         try:
             validate(kind, body)
         except Exception as exc:
-            self.invalid.append(f"{path}: {exc}")
-        state = target or str(body.get("eventType"))
+            self.invalid.append(f"{where}: {exc}")
+
+    def _note(self, key: str, state: str, body: dict[str, Any]) -> None:
         with self.lock:
-            self.history.setdefault(parts[2], []).append(state)
-            self.received.setdefault(parts[2], []).append(body)
+            self.history.setdefault(key, []).append(state)
+            self.received.setdefault(key, []).append(body)
 
     def wait(self, consumer_pid: str, *states: str, timeout: float = 20.0) -> None:
         """Wait until the states seen for ``consumer_pid`` contain ``states`` in order."""
@@ -77,11 +99,13 @@ def serve_peer() -> tuple[Peer, ThreadingHTTPServer]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
-            peer.handle(self.path, json.loads(self.rfile.read(length) or b"{}"))
-            self.send_response(200)
+            status, answer = peer.handle(self.path, json.loads(self.rfile.read(length) or b"{}"))
+            payload = json.dumps(answer).encode()
+            self.send_response(status)
             self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(b"{}")
+            self.wfile.write(payload)
 
         def log_message(self, *args: Any) -> None:
             return None
@@ -243,4 +267,113 @@ class Transfer:
 
     def provider_is(self, state: str) -> Transfer:
         assert self.caller.transfer_state(self.provider_pid) == state
+        return self
+
+
+@dataclass
+class ConsumerHub:
+    """The hub as consumer, driven as the TCK's provider drives it: the initiate hooks
+    start a process with this peer; the test sends the provider's messages."""
+
+    caller: DspCaller
+    peer: Peer
+    consumer_pid: str = ""
+    provider_pid: str = ""
+
+    def initiate_negotiation(self, dataset_id: str, offer_id: str) -> ConsumerHub:
+        body = {
+            "datasetId": dataset_id,
+            "offerId": offer_id,
+            "providerId": "urn:tck:provider",
+            "connectorAddress": self.peer.url,
+        }
+        doc = self.caller.expect(
+            "POST", "/tck/negotiations/requests", body, 200, Message.NEGOTIATION
+        )
+        self.consumer_pid, self.provider_pid = doc["consumerPid"], doc["providerPid"]
+        return self.wait("REQUESTED")
+
+    def initiate_transfer(self, agreement_id: str, format_: str) -> ConsumerHub:
+        body = {
+            "agreementId": agreement_id,
+            "format": format_,
+            "providerId": "urn:tck:provider",
+            "connectorAddress": self.peer.url,
+        }
+        path = "/tck/transfers/requests"
+        doc = self.caller.expect("POST", path, body, 200, Message.TRANSFER_PROCESS)
+        self.consumer_pid, self.provider_pid = doc["consumerPid"], doc["providerPid"]
+        return self.wait("REQUESTED")
+
+    def wait(self, *states: str) -> ConsumerHub:
+        """Wait for the hub's own moves, as the peer (provider) received them."""
+        self.peer.wait(self.provider_pid, *states)
+        return self
+
+    def _send(self, area: str, suffix: str, message: dict[str, Any], fail: bool) -> ConsumerHub:
+        kind = Message.NEGOTIATION if area == "negotiations" else Message.TRANSFER_PROCESS
+        error = Message.NEGOTIATION_ERROR if area == "negotiations" else Message.TRANSFER_ERROR
+        path = f"/{area}/{self.consumer_pid}/{suffix}"
+        if fail:
+            self.caller.expect("POST", path, message, 400, error)
+        else:
+            self.caller.expect("POST", path, message, 200, kind)
+        return self
+
+    def offer(self, offer_id: str, dataset_id: str, fail: bool = False) -> ConsumerHub:
+        body = {**offer(offer_id, dataset_id)}
+        message = messages.contract_offer(self.provider_pid, self.consumer_pid, body)
+        return self._send("negotiations", "offers", message, fail)
+
+    def agree(self, dataset_id: str, fail: bool = False) -> ConsumerHub:
+        agreement = {
+            "@id": pid(),
+            "@type": "Agreement",
+            "target": dataset_id,
+            "assigner": "urn:tck:provider",
+            "assignee": "urn:edh:hub",
+            "timestamp": "2026-12-06T18:00:00Z",
+            "permission": [{"action": "use"}],
+        }
+        message = messages.contract_agreement(self.provider_pid, self.consumer_pid, agreement)
+        return self._send("negotiations", "agreement", message, fail)
+
+    def finalize(self, fail: bool = False) -> ConsumerHub:
+        message = messages.negotiation_event(self.provider_pid, self.consumer_pid, "FINALIZED")
+        return self._send("negotiations", "events", message, fail)
+
+    def terminate_negotiation(self) -> ConsumerHub:
+        message = messages.negotiation_termination(self.provider_pid, self.consumer_pid, "1", ["x"])
+        return self._send("negotiations", "termination", message, False)
+
+    def start(self, fail: bool = False) -> ConsumerHub:
+        address = messages.data_address(
+            "http://example.com", "t", "https://w3id.org/idsa/v4.1/HTTP"
+        )
+        message = messages.transfer_start(self.provider_pid, self.consumer_pid, address)
+        return self._send("transfers", "start", message, fail)
+
+    def suspend(self, fail: bool = False) -> ConsumerHub:
+        message = messages.transfer_code_message(
+            Message.TRANSFER_SUSPENSION, self.provider_pid, self.consumer_pid, "1", ["pause"]
+        )
+        return self._send("transfers", "suspension", message, fail)
+
+    def complete(self, fail: bool = False) -> ConsumerHub:
+        message = messages.transfer_completion(self.provider_pid, self.consumer_pid)
+        return self._send("transfers", "completion", message, fail)
+
+    def terminate_transfer(self) -> ConsumerHub:
+        message = messages.transfer_code_message(
+            Message.TRANSFER_TERMINATION, self.provider_pid, self.consumer_pid, "1", ["stop"]
+        )
+        return self._send("transfers", "termination", message, False)
+
+    def hub_is(self, state: str) -> ConsumerHub:
+        read = (
+            self.caller.negotiation_state
+            if self.caller.call("GET", f"/negotiations/{self.consumer_pid}").status_code == 200
+            else self.caller.transfer_state
+        )
+        assert read(self.consumer_pid) == state
         return self
