@@ -19,6 +19,7 @@ from hub.config import DEV_PSEUDONYMISATION_SECRET, Settings
 from hub.context import HubContext
 from hub.contracts.api import router as contracts_router
 from hub.dataspace.api import router as dataspace_router
+from hub.dataspace.manage import router as dataspace_manage_router
 from hub.dataspace.wiring import build_node
 from hub.errors import ServiceUnavailable, install_error_handlers
 from hub.ingest.api import router as ingest_router
@@ -56,6 +57,7 @@ ROUTERS = (
     audit_router,
     audit_ui_router,
     dataspace_router,
+    dataspace_manage_router,
 )
 
 

@@ -18,7 +18,7 @@ from hub.contracts.models import (
     OrganisationKey,
     ReviewDecision,
 )
-from hub.dataspace.models import DspNegotiation, DspTransfer
+from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
 from hub.ingest.models import IngestBatch
 from hub.policy.models import PolicyDataVersion
 from hub.registry.models import Connector, Organisation, Project, ProjectMember, Researcher
@@ -39,6 +39,7 @@ __all__ = [
     "ContractVersion",
     "Dataset",
     "DspNegotiation",
+    "DspParticipant",
     "DspTransfer",
     "IngestBatch",
     "Organisation",

@@ -22,6 +22,7 @@ _IN_REPOSITORY = Path(__file__).resolve().parents[2] / "schemas" / "dsp-2025-1"
 _INSTALLED = Path(sys.prefix) / "share" / "edh" / "schemas" / "dsp-2025-1"
 SCHEMA_DIR = _IN_REPOSITORY if _IN_REPOSITORY.exists() else _INSTALLED
 VERSION_SCHEMA = "common/protocol-version-schema.json"
+DID_SERVICE_SCHEMA = "common/did-service-schema.json"
 
 SCHEMA_OF: dict[Message, str] = {
     Message.CATALOG_REQUEST: "catalog/catalog-request-message-schema.json",
@@ -89,3 +90,8 @@ def validate(kind: Message, document: Any) -> None:
 def validate_version_document(document: Any) -> None:
     """Return if ``document`` is a valid ``/.well-known/dspace-version`` answer."""
     _check(VERSION_SCHEMA, document, "protocol version document")
+
+
+def validate_did_service(service: Any) -> None:
+    """Return if ``service`` is a valid DSP service entry of a DID document."""
+    _check(DID_SERVICE_SCHEMA, service, "DID service entry")

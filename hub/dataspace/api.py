@@ -24,7 +24,7 @@ from contracts.dsp.states import TransferStep
 from contracts.dsp.vocab import Message
 from hub.auth import public_endpoint
 from hub.catalog.models import Dataset
-from hub.dataspace import catalog, negotiation, tck, transfer
+from hub.dataspace import catalog, did, negotiation, tck, transfer
 from hub.dataspace.errors import DspFailure
 from hub.dataspace.identity import Participant, identify, tck_mode
 from hub.dataspace.node import DSP_PATH, Node
@@ -80,6 +80,14 @@ async def _answer(
     except DspFailure as failure:
         return failure.response()
     return JSONResponse(body, status_code=status)
+
+
+@router.get("/.well-known/did.json")
+def did_document(request: Request) -> dict[str, Any]:
+    """The hub's ``did:web`` document: its public key and DSP service (public)."""
+    node = node_of(request)
+    assert node.key is not None
+    return did.hub_document(node.did, node.key, node.dsp_url)
 
 
 @router.get("/.well-known/dspace-version")

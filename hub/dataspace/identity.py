@@ -4,6 +4,10 @@
 
 - in TCK mode (dev mode only) every request is the TCK's participant ``TCK_PARTICIPANT``
   (the TCK sends a fixed, unsigned ``Authorization`` header, see docs/dataspace.md);
+- a token whose issuer is a DID (another connector or hub) is accepted when that DID is
+  on the operator's trust list (``dsp_participant``) and the token is signed by a key
+  recorded there, for this hub's DID, unexpired (``hub.dataspace.did``); the participant
+  is the DID;
 - otherwise the request carries a bearer access token the hub verifies (its own issuer or
   the OIDC provider's JWKS); the participant is the token's organisation
   (``urn:edh:org:<org>``), or its subject when it has none.
@@ -18,10 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
+from sqlmodel import Session
 
 from hub.audit.trail import Actor
-from hub.auth import authenticate
+from hub.auth import authenticate, bearer_token
 from hub.context import HubContext
+from hub.dataspace.did import DidError, token_issuer, verify_token
+from hub.dataspace.models import DspParticipant
+from hub.errors import Unauthorized
 
 TCK_PARTICIPANT = "urn:edh:participant:dsp-tck"
 DSP_ROLE = "dsp_participant"
@@ -53,6 +61,24 @@ def identify(request: Request) -> Participant:
     ctx: HubContext = request.app.state.hub
     if tck_mode(ctx):
         return Participant(TCK_PARTICIPANT, trusted=True, via="tck-mode")
+    token = bearer_token(request)
+    issuer = token_issuer(token)
+    if issuer is not None:
+        return _trusted_did(ctx, request.app.state.dataspace.did, issuer, token)
     principal = authenticate(request)
     name = f"urn:edh:org:{principal.org}" if principal.org else principal.sub
     return Participant(name, trusted=True, via="hub-token")
+
+
+def _trusted_did(ctx: HubContext, audience: str, issuer: str, token: str) -> Participant:
+    """A participant's own token: its DID must be on the trust list and the token signed
+    by one of the keys recorded there, for this hub (``aud``), unexpired."""
+    with Session(ctx.engine) as session:
+        row = session.get(DspParticipant, issuer)
+        keys = list(row.keys) if row else []
+    if not keys:
+        raise Unauthorized("the participant is not on the hub's trust list")
+    try:
+        return Participant(verify_token(token, keys, audience), trusted=True, via="did:web")
+    except DidError as exc:
+        raise Unauthorized(str(exc)) from exc

@@ -53,3 +53,14 @@ class DspTransfer(SQLModel, table=True):
     data_address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class DspParticipant(SQLModel, table=True):
+    """A participant the operator trusts: its ``did:web`` and the keys read from its DID
+    document when it was added."""
+
+    __tablename__ = "dsp_participant"
+    did: str = Field(primary_key=True, max_length=300)
+    keys: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    added_by: str = Field(max_length=255)
+    added_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

@@ -221,12 +221,14 @@ def document(row: DspNegotiation) -> dict[str, Any]:
 # The hub's own moves --------------------------------------------------------------------
 
 
-def _own_step(session: Session, node: Node, pid: str, step: NegotiationStep) -> DspNegotiation:
+def _own_step(
+    session: Session, node: Node, pid: str, step: NegotiationStep, by: str | None = None
+) -> DspNegotiation:
     row = session.get(DspNegotiation, pid)
     if row is None:
         raise LookupError(f"no negotiation {pid}")
     target = negotiation_step(step, Role(row.role), row.state)
-    move(session, row, target, PAST[step], node.participant_id)
+    move(session, row, target, PAST[step], by or node.participant_id)
     return row
 
 
@@ -249,7 +251,9 @@ def _deliver(
 ) -> None:
     """Send to the counterparty: the consumer's callback, or the provider's DSP base."""
     theirs = row.consumer_pid if row.role == Role.PROVIDER else row.provider_pid
-    send(row.callback_address, f"negotiations/{theirs}/{suffix}", kind, body, timeout=node.timeout)
+    path = f"negotiations/{theirs}/{suffix}"
+    auth = node.authorization(row.counterparty)
+    send(row.callback_address, path, kind, body, timeout=node.timeout, authorization=auth)
 
 
 def offer(node: Node, session: Session, pid: str) -> None:
@@ -262,9 +266,10 @@ def offer(node: Node, session: Session, pid: str) -> None:
     _deliver(node, row, "offers", Message.CONTRACT_OFFER, message)
 
 
-def agree(node: Node, session: Session, pid: str) -> None:
-    """Send the agreement: REQUESTED or ACCEPTED → AGREED."""
-    row = _own_step(session, node, pid, NegotiationStep.AGREE)
+def agree(node: Node, session: Session, pid: str, by: str | None = None) -> None:
+    """Send the agreement: REQUESTED or ACCEPTED → AGREED; ``by`` names who decided (an
+    ethics reviewer outside TCK mode)."""
+    row = _own_step(session, node, pid, NegotiationStep.AGREE, by)
     agreement = agreement_document(node, row)
     row.agreement, row.agreement_id = agreement, agreement["@id"]
     session.commit()
@@ -354,6 +359,7 @@ def initiate(
         Message.CONTRACT_REQUEST,
         message,
         timeout=node.timeout,
+        authorization=node.authorization(counterparty),
     )
     validate(Message.NEGOTIATION, answer)
     session.refresh(row)

@@ -2,8 +2,8 @@
 
 ``Reactions`` is the port of the provider's own moves after a consumer's message (offer,
 agree, finalize, start a transfer, ...). They run after the answer is sent (the protocol
-lets the provider take its time). Adapters: ``ManualReactions`` (the hub waits: its
-operators and the ethics committee move the process) and the TCK mode's scripts
+lets the provider take its time). Adapters: ``HubReactions`` (the hub's own rules,
+with the ethics committee's gate before an agreement) and the TCK mode's scripts
 (``hub.dataspace.tck``).
 """
 
@@ -12,7 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlmodel import Session
+
 from hub.context import HubContext
+from hub.dataspace.did import did_for, sign_token
 
 DSP_PATH = "/dsp"
 SERVICE_ID = "urn:edh:dsp-service"
@@ -29,14 +33,27 @@ class Reactions(Protocol):
         """After a consumer's ``requested`` on transfer ``pid``."""
 
 
-class ManualReactions:
-    """No automatic move: the process waits for the hub's people."""
+class HubReactions:
+    """The hub outside TCK mode. As provider it waits for the ethics committee between the
+    consumer's request (or acceptance) and its agreement (``agree`` by an ethics
+    reviewer), finalizes a verified agreement and starts a granted transfer; as consumer it
+    verifies the agreement it receives."""
 
     def negotiation(self, node: Node, pid: str, trigger: str, count: int) -> None:
-        return None
+        from hub.dataspace import negotiation
+
+        with Session(node.ctx.engine) as session:
+            if trigger == "verified":
+                negotiation.finalize(node, session, pid)
+            elif trigger == "agreed":
+                negotiation.verify(node, session, pid)
 
     def transfer(self, node: Node, pid: str, trigger: str) -> None:
-        return None
+        from hub.dataspace import transfer
+
+        if trigger == "requested":
+            with Session(node.ctx.engine) as session:
+                transfer.start(node, session, pid)
 
 
 @dataclass
@@ -44,13 +61,14 @@ class Node:
     """What the DSP endpoints need: the hub context, offer ids, the reactions."""
 
     ctx: HubContext
-    reactions: Reactions = field(default_factory=ManualReactions)
+    key: Ed25519PrivateKey | None = None
+    reactions: Reactions = field(default_factory=HubReactions)
     offer_ids: dict[str, str] = field(default_factory=dict)
     pause_seconds: float = 0.5
 
     @property
     def participant_id(self) -> str:
-        return self.ctx.settings.dataspace.participant_id
+        return self.ctx.settings.dataspace.participant_id or self.did
 
     @property
     def dsp_url(self) -> str:
@@ -60,6 +78,16 @@ class Node:
     @property
     def timeout(self) -> float:
         return self.ctx.settings.dataspace.callback_timeout_seconds
+
+    @property
+    def did(self) -> str:
+        """The hub's ``did:web`` (from its public URL)."""
+        return did_for(self.ctx.settings.public_url)
+
+    def authorization(self, audience: str) -> str | None:
+        """The ``Authorization`` header of a message to ``audience``: a token signed by
+        the hub's key (none without a key)."""
+        return f"Bearer {sign_token(self.key, self.did, audience)}" if self.key else None
 
     def offer_id(self, dataset_id: str) -> str:
         """The id of the offer the hub makes for ``dataset_id``."""

@@ -10,10 +10,10 @@ from pydantic import BaseModel, Field
 class DataspaceSettings(BaseModel):
     """The hub's identity in the data space and the TCK test mode."""
 
-    participant_id: str = Field(
-        default="urn:edh:hub",
+    participant_id: str | None = Field(
+        default=None,
         description="The hub's participant id in the data space (catalog participantId, "
-        "ODRL assigner).",
+        "ODRL assigner); default: its did:web, from EDH_PUBLIC_URL.",
     )
     callback_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="Timeout of a message sent to a participant."

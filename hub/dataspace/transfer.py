@@ -124,7 +124,9 @@ def _deliver(
     node: Node, row: DspTransfer, suffix: str, kind: Message, body: dict[str, Any]
 ) -> None:
     theirs = row.consumer_pid if row.role == Role.PROVIDER else row.provider_pid
-    send(row.callback_address, f"transfers/{theirs}/{suffix}", kind, body, timeout=node.timeout)
+    path = f"transfers/{theirs}/{suffix}"
+    auth = node.authorization(row.counterparty)
+    send(row.callback_address, path, kind, body, timeout=node.timeout, authorization=auth)
 
 
 def pull_address(node: Node, row: DspTransfer) -> dict[str, Any]:
@@ -214,7 +216,12 @@ def initiate(
     session.commit()
     message = messages.transfer_request(pid, row.agreement_id, format_, node.dsp_url)
     answer = send(
-        provider_url, "transfers/request", Message.TRANSFER_REQUEST, message, timeout=node.timeout
+        provider_url,
+        "transfers/request",
+        Message.TRANSFER_REQUEST,
+        message,
+        timeout=node.timeout,
+        authorization=node.authorization(row.counterparty),
     )
     validate(Message.TRANSFER_PROCESS, answer)
     session.refresh(row)

@@ -79,7 +79,7 @@ class Peer:
             self.history.setdefault(key, []).append(state)
             self.received.setdefault(key, []).append(body)
 
-    def wait(self, consumer_pid: str, *states: str, timeout: float = 20.0) -> None:
+    def wait(self, consumer_pid: str, *states: str, timeout: float = 40.0) -> None:
         """Wait until the states seen for ``consumer_pid`` contain ``states`` in order."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

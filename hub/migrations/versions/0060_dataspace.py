@@ -1,4 +1,4 @@
-"""dataspace: DSP negotiations (with their agreements) and transfer processes
+"""dataspace: DSP negotiations (with their agreements), transfer processes, trusted participants
 
 Revision ID: 0060_dataspace
 Revises: 0001_foundation
@@ -68,7 +68,17 @@ def upgrade() -> None:
     op.create_index("ix_dsp_transfer_consumer_pid", "dsp_transfer", ["consumer_pid"])
     op.create_index("ix_dsp_transfer_agreement_id", "dsp_transfer", ["agreement_id"])
 
+    op.create_table(
+        "dsp_participant",
+        sa.Column("did", AutoString(length=300), nullable=False),
+        sa.Column("keys", sa.JSON(), nullable=False),
+        sa.Column("added_by", AutoString(length=255), nullable=False),
+        sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("did"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("dsp_participant")
     op.drop_table("dsp_transfer")
     op.drop_table("dsp_negotiation")
