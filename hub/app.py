@@ -23,6 +23,9 @@ from hub.config import DEV_HUB_SECRET, DEV_PSEUDONYMISATION_SECRET, Settings
 from hub.context import HealthCheck, HubContext
 from hub.contracts.api import router as contracts_router
 from hub.contracts.hubkey import HUB_KEY_SETTING, hub_key_path
+from hub.dataspace.api import router as dataspace_router
+from hub.dataspace.manage import router as dataspace_manage_router
+from hub.dataspace.wiring import build_node
 from hub.errors import ServiceUnavailable, install_error_handlers
 from hub.ingest.api import router as ingest_router
 from hub.ingest.wiring import attach_data_plane
@@ -63,6 +66,8 @@ ROUTERS = (
     airlock_ui_router,
     audit_router,
     audit_ui_router,
+    dataspace_router,
+    dataspace_manage_router,
 )
 
 
@@ -152,6 +157,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
         lifespan=lifespan,
     )
     app.state.hub = ctx
+    app.state.dataspace = build_node(ctx)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from hub.audit.settings import AuditSettings
 from hub.bus.settings import BusSettings
 from hub.contracts.settings import ContractSettings, ReviewSettings
+from hub.dataspace.settings import DataspaceSettings
 from hub.pseudonym.settings import PseudonymSettings
 from hub.storage.settings import StorageSettings
 
@@ -100,6 +101,7 @@ class Settings(BaseSettings):
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
+    dataspace: DataspaceSettings = Field(default_factory=DataspaceSettings)
 
     def database_url(self) -> str:
         """The effective database URL (SQLite file under ``data_dir`` when unset)."""

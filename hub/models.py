@@ -18,6 +18,7 @@ from hub.contracts.models import (
     OrganisationKey,
     ReviewDecision,
 )
+from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
 from hub.ingest.models import IngestBatch
 from hub.policy.models import PolicyDataVersion
 from hub.pseudonym.models import (
@@ -46,6 +47,9 @@ __all__ = [
     "ContractSignature",
     "ContractVersion",
     "Dataset",
+    "DspNegotiation",
+    "DspParticipant",
+    "DspTransfer",
     "ErasedPseudonym",
     "ErasureRequest",
     "ErasureRewrite",

@@ -16,10 +16,15 @@ from hub.registry.schemas import OrgKind
 from hub.registry.service import get_org
 
 
-def create_dataset(session: Session, actor: Actor, data: DatasetIn) -> Dataset:
-    """Describe a new dataset of provider ``data.provider_id`` (must be a provider)."""
+def create_dataset(
+    session: Session, actor: Actor, data: DatasetIn, dataset_id: str | None = None
+) -> Dataset:
+    """Describe a new dataset of provider ``data.provider_id`` (must be a provider), with
+    a generated id unless ``dataset_id`` names one (a data-space test fixture's)."""
     get_org(session, data.provider_id, OrgKind.PROVIDER)
     dataset = Dataset(**data.model_dump())
+    if dataset_id is not None:
+        dataset.id = dataset_id
     session.add(dataset)
     session.flush()
     draft = EventDraft(

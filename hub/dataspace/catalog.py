@@ -1,0 +1,103 @@
+"""The DSP catalog: the hub's DCAT-AP catalog, with an ODRL offer per dataset, filtered
+by the requesting participant (decision ``edh/dataspace/dataset``, audited)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from contracts.dsp.vocab import CONTEXT, Message
+from hub.audit.trail import Decision, EventDraft, Resource, record_now
+from hub.catalog.models import Dataset
+from hub.dataspace.identity import Participant
+from hub.dataspace.node import SERVICE_ID, Node
+from hub.policy.enforce import decide
+
+DATASET_DECISION = "edh/dataspace/dataset"
+PULL_FORMAT = "HttpData-PULL"
+
+
+def offer(node: Node, dataset_id: str) -> dict[str, Any]:
+    """The ODRL offer of a dataset: use, for the research purposes an agreement names.
+    Every constraint a contract carries is decided by Rego when the data is queried."""
+    return {
+        "@id": node.offer_id(dataset_id),
+        "@type": "Offer",
+        "permission": [{"action": "use"}],
+    }
+
+
+def _service(node: Node) -> dict[str, Any]:
+    return {"@id": SERVICE_ID, "@type": "DataService", "endpointURL": node.dsp_url}
+
+
+def dataset_node(node: Node, dataset: Dataset) -> dict[str, Any]:
+    """One ``Dataset`` of the catalog (DCAT terms of the hub catalog under ``dct:``)."""
+    return {
+        "@id": dataset.id,
+        "@type": "Dataset",
+        "dct:title": dataset.title,
+        "dct:description": dataset.description,
+        "dcat:keyword": list(dataset.keywords),
+        "hasPolicy": [offer(node, dataset.id)],
+        "distribution": [
+            {"@type": "Distribution", "format": PULL_FORMAT, "accessService": SERVICE_ID}
+        ],
+    }
+
+
+def visible(node: Node, session: Session, participant: Participant) -> list[Dataset]:
+    """The datasets ``participant`` may see; one audit event lists what was shown and the
+    reasons of what was hidden."""
+    rows = session.exec(select(Dataset).order_by(col(Dataset.id))).all()
+    shown, hidden = [], {}
+    today = datetime.now(UTC).date()
+    for dataset in rows:
+        outcome = decide(
+            node.ctx,
+            session,
+            DATASET_DECISION,
+            {
+                "participant": participant.policy_input(),
+                "dataset": {"id": dataset.id, "offered": True},
+            },
+            participant.actor(),
+            today,
+        )
+        if outcome.allow:
+            shown.append(dataset)
+        else:
+            hidden[dataset.id] = list(outcome.reasons)
+    shown_ids = [d.id for d in shown]
+    session.commit()  # SQLite: no write transaction of ours while the audit commits
+    record_now(
+        session.get_bind(),
+        EventDraft(
+            participant.actor(),
+            "dsp.catalog.read",
+            Resource("dsp_catalog", node.participant_id),
+            decision=Decision.ALLOW,
+            details={"shown": shown_ids, "hidden": hidden},
+        ),
+    )
+    return shown
+
+
+def catalog_document(node: Node, datasets: list[Dataset]) -> dict[str, Any]:
+    """The ``Catalog`` answer (``dataset`` left out when none is visible)."""
+    document: dict[str, Any] = {
+        "@context": list(CONTEXT),
+        "@id": f"urn:edh:catalog:{node.participant_id}",
+        "@type": str(Message.CATALOG),
+        "participantId": node.participant_id,
+        "service": [_service(node)],
+    }
+    if datasets:
+        document["dataset"] = [dataset_node(node, d) for d in datasets]
+    return document
+
+
+def dataset_document(node: Node, dataset: Dataset) -> dict[str, Any]:
+    return {"@context": list(CONTEXT), **dataset_node(node, dataset)}

@@ -1,0 +1,217 @@
+"""The hub's own API for the data space (``/api/v1/dataspace``): the operator's trust list,
+the ethics committee's gate before an agreement, and the hub acting as a consumer for its
+researchers. Every route declares its roles; every change is audited."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlmodel import Session, col, select
+
+from contracts.dsp.schema import InvalidMessage
+from contracts.dsp.vocab import Role as DspRole
+from contracts.errors import TransitionError
+from hub.audit.trail import Actor, EventDraft, Resource, record
+from hub.auth import Principal, Role, require
+from hub.dataspace import did, negotiation, transfer
+from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
+from hub.dataspace.node import Node
+from hub.dataspace.outbox import DeliveryFailed
+from hub.dataspace.reactions import react_negotiation
+from hub.errors import InvalidTransition, NotFound, ServiceUnavailable, ValidationFailed
+
+router = APIRouter(prefix="/api/v1/dataspace", tags=["dataspace"])
+
+Did = Annotated[str, StringConstraints(pattern=r"^did:web:[A-Za-z0-9.%:_-]{3,290}$")]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://\S{3,490}$")]
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class ParticipantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    did: Did = Field(description="The participant's did:web; its document is read now.")
+
+
+class NegotiationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    provider_url: Url = Field(description="The provider's DSP base URL.")
+    provider_id: Did = Field(description="The provider's did:web (on the trust list).")
+    dataset_id: Ident
+    offer_id: Ident
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    agreement_id: Ident
+    format: Ident = "HttpData-PULL"
+
+
+def _node(request: Request) -> Node:
+    node: Node = request.app.state.dataspace
+    return node
+
+
+def _actor(principal: Principal, *roles: Role) -> Actor:
+    return Actor(principal.sub, principal.acting_role(roles), principal.org)
+
+
+@router.post("/participants", status_code=201)
+def trust(
+    body: ParticipantIn,
+    request: Request,
+    principal: Principal = Depends(require(Role.OPERATOR)),
+) -> dict[str, Any]:
+    """Put a participant on the trust list with the keys its DID document has now."""
+    node = _node(request)
+    try:
+        keys = did.resolve_keys(body.did, node.ctx.settings.dev_mode, node.timeout)
+    except did.DidError as exc:
+        raise ValidationFailed(str(exc)) from exc
+    with Session(node.ctx.engine) as session:
+        session.merge(DspParticipant(did=body.did, keys=keys, added_by=principal.sub))
+        draft = EventDraft(
+            _actor(principal, Role.OPERATOR),
+            "dsp.participant.trusted",
+            Resource("dsp_participant", body.did),
+            details={"keys": len(keys)},
+        )
+        record(session, draft)
+        session.commit()
+    return {"did": body.did, "keys": len(keys)}
+
+
+@router.get("/participants")
+def trusted(
+    request: Request, _: Principal = Depends(require(Role.OPERATOR, Role.DPO))
+) -> list[dict[str, Any]]:
+    """The trust list."""
+    with Session(_node(request).ctx.engine) as session:
+        rows = session.exec(select(DspParticipant).order_by(col(DspParticipant.did))).all()
+        return [{"did": r.did, "keys": len(r.keys), "added_by": r.added_by} for r in rows]
+
+
+@router.delete("/participants/{participant:path}", status_code=204)
+def distrust(
+    participant: str,
+    request: Request,
+    principal: Principal = Depends(require(Role.OPERATOR)),
+) -> None:
+    """Remove a participant from the trust list: its tokens are refused from now on."""
+    with Session(_node(request).ctx.engine) as session:
+        row = session.get(DspParticipant, participant)
+        if row is None:
+            raise NotFound("this participant is not on the trust list")
+        session.delete(row)
+        draft = EventDraft(
+            _actor(principal, Role.OPERATOR),
+            "dsp.participant.removed",
+            Resource("dsp_participant", participant),
+        )
+        record(session, draft)
+        session.commit()
+
+
+@router.post("/negotiations/{pid}/agreement")
+def approve(
+    pid: str,
+    request: Request,
+    tasks: BackgroundTasks,
+    principal: Principal = Depends(require(Role.ETHICS_REVIEWER)),
+) -> dict[str, Any]:
+    """The ethics committee's gate: send the hub's agreement of a negotiation it provides
+    (REQUESTED or ACCEPTED → AGREED)."""
+    node = _node(request)
+    with Session(node.ctx.engine) as session:
+        row = session.get(DspNegotiation, pid)
+        if row is None or row.role != DspRole.PROVIDER:
+            raise NotFound("no such negotiation of the hub as provider")
+        try:
+            negotiation.agree(node, session, pid, by=principal.sub)
+        except TransitionError as exc:
+            raise InvalidTransition(str(exc), allowed=exc.allowed) from exc
+        except DeliveryFailed as exc:
+            raise ServiceUnavailable("the consumer did not take the agreement") from exc
+        return negotiation.document(row)
+
+
+@router.post("/negotiations", status_code=201)
+async def negotiate(
+    body: NegotiationIn,
+    request: Request,
+    tasks: BackgroundTasks,
+    principal: Principal = Depends(require(Role.RESEARCHER, Role.OPERATOR)),
+) -> dict[str, Any]:
+    """Ask a provider of the data space for a dataset's offer, the hub as consumer."""
+    node = _node(request)
+
+    def run() -> dict[str, Any]:
+        with Session(node.ctx.engine) as session:
+            row = negotiation.initiate(
+                node, session, body.provider_url, body.provider_id, body.dataset_id, body.offer_id
+            )
+            return negotiation.document(row)
+
+    document = await run_in_threadpool(_outgoing, run)
+    tasks.add_task(react_negotiation, node, document["consumerPid"], "initiated", 1)
+    return document
+
+
+@router.post("/transfers", status_code=201)
+async def request_transfer(
+    body: TransferIn,
+    request: Request,
+    principal: Principal = Depends(require(Role.RESEARCHER, Role.OPERATOR)),
+) -> dict[str, Any]:
+    """Ask the provider of a finalized agreement for a transfer, the hub as consumer."""
+    node = _node(request)
+
+    def run() -> dict[str, Any]:
+        with Session(node.ctx.engine) as session:
+            agreement = negotiation.finalized_agreement(
+                session, body.agreement_id, DspRole.CONSUMER
+            )
+            if agreement is None or agreement.state != "FINALIZED":
+                raise NotFound("no finalized agreement of the hub as consumer with this id")
+            row = transfer.initiate(
+                node, session, agreement, body.format, agreement.callback_address
+            )
+            return transfer.document(row)
+
+    return await run_in_threadpool(_outgoing, run)
+
+
+def _outgoing(run: Any) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = run()
+    except (DeliveryFailed, InvalidMessage) as exc:
+        raise ServiceUnavailable("the provider did not accept the request") from exc
+    return result
+
+
+@router.get("/negotiations/{pid}")
+def read_negotiation(
+    pid: str,
+    request: Request,
+    _: Principal = Depends(require(Role.RESEARCHER, Role.OPERATOR, Role.DPO)),
+) -> dict[str, Any]:
+    with Session(_node(request).ctx.engine) as session:
+        row = session.get(DspNegotiation, pid)
+        if row is None:
+            raise NotFound("no such negotiation")
+        return {**negotiation.document(row), "role": row.role, "agreement": row.agreement}
+
+
+@router.get("/transfers/{pid}")
+def read_transfer(
+    pid: str,
+    request: Request,
+    _: Principal = Depends(require(Role.RESEARCHER, Role.OPERATOR)),
+) -> dict[str, Any]:
+    with Session(_node(request).ctx.engine) as session:
+        row = session.get(DspTransfer, pid)
+        if row is None:
+            raise NotFound("no such transfer")
+        return {**transfer.document(row), "role": row.role, "dataAddress": row.data_address}

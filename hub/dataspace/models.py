@@ -1,0 +1,66 @@
+"""Durable state of the protocol: negotiations (with their agreement) and transfers.
+
+Each row is one process as this hub sees it, in its ``role``; ``id`` is this hub's
+process id (the ``providerPid`` when the hub is the provider, else the ``consumerPid``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from hub.registry.models import _ts, utcnow
+
+
+class DspNegotiation(SQLModel, table=True):
+    """A contract negotiation; once FINALIZED its ``agreement`` is the signed contract
+    (``contract_id``, when the hub's contract area holds it)."""
+
+    __tablename__ = "dsp_negotiation"
+    id: str = Field(primary_key=True, max_length=200)
+    role: str = Field(max_length=16)
+    provider_pid: str = Field(max_length=200, index=True)
+    consumer_pid: str = Field(max_length=200, index=True)
+    counterparty: str = Field(max_length=300, description="The other participant's id.")
+    state: str = Field(max_length=16)
+    dataset_id: str = Field(max_length=200)
+    offer: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    callback_address: str = Field(max_length=2000)
+    requests: int = Field(default=0, description="Contract requests received so far.")
+    agreement_id: str | None = Field(default=None, max_length=200, index=True, unique=True)
+    agreement: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    contract_id: str | None = Field(default=None, max_length=36)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class DspTransfer(SQLModel, table=True):
+    """A transfer process under an agreement."""
+
+    __tablename__ = "dsp_transfer"
+    id: str = Field(primary_key=True, max_length=200)
+    role: str = Field(max_length=16)
+    provider_pid: str = Field(max_length=200, index=True)
+    consumer_pid: str = Field(max_length=200, index=True)
+    counterparty: str = Field(max_length=300)
+    state: str = Field(max_length=16)
+    agreement_id: str = Field(max_length=200, index=True)
+    format: str = Field(max_length=200)
+    callback_address: str = Field(max_length=2000)
+    data_address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class DspParticipant(SQLModel, table=True):
+    """A participant the operator trusts: its ``did:web`` and the keys read from its DID
+    document when it was added."""
+
+    __tablename__ = "dsp_participant"
+    did: str = Field(primary_key=True, max_length=300)
+    keys: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    added_by: str = Field(max_length=255)
+    added_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

@@ -1,0 +1,33 @@
+"""Settings of the data-space node (``EDH_DATASPACE__*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+class DataspaceSettings(BaseModel):
+    """The hub's identity in the data space and the TCK test mode."""
+
+    participant_id: str | None = Field(
+        default=None,
+        description="The hub's participant id in the data space (catalog participantId, "
+        "ODRL assigner); default: its did:web, from EDH_PUBLIC_URL.",
+    )
+    callback_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Timeout of a message sent to a participant."
+    )
+    pull_token_ttl_seconds: int = Field(
+        default=3600, ge=60, le=86400, description="Lifetime of a transfer's pull access token."
+    )
+    tck_mode: bool = Field(
+        default=False,
+        description="Eclipse DSP TCK mode (dev mode only): seed what the properties name, "
+        "script the provider's reactions, accept the TCK as a trusted participant.",
+    )
+    tck_properties: Path | None = Field(
+        default=None,
+        description="TCK properties file of TCK mode (default: the shipped "
+        "infra/dsp-tck/tck.properties).",
+    )

@@ -1,0 +1,231 @@
+"""Transfer process, the hub as provider: the consumer's messages and the hub's moves.
+
+A transfer request is granted only under a FINALIZED agreement made with the requesting
+participant, in a format the hub serves (decision ``edh/dataspace/transfer``, audited).
+What the hub grants is a pull data address: the sandbox query API with a bearer token of
+``pull_token_ttl_seconds``, never raw data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from contracts.dsp import messages
+from contracts.dsp.schema import validate
+from contracts.dsp.states import TransferState, TransferStep, transfer_step
+from contracts.dsp.vocab import Message, Role
+from contracts.errors import TransitionError
+from hub.dataspace.errors import DspFailure
+from hub.dataspace.identity import Participant
+from hub.dataspace.models import DspNegotiation, DspTransfer
+from hub.dataspace.negotiation import finalized_agreement
+from hub.dataspace.node import Node
+from hub.dataspace.outbox import send
+from hub.dataspace.process import authorize, failure, hidden, move, new_pid, refuse
+
+TRANSFER = "edh/dataspace/transfer"
+ERROR = Message.TRANSFER_ERROR
+PULL_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"
+PAST = {
+    TransferStep.START: "started",
+    TransferStep.SUSPEND: "suspended",
+    TransferStep.COMPLETE: "completed",
+    TransferStep.TERMINATE: "terminated",
+}
+
+
+def request(node: Node, session: Session, who: Participant, message: dict[str, Any]) -> DspTransfer:
+    """A consumer's TransferRequestMessage: a new transfer, REQUESTED, if granted."""
+    agreement = finalized_agreement(session, message["agreementId"])
+    pid = new_pid()
+    row = DspTransfer(
+        id=pid,
+        role=str(Role.PROVIDER),
+        provider_pid=pid,
+        consumer_pid=message["consumerPid"],
+        counterparty=who.id,
+        state=str(TransferState.REQUESTED),
+        agreement_id=message["agreementId"],
+        format=message["format"],
+        callback_address=message["callbackAddress"],
+    )
+    facts = {
+        "agreement": {
+            "assignee": agreement.counterparty if agreement else "",
+            "state": agreement.state if agreement else "",
+        },
+        "format": row.format,
+    }
+    authorize(node, session, TRANSFER, who, row, facts, 400)
+    session.add(row)
+    move(session, row, TransferState.REQUESTED, "requested", who.id)
+    session.commit()
+    return row
+
+
+def load(session: Session, who: Participant, pid: str) -> DspTransfer:
+    """The hub's transfer ``pid`` (either role) if ``who`` is its counterparty; an unknown
+    one is a 404, another participant's an audited 404."""
+    row = session.get(DspTransfer, pid)
+    if row is None:
+        raise DspFailure(404, ERROR, ["no such transfer process"], provider_pid=pid)
+    if row.counterparty != who.id:
+        raise hidden(session, row, who.id)
+    return row
+
+
+def peer_step(
+    session: Session, who: Participant, pid: str, step: TransferStep, message: dict[str, Any]
+) -> DspTransfer:
+    """The counterparty's start, completion, suspension or termination of ``pid``; a
+    provider's start gives the hub (consumer) its data address."""
+    row = load(session, who, pid)
+    if row.role == Role.CONSUMER and not row.provider_pid:
+        row.provider_pid = str(message.get("providerPid", ""))  # its answer is on its way
+    theirs = "consumerPid" if row.role == Role.PROVIDER else "providerPid"
+    expected = row.consumer_pid if row.role == Role.PROVIDER else row.provider_pid
+    if message.get(theirs) != expected:
+        raise failure(row, 400, [f"{theirs} does not match the transfer process"])
+    try:
+        target = transfer_step(step, Role(row.role).other, row.state)
+    except TransitionError as exc:
+        raise refuse(session, row, who.id, f"{PAST[step]}.refused", str(exc)) from exc
+    move(session, row, target, PAST[step], who.id)
+    if step is TransferStep.START and "dataAddress" in message:
+        row.data_address = message["dataAddress"]
+    session.commit()
+    return row
+
+
+def document(row: DspTransfer) -> dict[str, Any]:
+    return messages.transfer_process(row.provider_pid, row.consumer_pid, row.state)
+
+
+# The hub's own moves --------------------------------------------------------------------
+
+
+def _own_step(node: Node, session: Session, pid: str, step: TransferStep) -> DspTransfer:
+    row = session.get(DspTransfer, pid)
+    if row is None:
+        raise LookupError(f"no transfer {pid}")
+    move(
+        session,
+        row,
+        transfer_step(step, Role(row.role), row.state),
+        PAST[step],
+        node.participant_id,
+    )
+    return row
+
+
+def _deliver(
+    node: Node, row: DspTransfer, suffix: str, kind: Message, body: dict[str, Any]
+) -> None:
+    theirs = row.consumer_pid if row.role == Role.PROVIDER else row.provider_pid
+    path = f"transfers/{theirs}/{suffix}"
+    auth = node.authorization(row.counterparty)
+    send(row.callback_address, path, kind, body, timeout=node.timeout, authorization=auth)
+
+
+def pull_address(node: Node, row: DspTransfer) -> dict[str, Any]:
+    """The sandbox query API and a bearer token for it, expiring, for this transfer."""
+    settings = node.ctx.settings
+    token = node.ctx.issuer.mint(
+        f"dsp-transfer:{row.id}",
+        ["researcher"],
+        org=row.counterparty[:200],
+        ttl=settings.dataspace.pull_token_ttl_seconds,
+    )
+    endpoint = settings.public_url.rstrip("/") + "/api/v1/projects"
+    return messages.data_address(endpoint, token, PULL_ENDPOINT_TYPE)
+
+
+def start(node: Node, session: Session, pid: str) -> None:
+    """Start the transfer: as provider with a pull data address (REQUESTED or SUSPENDED →
+    STARTED); as consumer, restart a suspended one."""
+    row = _own_step(node, session, pid, TransferStep.START)
+    address = pull_address(node, row) if row.role == Role.PROVIDER else None
+    session.commit()
+    message = messages.transfer_start(row.provider_pid, row.consumer_pid, address)
+    _deliver(node, row, "start", Message.TRANSFER_START, message)
+
+
+def complete(node: Node, session: Session, pid: str) -> None:
+    row = _own_step(node, session, pid, TransferStep.COMPLETE)
+    session.commit()
+    message = messages.transfer_completion(row.provider_pid, row.consumer_pid)
+    _deliver(node, row, "completion", Message.TRANSFER_COMPLETION, message)
+
+
+def suspend(node: Node, session: Session, pid: str, reason: str) -> None:
+    _coded(
+        node, session, pid, TransferStep.SUSPEND, Message.TRANSFER_SUSPENSION, "suspension", reason
+    )
+
+
+def terminate(node: Node, session: Session, pid: str, reason: str) -> None:
+    _coded(
+        node,
+        session,
+        pid,
+        TransferStep.TERMINATE,
+        Message.TRANSFER_TERMINATION,
+        "termination",
+        reason,
+    )
+
+
+def _coded(
+    node: Node,
+    session: Session,
+    pid: str,
+    step: TransferStep,
+    kind: Message,
+    suffix: str,
+    reason: str,
+) -> None:
+    row = _own_step(node, session, pid, step)
+    session.commit()
+    message = messages.transfer_code_message(
+        kind, row.provider_pid, row.consumer_pid, suffix, [reason]
+    )
+    _deliver(node, row, suffix, kind, message)
+
+
+def initiate(
+    node: Node, session: Session, agreement: DspNegotiation, format_: str, provider_url: str
+) -> DspTransfer:
+    """As consumer, ask the provider at ``provider_url`` for a transfer under the hub's
+    finalized ``agreement``: a new transfer, REQUESTED once the provider answers."""
+    pid = new_pid()
+    row = DspTransfer(
+        id=pid,
+        role=str(Role.CONSUMER),
+        provider_pid="",
+        consumer_pid=pid,
+        counterparty=agreement.counterparty,
+        state=str(TransferState.REQUESTED),
+        agreement_id=agreement.agreement_id or "",
+        format=format_,
+        callback_address=provider_url,
+    )
+    session.add(row)
+    move(session, row, TransferState.REQUESTED, "requested", node.participant_id)
+    session.commit()
+    message = messages.transfer_request(pid, row.agreement_id, format_, node.dsp_url)
+    answer = send(
+        provider_url,
+        "transfers/request",
+        Message.TRANSFER_REQUEST,
+        message,
+        timeout=node.timeout,
+        authorization=node.authorization(row.counterparty),
+    )
+    validate(Message.TRANSFER_PROCESS, answer)
+    session.refresh(row)
+    row.provider_pid = answer["providerPid"]
+    session.add(row)
+    session.commit()
+    return row

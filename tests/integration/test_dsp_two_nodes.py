@@ -1,0 +1,272 @@
+"""Two participants of the data space, each its own hub process on loopback: a lab's hub
+(consumer) discovers a dataset of the provider hub, negotiates through the provider's
+ethics gate and receives a pull data address, all over DSP with did:web identities the
+two operators trusted; the oracle is each hub's database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from contracts.dsp.schema import validate, validate_did_service
+from contracts.dsp.vocab import CONTEXT, Message
+from hub.dataspace.did import did_for, sign_token
+from tests.support.browser import free_port
+from tests.support.factories import new_siren
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Node:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    env: dict[str, str]
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def did(self) -> str:
+        return did_for(self.url)
+
+    def token(self, role: str) -> dict[str, str]:
+        """A token of the hub's own issuer (``edh token``, once per role)."""
+        if role not in self.tokens:
+            out = subprocess.run(
+                [str(BIN / "edh"), "token", "--sub", "someone", "--role", role],
+                env=self.env,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            )
+            self.tokens[role] = out.stdout.strip()
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def call(self, method: str, path: str, role: str, body: Any = None) -> httpx.Response:
+        return httpx.request(
+            method, self.url + path, json=body, headers=self.token(role), timeout=30
+        )
+
+    def db(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.data_dir / "hub.sqlite3") as db:
+            return db.execute(query, args).fetchall()
+
+
+def _start(root: Path, name: str) -> Node:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "EDH_DEV_MODE": "true",
+        "EDH_DATA_DIR": str(root / name),
+        "EDH_PUBLIC_URL": url,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    }
+    log = (root / f"{name}.log").open("wb")
+    process = subprocess.Popen(
+        [str(BIN / "edh"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, (root / f"{name}.log").read_text()
+        try:
+            if httpx.get(url + "/.well-known/did.json", timeout=1).status_code == 200:
+                return Node(url, root / name, process, env)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"hub {name} did not start")
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, Node]]:
+    root = tmp_path_factory.mktemp("dsp-two-nodes")
+    provider, lab = _start(root, "provider"), _start(root, "lab")
+    yield provider, lab
+    for node in (provider, lab):
+        os.killpg(node.process.pid, signal.SIGTERM)
+        node.process.wait(timeout=30)
+
+
+def _dataset(provider: Node) -> str:
+    org = provider.call(
+        "POST",
+        "/api/v1/organisations",
+        "operator",
+        {"name": "Éditeur", "siren": new_siren(), "kind": "provider"},
+    )
+    assert org.status_code == 201, org.text
+    dataset = provider.call(
+        "POST",
+        "/api/v1/catalog/datasets",
+        "operator",
+        {
+            "provider_id": org.json()["id"],
+            "title": "Traces de lecture",
+            "description": "Traces xAPI de lecture au collège.",
+            "xapi_profile": "https://w3id.org/xapi/edh/profiles/reading",
+            "verbs": ["http://adlnet.gov/expapi/verbs/completed"],
+            "fields": ["verb_id"],
+            "coverage": "collèges",
+            "update_frequency": "MONTHLY",
+        },
+    )
+    assert dataset.status_code == 201, dataset.text
+    return str(dataset.json()["id"])
+
+
+def _until(read: Callable[[], dict[str, Any]], state: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        document = read()
+        if document.get("state") == state:
+            return document
+        time.sleep(0.1)
+    raise AssertionError(f"still {document}")
+
+
+def test_did_documents_are_served(nodes: tuple[Node, Node]) -> None:
+    for node in nodes:
+        document = httpx.get(node.url + "/.well-known/did.json").json()
+        assert document["id"] == node.did
+        (method,) = document["verificationMethod"]
+        assert method["publicKeyJwk"]["crv"] == "Ed25519"
+        for service in document["service"]:
+            validate_did_service(service)
+
+
+def test_untrusted_participants_are_refused(nodes: tuple[Node, Node]) -> None:
+    provider, lab = nodes
+    request = {"@context": CONTEXT, "@type": "CatalogRequestMessage"}
+    stranger = sign_token(Ed25519PrivateKey.generate(), lab.did, provider.did)
+    answer = httpx.post(
+        provider.url + "/dsp/catalog/request",
+        json=request,
+        headers={"Authorization": f"Bearer {stranger}"},
+    )
+    assert answer.status_code == 401
+    validate(Message.CATALOG_ERROR, answer.json())
+
+
+def test_a_lab_negotiates_through_the_ethics_gate_and_gets_a_pull_address(
+    nodes: tuple[Node, Node],
+) -> None:
+    provider, lab = nodes
+    dataset_id = _dataset(provider)
+    for node, other in ((provider, lab), (lab, provider)):
+        trusted = node.call(
+            "POST", "/api/v1/dataspace/participants", "operator", {"did": other.did}
+        )
+        assert trusted.status_code == 201, trusted.text
+
+    # A forged token in the lab's name (another key) is refused even though the lab is trusted.
+    forged = sign_token(Ed25519PrivateKey.generate(), lab.did, provider.did)
+    request = {"@context": CONTEXT, "@type": "CatalogRequestMessage"}
+    refused = httpx.post(
+        provider.url + "/dsp/catalog/request",
+        json=request,
+        headers={"Authorization": f"Bearer {forged}"},
+    )
+    assert refused.status_code == 401
+
+    started = lab.call(
+        "POST",
+        "/api/v1/dataspace/negotiations",
+        "researcher",
+        {
+            "provider_url": provider.url + "/dsp",
+            "provider_id": provider.did,
+            "dataset_id": dataset_id,
+            "offer_id": f"urn:edh:offer:{dataset_id}",
+        },
+    )
+    assert started.status_code == 201, started.text
+    consumer_pid, provider_pid = started.json()["consumerPid"], started.json()["providerPid"]
+
+    def at_lab() -> dict[str, Any]:
+        return dict(
+            lab.call("GET", f"/api/v1/dataspace/negotiations/{consumer_pid}", "researcher").json()
+        )
+
+    def at_provider() -> dict[str, Any]:
+        path = f"/api/v1/dataspace/negotiations/{provider_pid}"
+        return dict(provider.call("GET", path, "operator").json())
+
+    time.sleep(1)
+    assert at_provider()["state"] == "REQUESTED"  # the ethics gate: nothing moves alone
+    assert (
+        provider.call(
+            "POST", f"/api/v1/dataspace/negotiations/{provider_pid}/agreement", "researcher"
+        ).status_code
+        == 403
+    )
+    gate = provider.call(
+        "POST", f"/api/v1/dataspace/negotiations/{provider_pid}/agreement", "ethics_reviewer"
+    )
+    assert gate.status_code == 200, gate.text
+    finalized = _until(at_lab, "FINALIZED")
+    _until(at_provider, "FINALIZED")
+    agreement = finalized["agreement"]
+    assert agreement["assignee"] == lab.did and agreement["assigner"] == provider.did
+    assert agreement["target"] == dataset_id
+
+    transfer = lab.call(
+        "POST", "/api/v1/dataspace/transfers", "researcher", {"agreement_id": agreement["@id"]}
+    )
+    assert transfer.status_code == 201, transfer.text
+    pid = transfer.json()["consumerPid"]
+    started_transfer = _until(
+        lambda: dict(lab.call("GET", f"/api/v1/dataspace/transfers/{pid}", "researcher").json()),
+        "STARTED",
+    )
+    address = started_transfer["dataAddress"]
+    assert address["endpoint"] == provider.url + "/api/v1/projects"
+    token = {p["name"]: p["value"] for p in address["endpointProperties"]}["authorization"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] <= 3600 and claims["sub"].startswith("dsp-transfer:")
+    # The provider's API accepts the token (it is its own), the lab's does not.
+    probe = "/api/v1/projects/none/queries"
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(provider.url + probe, headers=headers).status_code != 401
+    assert httpx.get(lab.url + probe, headers=headers).status_code == 401
+
+    # Ground truth: each hub's database holds its side, with the other's DID.
+    assert provider.db(
+        "SELECT state, counterparty, role FROM dsp_negotiation WHERE id = ?", provider_pid
+    ) == [("FINALIZED", lab.did, "provider")]
+    assert lab.db(
+        "SELECT state, counterparty, role, agreement_id FROM dsp_negotiation WHERE id = ?",
+        consumer_pid,
+    ) == [("FINALIZED", provider.did, "consumer", agreement["@id"])]
+    assert provider.db("SELECT state, counterparty FROM dsp_transfer") == [("STARTED", lab.did)]
+    actions = [
+        r[0]
+        for r in provider.db(
+            "SELECT action FROM audit_event WHERE resource_id = ? ORDER BY seq", provider_pid
+        )
+    ]
+    assert actions[:2] == ["policy.edh/dataspace/negotiate", "dsp_negotiation.requested"]
+    assert "dsp_negotiation.finalized" in actions
+    agreed = provider.db(
+        "SELECT actor_sub FROM audit_event WHERE action = 'dsp_negotiation.agreed'"
+    )
+    assert agreed == [("someone",)]  # the ethics reviewer who opened the gate
