@@ -21,10 +21,12 @@ from hub.audit.stream import EVENTS
 from hub.auth import Principal, Role
 from hub.deps import SessionDep, hub_context
 from hub.errors import NotFound, ValidationFailed
+from hub.web.names import names_for
 from hub.web.session import ui_principal
 from hub.web.templating import templates
 
 router = APIRouter(prefix="/audit", include_in_schema=False)
+PAGE_SIZE = 20  # events per page of the journal
 
 FIELD_LABELS = {
     "since": "Depuis le",
@@ -108,15 +110,23 @@ def index(request: Request, session: SessionDep) -> Response:
     context: dict[str, Any] = {"params": params, "labels": FIELD_LABELS, "error": None}
     try:
         before = int(request.query_params.get("before") or 0) or None
-        items, next_before = search_page(session, parse_filter(params), limit=50, before=before)
+        items, next_before = search_page(
+            session, parse_filter(params), limit=PAGE_SIZE, before=before
+        )
     except ValidationFailed as exc:
         context.update(items=[], next_before=None, error=_french_error(exc))
         return _page(request, session, who, "index.html", context, status=400)
     except ValueError:
         context.update(items=[], next_before=None, error="Numéro de page invalide.")
         return _page(request, session, who, "index.html", context, status=400)
-    context.update(items=items, next_before=next_before)
+    context.update(items=items, next_before=next_before, names=_names(session, items))
     return _page(request, session, who, "index.html", context)
+
+
+def _names(session: Session, events: list[dict[str, Any]]) -> dict[str, str]:
+    """Names of the organisations, projects and contracts the events mention."""
+    fields = ("actor_org", "contract_id", "project_id", "resource_id")
+    return names_for(session, (e.get(f) for e in events for f in fields))
 
 
 @router.get("/evenements/{seq}", response_class=HTMLResponse)
@@ -125,7 +135,9 @@ def event(seq: int, request: Request, session: SessionDep) -> Response:
     row = session.connection().execute(select(EVENTS).where(EVENTS.c.seq == seq)).first()
     if row is None:
         raise NotFound(f"l'événement {seq} n'existe pas (ou a été purgé)")
-    return _page(request, session, who, "event.html", {"event": event_dict(row)})
+    found = event_dict(row)
+    context = {"event": found, "names": _names(session, [found])}
+    return _page(request, session, who, "event.html", context)
 
 
 @router.get("/export")

@@ -29,6 +29,12 @@ STATUS_LABELS = {
     "refused": "refusée",
     "cancelled": "annulée",
 }
+STATUS_KINDS = {
+    "succeeded": "success",
+    "failed": "error",
+    "refused": "error",
+    "cancelled": "warning",
+}
 # French text per disclosure reason code (hub.sandbox.disclosure.CODES); {column} is the
 # aggregate concerned, the other fields are the reason's params.
 REASON_LABELS = {
@@ -97,14 +103,17 @@ def _projects(session: Session, principal: Principal) -> list[Project]:
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    full = {"statuses": STATUS_LABELS, **context}
+    full = {"statuses": STATUS_LABELS, "status_kinds": STATUS_KINDS, **context}
     return templates.TemplateResponse(request, f"research/{name}", full, status_code=status)
 
 
 def _index(request: Request, session: Session, principal: Principal, **extra: Any) -> Response:
+    projects = _projects(session, principal)
     context = {
         "principal": principal,
-        "projects": _projects(session, principal),
+        "projects": projects,
+        "project_options": [(p.id, p.title) for p in projects],
+        "project_titles": {p.id: p.title for p in projects},
         "jobs": jobs.list_jobs(session, principal, None)[:20],
         "sql": EXAMPLE,
         "error": None,
