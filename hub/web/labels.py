@@ -64,6 +64,24 @@ ACTIONS = {
     "sandbox.query.resume": "requête reprise",
     "sandbox.query.submit": "requête soumise",
 }
+# Contract transitions are recorded as ``contract.<target state>`` (hub.contracts.service).
+ACTIONS.update(
+    {f"contract.{state.lower()}": f"contrat {label}" for state, label in CONTRACT_STATES.items()}
+)
+RESOURCE_TYPES = {
+    "alert": "alerte",
+    "audit_log": "journal d'audit",
+    "batch": "lot de traces",
+    "connector": "connecteur",
+    "contract": "contrat",
+    "dataset": "jeu de données",
+    "endpoint": "point d'accès",
+    "organisation": "organisation",
+    "project": "projet",
+    "pupil": "élève",
+    "query_job": "requête",
+    "researcher": "chercheur",
+}
 POLICY_DECISIONS = {
     "edh/admin/registry": "administration du registre",
     "edh/audit/read": "lecture du journal d'audit",
@@ -187,6 +205,11 @@ def contract_state(code: str) -> str:
 def role(code: str) -> str:
     """« délégué à la protection des données » for ``dpo``..."""
     return ROLES.get(str(code), str(code))
+
+
+def resource_type(code: str) -> str:
+    """« requête » for ``query_job``..."""
+    return RESOURCE_TYPES.get(str(code), str(code))
 
 
 def action(code: str) -> str:

@@ -23,6 +23,7 @@ templates.env.filters.update(
     contract_state=labels.contract_state,
     role_fr=labels.role,
     action_fr=labels.action,
+    resource_fr=labels.resource_type,
     reason_fr=labels.reason,
 )
 templates.env.globals["sections_for"] = sections_for
