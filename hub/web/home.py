@@ -39,4 +39,5 @@ def api_docs(request: Request) -> Response:
         swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
         swagger_css_url=f"{SWAGGER}/swagger-ui.css",
         swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
+        swagger_ui_parameters={"validatorUrl": None},  # no call to the public validator
     )

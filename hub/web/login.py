@@ -13,6 +13,8 @@ from hub.web.session import COOKIE
 from hub.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
+EXPIRED = "ce jeton a expiré (un jeton vaut une heure) : demandez-en un nouveau."
+INVALID = "ce jeton n'est pas valide pour cette plateforme (signature, émetteur ou format)."
 
 
 def _safe_next(target: str | None) -> str:
@@ -38,7 +40,8 @@ def login(
     try:
         principal = request.app.state.hub.verifier.verify(token.strip())
     except HubError as exc:
-        context = {"next": _safe_next(next), "error": exc.detail}
+        expired = exc.detail == "token expired"
+        context = {"next": _safe_next(next), "error": EXPIRED if expired else INVALID}
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(

@@ -3,6 +3,7 @@ and every asset served by the hub itself (a closed network has no CDN)."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 
@@ -80,3 +81,14 @@ def test_every_file_the_design_system_css_asks_for_is_vendored() -> None:
 def test_no_redoc_page_that_would_load_a_cdn(client: TestClient) -> None:
     assert client.get("/redoc").status_code == 404
     assert client.get("/openapi.json").status_code == 200
+
+
+def test_a_refused_login_is_explained_in_french_without_the_token_or_internals(
+    client: TestClient, token: Callable[..., str]
+) -> None:
+    forged = token("dpo")[:-4] + "AAAA"
+    page = client.post("/login", data={"token": forged, "next": "/"}, headers=HTML)
+    assert page.status_code == 401
+    text = html.unescape(page.text)
+    assert "n'est pas valide pour cette plateforme" in text
+    assert forged not in text and "invalid token" not in text
