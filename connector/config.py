@@ -6,6 +6,7 @@ Example: ``EDH_CONNECTOR_XAPI__KEY=vendor EDH_CONNECTOR_XAPI__SECRET=... edh-con
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,13 @@ class XapiSettings(BaseModel):
     )
     page_size: int = Field(
         default=100, ge=1, le=10_000, description="Statements per page of GET /statements."
+    )
+    unversioned_answer: Literal["1.0.3", "2.0.0"] = Field(
+        default="2.0.0",
+        description=(
+            "`X-Experience-API-Version` answered when a request names no valid version "
+            "(e.g. a 400 for the missing header); the ADL 1.0.3 suite expects 1.0.3."
+        ),
     )
 
 

@@ -46,6 +46,7 @@ from hub.storage.local import UPLOAD_ROUTE
 from hub.storage.upload_api import router as storage_router
 from hub.system import router as system_router
 from hub.web.csrf import CsrfCookieMiddleware, is_https
+from hub.web.home import router as home_router
 from hub.web.login import router as login_router
 from hub.web.review import router as review_router
 from hub.web.templating import STATIC_DIR
@@ -54,6 +55,7 @@ ROUTERS = (
     system_router,
     registry_router,
     login_router,
+    home_router,
     contracts_router,
     catalog_router,
     review_router,
@@ -155,6 +157,8 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
         description="Trusted third party for sharing pseudonymised learning traces (xAPI) "
         "with accredited researchers under ethics-approved contracts.",
         lifespan=lifespan,
+        docs_url=None,  # served by hub.web.home with local assets (no CDN)
+        redoc_url=None,
     )
     app.state.hub = ctx
     app.state.dataspace = build_node(ctx)

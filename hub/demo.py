@@ -142,6 +142,36 @@ def demo_settings(data_dir: str) -> Settings:
     return Settings(dev_mode=True, data_dir=Path(data_dir))
 
 
+PAGES = (
+    ("Connexion (collez un jeton)", "/login"),
+    ("Accueil", "/"),
+    ("Comité d'éthique", "/review"),
+    ("Journal d'audit (DPO)", "/audit"),
+    ("Espace chercheur", "/research"),
+    ("Documentation de l'API", "/docs"),
+    ("État de santé", "/health"),
+    ("Déclaration d'accessibilité", "/accessibilite"),
+)
+
+
+def print_pages(base: str) -> None:
+    """Every page of the demo hub, with its address."""
+    print("  pages :")
+    for name, path in PAGES:
+        print(f"    {name:<30}: {base}{path}")
+
+
+def print_tokens(tokens: dict[str, str], ttl_seconds: int) -> None:
+    """One token per role, labelled in French, and when they expire (Europe/Paris)."""
+    from hub.web.labels import paris_time, role
+
+    expiry = paris_time(datetime.now(UTC) + timedelta(seconds=ttl_seconds))
+    print(f"  jetons d'accès (valables {ttl_seconds // 60} min, jusqu'au {expiry}) :")
+    for code, token in tokens.items():
+        print(f"    jeton {role(code):<36}: {token}")
+    print("    nouveau jeton : edh token --role dpo --sub dpo (rôles : " + ", ".join(tokens) + ")")
+
+
 def run_demo(*, host: str, port: int, data_dir: str, serve: bool) -> int:
     """Seed the demo, print tokens and URLs, then serve (unless ``serve`` is false)."""
     from hub.app import build_context, create_app
@@ -149,7 +179,8 @@ def run_demo(*, host: str, port: int, data_dir: str, serve: bool) -> int:
     settings = demo_settings(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ctx = build_context(settings)
-    print("Education Data Hub — démo (SQLite, stockage local, OPA et bus intégrés)")
+    print("Plateforme des données scolaires — démonstration")
+    print("  (SQLite, stockage local, moteur OPA et bus d'événements intégrés)")
     print(f"  données           : {settings.data_dir.resolve()}")
     ids = seed(ctx, settings.data_dir)
     announce_demo_push(ctx, settings.data_dir, ids.connector_id)
@@ -163,20 +194,19 @@ def run_demo(*, host: str, port: int, data_dir: str, serve: bool) -> int:
         "dpo": ctx.issuer.mint("dpo", ["dpo"], name="Délégué à la protection des données"),
         "provider": ctx.issuer.mint("ent.lumiere", ["provider"], org=ids.provider_id),
     }
-    print(f"  API (OpenAPI)     : {base}/docs   santé : {base}/health")
     print(f"  fournisseur       : {ids.provider_id}")
     print(f"  laboratoire       : {ids.lab_id}")
-    print(f"  chercheuse        : {ids.researcher_id} (claire.martin, accréditée)")
+    print(f"  chercheuse        : {ids.researcher_id} (claire.martin, habilitée)")
     print(f"  projet            : {ids.project_id}")
     print(f"  connecteur        : {ids.connector_id}")
     contract_file = settings.data_dir / "contrat-demo.json"
-    print(f"  contrat FINALIZED : {contract_file} (vérifier : edh contracts verify <fichier>)")
-    for role, token in tokens.items():
-        print(f"  jeton {role:<16}: {token}")
+    print(f"  contrat en vigueur : {contract_file} (vérifier : edh contracts verify <fichier>)")
+    print_pages(base)
+    print_tokens(tokens, settings.auth.token_ttl_seconds)
     from hub.sandbox.demo import print_demo_query
 
     print_demo_query(ctx, ids.project_id, "claire.martin")
-    print(f"  exemple : curl -H 'Authorization: Bearer <jeton operator>' {base}/api/v1/projects")
+    print(f"  exemple : curl -H 'Authorization: Bearer <jeton opérateur>' {base}/api/v1/projects")
     if serve:
         import uvicorn
 

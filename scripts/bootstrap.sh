@@ -10,7 +10,7 @@ stamp=".venv/.installed-$(cat pyproject.toml requirements/constraints.txt script
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".[hub,dev]"
-  # The in-process OPA engine declares Python >= 3.14 but works on 3.11 (see DESIGN.md).
+  # The in-process OPA engine declares Python >= 3.14 but works on 3.11 (see docs/architecture.md).
   .venv/bin/python -m pip install -q --no-deps --ignore-requires-python \
     "opa-golib-python-bindings==0.4.4"
   rm -f .venv/.installed-*

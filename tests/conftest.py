@@ -15,6 +15,7 @@ from tests.support import pg
 from tests.support.factories import make_context
 
 pytest_plugins = [
+    "tests.support.outside_reads",
     "tests.support.browser",
     "tests.support.contracts_fixtures",
     "tests.support.connector_fixtures",
@@ -28,7 +29,10 @@ pytest_plugins = [
 # apps and hubs started by other tests do not run it in the background.
 os.environ.setdefault("EDH_AUDIT__SCHEDULER_ENABLED", "false")
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "xapi"
+# 22,000 real statements shipped with the tests (licence and provenance: tests/data/xapi/).
+SAMPLE_STATEMENTS = (
+    Path(__file__).resolve().parent / "data" / "xapi" / "fun-mooc-video-statements.jsonl.gz"
+)
 
 
 @pytest.fixture(scope="session")

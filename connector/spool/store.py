@@ -33,6 +33,7 @@ import orjson
 
 from connector.errors import BadRequest, Conflict, InvalidStatement
 from connector.spool import activities
+from connector.spool.durations import comparable
 from connector.spool.index import agent_key, index_rows, is_voiding, key_hash, statement_ref
 from connector.spool.query import StatementQuery, build_query
 
@@ -87,8 +88,9 @@ class Attachment:
 
 def fingerprint(statement: dict[str, Any]) -> str:
     """Digest comparing statements, ignoring what the LRS itself fills in (``stored``,
-    ``authority``, ``version``, and ``timestamp`` when it was filled from ``stored``)."""
-    kept = {k: v for k, v in statement.items() if k not in COMPARISON_IGNORED}
+    ``authority``, ``version``, and ``timestamp`` when it was filled from ``stored``), with
+    durations to 0.01 s (:mod:`connector.spool.durations`)."""
+    kept = {k: v for k, v in comparable(statement).items() if k not in COMPARISON_IGNORED}
     if "stored" in statement and kept.get("timestamp") == statement["stored"]:
         del kept["timestamp"]
     kept["id"] = str(kept.get("id", "")).lower()

@@ -39,7 +39,7 @@ def create_app(settings: ConnectorSettings | None = None, spool: Spool | None = 
     app.state.documents = DocumentStore(store)
     install_error_handlers(app)
     app.add_middleware(AlternateSyntaxMiddleware, max_body_bytes=settings.xapi.max_body_bytes)
-    app.add_middleware(VersionHeaderMiddleware)
+    app.add_middleware(VersionHeaderMiddleware, unversioned=settings.xapi.unversioned_answer)
     app.add_middleware(metrics.RequestMetricsMiddleware)
     app.add_middleware(AccessLogMiddleware)
     for module in (about, statements, documents, lookups, metrics):

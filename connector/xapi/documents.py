@@ -5,7 +5,8 @@
 removes (the state resource may delete every state of an activity/agent at once).
 ``If-Match``/``If-None-Match`` are honoured (412 when they fail); a profile ``PUT`` over
 an existing document without either header is refused with 409, as the spec says
-(from 2.0.0 on, the state resource too).
+(from 2.0.0 on, the state resource too). In 1.0.3 a profile ``PUT`` without either header
+on a new document is refused with 400, as the ADL 1.0.3 suite expects.
 """
 
 from __future__ import annotations
@@ -47,9 +48,13 @@ ACTIVITY_PROFILE = Kind("activity-profile", ("activityId",), "profileId", True)
 AGENT_PROFILE = Kind("agent-profile", ("agent",), "profileId", True)
 
 
+def _is_1_0(request: Request) -> bool:
+    return str(request.state.xapi_version).startswith("1.0")
+
+
 def _put_is_guarded(kind: Kind, request: Request) -> bool:
     """Profiles always; the state resource too from xAPI 2.0.0 on (1.0.3 exempts it)."""
-    return kind.guarded_put or not str(request.state.xapi_version).startswith("1.0")
+    return kind.guarded_put or not _is_1_0(request)
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,8 @@ async def _write(request: Request, kind: Kind, service: Lrs, merge: bool) -> Res
     def build(current: Document | None) -> tuple[str, bytes]:
         if merge:
             return _merge(current, content_type, body)
+        if current is None and unguarded and kind.guarded_put and _is_1_0(request):
+            raise BadRequest("If-Match or If-None-Match: required to PUT a profile (xAPI 1.0.3)")
         if current is not None and unguarded and _put_is_guarded(kind, request):
             raise Conflict(
                 "the document exists: fetch it and send If-Match with its ETag "

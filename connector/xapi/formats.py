@@ -33,15 +33,20 @@ def _ids(value: Any, key: str | None = None) -> Any:
     if key == "verb":
         return {"id": value["id"]}
     if key in ("object", "parent", "grouping", "category", "other") and kind in (None, "Activity"):
-        return {k: v for k, v in value.items() if k in ("id", "objectType")}
+        return {"id": value["id"]}  # XAPI-00171: an Activity is its id alone
     return {k: _ids(v, k) for k, v in value.items()}
 
 
 def _best(language_map: dict[str, str], languages: list[str]) -> dict[str, str]:
+    """The entry of the best wanted language: for each wanted tag in order, an exact match
+    first, then a tag with the same primary subtag (XAPI-00169); else the first entry."""
     for wanted in languages:
-        for tag, text in language_map.items():
-            if tag.lower() == wanted or tag.lower().split("-")[0] == wanted.split("-")[0]:
-                return {tag: text}
+        primary = wanted.split("-")[0]
+        exact = [tag for tag in language_map if tag.lower() == wanted]
+        near = [tag for tag in language_map if tag.lower().split("-")[0] == primary]
+        if exact or near:
+            tag = (exact + near)[0]
+            return {tag: language_map[tag]}
     first = next(iter(language_map), None)
     return {} if first is None else {first: language_map[first]}
 

@@ -1,7 +1,8 @@
 """HTTP plumbing shared by the xAPI routes: Basic auth, the version header, bodies.
 
 - Every resource but ``/about`` needs ``X-Experience-API-Version`` (1.0.x or 2.0.x);
-  absent or unsupported → 400. Responses carry the resolved version (``1.0.3``/``2.0.0``).
+  absent or unsupported → 400. Responses carry the resolved version (``1.0.3``/``2.0.0``),
+  or the ``xapi.unversioned_answer`` setting when the request named none.
 - HTTP Basic credentials must equal the configured key/secret → else 401.
 - Bodies larger than the configured limit → 413; JSON that does not parse → 400.
 """
@@ -86,9 +87,9 @@ def parse_json(raw: bytes, field: str = "body") -> Any:
         raise BadRequest(f"{field}: not valid JSON ({exc})") from None
 
 
-def _answered_version(scope: Scope) -> str:
+def _answered_version(scope: Scope, unversioned: str) -> str:
     """The version a response states: the resolved one, else the one the request named
-    (errors raised before resolution, e.g. 401 or 405), else the latest."""
+    (errors raised before resolution, e.g. 401 or 405), else ``unversioned``."""
     state = scope.get("state") or {}
     if "xapi_version" in state:
         return str(state["xapi_version"])
@@ -96,16 +97,18 @@ def _answered_version(scope: Scope) -> str:
     try:
         return resolve_version(named.decode("latin-1"))
     except BadRequest:
-        return LATEST
+        return unversioned
 
 
 class VersionHeaderMiddleware:
     """Adds ``X-Experience-API-Version`` to every response (the resolved version) and
     ``X-Experience-API-Consistent-Through`` to every statement resource response (every
-    statement is durable before its 200, so the spool is consistent up to now)."""
+    statement is durable before its 200, so the spool is consistent up to now). A request
+    naming no valid version is answered with ``unversioned``."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, unversioned: str = LATEST) -> None:
         self.app = app
+        self.unversioned = unversioned
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,7 +117,7 @@ class VersionHeaderMiddleware:
 
         async def send_with_version(message: Message) -> None:
             if message["type"] == "http.response.start":
-                version = _answered_version(scope).encode()
+                version = _answered_version(scope, self.unversioned).encode()
                 headers = [*message.get("headers", []), (b"x-experience-api-version", version)]
                 if scope["path"].endswith("/statements"):
                     headers.append((b"x-experience-api-consistent-through", now_iso().encode()))

@@ -24,6 +24,7 @@ from hub.deps import SessionDep, hub_context
 from hub.errors import NotFound, TooManyRequests, ValidationFailed
 from hub.params import EventSeq, bounded_int
 from hub.web.csrf import csrf_protect
+from hub.web.names import names_for
 from hub.web.session import page_roles, ui_principal
 from hub.web.templating import templates
 
@@ -32,6 +33,7 @@ router = APIRouter(
     include_in_schema=False,
     dependencies=[Depends(page_roles(*READERS)), Depends(csrf_protect)],
 )
+PAGE_SIZE = 20  # events per page of the journal
 
 FIELD_LABELS = {
     "since": "Depuis le",
@@ -121,15 +123,23 @@ def index(request: Request, session: SessionDep) -> Response:
     context: dict[str, Any] = {"params": params, "labels": FIELD_LABELS, "error": None}
     try:
         before = bounded_int(request.query_params.get("before"))
-        items, next_before = search_page(session, parse_filter(params), limit=50, before=before)
+        items, next_before = search_page(
+            session, parse_filter(params), limit=PAGE_SIZE, before=before
+        )
     except ValidationFailed as exc:
         context.update(items=[], next_before=None, error=_french_error(exc))
         return _page(request, session, who, "index.html", context, status=400)
     except ValueError:
         context.update(items=[], next_before=None, error="Numéro de page invalide.")
         return _page(request, session, who, "index.html", context, status=400)
-    context.update(items=items, next_before=next_before)
+    context.update(items=items, next_before=next_before, names=_names(session, items))
     return _page(request, session, who, "index.html", context)
+
+
+def _names(session: Session, events: list[dict[str, Any]]) -> dict[str, str]:
+    """Names of the organisations, projects and contracts the events mention."""
+    fields = ("actor_org", "contract_id", "project_id", "resource_id")
+    return names_for(session, (e.get(f) for e in events for f in fields))
 
 
 @router.get("/evenements/{seq}", response_class=HTMLResponse)
@@ -138,7 +148,9 @@ def event(seq: EventSeq, request: Request, session: SessionDep) -> Response:
     row = session.connection().execute(select(EVENTS).where(EVENTS.c.seq == seq)).first()
     if row is None:
         raise NotFound(f"l'événement {seq} n'existe pas (ou a été purgé)")
-    return _page(request, session, who, "event.html", {"event": event_dict(row)})
+    found = event_dict(row)
+    context = {"event": found, "names": _names(session, [found])}
+    return _page(request, session, who, "event.html", context)
 
 
 @router.get("/export")

@@ -11,6 +11,8 @@ from hub.errors import HubError
 from hub.sandbox import jobs
 from hub.sandbox.models import QueryJob
 from hub.sandbox.runtime import runtime_for
+from hub.sandbox.web import STATUS_LABELS
+from hub.web.labels import reason
 
 DEMO_SQL = (
     "SELECT school_id, count(DISTINCT pupil_id) AS eleves, count(*) AS traces "
@@ -40,9 +42,9 @@ def print_demo_query(ctx: HubContext, project_id: str, researcher_sub: str) -> N
     try:
         job = run_demo_query(ctx, project_id, researcher_sub)
     except HubError as exc:
-        print(f"  requête refusée   : {exc.detail}")
+        print(f"  requête refusée   : {reason(exc.detail)}")
         return
-    print(f"  état              : {job.status} (job {job.id})")
+    print(f"  état              : {STATUS_LABELS.get(job.status, job.status)} (requête {job.id})")
     if job.result is not None and job.report is not None:
         print("  résultat          :", ", ".join(job.result["columns"]))
         for row in job.result["rows"]:
@@ -56,4 +58,4 @@ def print_demo_query(ctx: HubContext, project_id: str, researcher_sub: str) -> N
             f"{summary['rows_suppressed']} masquée(s)"
         )
     else:
-        print("  motifs            :", "; ".join(job.reasons))
+        print("  motifs            :", "; ".join(reason(r) for r in job.reasons))

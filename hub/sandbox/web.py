@@ -37,6 +37,12 @@ STATUS_LABELS = {
     "released": "diffusée après contrôle",
     "rejected": "rejetée par le contrôle des sorties",
 }
+STATUS_KINDS = {
+    "succeeded": "success",
+    "failed": "error",
+    "refused": "error",
+    "cancelled": "warning",
+}
 # French text per disclosure reason code (hub.sandbox.disclosure.CODES); {column} is the
 # aggregate concerned, the other fields are the reason's params.
 REASON_LABELS = {
@@ -105,7 +111,7 @@ def _projects(session: Session, principal: Principal) -> list[Project]:
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    full = {"statuses": STATUS_LABELS, **context}
+    full = {"statuses": STATUS_LABELS, "status_kinds": STATUS_KINDS, **context}
     return templates.TemplateResponse(request, f"research/{name}", full, status_code=status)
 
 
@@ -116,6 +122,8 @@ def _index(request: Request, session: Session, principal: Principal, **extra: An
         "principal": principal,
         "projects": projects,
         "budgets": {p.id: jobs.privacy_budget(runtime, session, principal, p.id) for p in projects},
+        "project_options": [(p.id, p.title) for p in projects],
+        "project_titles": {p.id: p.title for p in projects},
         "jobs": jobs.list_jobs(session, principal, None)[:20],
         "sql": EXAMPLE,
         "error": None,

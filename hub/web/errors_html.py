@@ -8,19 +8,19 @@ from fastapi.responses import RedirectResponse, Response
 from hub.errors import HubError
 from hub.web.templating import templates
 
-UI_PREFIXES = ("/review", "/audit", "/research", "/login")
+UI_PREFIXES = ("/review", "/audit", "/research", "/login", "/accessibilite")
 
 
 def wants_html(request: Request) -> bool:
-    """A browser page request: a UI path whose client accepts HTML."""
-    return request.url.path.startswith(UI_PREFIXES) and "text/html" in request.headers.get(
-        "accept", ""
-    )
+    """A browser page request: a UI path (or the home page) whose client accepts HTML."""
+    path = request.url.path
+    page = path == "/" or path.startswith(UI_PREFIXES)
+    return page and "text/html" in request.headers.get("accept", "")
 
 
 def html_error(request: Request, exc: HubError) -> Response:
     """Redirect to the login page when a session is needed, else an error page in French."""
     if exc.slug == "login-required":
         return RedirectResponse(exc.detail, status_code=303)
-    context = {"title": exc.title, "detail": exc.detail, "principal": None}
+    context = {"status": exc.status, "detail": exc.detail, "principal": None}
     return templates.TemplateResponse(request, "error.html", context, status_code=exc.status)

@@ -17,6 +17,8 @@ from hub.web.templating import templates
 router = APIRouter(
     include_in_schema=False, dependencies=[Depends(public_endpoint), Depends(csrf_protect)]
 )
+EXPIRED = "ce jeton a expiré (un jeton vaut une heure) : demandez-en un nouveau."
+INVALID = "ce jeton n'est pas valide pour cette plateforme (signature, émetteur ou format)."
 
 
 def _safe_next(target: str | None) -> str:
@@ -43,7 +45,8 @@ def login(
         principal = request.app.state.hub.verifier.verify(token.strip())
     except HubError as exc:
         request.app.state.hub.audit_auth_failure(request, token, exc.detail)
-        context = {"next": _safe_next(next), "error": exc.detail}
+        expired = exc.detail == "token expired"
+        context = {"next": _safe_next(next), "error": EXPIRED if expired else INVALID}
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(

@@ -19,6 +19,7 @@ from hub.deps import SessionDep, actor_of, hub_context
 from hub.errors import HubError
 from hub.registry.models import Organisation, Project
 from hub.web.csrf import csrf_protect
+from hub.web.names import names_for
 from hub.web.session import page_roles, ui_principal
 from hub.web.templating import templates
 
@@ -122,7 +123,8 @@ def queue_page(request: Request, session: SessionDep) -> Response:
     recent = session.exec(
         select(ReviewDecision).order_by(col(ReviewDecision.id).desc()).limit(20)
     ).all()
-    return _page(request, "queue.html", principal, pending=pending, recent=recent)
+    titles = names_for(session, (d.contract_id for d in recent))
+    return _page(request, "queue.html", principal, pending=pending, recent=recent, titles=titles)
 
 
 def _detail(

@@ -10,7 +10,7 @@ COPY pyproject.toml README.md ./
 COPY contracts ./contracts
 COPY connector ./connector
 COPY hub ./hub
-# The in-process OPA engine declares Python >= 3.14 but works on 3.11 (see DESIGN.md).
+# The in-process OPA engine declares Python >= 3.14 but works on 3.11 (see docs/architecture.md).
 RUN /opt/edh/bin/pip install ".[hub]" \
  && /opt/edh/bin/pip install --no-deps --ignore-requires-python "opa-golib-python-bindings==0.4.4"
 

@@ -1,4 +1,4 @@
-"""How benchmarks judge a measurement against its goal (DESIGN.md).
+"""How benchmarks judge a measurement against its goal (docs/architecture.md).
 
 A measurement worse than its *guard* fails the benchmark: that is a regression whatever
 the host. One between the guard and the goal marks the benchmark an expected failure

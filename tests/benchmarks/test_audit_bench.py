@@ -1,6 +1,6 @@
 """Audit log benchmarks on the real PostgreSQL: concurrent appends, verification, search.
 
-Goals (DESIGN.md): append >= 5,000 events/s, verify 1 M events < 10 s, fast search on
+Goals (docs/architecture.md): append >= 5,000 events/s, verify 1 M events < 10 s, fast search on
 1 M events. Appends are measured as concurrent requests each recording one event that
 stands alone (``record_now``: a decision, a refusal, a read; group commit), and, for the
 record, as events written inside each request's own transaction (``record``: one

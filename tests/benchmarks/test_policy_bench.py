@@ -1,6 +1,6 @@
 """In-process policy decision latency (p50/p99) and throughput under 2 threads.
 
-Goal (DESIGN.md): p99 < 1 ms for an in-process decision, on realistic data documents
+Goal (docs/architecture.md): p99 < 1 ms for an in-process decision, on realistic data documents
 (2,000 researchers, 300 projects, 300 contracts, 100 connectors). The test machine is
 shared, so each decision is timed twice: wall clock, and the CPU time of the calling
 thread (the engine runs on it; time spent preempted by other processes is excluded).

@@ -30,7 +30,7 @@ SMALL_STATEMENTS = 100_000
 RUNS = 5  # interleaved, best of each: another job on the shared host only slows a run
 FILES = 8
 THREADS = 2
-GOAL = 1.2  # DESIGN.md: sandbox time <= 1.2 x raw DuckDB
+GOAL = 1.2  # sandbox time <= 1.2 x raw DuckDB
 REGRESSION_GUARD = 2.5  # DuckDB time of the disclosure-controlled query vs raw, busy host
 RAW = (
     "SELECT school_id, verb_id, count(*) AS n, count(DISTINCT actor_pseudonym) AS pupils, "

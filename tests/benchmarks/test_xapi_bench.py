@@ -1,6 +1,6 @@
 """Connector xAPI throughput: strict validation alone and HTTP ingestion (batches of 100).
 
-Goals (DESIGN.md, issue 3): validation ≥ 40,000 statements/s per core (10x Ralph's
+Goals (issue 3): validation ≥ 40,000 statements/s per core (10x Ralph's
 ≈ 4,000/s on these machines) and HTTP ingestion ≥ 10,000 statements/s per core. The HTTP
 figure is the real ``edh-connector run`` server (uvicorn) in its own process: statements
 accepted (durably spooled) per CPU-second of that process, read from ``/proc``.

@@ -26,7 +26,7 @@ def test_researcher_runs_a_query_and_reads_the_report(
         )
         page.get_by_role("button", name="Exécuter la requête").click()
         page.wait_for_selector("text=terminée", timeout=30_000)
-        table = page.locator("table").first
+        table = page.get_by_role("table", name="Résultat communiqué")
         assert "school-0" in table.inner_text() and "masqué" in table.inner_text()
         report = page.get_by_role("heading", name="Rapport de contrôle de divulgation")
         assert report.is_visible()

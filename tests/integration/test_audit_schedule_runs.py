@@ -223,7 +223,7 @@ def test_dpo_page_shows_each_task_last_run(
     text = html.unescape(page.text)
     assert "Tâches automatiques" in text
     assert "Évaluation des règles d'alerte" in text and "toutes les 5 min" in text
-    assert "23/11/2026 à 12:00:00" in text
+    assert "23/11/2026 à 13:00:00" in text  # 12:00 UTC, shown in Europe/Paris
     assert "réussie : 0 nouvelle(s) alerte(s)" in text
     assert "Vérification de l'intégrité" in text and "désactivée" in text
     assert "en échec" in text  # the checkpoint could not load its key

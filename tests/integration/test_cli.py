@@ -23,9 +23,14 @@ def test_demo_seeds_and_prints_what_to_open(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     first = _run(["demo", "--no-serve", "--data-dir", str(data)], tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "/docs" in first.stdout and "jeton operator" in first.stdout
+    for path in ("/login", "/review", "/audit", "/research", "/docs", "/health", "/accessibilite"):
+        assert f"http://127.0.0.1:8000{path}\n" in first.stdout, path
+    assert "jeton délégué à la protection des données" in first.stdout
+    assert "valables 60 min, jusqu'au " in first.stdout  # the tokens' expiry
     assert "traces simulées poussées" in first.stdout  # the connector filled the lake
-    assert "état              : succeeded" in first.stdout  # the researcher query ran
+    assert "état              : terminée" in first.stdout  # the researcher query ran
+    for english in ("succeeded", "FINALIZED", "jeton operator", "job "):
+        assert english not in first.stdout, english
     second = _run(["demo", "--no-serve", "--data-dir", str(data)], tmp_path)
     assert second.returncode == 0, second.stderr  # seeding is idempotent
     verify = _run(["audit", "verify"], data)

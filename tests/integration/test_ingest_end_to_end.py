@@ -17,7 +17,7 @@ from connector.pipeline.state import PipelineState
 from hub.ingest.complete import REGISTERED_TOPIC
 from hub.storage.port import ObjectStore
 from hub.storage.s3 import S3Store
-from tests.conftest import SHARED_DATA
+from tests.conftest import SAMPLE_STATEMENTS
 from tests.support.ingest_fixtures import (
     IngestSetup,
     collector,
@@ -25,8 +25,6 @@ from tests.support.ingest_fixtures import (
     kafka_settings,
     s3_settings,
 )
-
-SAMPLE = SHARED_DATA / "fun-mooc-video-statements.jsonl.gz"
 
 
 def run_push(setup: IngestSetup, path: Path, state_path: Path, batch_size: int) -> PushReport:
@@ -49,7 +47,7 @@ def run_push(setup: IngestSetup, path: Path, state_path: Path, batch_size: int) 
 
 def original_identifiers() -> set[str]:
     names = set()
-    with gzip.open(SAMPLE, "rt") as fh:
+    with gzip.open(SAMPLE_STATEMENTS, "rt") as fh:
         for line in fh:
             names.add(json.loads(line)["actor"]["account"]["name"])
     return names
@@ -58,7 +56,7 @@ def original_identifiers() -> set[str]:
 def test_shared_statements_reach_the_lake_pseudonymised(
     sqlite_ingest: IngestSetup, tmp_path: Path
 ) -> None:
-    report = run_push(sqlite_ingest, SAMPLE, tmp_path / "state.json", batch_size=5000)
+    report = run_push(sqlite_ingest, SAMPLE_STATEMENTS, tmp_path / "state.json", batch_size=5000)
     assert report.accepted == 22_000 and not report.rejected
     assert report.batches_registered == 5
     store = sqlite_ingest.ctx.store
@@ -95,7 +93,7 @@ def test_shared_statements_through_s3_and_kafka(
         events: dict[str, Any] = {}  # by event id: delivery is at-least-once
         assert setup.ctx.bus is not None
         setup.ctx.bus.subscribe(REGISTERED_TOPIC, "e2e", collector(events, setup.contract_id))
-        report = run_push(setup, SAMPLE, tmp_path / "state.json", batch_size=8000)
+        report = run_push(setup, SAMPLE_STATEMENTS, tmp_path / "state.json", batch_size=8000)
         assert report.batches_registered == 3 and report.accepted == 22_000
         store = setup.ctx.store
         assert isinstance(store, S3Store)

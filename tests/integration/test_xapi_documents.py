@@ -80,7 +80,8 @@ def test_preconditions(xapi: TestClient, name: str) -> None:
 def test_profile_put_over_existing_without_header_is_409(xapi: TestClient, name: str) -> None:
     path, owner, doc = RESOURCES[name]
     params = {**owner, doc: "doc"}
-    assert xapi.put(path, params=params, json={"a": 1}).status_code == 204
+    created = xapi.put(path, params=params, json={"a": 1}, headers={"If-None-Match": "*"})
+    assert created.status_code == 204
     conflict = xapi.put(path, params=params, json={"a": 2})
     assert conflict.status_code == 409 and "If-Match" in conflict.json()["detail"]
     assert xapi.get(path, params=params).json() == {"a": 1}

@@ -21,10 +21,9 @@ from fastapi.testclient import TestClient
 from connector.config import ConnectorSettings, XapiSettings
 from connector.spool import Spool
 from connector.xapi.app import create_app
-from tests.conftest import SHARED_DATA
+from tests.conftest import SAMPLE_STATEMENTS
 from tests.support.browser import free_port
 
-SAMPLE = SHARED_DATA / "fun-mooc-video-statements.jsonl.gz"
 XAPI_KEY, XAPI_SECRET = "vendor-key", "vendor-secret-for-tests"
 
 
@@ -75,7 +74,7 @@ def xapi(
 @pytest.fixture(scope="session")
 def sample_statements() -> list[dict[str, Any]]:
     """The 22,000 real statements of the shared sample."""
-    with gzip.open(SAMPLE, "rt", encoding="utf-8") as lines:
+    with gzip.open(SAMPLE_STATEMENTS, "rt", encoding="utf-8") as lines:
         return [json.loads(line) for line in lines]
 
 

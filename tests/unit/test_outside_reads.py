@@ -1,0 +1,57 @@
+"""The session check that fails when a test opens a file outside the repository."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.outside_reads import REPO, allowed_roots, outside
+
+ROOTS = allowed_roots()
+STRAY = "/edh-outside-check/sibling-data.jsonl"  # never exists: opening it still is an event
+PROBE = f"""
+def test_reads_a_sibling_folder():
+    try:
+        open({STRAY!r})
+    except OSError:
+        pass
+
+def test_reads_inside():
+    pass
+"""
+
+
+def test_repository_python_and_temp_files_are_allowed() -> None:
+    assert not outside(str(REPO / "tests" / "data" / "xapi" / "README.md"), ROOTS)
+    assert not outside(os.__file__, ROOTS)
+    assert not outside("/etc/hosts", ROOTS)
+
+
+def test_a_sibling_of_the_repository_is_outside() -> None:
+    assert outside(str(REPO.parent / "shared" / "data" / "x.jsonl.gz"), ROOTS)
+    assert outside(str(REPO) + "-copy/tests/conftest.py", ROOTS)  # a prefix is not a parent
+    assert outside(STRAY, ROOTS)
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["single", "xdist"])
+def test_a_session_that_reads_outside_fails_and_names_the_file(
+    tmp_path: Path, workers: list[str]
+) -> None:
+    (tmp_path / "test_probe.py").write_text(PROBE)
+    options = ["-q", "-p", "no:cacheprovider", "-p", "tests.support.outside_reads", *workers]
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", *options, "test_probe.py"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "2 passed" in run.stdout
+    assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout
+    assert "files opened outside the repository" in run.stdout
+    assert STRAY in run.stdout
