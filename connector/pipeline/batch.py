@@ -23,6 +23,8 @@ from contracts.canonical import sha256_hex
 from contracts.minimisation import FieldFilter
 
 _ID_NAMESPACE = uuid.UUID("6f1c1f9e-7d0b-4c55-9a55-0e0b1d8f6a11")
+PENDING_ROWS = 4096
+"""Rows a batch holds as Python objects before encoding them into its files' row groups."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class _Accumulator:
     def __init__(self) -> None:
         self.buffers: dict[str, RowBuffer] = {}
         self.rows = 0
+        self.pending = 0
         self.low: datetime | None = None
         self.high: datetime | None = None
         self.rejected: list[Rejection] = []
@@ -126,6 +129,11 @@ class _Accumulator:
             buffer = self.buffers[day] = RowBuffer()
         buffer.add(st, ts, stored)
         self.rows += 1
+        self.pending += 1
+        if self.pending >= PENDING_ROWS:
+            for each in self.buffers.values():
+                each.flush()
+            self.pending = 0
         self.low = ts if self.low is None or ts < self.low else self.low
         self.high = ts if self.high is None or ts > self.high else self.high
 

@@ -89,12 +89,21 @@ def _grouping_ids(context: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 class RowBuffer:
-    """Column lists for one Parquet file; ``add`` takes a minimised, pseudonymised statement
-    with ``id``, ``timestamp`` and ``stored`` already set."""
+    """One Parquet file, written as rows arrive; ``add`` takes a minimised, pseudonymised
+    statement with ``id``, ``timestamp`` and ``stored`` already set.
+
+    Rows wait in Python lists only until :meth:`flush` (the batcher calls it whenever the
+    rows pending across all of a batch's files reach a bound); each flush encodes them as
+    row groups into the file, so memory holds compressed Parquet, not a batch of Python
+    objects. Deterministic: the same rows flushed at the same points give the same bytes.
+    """
 
     def __init__(self) -> None:
         self.columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
         self.rows = 0
+        self.pending = 0
+        self._sink = io.BytesIO()
+        self._writer: pq.ParquetWriter | None = None
 
     def add(self, st: dict[str, Any], timestamp: datetime, stored: datetime) -> None:
         """Append one row (the timestamps are passed parsed, as the batcher needs them)."""
@@ -122,10 +131,24 @@ class RowBuffer:
         c["class_id"].append(klass)
         c["statement_json"].append(orjson.dumps(st).decode())
         self.rows += 1
+        self.pending += 1
+
+    def flush(self) -> None:
+        """Encode the pending rows as a row group of the file (zstd, dictionaries)."""
+        if not self.pending:
+            return
+        table = pa.Table.from_pydict(self.columns, schema=LAKE_SCHEMA)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(
+                self._sink, LAKE_SCHEMA, compression="zstd", use_dictionary=True
+            )
+        self._writer.write_table(table, row_group_size=self.pending)
+        self.columns = {name: [] for name in COLUMNS}
+        self.pending = 0
 
     def to_parquet(self) -> bytes:
-        """The Parquet bytes of the buffered rows (zstd; deterministic for the same rows)."""
-        table = pa.Table.from_pydict(self.columns, schema=LAKE_SCHEMA)
-        sink = io.BytesIO()
-        pq.write_table(table, sink, compression="zstd", use_dictionary=True)
-        return sink.getvalue()
+        """The Parquet bytes of every row added (closes the file: call it once)."""
+        self.flush()
+        assert self._writer is not None, "a RowBuffer is created for its first row"
+        self._writer.close()
+        return self._sink.getvalue()

@@ -42,6 +42,18 @@ def _validator() -> Any:
 
 
 @functools.cache
+def _batch_validator() -> Any:
+    """The statement schema applied to every item of an array: one call per batch."""
+    schema = _schema()
+    shared = ("$schema", "$id", "definitions")
+    statement = {k: v for k, v in schema.items() if k not in shared}
+    return jsonschema_rs.validator_for(
+        {"$schema": schema["$schema"], "definitions": schema["definitions"],
+         "type": "array", "items": statement}
+    )  # fmt: skip
+
+
+@functools.cache
 def _pattern_names() -> dict[str, str]:
     """What each pattern of the schema means, from its definition's description."""
     definitions = _schema()["definitions"].values()
@@ -101,6 +113,12 @@ def validate_statement(statement: Any, version: str, prefix: str = "statement") 
 
 
 def validate_statements(statements: list[Any], version: str) -> None:
-    """Validate every statement of a batch (``version`` is the resolved API version)."""
+    """Validate every statement of a batch (``version`` is the resolved API version).
+
+    The schema checks the whole batch in one call; only a batch it refuses is walked
+    statement by statement, to name the first invalid one."""
+    if not _batch_validator().is_valid(statements):
+        for n, statement in enumerate(statements):
+            validate_statement(statement, version, f"statement[{n}]")
     for n, statement in enumerate(statements):
-        validate_statement(statement, version, f"statement[{n}]")
+        rules.check(statement, version, f"statement[{n}]")

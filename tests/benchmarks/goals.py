@@ -9,8 +9,10 @@ without turning the build red; a goal met passes.
 
 from __future__ import annotations
 
+import os
 import time
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +32,15 @@ def host_loop_seconds() -> float:
     return min(once() for _ in range(3))
 
 
+def host_load() -> str:
+    """This host's load averages (1, 5, 15 min) and core count, printed beside figures."""
+    try:
+        one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
+    except OSError:
+        return "host load unknown"
+    return f"host load {one}/{five}/{fifteen} on {os.cpu_count()} cores"
+
+
 def meet_or_xfail(
     what: str, measured: float, goal: float, guard: float, *, lower_is_better: bool = False
 ) -> None:
@@ -39,5 +50,6 @@ def meet_or_xfail(
     if worse(measured, goal):
         pytest.xfail(
             f"{what}: goal {goal:,} not met ({measured:,.3f}); this host runs "
-            f"{REFERENCE_LOOP:,} Python additions in {host_loop_seconds():.2f} CPU s"
+            f"{REFERENCE_LOOP:,} Python additions in {host_loop_seconds():.2f} CPU s; "
+            f"{host_load()}"
         )

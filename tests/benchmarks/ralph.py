@@ -1,0 +1,123 @@
+"""Ralph (``ralph-malph``), the peer LRS the xAPI benchmarks measure in the same run.
+
+Ralph's pins differ from ours, so it runs in a side environment of its own, built with
+pip from PyPI on first use under ``.peers/`` (git-ignored) at the exact versions of
+``ralph_side/constraints.txt``, then reused. Our code never imports it: the scripts in
+``ralph_side/`` run under its interpreter and report what they measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from tests.support.browser import free_port
+
+VERSION = "5.1.0"
+SIDE = Path(__file__).resolve().parent / "ralph_side"
+ROOT = Path(__file__).resolve().parents[2]
+ENV_DIR = ROOT / ".peers" / f"ralph-malph-{VERSION}"
+USER, PASSWORD = "bench", "bench-secret"
+
+
+def python() -> Path:
+    """Ralph's interpreter, its environment built first if needed."""
+    interpreter = ENV_DIR / "bin" / "python"
+    stamp = ENV_DIR / ".complete"
+    if not stamp.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(ENV_DIR)], check=True)
+        subprocess.run(
+            [str(interpreter), "-m", "pip", "install", "-q", "-c", str(SIDE / "constraints.txt"),
+             f"ralph-malph[lrs,cli]=={VERSION}", "requests"],
+            check=True,
+        )  # fmt: skip
+        stamp.touch()
+    return interpreter
+
+
+def write_jsonl(statements: list[dict[str, Any]], path: Path) -> Path:
+    """``statements`` as JSON Lines at ``path`` (what Ralph's side reads)."""
+    path.write_text("".join(json.dumps(s) + "\n" for s in statements), encoding="utf-8")
+    return path
+
+
+class Validation:
+    """Ralph's strict validation in a long-lived process: each :meth:`run` is one timed
+    pass over the same statements, so passes interleave with ours."""
+
+    def __init__(self, jsonl: Path) -> None:
+        self._proc = subprocess.Popen(
+            [str(python()), str(SIDE / "validate_worker.py"), str(jsonl)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.count = int(self._reply()["ready"])
+
+    def _reply(self) -> dict[str, Any]:
+        out: IO[str] | None = self._proc.stdout
+        assert out is not None
+        line = out.readline()
+        assert line, "Ralph's validation worker stopped"
+        return dict(json.loads(line))
+
+    def run(self) -> tuple[float, int]:
+        """CPU seconds of one pass, and how many statements Ralph refused."""
+        stdin: IO[str] | None = self._proc.stdin
+        assert stdin is not None
+        stdin.write("run\n")
+        stdin.flush()
+        reply = self._reply()
+        return float(reply["cpu_s"]), int(reply["refused"])
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait(timeout=30)
+
+
+@contextmanager
+def serve(data_dir: Path) -> Iterator[tuple[str, int]]:
+    """Ralph's LRS on a free loopback port over ``data_dir``: its statements URL, its pid."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "RALPH_APP_DIR": str(data_dir / "app"),
+        "RALPH_AUTH_FILE": str(data_dir / "auth.json"),
+        "RALPH_RUNSERVER_AUTH_BACKENDS": "basic",
+        "RALPH_RUNSERVER_BACKEND": "fs",
+    }
+    ralph = python()
+    subprocess.run(
+        [str(ralph.parent / "ralph"), "auth", "-u", USER, "-p", PASSWORD, "-s", "all",
+         "-M", "mailto:bench@example.org", "-w"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(ralph), str(SIDE / "serve.py"), str(data_dir / "lrs"), str(port)],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/xAPI/statements"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/__lbheartbeat__", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

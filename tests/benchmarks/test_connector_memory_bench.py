@@ -1,0 +1,81 @@
+"""Memory of a real connector shipping simulated statements, told as the process sees it.
+
+``edh-connector push`` (its own process) ships a simulated JSON Lines file to ``edh serve``
+(its own process, SQLite, local lake) in batches of 50,000. The figure is the connector
+process's peak resident set size (``ru_maxrss`` from ``wait4``): what the operating system
+gives it, Arrow's buffers included, which ``tracemalloc`` does not see. Goal: under
+120 MB for 1,000,000 statements, and flat in the number of statements (1 M against 200 k).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.benchmarks.goals import host_load, meet_or_xfail
+from tests.support.factories import make_context
+from tests.support.ingest_cli import CONNECTOR, connector_env, registered, start_hub
+from tests.support.ingest_fixtures import IngestSetup, free_port, prepare
+
+pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1800)]
+RSS_GOAL_MB, RSS_GUARD_MB = 120, 250
+SIZES = (200_000, 1_000_000)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[IngestSetup]:
+    port = free_port()
+    hub_dir = tmp_path / "hub"
+    url = f"sqlite:///{hub_dir / 'hub.sqlite3'}"
+    ctx = make_context(url, hub_dir, public_url=f"http://127.0.0.1:{port}")
+    setup = prepare(ctx)
+    setup.url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "EDH_DEV_MODE": "true",
+        "EDH_DATA_DIR": str(hub_dir),
+        "EDH_PUBLIC_URL": setup.url,
+        "EDH_DATABASE__URL": url,
+    }
+    hub = start_hub(port, env)
+    try:
+        yield setup
+    finally:
+        hub.terminate()
+        hub.wait(timeout=30)
+        ctx.engine.dispose()
+
+
+def _peak_rss_mb(args: list[str], env: dict[str, str]) -> float:
+    """Run ``edh-connector ARGS`` to its end; its peak resident set size in MB."""
+    proc = subprocess.Popen([*CONNECTOR, *args], env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0, f"edh-connector {args[0]} exited {proc.returncode}"
+    return usage.ru_maxrss / 1024
+
+
+def test_connector_push_memory_is_flat_and_small(served: IngestSetup, tmp_path: Path) -> None:
+    peaks: dict[int, float] = {}
+    for size in SIZES:
+        data = tmp_path / f"traces-{size}.jsonl.gz"
+        simulate = ["simulate", "--pupils", "20000", "--weeks", "36", "--statements", str(size)]
+        subprocess.run([*CONNECTOR, *simulate, "--out", str(data)], check=True)
+        env = connector_env(served, tmp_path / f"connector-{size}")
+        peaks[size] = _peak_rss_mb(["push", str(data), "--batch-size", "50000"], env)
+    # The simulator is seeded: the larger file starts with the smaller one's statements,
+    # whose batches the hub already holds, so the lake holds the larger file exactly once.
+    assert sum(b.row_count for b in registered(served)) == SIZES[-1]
+    small, large = peaks[SIZES[0]], peaks[SIZES[1]]
+    print(
+        f"\nedh-connector push, batches of 50,000: peak RSS {small:.0f} MB for"
+        f" {SIZES[0]:,} statements, {large:.0f} MB for {SIZES[1]:,} (goal < {RSS_GOAL_MB} MB,"
+        f" flat); {host_load()}"
+    )
+    assert large < small * 1.15, "the connector's memory grows with the statements shipped"
+    meet_or_xfail("connector peak RSS (MB), 1 M statements", large, RSS_GOAL_MB, RSS_GUARD_MB,
+                  lower_is_better=True)  # fmt: skip
