@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from contracts import redaction
 from connector.pipeline.register import EarlierErasures, ErasureFilter
+from contracts import redaction
 from contracts.connector_token import mint_connector_token
 
 

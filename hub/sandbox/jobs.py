@@ -330,11 +330,11 @@ def _finish(
         _audit(session, None, job, "sandbox.query.failed", Decision.INFO, [outcome.message])
         return
     tables = [pa.ipc.open_stream(ipc).read_all() for ipc in outcome.ipc]
+    if isinstance(plan, DpPlan):  # planned only under differential privacy
+        _release_dp(runtime, session, job, (plan, scope, approval), tables[0].to_pylist())
+        return
     if approval.obligations.release_mode is ReleaseMode.REVIEWED:
         airlock.hold(session, job, airlock.Exact(checked, plan, scope, approval.request, tables))
-        return
-    if isinstance(plan, DpPlan):
-        _release_dp(runtime, session, job, (plan, scope, approval), tables[0].to_pylist())
         return
     released = _release(session, checked, plan, scope, tables)
     try:
