@@ -23,9 +23,10 @@ from sqlmodel import Session, col, select
 
 from contracts.canonical import canonical_json, sha256_hex
 from contracts.signing import sign_detached
-from hub.audit.trail import Actor, EventDraft, Resource, Why, record
+from hub.audit.trail import SYSTEM, Actor, EventDraft, Resource, Why, record
 from hub.config import Settings
 from hub.contracts.hubkey import hub_jwk, hub_signing_key
+from hub.contracts.models import Contract
 from hub.contracts.service import current_terms, get_contract
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key
@@ -228,22 +229,28 @@ def purge_expired(
     store: ObjectStore, session: Session, actor: Actor, contract_id: str, on: date
 ) -> LakeChange:
     """Delete the day partitions of ``contract_id`` older than its ``retention_days``
-    (counted back from ``on``); audited. Idempotent."""
+    (counted back from ``on``), in the lake and in quarantine, with every stored version;
+    the registry's row counts follow; audited. Idempotent."""
     contract = get_contract(session, contract_id)
     cutoff = on - timedelta(days=current_terms(session, contract).retention_days)
     change = LakeChange()
-    for batch in _registered(session, contract_id):
-        files = [dict(f) for f in batch.files]
+    for batch in _with_objects(session, contract_id):
+        files, removed = [dict(f) for f in batch.files], 0
         for entry in files:
             if not entry.get("purged") and date.fromisoformat(str(entry["date"])) < cutoff:
-                store.delete(str(entry["key"]))
+                for stale in (str(entry["key"]), quarantine_key(str(entry["key"]))):
+                    store.erase(stale)
                 entry["purged"] = True
                 change.objects_deleted.append(str(entry["key"]))
-                change.rows_removed += int(str(entry.get("rows", 0)))
-        batch.files = files
-        session.add(batch)
+                removed += int(str(entry.get("rows", 0)))
+        if removed or files != batch.files:
+            batch.files = files
+            if batch.status == BatchStatus.REGISTERED:
+                batch.row_count = max(0, (batch.row_count or 0) - removed)
+                change.rows_removed += removed
+            session.add(batch)
     if change.objects_deleted:
-        details = {"cutoff": cutoff.isoformat(), "objects": change.objects_deleted}
+        details = {"cutoff": cutoff.isoformat(), "objects": len(change.objects_deleted)}
         why = Why(contract_id=contract.id, project_id=contract.project_id, purpose="retention")
         record(
             session,
@@ -256,3 +263,20 @@ def purge_expired(
             ),
         )
     return change
+
+
+def purge_lake(
+    store: ObjectStore, session: Session, on: date, stale_after: timedelta
+) -> dict[str, Any]:
+    """The scheduled retention run: uploads never completed for ``stale_after`` go to
+    quarantine, then every contract's partitions past retention are deleted (lake and
+    quarantine). Returns what was done (batch ids, object counts)."""
+    from hub.ingest.janitor import quarantine_stale  # janitor → complete → this module
+
+    stale = quarantine_stale(store, session, SYSTEM, stale_after)
+    deleted = {}
+    for contract_id in session.exec(select(Contract.id)).all():
+        change = purge_expired(store, session, SYSTEM, contract_id, on)
+        if change.objects_deleted:
+            deleted[contract_id] = len(change.objects_deleted)
+    return {"on": on.isoformat(), "deleted": deleted, "quarantined": stale}
