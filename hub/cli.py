@@ -18,6 +18,7 @@ AREA_COMMANDS: tuple[str, ...] = (
     "hub.policy.cli",
     "hub.ingest.cli",
     "hub.sandbox.cli",
+    "hub.pseudonym.cli",
 )
 
 
