@@ -24,6 +24,7 @@ AREA_COMMANDS: tuple[str, ...] = (
     "hub.ingest.cli",
     "hub.sandbox.cli",
     "hub.sandbox.airlock.cli",
+    "hub.pseudonym.cli",
 )
 
 

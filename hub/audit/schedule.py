@@ -42,6 +42,8 @@ log = logging.getLogger("hub.audit.schedule")
 
 TICK_SECONDS = 10.0
 STOP_SECONDS = 60.0
+STALE_UPLOADS = timedelta(hours=24)
+"""Uploads announced but not completed for this long go to quarantine (lake purge)."""
 RUNS = AuditTaskRun.__table__  # type: ignore[attr-defined]
 
 
@@ -93,11 +95,23 @@ def _purge(ctx: HubContext, now: datetime) -> str:
     return "rien à purger" if purge is None else f"{purge.events} événements purgés"
 
 
+def _lake_purge(ctx: HubContext, now: datetime) -> str:
+    from hub.ingest.erasure import purge_lake
+
+    if ctx.store is None:
+        return "pas de lac configuré"
+    with session_scope(ctx.engine) as session:
+        done = purge_lake(ctx.store, session, now.date(), STALE_UPLOADS)
+    objects = sum(done["deleted"].values())
+    return f"{objects} fichier(s) du lac purgé(s), {len(done['quarantined'])} lot(s) en quarantaine"
+
+
 RUNNERS: dict[str, Runner] = {
     "checkpoint": _checkpoint,
     "alerts": _alerts,
     "verify": _verify,
     "purge": _purge,
+    "lake-purge": _lake_purge,
 }
 
 
@@ -108,6 +122,7 @@ def periods(settings: AuditSettings) -> dict[str, int]:
         "alerts": settings.alerts_every_minutes,
         "verify": settings.verify_every_minutes,
         "purge": settings.purge_every_minutes,
+        "lake-purge": settings.lake_purge_every_minutes,
     }
 
 

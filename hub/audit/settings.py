@@ -102,3 +102,10 @@ class AuditSettings(BaseModel):
         le=525_600,
         description="Apply the retention period this often (0 disables).",
     )
+    lake_purge_every_minutes: int = Field(
+        default=1440,
+        ge=0,
+        le=525_600,
+        description="Purge the lake and quarantine past each contract's retention, and "
+        "quarantine uploads never completed, this often (0 disables).",
+    )

@@ -66,6 +66,7 @@ TASK_LABELS = {
     "alerts": "Évaluation des règles d'alerte",
     "verify": "Vérification de l'intégrité",
     "purge": "Purge (durée de conservation)",
+    "lake-purge": "Purge du lac et de la quarantaine (conservation des contrats)",
 }
 
 

@@ -23,24 +23,19 @@ def _context() -> Any:
 
 
 def _purge(args: argparse.Namespace) -> int:
-    from sqlmodel import select
-
-    from hub.contracts.models import Contract
     from hub.db import session_scope
-    from hub.ingest.erasure import purge_expired
-    from hub.ingest.janitor import quarantine_stale
+    from hub.ingest.erasure import purge_expired, purge_lake
     from hub.ingest.presign import store_of
 
     ctx = _context()
     on = date.fromisoformat(args.on) if args.on else datetime.now(UTC).date()
-    deleted: dict[str, list[str]] = {}
     with session_scope(ctx.engine) as session:
-        stale = quarantine_stale(store_of(ctx), session, SYSTEM, timedelta(hours=args.stale_hours))
-        ids = [args.contract] if args.contract else list(session.exec(select(Contract.id)).all())
-        for contract_id in ids:
-            change = purge_expired(store_of(ctx), session, SYSTEM, contract_id, on)
-            deleted[contract_id] = change.objects_deleted
-    print(json.dumps({"on": on.isoformat(), "deleted": deleted, "quarantined": stale}, indent=2))
+        if args.contract:
+            change = purge_expired(store_of(ctx), session, SYSTEM, args.contract, on)
+            done: dict[str, Any] = {"on": on.isoformat(), "deleted": change.objects_deleted}
+        else:
+            done = purge_lake(store_of(ctx), session, on, timedelta(hours=args.stale_hours))
+    print(json.dumps(done, indent=2))
     return 0
 
 

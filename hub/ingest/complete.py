@@ -12,7 +12,7 @@ from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
 from hub.catalog.service import record_batch_stats
 from hub.context import HubContext
 from hub.errors import Forbidden, NotFound
-from hub.ingest.erasure import eraser_for, strip_erased
+from hub.ingest.erasure import strip_erased
 from hub.ingest.gate import UploadScope, upload_scope
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key, store_of
@@ -114,7 +114,7 @@ def complete(
         _audit(session, batch, "ingest.batch.quarantined", Decision.DENY, scope)
     else:
         _register(session, batch, manifest, scope)
-        strip_erased(eraser_for(store_of(ctx), ctx.settings), session, batch)
+        strip_erased(store_of(ctx), ctx.settings, session, batch)
     session.add(batch)
     session.flush()
     return batch

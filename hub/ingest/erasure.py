@@ -3,8 +3,9 @@
 Erasure rewrites each object holding an erased pupil's rows under a NEW key (the lake is
 write-once), records the rewrite with a manifest signed by the hub (linked to the
 connector's original manifest, which is kept, and to the erasure requests), updates the
-batch registry (key, digest, size, rows) so later verifications match, then removes the
-old object with every stored version of it (``ObjectStore.erase``). Purge deletes day
+batch registry (key, digest, size, rows) so later verifications match, and once that
+transaction committed removes the old object with every stored version of it
+(``ObjectStore.erase``); if it fails, the new copy is removed instead. Purge deletes day
 partitions past retention. Each run is audited without naming the pupil or their days.
 """
 
@@ -19,13 +20,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from contracts.canonical import canonical_json, sha256_hex
 from contracts.signing import sign_detached
-from hub.audit.trail import Actor, EventDraft, Resource, Why, record
+from hub.audit.trail import SYSTEM, Actor, EventDraft, Resource, Why, record
 from hub.config import Settings
 from hub.contracts.hubkey import hub_jwk, hub_signing_key
+from hub.contracts.models import Contract
 from hub.contracts.service import current_terms, get_contract
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key
@@ -155,9 +159,38 @@ class Eraser:
             self.key, canonical_json(rewrite.manifest), kid=self.kid, party="hub"
         )
         session.add(rewrite)
-        for stale in (rewrite.old_key, quarantine_key(rewrite.old_key)):
-            self.store.erase(stale)  # a quarantined batch left old versions in lake/ too
+        # a quarantined batch left old versions in lake/ too
+        _on_commit(session, self.store, [rewrite.old_key, quarantine_key(rewrite.old_key)])
+        _on_rollback(session, self.store, [_where(batch, new_key)])
         return rewrite.rows_removed
+
+
+_ERASE_ON_COMMIT, _ERASE_ON_ROLLBACK = "edh.erase_on_commit", "edh.erase_on_rollback"
+
+
+def _on_commit(session: Session, store: ObjectStore, keys: list[str]) -> None:
+    """Erase ``keys`` once the registry's transaction committed (never before: a failed
+    transaction must find the objects it still points to)."""
+    session.info.setdefault(_ERASE_ON_COMMIT, []).extend((store, k) for k in keys)
+
+
+def _on_rollback(session: Session, store: ObjectStore, keys: list[str]) -> None:
+    """Erase ``keys`` (rewritten copies nothing will point to) if the transaction fails."""
+    session.info.setdefault(_ERASE_ON_ROLLBACK, []).extend((store, k) for k in keys)
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _erase_replaced(session: OrmSession) -> None:
+    session.info.pop(_ERASE_ON_ROLLBACK, None)
+    for store, key in session.info.pop(_ERASE_ON_COMMIT, []):
+        store.erase(key)
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _erase_orphans(session: OrmSession) -> None:
+    session.info.pop(_ERASE_ON_COMMIT, None)
+    for store, key in session.info.pop(_ERASE_ON_ROLLBACK, []):
+        store.erase(key)
 
 
 def rewrite_manifest(
@@ -205,20 +238,21 @@ def erase_everywhere(
     return change
 
 
-def strip_erased(eraser: Eraser, session: Session, batch: IngestBatch) -> int:
+def strip_erased(
+    store: ObjectStore, settings: Settings, session: Session, batch: IngestBatch
+) -> int:
     """At registration: remove from ``batch`` the rows of pupils the register erased
     under its contract (audited when any); the rows removed."""
     wanted = erased_pseudonyms(session, batch.contract_id)
-    removed = eraser.batch(session, batch, wanted) if wanted else 0
+    removed = eraser_for(store, settings).batch(session, batch, wanted) if wanted else 0
     if removed:
         actor = Actor(sub=batch.connector_id, role="connector", org=batch.provider_id)
-        details = {"rows_removed": removed}
         draft = EventDraft(
             actor,
             "ingest.erasure.stripped",
             Resource("batch", batch.id),
             why=Why(contract_id=batch.contract_id, purpose="erasure register"),
-            details=details,
+            details={"rows_removed": removed},
         )
         record(session, draft)
     return removed
@@ -228,22 +262,28 @@ def purge_expired(
     store: ObjectStore, session: Session, actor: Actor, contract_id: str, on: date
 ) -> LakeChange:
     """Delete the day partitions of ``contract_id`` older than its ``retention_days``
-    (counted back from ``on``); audited. Idempotent."""
+    (counted back from ``on``), in the lake and in quarantine, with every stored version;
+    the registry's row counts follow; audited. Idempotent."""
     contract = get_contract(session, contract_id)
     cutoff = on - timedelta(days=current_terms(session, contract).retention_days)
     change = LakeChange()
-    for batch in _registered(session, contract_id):
-        files = [dict(f) for f in batch.files]
+    for batch in _with_objects(session, contract_id):
+        files, removed = [dict(f) for f in batch.files], 0
         for entry in files:
             if not entry.get("purged") and date.fromisoformat(str(entry["date"])) < cutoff:
-                store.delete(str(entry["key"]))
+                for stale in (str(entry["key"]), quarantine_key(str(entry["key"]))):
+                    store.erase(stale)
                 entry["purged"] = True
                 change.objects_deleted.append(str(entry["key"]))
-                change.rows_removed += int(str(entry.get("rows", 0)))
-        batch.files = files
-        session.add(batch)
+                removed += int(str(entry.get("rows", 0)))
+        if removed or files != batch.files:
+            batch.files = files
+            if batch.status == BatchStatus.REGISTERED:
+                batch.row_count = max(0, (batch.row_count or 0) - removed)
+                change.rows_removed += removed
+            session.add(batch)
     if change.objects_deleted:
-        details = {"cutoff": cutoff.isoformat(), "objects": change.objects_deleted}
+        details = {"cutoff": cutoff.isoformat(), "objects": len(change.objects_deleted)}
         why = Why(contract_id=contract.id, project_id=contract.project_id, purpose="retention")
         record(
             session,
@@ -256,3 +296,20 @@ def purge_expired(
             ),
         )
     return change
+
+
+def purge_lake(
+    store: ObjectStore, session: Session, on: date, stale_after: timedelta
+) -> dict[str, Any]:
+    """The scheduled retention run: uploads never completed for ``stale_after`` go to
+    quarantine, then every contract's partitions past retention are deleted (lake and
+    quarantine). Returns what was done (batch ids, object counts)."""
+    from hub.ingest.janitor import quarantine_stale  # janitor → complete → this module
+
+    stale = quarantine_stale(store, session, SYSTEM, stale_after)
+    deleted = {}
+    for contract_id in session.exec(select(Contract.id)).all():
+        change = purge_expired(store, session, SYSTEM, contract_id, on)
+        if change.objects_deleted:
+            deleted[contract_id] = len(change.objects_deleted)
+    return {"on": on.isoformat(), "deleted": deleted, "quarantined": stale}

@@ -26,7 +26,7 @@ from tests.support.audit_fixtures import seed, sql
 from tests.support.factories import make_context
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-ALL_TASKS = {"checkpoint", "alerts", "verify", "purge"}
+ALL_TASKS = {"checkpoint", "alerts", "verify", "purge", "lake-purge"}
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_a_checkpoint_also_runs_once_enough_events_follow_the_last(
 
 
 def test_disabled_task_never_runs(hub_pair: Callable[..., list[HubContext]]) -> None:
-    ctx, _ = hub_pair(verify_every_minutes=0, purge_every_minutes=0)
+    ctx, _ = hub_pair(verify_every_minutes=0, purge_every_minutes=0, lake_purge_every_minutes=0)
     assert set(AuditScheduler(ctx).tick(NOW)) == {"checkpoint", "alerts"}
     assert "verify" not in runs(ctx)
 
@@ -150,6 +150,7 @@ def test_a_failing_task_does_not_stop_the_others_and_is_retried(
         "alerts": True,
         "verify": False,
         "purge": False,
+        "lake-purge": True,
     }
     recorded = runs(ctx)
     assert recorded["checkpoint"].ok is False and recorded["checkpoint"].detail
@@ -169,7 +170,7 @@ def test_tampering_found_by_the_scheduled_verification_raises_the_alert(
     seed(ctx, 4)
     sql(ctx, "UPDATE audit_event SET action = 'rewritten' WHERE seq = 2")
 
-    assert AuditScheduler(ctx).tick(NOW) == {"verify": False, "purge": True}
+    assert AuditScheduler(ctx).tick(NOW) == {"verify": False, "purge": True, "lake-purge": True}
     verify = runs(ctx)["verify"]
     assert verify.ok is False
     assert verify.detail is not None and "altération détectée" in verify.detail
@@ -179,7 +180,12 @@ def test_tampering_found_by_the_scheduled_verification_raises_the_alert(
 
 
 def test_background_thread_ticks_and_stops(hub_pair: Callable[..., list[HubContext]]) -> None:
-    ctx, _ = hub_pair(checkpoint_every_minutes=0, verify_every_minutes=0, purge_every_minutes=0)
+    ctx, _ = hub_pair(
+        checkpoint_every_minutes=0,
+        verify_every_minutes=0,
+        purge_every_minutes=0,
+        lake_purge_every_minutes=0,
+    )
     scheduler = AuditScheduler(ctx, tick_seconds=0.05)
     scheduler.start()
     try:

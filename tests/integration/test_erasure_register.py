@@ -278,3 +278,21 @@ def test_dpo_cli_reads_identifiers_from_stdin_never_argv(
         main(["ingest", "erase", "--identifier", IDENTIFIER])
     assert main(["ingest", "erase", "--identifier-file", IDENTIFIER]) == 2
     assert IDENTIFIER not in capsys.readouterr().err
+
+
+def test_a_failed_erasure_transaction_leaves_the_lake_as_it_was(ingest: IngestSetup) -> None:
+    from hub.audit.trail import SYSTEM
+    from hub.db import session_scope
+    from hub.pseudonym.register import request_erasure
+
+    _ship(ingest, _target(ingest, ingest.contract_id), 1, "2026-03-02")
+    store = ingest.ctx.store
+    assert store is not None
+    before = {k: store.get(k) for k in store.list("lake/")}
+    with pytest.raises(RuntimeError), session_scope(ingest.ctx.engine) as session:
+        done = request_erasure(store, session, ingest.ctx.settings, SYSTEM, IDENTIFIER, "dpo")
+        assert done.rows_removed == 1
+        raise RuntimeError("the database fails before the commit")
+    assert {k: store.get(k) for k in store.list("lake/")} == before
+    assert _pseudonym(ingest, ingest.contract_id) in _pseudonyms_in(next(iter(before.values())))
+    assert_registry_verifies(ingest)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, select
 
 from connector.pipeline.client import HubRefused
@@ -16,6 +17,7 @@ from hub.audit.models import AuditEvent
 from hub.audit.trail import SYSTEM
 from hub.ingest.erasure import locate_pupil, purge_expired
 from hub.ingest.janitor import quarantine_stale
+from hub.ingest.models import IngestBatch
 from hub.pseudonym.service import pseudonym_for
 from tests.support.ingest_batches import Shipment, presigned, statements
 from tests.support.ingest_cli import lake_column
@@ -105,3 +107,32 @@ def test_batches_never_completed_leave_the_lake(ingest: IngestSetup) -> None:
         again.grant["batch_id"], sign_manifest(again.manifest(), ingest.connector_key)
     )
     assert done["status"] == "registered" and len(list(store.list("lake/"))) == 1
+
+
+def test_retention_purges_quarantine_and_registry_counts_on_schedule(ingest: IngestSetup) -> None:
+    from datetime import UTC, datetime
+
+    from hub.audit.schedule import AuditScheduler
+    from hub.ingest.presign import quarantine_key
+
+    registered_shipment(ingest)
+    refused = presigned(ingest, sequence=2)
+    refused.upload_all()
+    with pytest.raises(HubRefused):
+        refused.client.complete(
+            refused.grant["batch_id"],
+            sign_manifest(refused.manifest(), Ed25519PrivateKey.generate()),
+        )
+    store = ingest.ctx.store
+    assert store is not None and len(list(store.list("quarantine/"))) == 1
+    later = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(days=181)
+    ran = AuditScheduler(ingest.ctx).tick(max(later, datetime.now(UTC)))
+    assert ran["lake-purge"] is True
+    assert list(store.list("lake/")) == [] and list(store.list("quarantine/")) == []
+    with Session(ingest.ctx.engine) as session:
+        batches = session.exec(select(IngestBatch)).all()
+        assert {b.status: b.row_count for b in batches}["registered"] == 0
+        for batch in batches:
+            for entry in batch.files:
+                assert entry["purged"] and store.size(quarantine_key(str(entry["key"]))) is None
+    assert audit_actions(ingest).count("ingest.retention.purged") == 1

@@ -116,3 +116,30 @@ def test_hub_derives_the_same_keys_from_the_token(softhsm_token: str) -> None:
     identifier = "account:https://ent.example.fr|eleve-1"
     assert register_digest(in_token, identifier) == register_digest(inprocess, identifier)
     assert contract_key(in_token, "c-1") != contract_key(in_token, "c-2")
+
+
+def test_operator_imports_and_creates_key_versions_with_the_cli(
+    softhsm_token: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from hub.cli import main
+
+    monkeypatch.setenv("EDH_PSEUDONYM__CUSTODY", "pkcs11")
+    monkeypatch.setenv("EDH_PSEUDONYM__TOKEN_LABEL", softhsm_token)
+    monkeypatch.setenv("EDH_PSEUDONYM__PIN", PIN)
+    monkeypatch.setenv("EDH_PSEUDONYM__KEY_VERSION", "v5")
+    secret_file = tmp_path / "secret"
+    secret_file.write_bytes(SECRET + b"\n")
+    capsys.readouterr()
+    assert main(["pseudonym", "keys", "import", "v5", "--secret-file", str(secret_file)]) == 0
+    assert main(["pseudonym", "keys", "create", "v6"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {"v5", "v6"} <= set(listed[-1]["versions"]) and listed[-1]["current"] == "v5"
+    assert SECRET.decode() not in json.dumps(listed)
+    migrated = Settings()
+    inprocess = Settings(pseudonymisation_secret=SECRET.decode())  # type: ignore[arg-type]
+    assert contract_key(migrated, "c-9") == contract_key(inprocess, "c-9")

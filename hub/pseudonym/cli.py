@@ -1,0 +1,46 @@
+"""``edh pseudonym keys``: the master key versions of the key custody (list, create a
+random one in the token, import an existing master secret read from a file or stdin)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from hub.config import Settings
+
+STDIN = "-"
+
+
+def _read_secret(path: str) -> bytes:
+    """The secret from ``path`` (``-``: standard input), never from the command line."""
+    return (sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()).strip()
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from hub.pseudonym.service import custody
+
+    keys = custody(Settings())
+    if args.keys_command == "create":
+        keys.create(args.version)
+    elif args.keys_command == "import":
+        keys.import_secret(args.version, _read_secret(args.secret_file))
+    print(json.dumps({"current": keys.current, "versions": keys.versions()}))
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add ``edh pseudonym keys list|create|import``."""
+    pseudonym = sub.add_parser("pseudonym", help="pseudonymisation service: master keys")
+    psub = pseudonym.add_subparsers(dest="pseudonym_command", required=True)
+    keys = psub.add_parser("keys", help="master key versions (EDH_PSEUDONYM__CUSTODY)")
+    ksub = keys.add_subparsers(dest="keys_command", required=True)
+    ksub.add_parser("list", help="list the versions held")
+    create = ksub.add_parser("create", help="generate a new non-extractable key version")
+    create.add_argument("version", help="e.g. v2")
+    imp = ksub.add_parser("import", help="store an existing master secret as a version")
+    imp.add_argument("version", help="e.g. v1")
+    imp.add_argument("--secret-file", required=True, help="file holding the secret ('-': stdin)")
+    keys.set_defaults(func=_keys)
