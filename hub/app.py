@@ -18,6 +18,7 @@ from hub.audit.checkpoints import AUDIT_KEY_SETTING, audit_key_path
 from hub.audit.schedule import start_scheduler
 from hub.audit.ui import router as audit_ui_router
 from hub.auth import TokenIssuer, TokenVerifier, public_endpoint
+from hub.bus import outbox
 from hub.catalog.api import router as catalog_router
 from hub.config import DEV_HUB_SECRET, DEV_PSEUDONYMISATION_SECRET, Settings
 from hub.context import HealthCheck, HubContext
@@ -135,16 +136,19 @@ def build_context(settings: Settings) -> HubContext:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background work lives as long as the app: the audit scheduler, when enabled
-    (``app.state.audit_scheduler``), and the sandbox runtime (started now, so that it
-    takes over the jobs stopped hubs left behind), stopped on shutdown."""
+    (``app.state.audit_scheduler``), the sandbox runtime (started now, so that it
+    takes over the jobs stopped hubs left behind) and the outbox relay (publishing what
+    stopped hubs committed), stopped on shutdown."""
     scheduler = app.state.audit_scheduler = start_scheduler(app.state.hub)
     runtime_for(app.state.hub)
+    outbox.start_relay(app.state.hub)
     try:
         yield
     finally:
         if scheduler is not None:
             await asyncio.to_thread(scheduler.stop)
         await asyncio.to_thread(uninstall, app.state.hub)
+        await asyncio.to_thread(outbox.stop_relay, app.state.hub.engine)
 
 
 def create_app(settings: Settings | None = None, context: HubContext | None = None) -> FastAPI:

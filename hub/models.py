@@ -10,6 +10,7 @@ from hub.audit.models import (
     AuditTaskRun,
     AuditVerification,
 )
+from hub.bus.models import OutboxEvent
 from hub.catalog.models import Dataset
 from hub.contracts.models import (
     Contract,
@@ -56,6 +57,7 @@ __all__ = [
     "IngestBatch",
     "Organisation",
     "OrganisationKey",
+    "OutboxEvent",
     "OutputHold",
     "OutputReview",
     "PolicyDataVersion",

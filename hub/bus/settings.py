@@ -18,3 +18,8 @@ class BusSettings(BaseModel):
     publish_timeout_seconds: float = Field(
         default=10.0, gt=0, description="How long publish waits for the broker's ack."
     )
+    outbox_interval_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often the outbox relay retries events not yet published.",
+    )

@@ -1,19 +1,18 @@
-"""``edh.contract.changed`` events: published on the bus once the change is committed."""
+"""``edh.contract.changed`` events: through the outbox, published once the change is
+committed."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import event
 from sqlmodel import Session
 
+from hub.bus import outbox
 from hub.context import HubContext
 from hub.contracts.models import Contract
 
 TOPIC = "edh.contract.changed"
-log = logging.getLogger("hub.contracts")
 
 
 def changed_event(contract: Contract) -> dict[str, Any]:
@@ -30,18 +29,8 @@ def changed_event(contract: Contract) -> dict[str, Any]:
 
 
 def publish_after_commit(ctx: HubContext, session: Session, contract: Contract) -> None:
-    """Publish ``edh.contract.changed`` (key: contract id) after ``session`` commits;
-    nothing is sent on rollback. A bus failure is logged, never undoes the change: the
-    policy data and the contract gate read the database, the event is a notification."""
-    bus = ctx.bus
-    if bus is None:
-        return
+    """Put ``edh.contract.changed`` (key: contract id) in the outbox of ``session``; it is
+    published once the session commits (``hub.bus.outbox``), never on rollback. A bus
+    failure never undoes the change: the relay retries until the broker takes it."""
     body = changed_event(contract)
-
-    def send(_session: Any) -> None:
-        try:
-            bus.publish(TOPIC, body["contract_id"], body)
-        except Exception:
-            log.exception("could not publish %s for contract %s", TOPIC, body["contract_id"])
-
-    event.listen(session, "after_commit", send, once=True)
+    outbox.publish_after_commit(ctx, session, TOPIC, body["contract_id"], body)

@@ -3,7 +3,6 @@ batches; operators, providers and the DPO read the batch registry."""
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -12,12 +11,12 @@ from sqlmodel import col, select
 
 from hub.audit.trail import Resource, Why
 from hub.auth import Principal, Role, require
-from hub.bus.port import EventBus
+from hub.bus import outbox
 from hub.context import HubContext
 from hub.db import session_scope
 from hub.deps import SessionDep, hub_context
-from hub.errors import Forbidden, HubError, ServiceUnavailable
-from hub.ingest.complete import ALERT_TOPIC, REGISTERED_TOPIC, batch_event, complete
+from hub.errors import Forbidden, HubError
+from hub.ingest.complete import complete
 from hub.ingest.connector_auth import ConnectorDep
 from hub.ingest.gate import upload_scope
 from hub.ingest.models import BatchStatus, IngestBatch
@@ -26,26 +25,12 @@ from hub.ingest.refusals import audited_refusal
 from hub.ingest.schemas import BatchOut, CompleteIn, GrantOut, PresignIn, TermsOut
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
-log = logging.getLogger("hub.ingest")
 Ctx = Annotated[HubContext, Depends(hub_context)]
 READERS = (Role.OPERATOR, Role.PROVIDER, Role.DPO)
 
 
 class BatchRejected(HubError):
     status, slug, title = 400, "batch-rejected", "Batch refused and quarantined"
-
-
-def _publish(bus: EventBus | None, batch: IngestBatch) -> None:
-    if bus is None:
-        return
-    topic = REGISTERED_TOPIC if batch.status == BatchStatus.REGISTERED else ALERT_TOPIC
-    try:
-        bus.publish(topic, batch.id, batch_event(batch))
-    except HubError as exc:
-        log.warning("event not published", extra={"batch": batch.id, "error": exc.detail})
-        raise ServiceUnavailable(
-            f"batch {batch.status} but its event was not published; retry the completion"
-        ) from exc
 
 
 @router.get("/contracts/{contract_id}/terms", response_model=TermsOut)
@@ -84,10 +69,12 @@ def complete_batch(
     batch_id: str, body: CompleteIn, ctx: Ctx, connector: ConnectorDep
 ) -> IngestBatch:
     """Verify and register an uploaded batch (role: its connector). Idempotent. A batch that
-    fails verification is quarantined and answered 400 ``batch-rejected`` with ``reasons``."""
+    fails verification is quarantined and answered 400 ``batch-rejected`` with ``reasons``.
+    Its ``edh.batch.registered`` (or alert) event is committed with it to the outbox and
+    published by the relay, at least once, even if the hub stops right after the commit."""
     with session_scope(ctx.engine) as session:
         batch = complete(ctx, session, connector, batch_id, body.manifest)
-    _publish(ctx.bus, batch)
+    outbox.flush(ctx)
     if batch.status == BatchStatus.QUARANTINED:
         raise BatchRejected(
             f"batch {batch.sequence} was refused and quarantined: {batch.reasons[0]}",

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from contracts.batch_manifest import ManifestError
 from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
+from hub.bus import outbox
 from hub.catalog.service import record_batch_stats
 from hub.context import HubContext
 from hub.errors import Forbidden, NotFound
@@ -99,7 +100,8 @@ def complete(
     connector's key and describes exactly the presigned keys, every object has the
     manifest's size, SHA-256 and row count, is ``edh-xapi-1`` Parquet, and holds only the
     contract's allowed fields (columns and ``statement_json``). Raises
-    ``NotFound`` for a batch of another connector. The caller commits, then publishes.
+    ``NotFound`` for a batch of another connector. The batch's event goes to the outbox
+    in the same transaction; the caller commits, then nudges the relay.
     """
     batch = session.get(IngestBatch, batch_id)
     if batch is None or batch.connector_id != connector.id:
@@ -116,6 +118,8 @@ def complete(
         _register(session, batch, manifest, scope)
         strip_erased(store_of(ctx), ctx.settings, session, batch)
     session.add(batch)
+    topic = REGISTERED_TOPIC if batch.status == BatchStatus.REGISTERED else ALERT_TOPIC
+    outbox.enqueue(session, topic, batch.id, batch_event(batch))
     session.flush()
     return batch
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from hub.storage.local import LocalStore
-from hub.storage.port import InvalidKey, ObjectNotFound, ObjectStore
+from hub.storage.port import InvalidKey, ObjectExists, ObjectNotFound, ObjectStore
 from hub.storage.s3 import S3Store
 from tests.support.ingest_fixtures import s3_settings
 
@@ -63,9 +63,32 @@ def test_presigned_put_on_s3_needs_no_credentials(s3_endpoint: str) -> None:
     s3 = S3Store(s3_settings(s3_endpoint))
     s3.ensure_bucket()
     grant = s3.presign_put("lake/p/c/d/date=2026-01-02/x.parquet", 60)
-    assert httpx.put(grant.url, content=b"parquet-bytes").status_code == 200
+    put = httpx.put(grant.url, content=b"parquet-bytes", headers=grant.headers)
+    assert put.status_code == 200
+    assert s3.get("lake/p/c/d/date=2026-01-02/x.parquet") == b"parquet-bytes"
+    again = httpx.put(grant.url, content=b"other-bytes", headers=grant.headers)
+    assert again.status_code == 412  # write-once: never over an existing object
     assert s3.get("lake/p/c/d/date=2026-01-02/x.parquet") == b"parquet-bytes"
     s3.health()
+
+
+def test_fingerprint_changes_with_every_write(store: ObjectStore) -> None:
+    assert store.fingerprint("lake/f.bin") is None
+    store.put("lake/f.bin", b"one")
+    first = store.fingerprint("lake/f.bin")
+    assert first is not None and store.fingerprint("lake/f.bin") == first
+    store.put("lake/f.bin", b"two")
+    assert store.fingerprint("lake/f.bin") not in (None, first)
+
+
+def test_local_uploads_are_write_once_and_read_only(tmp_path: Path) -> None:
+    local = LocalStore(tmp_path, "http://hub", b"s" * 32)
+    local.create_stream("lake/w.parquet", iter((b"first",)))
+    with pytest.raises(ObjectExists):
+        local.create_stream("lake/w.parquet", iter((b"second",)))
+    assert local.get("lake/w.parquet") == b"first"
+    assert (tmp_path / "lake" / "w.parquet").stat().st_mode & 0o222 == 0
+    assert [p.name for p in (tmp_path / "lake").iterdir()] == ["w.parquet"]  # no leftovers
 
 
 def test_local_presigned_url_is_bound_to_its_key_and_expiry(tmp_path: Path) -> None:

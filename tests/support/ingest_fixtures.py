@@ -68,9 +68,10 @@ def s3_settings(endpoint: str) -> StorageSettings:
     )
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
-    """``host:port`` of a Tansu broker (Kafka protocol, in-memory storage)."""
+@contextmanager
+def tansu_broker() -> Iterator[str]:
+    """A Tansu broker (Kafka protocol, in-memory storage) on a free loopback port, stopped
+    on exit; yields its ``host:port``."""
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
     proc = subprocess.Popen(
@@ -93,6 +94,13 @@ def kafka_bootstrap() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """``host:port`` of a Tansu broker shared by the test session."""
+    with tansu_broker() as bootstrap:
+        yield bootstrap
 
 
 def kafka_settings(bootstrap: str) -> BusSettings:
