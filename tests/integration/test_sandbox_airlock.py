@@ -5,6 +5,7 @@ release. Released values are compared with the lake's ground truth (read directl
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -418,3 +419,23 @@ def test_hostile_review_input_answers_problem_json(airlock: SandboxWorld) -> Non
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("application/problem+json")
     assert airlock.client.get(f"{REVIEWS}/{job['id']}", headers=headers).json()["reviews"] == []
+
+
+def test_concurrent_approvals_release_once(airlock: SandboxWorld) -> None:
+    """Three checkers approve at the same moment: the hold's row is locked, so exactly two
+    approvals are recorded, the result is released once, the third is refused."""
+    job = held(airlock, BY_SCHOOL)
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(
+            pool.map(lambda sub: review(airlock, job["id"], sub, "approve"), ["c1", "c2", "c3"])
+        )
+    assert sorted(a.status_code for a in answers) == [200, 200, 403]
+    with Session(airlock.ctx.engine) as session:
+        reviews = session.exec(select(OutputReview).where(OutputReview.job_id == job["id"])).all()
+        releases = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.resource_id == job["id"], AuditEvent.action == "sandbox.output.release"
+            )
+        ).all()
+    assert len(reviews) == 2 and len(releases) == 1
+    assert airlock.wait(job["id"])["status"] == "released"
