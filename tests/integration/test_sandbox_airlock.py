@@ -5,6 +5,7 @@ release. Released values are compared with the lake's ground truth (read directl
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -418,3 +419,49 @@ def test_hostile_review_input_answers_problem_json(airlock: SandboxWorld) -> Non
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("application/problem+json")
     assert airlock.client.get(f"{REVIEWS}/{job['id']}", headers=headers).json()["reviews"] == []
+
+
+def test_concurrent_approvals_release_once(airlock: SandboxWorld) -> None:
+    """Three checkers approve at the same moment: the hold's row is locked, so exactly two
+    approvals are recorded, the result is released once, the third is refused."""
+    job = held(airlock, BY_SCHOOL)
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(
+            pool.map(lambda sub: review(airlock, job["id"], sub, "approve"), ["c1", "c2", "c3"])
+        )
+    assert sorted(a.status_code for a in answers) == [200, 200, 403]
+    with Session(airlock.ctx.engine) as session:
+        reviews = session.exec(select(OutputReview).where(OutputReview.job_id == job["id"])).all()
+        releases = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.resource_id == job["id"], AuditEvent.action == "sandbox.output.release"
+            )
+        ).all()
+    assert len(reviews) == 2 and len(releases) == 1
+    assert airlock.wait(job["id"])["status"] == "released"
+
+
+def test_offset_isolation_is_flagged_on_the_exact_cell(airlock: SandboxWorld) -> None:
+    """Class 3: every pupil gets the same offset and one pupil their own value on top; k
+    and dominance pass, and the total minus the offsets is that pupil's value (checked
+    against the lake). The cell is held with an ``isolation`` finding, the others not."""
+    target = pupil_times(airlock, [0])
+    job = held(
+        airlock,
+        f'SELECT school_id, sum(CASE WHEN "timestamp" IN {target} THEN result_duration_s '
+        "ELSE 0 END + 1000) AS s, count(DISTINCT pupil_id) AS pupils "
+        "FROM statements GROUP BY school_id ORDER BY school_id",
+    )
+    seen = airlock.client.get(f"{REVIEWS}/{job['id']}", headers=checker(airlock, "carol")).json()
+    rows = {r[0]: r for r in seen["result"]["rows"]}
+    ((secret,),) = lake_sql(
+        airlock, "SELECT sum(result_duration_s) FROM lake WHERE actor_pseudonym = "
+        "sha256('c-alicepupil-0')",
+    )  # fmt: skip
+    assert rows["school-0"][1] - 50 * 10 * 1000 == secret  # what approving would leak
+    flagged = [
+        seen["result"]["rows"][c["row"]][0]
+        for c in seen["findings"]["cells"]
+        if any(f["code"] == "isolation" and f["column"] == "s" for f in c["findings"])
+    ]
+    assert flagged == ["school-0"]

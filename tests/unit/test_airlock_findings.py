@@ -67,3 +67,13 @@ def test_history_flags_near_sets_and_same_pupils_with_other_values() -> None:
         ("differencing", "j2"),
     ]
     assert found[0]["params"]["values"] == {"n": 150, "s": 400.0}
+
+
+def test_isolation_behind_a_common_offset() -> None:
+    # 20 pupils: 19 contribute 1000, one 1000 + 37: the total reveals the 37
+    flagged = _assess([_cell("a", 20, 20 * 1000 + 37, [1037, 1000])])
+    assert [f["code"] for f in flagged.findings["cells"][0]["findings"]] == ["isolation"]
+    varied = _assess([_cell("a", 20, 20 * 1000 + 37 + 5, [1037, 1000])])
+    assert varied.findings["cells"][0]["findings"] == []
+    equal = _assess([_cell("a", 20, 20 * 1000, [1000, 1000])])
+    assert equal.findings["cells"][0]["findings"] == []

@@ -19,6 +19,9 @@ Findings shown to the checker, who decides (per kept cell, with a stable ``code`
 - ``differencing``: the cell's pupils differ from a cell of another result of the
   project, released or still held, by between 1 and k - 1 pupils (subtracting the two
   isolates them);
+- ``isolation``: every pupil but one contributes exactly the same amount to a sum or
+  mean, so the total minus that common amount is one pupil's value (the offset attack:
+  ``sum(CASE WHEN <one pupil> THEN x ELSE 0 END + 1000)``);
 - ``same_pupils``: the cell has exactly the pupils of a cell of another result of the
   project whose values differ (two statistics of one group may isolate a value: an offset
   attack); the other values are quoted so the checker can compare.
@@ -43,7 +46,7 @@ from hub.sandbox.rewrite import Rewritten
 from hub.sandbox.sqlcheck import CheckedQuery
 
 NK_N, NK_K, P_PERCENT = 2, 0.85, 0.10
-CODES = ("dominance_nk", "dominance_p", "differencing", "same_pupils")
+CODES = ("dominance_nk", "dominance_p", "isolation", "differencing", "same_pupils")
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,18 @@ def _dominance(cell: _Cell, plan: Rewritten, columns: list[str]) -> list[dict[st
             found.append(_finding("dominance_nk", column, share=round(share, 2), limit=NK_K))
         if (total - sum(top)) / top[0] < P_PERCENT:
             found.append(_finding("dominance_p", column, limit=P_PERCENT))
+        if _one_stands_out(total, top, int(cell.control.get(f"__edh_n_{j}") or 0)):
+            found.append(_finding("isolation", column))
     return found
+
+
+def _one_stands_out(total: float, top: list[float], pupils: int) -> bool:
+    """True when every pupil but the largest contributes exactly the second-largest
+    amount: anyone who knows that common amount (an offset the query added, say) reads
+    the largest pupil's value off the total."""
+    if pupils < 2 or len(top) < 2 or top[0] == top[1]:
+        return False
+    return abs(total - top[0] - (pupils - 1) * top[1]) <= 1e-9 * abs(total)
 
 
 def history(

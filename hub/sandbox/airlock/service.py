@@ -69,8 +69,8 @@ class Held:
 
 def hold(session: Session, job: QueryJob, exact: Exact) -> None:
     """Hold ``job``'s exact result for review (``pending_review``): threshold applied,
-    findings computed against the project's released cells. The job's own ``result``
-    stays empty; its ``report`` says only that it awaits review."""
+    dominance findings computed. The job's own ``result`` stays empty; its ``report``
+    says only that it awaits review."""
     held = _assess(exact)
     request = {**vars(exact.request), "columns": list(exact.request.columns)}
     session.add(
@@ -130,7 +130,7 @@ def pending(session: Session) -> list[Held]:
         .order_by(col(OutputHold.created_at))
         .limit(200)
     ).all()
-    return [_held(session, h) for h in holds]
+    return [_held(session, h, history=False) for h in holds]
 
 
 def get(session: Session, job_id: str) -> Held:
@@ -154,7 +154,9 @@ def _checker(principal: Principal) -> Actor:
     return Actor(principal.sub, str(Role.OUTPUT_CHECKER), principal.org)
 
 
-def _held(session: Session, found: OutputHold) -> Held:
+def _held(session: Session, found: OutputHold, *, history: bool = True) -> Held:
+    """``found`` with its job and reviews; its findings with the differencing against
+    the project's other results unless ``history`` is False (a listing)."""
     job = session.get(QueryJob, found.job_id)
     assert job is not None
     reviews = session.exec(
@@ -162,7 +164,8 @@ def _held(session: Session, found: OutputHold) -> Held:
         .where(OutputReview.job_id == found.job_id)
         .order_by(col(OutputReview.id))
     ).all()
-    return Held(found, job, list(reviews), _findings(session, found))
+    report = _findings(session, found) if history else found.findings
+    return Held(found, job, list(reviews), report)
 
 
 def _findings(session: Session, found: OutputHold) -> dict[str, Any]:

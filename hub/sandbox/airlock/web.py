@@ -33,6 +33,8 @@ FINDING_LABELS = {
     "{share:.0%} du total (règle NK : plus de {limit:.0%})",
     "dominance_p": "« {column} » : le total moins les 2 plus fortes contributions est "
     "inférieur à {limit:.0%} de la plus forte (règle p %)",
+    "isolation": "« {column} » : tous les élèves sauf un y contribuent exactement du même "
+    "montant ; le total moins ce montant commun révèle la valeur d'un seul élève",
     "differencing": "différenciation : les élèves de cette cellule diffèrent de moins de "
     "{k} élèves d'une cellule de la requête {job_id:.8} ({status})",
     "same_pupils": "mêmes élèves qu'une cellule de la requête {job_id:.8} ({status}) dont "
