@@ -4,9 +4,12 @@ The repository must stand alone: its tests read only what it ships. A ``sys.adda
 hook sees every ``open`` of this Python process (``open()``, ``os.open``, ``io.open``) and
 records each path that is outside an allowlist: the repository, the Python installation
 (virtualenv, base prefix), the operating system (``/usr``, ``/etc``, ``/proc``, ``/sys``,
-``/dev``, ``/lib``, ``/var/lib``) and the temporary directories. At the end the session fails
-and lists them. Under pytest-xdist each worker sends what it saw to the controller, which
-fails the whole run. Files read by child processes (Chromium, the broker) are not seen.
+``/dev``, ``/lib``, ``/var/lib``) and the temporary directories. The folder holding the
+repository is fenced off even when it lies in a temporary directory (a clone in
+``/tmp/x/repo`` must not read ``/tmp/x/shared``), unless it is a temporary root itself.
+At the end the session fails and lists them. Under pytest-xdist each worker sends what it
+saw to the controller, which fails the whole run. Files read by child processes (Chromium,
+the broker) are not seen.
 """
 
 from __future__ import annotations
@@ -35,13 +38,33 @@ def allowed_roots() -> tuple[str, ...]:
     return tuple(sorted(os.path.join(root, "") for root in roots if root))
 
 
-def outside(path: str, roots: tuple[str, ...]) -> bool:
-    """True when the absolute form of ``path`` lies under none of ``roots``."""
-    return not os.path.join(os.path.abspath(path), "").startswith(roots)
+def repository_prefixes() -> tuple[str, ...]:
+    return tuple({os.path.join(str(REPO), ""), os.path.join(os.path.realpath(REPO), "")})
+
+
+def fence() -> str | None:
+    """The folder holding the repository (its siblings are never allowed), or None when
+    that folder is a temporary root or ``/`` (the allowlist alone decides then)."""
+    parent = os.path.join(str(REPO.parent), "")
+    temporary_roots = {
+        os.path.join(t, "") for t in (tempfile.gettempdir(), "/tmp", "/var/tmp", "/")
+    }
+    return None if parent in temporary_roots else parent
+
+
+def outside(
+    path: str, roots: tuple[str, ...], fenced: str | None = None, repo: tuple[str, ...] = ()
+) -> bool:
+    """True when the absolute form of ``path`` lies under none of ``roots``, or under
+    ``fenced`` but not in ``repo``."""
+    full = os.path.join(os.path.abspath(path), "")
+    if fenced is not None and full.startswith(fenced) and not full.startswith(repo):
+        return True
+    return not full.startswith(roots)
 
 
 def _install_hook() -> None:
-    roots = allowed_roots()
+    roots, fenced, repo = allowed_roots(), fence(), repository_prefixes()
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event != "open" or not args:
@@ -49,7 +72,7 @@ def _install_hook() -> None:
         path = args[0]
         if isinstance(path, bytes):
             path = os.fsdecode(path)
-        if isinstance(path, str) and outside(path, roots):
+        if isinstance(path, str) and outside(path, roots, fenced, repo):
             _seen.add(os.path.abspath(path))
 
     sys.addaudithook(hook)

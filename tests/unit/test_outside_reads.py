@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.outside_reads import REPO, allowed_roots, outside
+from tests.support.outside_reads import REPO, allowed_roots, fence, outside, repository_prefixes
 
 ROOTS = allowed_roots()
+CHECK = (ROOTS, fence(), repository_prefixes())
 STRAY = "/edh-outside-check/sibling-data.jsonl"  # never exists: opening it still is an event
 PROBE = f"""
 def test_reads_a_sibling_folder():
@@ -26,15 +27,24 @@ def test_reads_inside():
 
 
 def test_repository_python_and_temp_files_are_allowed() -> None:
-    assert not outside(str(REPO / "tests" / "data" / "xapi" / "README.md"), ROOTS)
-    assert not outside(os.__file__, ROOTS)
-    assert not outside("/etc/hosts", ROOTS)
+    assert not outside(str(REPO / "tests" / "data" / "xapi" / "README.md"), *CHECK)
+    assert not outside(os.__file__, *CHECK)
+    assert not outside("/etc/hosts", *CHECK)
 
 
 def test_a_sibling_of_the_repository_is_outside() -> None:
-    assert outside(str(REPO.parent / "shared" / "data" / "x.jsonl.gz"), ROOTS)
-    assert outside(str(REPO) + "-copy/tests/conftest.py", ROOTS)  # a prefix is not a parent
-    assert outside(STRAY, ROOTS)
+    assert outside(str(REPO) + "-copy/tests/conftest.py", *CHECK)  # a prefix is not a parent
+    assert outside(STRAY, *CHECK)
+    if fence() is not None:  # the repository is not directly in a temporary root
+        assert outside(str(REPO.parent / "shared" / "data" / "x.jsonl.gz"), *CHECK)
+
+
+def test_the_fence_holds_inside_a_temporary_directory() -> None:
+    repo = ("/tmp/ci-1234/repo/",)
+    roots = ("/tmp/", "/usr/")
+    assert outside("/tmp/ci-1234/shared/data/x.jsonl.gz", roots, "/tmp/ci-1234/", repo)
+    assert not outside("/tmp/ci-1234/repo/tests/data/x.jsonl.gz", roots, "/tmp/ci-1234/", repo)
+    assert not outside("/tmp/pytest-of-root/pytest-0/t/x", roots, "/tmp/ci-1234/", repo)
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["single", "xdist"])
