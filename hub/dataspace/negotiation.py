@@ -21,6 +21,7 @@ from contracts.dsp.states import NegotiationState, NegotiationStep, negotiation_
 from contracts.dsp.vocab import Message, Role
 from contracts.errors import TransitionError
 from hub.catalog.models import Dataset
+from hub.dataspace import catalog
 from hub.dataspace.errors import DspFailure
 from hub.dataspace.identity import Participant
 from hub.dataspace.models import DspNegotiation
@@ -49,6 +50,9 @@ def _offered(node: Node, session: Session, offer: dict[str, Any], consumer_pid: 
         raise DspFailure(
             400, ERROR, ["the offer names no dataset the hub offers"], consumer_pid=consumer_pid
         )
+    if catalog.rules(offer) != catalog.rules(catalog.offer(node, dataset.id)):
+        reason = "the offer's rules are not those the hub offers for this dataset"
+        raise DspFailure(400, ERROR, [reason], consumer_pid=consumer_pid)
     return dataset.id
 
 
@@ -233,8 +237,8 @@ def _own_step(
 
 
 def agreement_document(node: Node, row: DspNegotiation) -> dict[str, Any]:
-    """The ODRL agreement: the consumer's accepted offer, assigned by the hub."""
-    rules = {k: v for k, v in row.offer.items() if k in ("permission", "prohibition", "obligation")}
+    """The ODRL agreement: the rules of the hub's own offer (never terms the consumer
+    wrote), assigned by the hub to the consumer."""
     return {
         "@id": new_pid(),
         "@type": "Agreement",
@@ -242,7 +246,7 @@ def agreement_document(node: Node, row: DspNegotiation) -> dict[str, Any]:
         "assigner": node.participant_id,
         "assignee": row.counterparty,
         "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        **(rules or {"permission": [{"action": "use"}]}),
+        **catalog.rules(catalog.offer(node, row.dataset_id)),
     }
 
 
@@ -259,8 +263,7 @@ def _deliver(
 def offer(node: Node, session: Session, pid: str) -> None:
     """Offer the dataset's terms back to the consumer: REQUESTED → OFFERED."""
     row = _own_step(session, node, pid, NegotiationStep.OFFER)
-    body = {**row.offer, "@type": "Offer", "@id": node.offer_id(row.dataset_id)}
-    body["target"] = row.dataset_id
+    body = {**catalog.offer(node, row.dataset_id), "target": row.dataset_id}
     session.commit()
     message = messages.contract_offer(row.provider_pid, row.consumer_pid, body)
     _deliver(node, row, "offers", Message.CONTRACT_OFFER, message)
