@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from contracts.dsp import messages
-from contracts.dsp.schema import validate
+from contracts.dsp.schema import InvalidMessage, validate
 from contracts.dsp.states import NegotiationState, NegotiationStep, negotiation_step
 from contracts.dsp.vocab import Message, Role
 from contracts.errors import TransitionError
@@ -26,8 +26,16 @@ from hub.dataspace.errors import DspFailure
 from hub.dataspace.identity import Participant
 from hub.dataspace.models import DspNegotiation
 from hub.dataspace.node import Node
-from hub.dataspace.outbox import send
-from hub.dataspace.process import authorize, failure, hidden, move, new_pid, refuse
+from hub.dataspace.outbox import DeliveryFailed, send
+from hub.dataspace.process import (
+    authorize,
+    failure,
+    hidden,
+    move,
+    new_pid,
+    refuse,
+    unanswered,
+)
 
 NEGOTIATE = "edh/dataspace/negotiate"
 PAST = {
@@ -356,15 +364,19 @@ def initiate(
     move(session, row, NegotiationState.REQUESTED, "requested", node.participant_id)
     session.commit()
     message = messages.contract_request(pid, offer_body, callback_address=node.dsp_url)
-    answer = send(
-        provider_url,
-        "negotiations/request",
-        Message.CONTRACT_REQUEST,
-        message,
-        timeout=node.timeout,
-        authorization=node.authorization(counterparty),
-    )
-    validate(Message.NEGOTIATION, answer)
+    try:
+        answer = send(
+            provider_url,
+            "negotiations/request",
+            Message.CONTRACT_REQUEST,
+            message,
+            timeout=node.timeout,
+            authorization=node.authorization(counterparty),
+        )
+        validate(Message.NEGOTIATION, answer)
+    except (DeliveryFailed, InvalidMessage):
+        unanswered(session, row, node.participant_id)
+        raise
     session.refresh(row)
     row.provider_pid = answer["providerPid"]
     session.add(row)

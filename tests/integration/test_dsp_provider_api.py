@@ -302,3 +302,34 @@ def test_the_agreement_carries_the_hub_s_offer_whatever_the_consumer_sent(
     assert agreement["permission"] == offered["permission"]
     assert agreement["target"] == dataset_id and agreement["assignee"] == LAB_A
     validate(Message.CONTRACT_AGREEMENT, messages.contract_agreement(pid, "urn:c:1", agreement))
+
+
+def test_a_negotiation_lives_in_the_database_not_in_a_hub(
+    db_url: str, tmp_path: Any, dataset_id: str, hub_ctx: HubContext, auth: Auth
+) -> None:
+    """Two hubs on one database (a restart, or a second replica): a negotiation started
+    through the first is read and moved through the second."""
+    from hub.app import create_app
+    from tests.support.factories import make_context
+
+    other = make_context(db_url, tmp_path / "second")
+    other.issuer, other.verifier = hub_ctx.issuer, hub_ctx.verifier  # one realm
+    headers = auth("researcher", sub="r@lab-a", org="lab-a")
+    with TestClient(create_app(context=hub_ctx)) as first:
+        created = first.post(
+            "/dsp/negotiations/request", json=_request(dataset_id), headers=headers
+        )
+    pid = created.json()["providerPid"]
+    with TestClient(create_app(context=other)) as second:
+        assert (
+            second.get(f"/dsp/negotiations/{pid}", headers=headers).json()["state"] == "REQUESTED"
+        )
+        termination = messages.negotiation_termination(pid, "urn:c:1", "1", ["done"])
+        moved = second.post(
+            f"/dsp/negotiations/{pid}/termination", json=termination, headers=headers
+        )
+        assert moved.status_code == 200, moved.text
+    other.engine.dispose()
+    with Session(hub_ctx.engine) as session:
+        row = session.get(DspNegotiation, pid)
+        assert row is not None and row.state == "TERMINATED"
