@@ -29,6 +29,25 @@ def offer(node: Node, dataset_id: str) -> dict[str, Any]:
     }
 
 
+RULE_KEYS = ("permission", "prohibition", "obligation")
+
+
+def rules(policy: dict[str, Any]) -> dict[str, Any]:
+    """The rules of an ODRL policy, normalised for comparison (empty constraint lists
+    dropped): what an agreement on the policy commits to."""
+
+    def rule(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {k: v for k, v in item.items() if not (k == "constraint" and v == [])}
+        return item
+
+    return {
+        key: [rule(item) for item in policy[key]]
+        for key in RULE_KEYS
+        if isinstance(policy.get(key), list)
+    }
+
+
 def _service(node: Node) -> dict[str, Any]:
     return {"@id": SERVICE_ID, "@type": "DataService", "endpointURL": node.dsp_url}
 

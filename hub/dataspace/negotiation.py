@@ -16,17 +16,26 @@ from typing import Any
 from sqlmodel import Session, select
 
 from contracts.dsp import messages
-from contracts.dsp.schema import validate
+from contracts.dsp.schema import InvalidMessage, validate
 from contracts.dsp.states import NegotiationState, NegotiationStep, negotiation_step
 from contracts.dsp.vocab import Message, Role
 from contracts.errors import TransitionError
 from hub.catalog.models import Dataset
+from hub.dataspace import catalog
 from hub.dataspace.errors import DspFailure
 from hub.dataspace.identity import Participant
 from hub.dataspace.models import DspNegotiation
 from hub.dataspace.node import Node
-from hub.dataspace.outbox import send
-from hub.dataspace.process import authorize, failure, hidden, move, new_pid, refuse
+from hub.dataspace.outbox import DeliveryFailed, send
+from hub.dataspace.process import (
+    authorize,
+    failure,
+    hidden,
+    move,
+    new_pid,
+    refuse,
+    unanswered,
+)
 
 NEGOTIATE = "edh/dataspace/negotiate"
 PAST = {
@@ -49,6 +58,9 @@ def _offered(node: Node, session: Session, offer: dict[str, Any], consumer_pid: 
         raise DspFailure(
             400, ERROR, ["the offer names no dataset the hub offers"], consumer_pid=consumer_pid
         )
+    if catalog.rules(offer) != catalog.rules(catalog.offer(node, dataset.id)):
+        reason = "the offer's rules are not those the hub offers for this dataset"
+        raise DspFailure(400, ERROR, [reason], consumer_pid=consumer_pid)
     return dataset.id
 
 
@@ -233,8 +245,8 @@ def _own_step(
 
 
 def agreement_document(node: Node, row: DspNegotiation) -> dict[str, Any]:
-    """The ODRL agreement: the consumer's accepted offer, assigned by the hub."""
-    rules = {k: v for k, v in row.offer.items() if k in ("permission", "prohibition", "obligation")}
+    """The ODRL agreement: the rules of the hub's own offer (never terms the consumer
+    wrote), assigned by the hub to the consumer."""
     return {
         "@id": new_pid(),
         "@type": "Agreement",
@@ -242,7 +254,7 @@ def agreement_document(node: Node, row: DspNegotiation) -> dict[str, Any]:
         "assigner": node.participant_id,
         "assignee": row.counterparty,
         "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        **(rules or {"permission": [{"action": "use"}]}),
+        **catalog.rules(catalog.offer(node, row.dataset_id)),
     }
 
 
@@ -259,8 +271,7 @@ def _deliver(
 def offer(node: Node, session: Session, pid: str) -> None:
     """Offer the dataset's terms back to the consumer: REQUESTED → OFFERED."""
     row = _own_step(session, node, pid, NegotiationStep.OFFER)
-    body = {**row.offer, "@type": "Offer", "@id": node.offer_id(row.dataset_id)}
-    body["target"] = row.dataset_id
+    body = {**catalog.offer(node, row.dataset_id), "target": row.dataset_id}
     session.commit()
     message = messages.contract_offer(row.provider_pid, row.consumer_pid, body)
     _deliver(node, row, "offers", Message.CONTRACT_OFFER, message)
@@ -353,15 +364,19 @@ def initiate(
     move(session, row, NegotiationState.REQUESTED, "requested", node.participant_id)
     session.commit()
     message = messages.contract_request(pid, offer_body, callback_address=node.dsp_url)
-    answer = send(
-        provider_url,
-        "negotiations/request",
-        Message.CONTRACT_REQUEST,
-        message,
-        timeout=node.timeout,
-        authorization=node.authorization(counterparty),
-    )
-    validate(Message.NEGOTIATION, answer)
+    try:
+        answer = send(
+            provider_url,
+            "negotiations/request",
+            Message.CONTRACT_REQUEST,
+            message,
+            timeout=node.timeout,
+            authorization=node.authorization(counterparty),
+        )
+        validate(Message.NEGOTIATION, answer)
+    except (DeliveryFailed, InvalidMessage):
+        unanswered(session, row, node.participant_id)
+        raise
     session.refresh(row)
     row.provider_pid = answer["providerPid"]
     session.add(row)

@@ -117,3 +117,12 @@ def authorize(
     except Forbidden as exc:
         reasons = list(exc.extra.get("reasons") or [exc.detail])
         raise failure(row, status, reasons) from exc
+
+
+def unanswered(session: Session, row: Process, by: str) -> None:
+    """The counterparty refused or never answered the request that opened ``row``: the
+    process ends TERMINATED (audited), the caller re-raises."""
+    session.rollback()
+    session.refresh(row)
+    move(session, row, "TERMINATED", "request.unanswered", by)
+    session.commit()

@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from contracts.dsp import messages
-from contracts.dsp.schema import validate
+from contracts.dsp.schema import InvalidMessage, validate
 from contracts.dsp.states import TransferState, TransferStep, transfer_step
 from contracts.dsp.vocab import Message, Role
 from contracts.errors import TransitionError
@@ -22,8 +22,16 @@ from hub.dataspace.identity import Participant
 from hub.dataspace.models import DspNegotiation, DspTransfer
 from hub.dataspace.negotiation import finalized_agreement
 from hub.dataspace.node import Node
-from hub.dataspace.outbox import send
-from hub.dataspace.process import authorize, failure, hidden, move, new_pid, refuse
+from hub.dataspace.outbox import DeliveryFailed, send
+from hub.dataspace.process import (
+    authorize,
+    failure,
+    hidden,
+    move,
+    new_pid,
+    refuse,
+    unanswered,
+)
 
 TRANSFER = "edh/dataspace/transfer"
 ERROR = Message.TRANSFER_ERROR
@@ -215,15 +223,19 @@ def initiate(
     move(session, row, TransferState.REQUESTED, "requested", node.participant_id)
     session.commit()
     message = messages.transfer_request(pid, row.agreement_id, format_, node.dsp_url)
-    answer = send(
-        provider_url,
-        "transfers/request",
-        Message.TRANSFER_REQUEST,
-        message,
-        timeout=node.timeout,
-        authorization=node.authorization(row.counterparty),
-    )
-    validate(Message.TRANSFER_PROCESS, answer)
+    try:
+        answer = send(
+            provider_url,
+            "transfers/request",
+            Message.TRANSFER_REQUEST,
+            message,
+            timeout=node.timeout,
+            authorization=node.authorization(row.counterparty),
+        )
+        validate(Message.TRANSFER_PROCESS, answer)
+    except (DeliveryFailed, InvalidMessage):
+        unanswered(session, row, node.participant_id)
+        raise
     session.refresh(row)
     row.provider_pid = answer["providerPid"]
     session.add(row)

@@ -243,6 +243,93 @@ def test_transfer_is_granted_only_to_the_agreement_s_assignee(
     validate(Message.TRANSFER_PROCESS, granted.json())
     with Session(hub_ctx.engine) as session:
         (row,) = session.exec(select(DspTransfer)).all()
-        assert (row.state, row.counterparty, row.agreement_id) == ("REQUESTED", LAB_A, agreement)
+        # granted, then started by the hub's reaction (the pull address is minted then)
+        assert (row.state, row.counterparty, row.agreement_id) == ("STARTED", LAB_A, agreement)
     decisions = _events(hub_ctx, "policy.edh/dataspace/transfer")
     assert [e.decision for e in decisions] == ["deny", "deny", "allow"]
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {
+            "permission": [
+                {
+                    "action": "use",
+                    "constraint": [
+                        {"leftOperand": "purpose", "operator": "eq", "rightOperand": "marketing"}
+                    ],
+                }
+            ]
+        },
+        {"permission": [{"action": "distribute"}]},
+        {"permission": [{"action": "use"}], "prohibition": [{"action": "anonymize"}]},
+    ],
+)
+def test_only_the_hub_s_own_odrl_offer_can_be_requested(
+    dsp: Callable[..., Any], dataset_id: str, hub_ctx: HubContext, rules: dict[str, Any]
+) -> None:
+    """ODRL → Rego: the hub agrees only to the rules it offered (which its decisions
+    enforce); a consumer's offer carrying other rules is a 400, and nothing is stored."""
+    message = _request(dataset_id)
+    message["offer"] = {**{k: v for k, v in message["offer"].items() if k != "permission"}, **rules}
+    response = dsp("POST", "/negotiations/request", message)
+    assert response.status_code == 400, response.text
+    assert response.json()["reason"] == [
+        "the offer's rules are not those the hub offers for this dataset"
+    ]
+    assert _count(hub_ctx, DspNegotiation) == 0
+
+
+def test_the_agreement_carries_the_hub_s_offer_whatever_the_consumer_sent(
+    dsp: Callable[..., Any], dataset_id: str, hub_ctx: HubContext, client: TestClient, auth: Auth
+) -> None:
+    """Rego → ODRL: the agreement the ethics gate releases is the catalog's offer."""
+    message = _request(dataset_id)
+    message["offer"]["permission"] = [{"action": "use", "constraint": []}]
+    pid = dsp("POST", "/negotiations/request", message).json()["providerPid"]
+    catalog = dsp(
+        "POST", "/catalog/request", {"@context": CONTEXT, "@type": "CatalogRequestMessage"}
+    )
+    offered = catalog.json()["dataset"][0]["hasPolicy"][0]
+    from hub.dataspace.negotiation import agreement_document
+    from hub.dataspace.node import Node
+
+    with Session(hub_ctx.engine) as session:
+        row = session.get(DspNegotiation, pid)
+        assert row is not None
+        agreement = agreement_document(Node(hub_ctx), row)
+    assert agreement["permission"] == offered["permission"]
+    assert agreement["target"] == dataset_id and agreement["assignee"] == LAB_A
+    validate(Message.CONTRACT_AGREEMENT, messages.contract_agreement(pid, "urn:c:1", agreement))
+
+
+def test_a_negotiation_lives_in_the_database_not_in_a_hub(
+    db_url: str, tmp_path: Any, dataset_id: str, hub_ctx: HubContext, auth: Auth
+) -> None:
+    """Two hubs on one database (a restart, or a second replica): a negotiation started
+    through the first is read and moved through the second."""
+    from hub.app import create_app
+    from tests.support.factories import make_context
+
+    other = make_context(db_url, tmp_path / "second")
+    other.issuer, other.verifier = hub_ctx.issuer, hub_ctx.verifier  # one realm
+    headers = auth("researcher", sub="r@lab-a", org="lab-a")
+    with TestClient(create_app(context=hub_ctx)) as first:
+        created = first.post(
+            "/dsp/negotiations/request", json=_request(dataset_id), headers=headers
+        )
+    pid = created.json()["providerPid"]
+    with TestClient(create_app(context=other)) as second:
+        assert (
+            second.get(f"/dsp/negotiations/{pid}", headers=headers).json()["state"] == "REQUESTED"
+        )
+        termination = messages.negotiation_termination(pid, "urn:c:1", "1", ["done"])
+        moved = second.post(
+            f"/dsp/negotiations/{pid}/termination", json=termination, headers=headers
+        )
+        assert moved.status_code == 200, moved.text
+    other.engine.dispose()
+    with Session(hub_ctx.engine) as session:
+        row = session.get(DspNegotiation, pid)
+        assert row is not None and row.state == "TERMINATED"

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import jwt
@@ -270,3 +271,27 @@ def test_a_lab_negotiates_through_the_ethics_gate_and_gets_a_pull_address(
         "SELECT actor_sub FROM audit_event WHERE action = 'dsp_negotiation.agreed'"
     )
     assert agreed == [("someone",)]  # the ethics reviewer who opened the gate
+    # The operator distrusts the lab: its next request is refused, the lab's hub ends it.
+    path = "/api/v1/dataspace/participants/" + quote(lab.did, safe="")  # %3A stays encoded
+    removed = provider.call("DELETE", path, "operator")
+    assert removed.status_code == 204
+    again = lab.call(
+        "POST",
+        "/api/v1/dataspace/negotiations",
+        "researcher",
+        {
+            "provider_url": provider.url + "/dsp",
+            "provider_id": provider.did,
+            "dataset_id": dataset_id,
+            "offer_id": f"urn:edh:offer:{dataset_id}",
+        },
+    )
+    assert again.status_code == 503, again.text
+    assert provider.db("SELECT count(*) FROM dsp_negotiation") == [(1,)]
+    assert lab.db("SELECT state FROM dsp_negotiation ORDER BY created_at") == [
+        ("FINALIZED",),
+        ("TERMINATED",),
+    ]
+    assert provider.db(
+        "SELECT resource_id FROM audit_event WHERE action = 'dsp.participant.removed'"
+    ) == [(lab.did,)]
