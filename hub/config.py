@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from hub.audit.settings import AuditSettings
 from hub.bus.settings import BusSettings
 from hub.contracts.settings import ContractSettings, ReviewSettings
+from hub.sandbox.settings import SandboxSettings
 from hub.storage.settings import StorageSettings
 
 DEV_PSEUDONYMISATION_SECRET = "dev-only-pseudonymisation-secret-change-me"  # noqa: S105
@@ -89,6 +90,7 @@ class Settings(BaseSettings):
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
 
     def database_url(self) -> str:
         """The effective database URL (SQLite file under ``data_dir`` when unset)."""
