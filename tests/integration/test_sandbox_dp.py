@@ -134,6 +134,8 @@ def test_a_release_is_audited_debited_and_reported_without_exact_counts(dp: Sand
     dp.login()
     page = dp.client.get("/research")
     assert "Budget de confidentialité" in page.text and "9.00 sur 10" in page.text
+    job_page = dp.client.get(f"/research/jobs/{job['id']}").text
+    assert "confidentialité différentielle" in job_page and "ε = 1.00" in job_page
 
 
 def test_repeating_a_query_spends_budget_until_it_is_refused(
