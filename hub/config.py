@@ -17,6 +17,7 @@ from hub.bus.settings import BusSettings
 from hub.contracts.settings import ContractSettings, ReviewSettings
 from hub.dataspace.settings import DataspaceSettings
 from hub.pseudonym.settings import PseudonymSettings
+from hub.sandbox.settings import SandboxSettings
 from hub.storage.settings import StorageSettings
 
 DEV_PSEUDONYMISATION_SECRET = "dev-only-pseudonymisation-secret-change-me"  # noqa: S105
@@ -102,6 +103,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
     dataspace: DataspaceSettings = Field(default_factory=DataspaceSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
 
     def database_url(self) -> str:
         """The effective database URL (SQLite file under ``data_dir`` when unset)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from hub.auth import Principal, Role
 from hub.context import HubContext
@@ -14,9 +15,11 @@ from hub.sandbox.runtime import runtime_for
 from hub.sandbox.web import STATUS_LABELS
 from hub.web.labels import reason
 
-DEMO_SQL = (
-    "SELECT school_id, count(DISTINCT pupil_id) AS eleves, count(*) AS traces "
-    "FROM statements GROUP BY school_id ORDER BY school_id"
+DEMO_SQL = (  # the shape released under differential privacy: per pupil, then per school
+    "WITH p AS (SELECT pupil_id, any_value(school_id) AS school_id, count(*) AS n_statements "
+    "FROM statements GROUP BY pupil_id) SELECT school_id, count(*) AS eleves, "
+    "avg(least(greatest(n_statements, 0), 100)) AS traces_par_eleve "
+    "FROM p GROUP BY school_id ORDER BY school_id"
 )
 
 
@@ -51,11 +54,18 @@ def print_demo_query(ctx: HubContext, project_id: str, researcher_sub: str) -> N
             print(
                 "                     ", " | ".join("masqué" if v is None else str(v) for v in row)
             )
-        summary = job.report["summary"]
-        print(
-            f"  contrôle de divulgation : k = {job.report['k']}, "
-            f"{summary['rows_released']} ligne(s) communiquée(s), "
-            f"{summary['rows_suppressed']} masquée(s)"
-        )
+        print("  diffusion         :", _release_fr(job.report))
     else:
         print("  motifs            :", "; ".join(reason(r) for r in job.reasons))
+
+
+def _release_fr(report: dict[str, Any]) -> str:
+    """How the result was released, in French (differential privacy or exact)."""
+    if report.get("release_mode") == "differential_privacy":
+        left = report["budget"]["epsilon_remaining"]
+        return f"bruit calibré (ε = {report['epsilon']:.2f} dépensé, budget restant {left:.2f})"
+    summary = report["summary"]
+    return (
+        f"contrôle de divulgation, k = {report['k']}, {summary['rows_released']} ligne(s) "
+        f"communiquée(s), {summary['rows_suppressed']} masquée(s)"
+    )

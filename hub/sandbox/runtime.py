@@ -141,7 +141,7 @@ def runtime_for(ctx: HubContext) -> SandboxRuntime:
     """The runtime of ``ctx``, created on first use (``install`` may set one first)."""
     with _RUNTIMES_LOCK:
         if id(ctx) not in _RUNTIMES:
-            _RUNTIMES[id(ctx)] = SandboxRuntime(ctx, SandboxSettings())
+            _RUNTIMES[id(ctx)] = SandboxRuntime(ctx, ctx.settings.sandbox)
         return _RUNTIMES[id(ctx)]
 
 

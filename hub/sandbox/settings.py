@@ -1,18 +1,17 @@
-"""Sandbox settings, from the environment (prefix ``EDH_SANDBOX_``)."""
+"""Sandbox settings: ``Settings.sandbox`` of the hub's settings tree (``hub.config``), read
+from the environment as ``EDH_SANDBOX__<NAME>``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, model_validator
 
 
-class SandboxSettings(BaseSettings):
-    """Where the lake is, where contracts come from, and the limits of every query."""
-
-    model_config = SettingsConfigDict(env_prefix="EDH_SANDBOX_", extra="ignore")
+class SandboxSettings(BaseModel):
+    """Where the lake is, where contracts come from, the limits of every query, and the
+    parameters of the release under differential privacy that are not contract terms."""
 
     lake_dir: Path | None = Field(
         default=None, description="Lake root; default the local object store's lake/."

@@ -58,9 +58,12 @@ REASON_LABELS = {
     "secondary_suppression": "masquage secondaire : protège une cellule masquée de la même "
     "marge contre un calcul par différence avec un total",
 }
-EXAMPLE = (
-    "SELECT school_id, count(DISTINCT pupil_id) AS eleves, count(*) AS traces\n"
-    "FROM statements\nGROUP BY school_id\nORDER BY school_id"
+EXAMPLE = (  # the shape released under differential privacy: per pupil, then per school
+    "WITH p AS (SELECT pupil_id, any_value(school_id) AS school_id, count(*) AS n_statements\n"
+    "           FROM statements GROUP BY pupil_id)\n"
+    "SELECT school_id, count(*) AS eleves,\n"
+    "       avg(least(greatest(n_statements, 0), 100)) AS traces_par_eleve\n"
+    "FROM p GROUP BY school_id ORDER BY school_id"
 )
 
 

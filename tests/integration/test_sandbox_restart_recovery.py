@@ -20,13 +20,13 @@ from sqlmodel import Session, col, select
 from hub.app import create_app
 from hub.audit.models import AuditEvent
 from hub.auth import Principal
+from hub.config import Settings
 from hub.context import HubContext
 from hub.db import session_scope
 from hub.sandbox import jobs
 from hub.sandbox.models import QueryJob, ReleasedCell
 from hub.sandbox.runtime import SandboxRuntime, runtime_for, uninstall
 from hub.sandbox.scope import RegistryContracts
-from hub.sandbox.settings import SandboxSettings
 from tests.support.factories import make_context
 from tests.support.sandbox_fixtures import (
     PURPOSE,
@@ -49,8 +49,8 @@ def world(hub_ctx: HubContext, lake: Path, monkeypatch: pytest.MonkeyPatch) -> S
     (renewed every 0.1 s, stale after 0.5 s) and a 2 s deadline for every runtime the test
     starts on the same database."""
     for name, value in {"HEARTBEAT_S": "0.1", "LEASE_S": "0.5", "DEADLINE_S": "2"}.items():
-        monkeypatch.setenv(f"EDH_SANDBOX_{name}", value)
-    monkeypatch.setenv("EDH_SANDBOX_LAKE_DIR", str(lake))
+        monkeypatch.setenv(f"EDH_SANDBOX__{name}", value)
+    monkeypatch.setenv("EDH_SANDBOX__LAKE_DIR", str(lake))
     built = build_sandbox_world(None, hub_ctx, lake, deadline_s=2)
     uninstall(hub_ctx)
     return built
@@ -59,7 +59,8 @@ def world(hub_ctx: HubContext, lake: Path, monkeypatch: pytest.MonkeyPatch) -> S
 @contextmanager
 def live_runtime(world: SandboxWorld) -> Iterator[SandboxRuntime]:
     """A sandbox runtime working on the world's database, closed after."""
-    runtime = SandboxRuntime(world.ctx, SandboxSettings(lake_dir=world.lake), RegistryContracts())
+    settings = Settings().sandbox.model_copy(update={"lake_dir": world.lake})  # EDH_SANDBOX__*
+    runtime = SandboxRuntime(world.ctx, settings, RegistryContracts())
     try:
         yield runtime
     finally:
@@ -147,8 +148,8 @@ def test_queued_job_of_a_killed_hub_is_vetted_again_and_run_by_the_next_hub(
 def test_queued_jobs_handed_back_at_a_clean_shutdown_run_on_the_next_hub(
     world: SandboxWorld, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("EDH_SANDBOX_CONCURRENCY", "1")
-    monkeypatch.setenv("EDH_SANDBOX_LEASE_S", "600")  # taken over only if handed back
+    monkeypatch.setenv("EDH_SANDBOX__CONCURRENCY", "1")
+    monkeypatch.setenv("EDH_SANDBOX__LEASE_S", "600")  # taken over only if handed back
     with live_runtime(world) as runtime:
         with session_scope(world.ctx.engine) as session:
             busy = jobs.submit(runtime, session, ALICE, world.project(), RUNAWAY, None)

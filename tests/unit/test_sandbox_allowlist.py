@@ -99,3 +99,8 @@ def test_queries_outside_the_dp_shape_are_refused_naming_why(sql: str, named: st
     with pytest.raises(QueryRefused) as caught:
         plan(sql)
     assert named in caught.value.detail
+
+
+def test_casts_cannot_fail_under_differential_privacy() -> None:
+    sql = "SELECT verb, count(*) AS n FROM statements WHERE CAST(verb_id AS INTEGER) > 0 GROUP BY 1"
+    assert "TRY_CAST(verb_id AS INTEGER)" in plan(sql).sql

@@ -12,7 +12,8 @@ aggregates, each a whole item:
 A pupil's value is clamped to the public bounds of ``x``: the codebook's bounds for the
 column ``x`` names, or the constants of ``least(greatest(expr, low), high)``. With one row
 per pupil (a per-pupil CTE) these are the usual SQL results. No HAVING, QUALIFY, LIMIT,
-FILTER nor DISTINCT (other than ``count(DISTINCT pupil_id)``): noise comes last.
+FILTER nor DISTINCT (other than ``count(DISTINCT pupil_id)``): noise comes last. Every
+cast becomes a TRY_CAST, so that no row's value can make the query fail.
 
 :func:`plan` rewrites the query into one DuckDB query returning one row per cell: the
 keys (``__edh_k_i``), the
@@ -32,7 +33,7 @@ from hub.sandbox.dp import codebook
 from hub.sandbox.errors import QueryRefused
 from hub.sandbox.fromclause import PUPIL
 from hub.sandbox.rewrite import group_keys, substitute
-from hub.sandbox.sqlast import Node, column_name, render, select_items
+from hub.sandbox.sqlast import Node, column_name, render, select_items, walk
 from hub.sandbox.sqlcheck import CheckedQuery
 
 PUPIL_COUNTS = ("count_star", "count")
@@ -213,6 +214,9 @@ def _sql(
 ) -> str:
     keys = group_keys(node, query)
     inner = copy.deepcopy(node)
+    for sub, _, _ in walk(inner):
+        if sub.get("class") == "CAST":
+            sub["try_cast"] = True  # a cast that fails on some row would tell that it exists
     items = [_named(k, f"__edh_k_{i}") for i, k in enumerate(keys)]
     items += [_named(node["select_list"][i], f"__edh_o_{i}") for i in outputs]
     pupil = select_items(f"SELECT {PUPIL}")[0]
