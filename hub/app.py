@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from hub import db
 from hub.audit.api import router as audit_router
 from hub.audit.schedule import start_scheduler
+from hub.audit.seal import use_audit_key
 from hub.audit.ui import router as audit_ui_router
 from hub.auth import TokenIssuer, TokenVerifier
 from hub.catalog.api import router as catalog_router
@@ -74,6 +75,7 @@ def build_context(settings: Settings) -> HubContext:
         settings.database_url(), echo=settings.database.echo, pool_size=settings.database.pool_size
     )
     db.upgrade(engine)
+    use_audit_key(engine, settings)
     key = load_or_create_key(settings.signing_key_path(), allow_create=settings.dev_mode)
     issuer = TokenIssuer(key, settings.auth)
     verifier = TokenVerifier(settings.auth, None if settings.auth.jwks_url else issuer.jwks())

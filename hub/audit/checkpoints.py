@@ -20,6 +20,7 @@ from hub.audit.chain import chain_head, seal
 from hub.audit.hashing import utc_text
 from hub.audit.merkle import Frontier
 from hub.audit.models import AuditCheckpoint, AuditEvent, AuditPurge
+from hub.audit.seal import UnsealedEvents, first_unsealed
 from hub.audit.stream import iter_hashes
 from hub.config import Settings
 from hub.keys import load_or_create_key, public_jwk
@@ -108,11 +109,13 @@ def create_checkpoint(
     *,
     size: int | None = None,
     now: datetime | None = None,
+    seal_key: bytes | None = None,
 ) -> AuditCheckpoint:
     """Sign the tree of the first ``size`` events (default: the whole chain); idempotent.
 
     Seals pending events first, under the chain lock. Raises ``ValueError`` when
-    ``size`` is beyond the head or the chain is empty.
+    ``size`` is beyond the head or the chain is empty; with ``seal_key``, raises
+    ``UnsealedEvents`` when an event after the last checkpoint lacks the hub's seal.
     """
     seal(session)  # takes the chain lock: the head cannot move meanwhile
     head_seq, head_hash = chain_head(session)
@@ -124,6 +127,8 @@ def create_checkpoint(
     ).first()
     if existing is not None:
         return existing
+    if seal_key is not None:
+        _refuse_unsealed(session, seal_key, size)
     frontier = frontier_at(session, size)
     cp = AuditCheckpoint(
         tree_size=size,
@@ -138,6 +143,15 @@ def create_checkpoint(
     session.add(cp)
     session.flush()
     return cp
+
+
+def _refuse_unsealed(session: Session, seal_key: bytes, size: int) -> None:
+    last = latest_checkpoint(session, upto=size)
+    found = first_unsealed(session, seal_key, last.tree_size if last else 0, size)
+    if found is not None:
+        raise UnsealedEvents(
+            f"event {found[0]} was not appended by the hub ({found[1]}): not signing over it"
+        )
 
 
 def _hash_at(session: Session, seq: int) -> str:

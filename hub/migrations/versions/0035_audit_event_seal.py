@@ -1,0 +1,28 @@
+"""audit: each event's seal (a MAC by the hub's audit key, see hub.audit.seal)
+
+Revision ID: 0035_audit_event_seal
+Revises: 0012_audit_actor_index
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision = "0035_audit_event_seal"
+down_revision = "0012_audit_actor_index"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "audit_event",
+        sa.Column("seal", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("audit_event") as batch:
+        batch.drop_column("seal")
