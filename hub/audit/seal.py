@@ -22,9 +22,11 @@ from enum import StrEnum
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from hub.audit.models import AuditHead
 from hub.audit.stream import EVENTS, iter_rows
 from hub.config import Settings
 from hub.errors import HubError
@@ -33,6 +35,7 @@ log = logging.getLogger("hub.audit.seal")
 SEAL_INFO = b"edh-audit-event-seal-v1"
 TAG = 16
 _LOCK = threading.Lock()
+HEAD = AuditHead.__table__  # type: ignore[attr-defined]
 
 
 class SealState(StrEnum):
@@ -105,13 +108,30 @@ def seal_state(key: bytes, seq: int, event_id: str, hash_: str, seal: str | None
 def first_unsealed(
     session: Session, key: bytes, after: int, upto: int | None = None
 ) -> tuple[int, SealState] | None:
-    """The first event with ``after < seq <= upto`` whose seal does not hold, and how."""
+    """The first event with ``after < seq <= upto`` whose seal does not hold, and how.
+    Events before the head's ``sealed_from`` need none (appended before seals existed),
+    but not after a sealed event: moving that boundary forward hides nothing."""
+    start = _sealed_from(session)
+    sealed_before = after > 0 and _state_at(session, key, after) is SealState.OK
     columns = [EVENTS.c.event_id, EVENTS.c.hash, EVENTS.c.seal]
     for event_id, hash_, seal, seq in iter_rows(session, after=after, upto=upto, columns=columns):
         state = seal_state(key, seq, event_id, hash_, seal)
-        if state is not SealState.OK:
+        if state is SealState.OK:
+            sealed_before = True
+        elif seq >= start or sealed_before:
             return seq, state
     return None
+
+
+def _sealed_from(session: Session) -> int:
+    value = session.connection().execute(select(HEAD.c.sealed_from).where(HEAD.c.id == 1))
+    return int(value.scalar() or 1)
+
+
+def _state_at(session: Session, key: bytes, seq: int) -> SealState | None:
+    query = select(EVENTS.c.event_id, EVENTS.c.hash, EVENTS.c.seal).where(EVENTS.c.seq == seq)
+    row = session.connection().execute(query).first()
+    return None if row is None else seal_state(key, seq, row[0], row[1], row[2])
 
 
 class UnsealedEvents(HubError):

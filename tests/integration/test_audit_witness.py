@@ -410,3 +410,19 @@ def test_without_the_audit_key_nothing_is_appended_unsealed(db_url: str, tmp_pat
         assert len(seals) == 3 and all(seals)
     finally:
         ctx.engine.dispose()
+
+
+def test_events_from_before_seals_need_none_and_the_boundary_cannot_move(
+    hub_ctx: HubContext, edh: Edh
+) -> None:
+    seed(hub_ctx, 4)
+    sql(hub_ctx, "UPDATE audit_event SET seal = NULL")  # as appended before revision 0035
+    sql(hub_ctx, "UPDATE audit_head SET sealed_from = 5")  # what the migration records
+    seed(hub_ctx, 3)  # 5..7 sealed
+    assert verify_json(edh)["ok"] is True
+    assert edh("audit", "checkpoint")[0] == 0
+    seed(hub_ctx, 2)  # 8, 9
+    forge(hub_ctx, 10, row(hub_ctx, 9)["hash"])
+    _move_head(hub_ctx, 10)
+    sql(hub_ctx, "UPDATE audit_head SET sealed_from = 11")  # hide the forged event
+    assert kinds(verify_json(edh)) == [(10, "forged-append")]
