@@ -22,7 +22,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
-from hub.audit.checkpoints import frontier_at, latest_checkpoint, purge_base
+from hub.audit.checkpoints import frontier_at, latest_checkpoint, purge_base, signature_holds
 from hub.audit.merkle import NodeSource
 from hub.audit.note import (
     Checkpoint,
@@ -68,6 +68,8 @@ def publish(
     last = sizes[-1] if sizes else 0
     if cp is None or cp.tree_size <= last:
         return
+    if not signature_holds(cp, key.public_key()):
+        raise PublicationRefused(f"checkpoint {cp.id} is not signed by the hub: not publishing")
     base = purge_base(session)
     start = last if base is None or last >= base.tree_size else None
     if last and start is not None:

@@ -19,15 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session, col, select
 
-from contracts.canonical import b64url_decode, canonical_json
 from hub.audit.chain import chain_head
-from hub.audit.checkpoints import frontier_of, list_checkpoints, purge_base, signed_statement
+from hub.audit.checkpoints import frontier_of, list_checkpoints, purge_base, signature_holds
 from hub.audit.hashing import EventRow, compute_hash
-from hub.audit.merkle import Frontier, peak_ranges, root_of_peaks
+from hub.audit.merkle import Frontier, peak_ranges
 from hub.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEvent
 from hub.audit.publish import WitnessStore, iter_published_leaves
 from hub.audit.scan import CleanScan, scan_clean
@@ -46,6 +44,7 @@ class ChainReport:
     purged_up_to: int = 0
     checkpoints_checked: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
+    signed_sizes: list[int] = field(default_factory=list)  # of checkpoints that hold
 
     @property
     def ok(self) -> bool:
@@ -233,16 +232,7 @@ class _Walk:
 
 def check_signatures(checkpoints: list[AuditCheckpoint], key: Ed25519PublicKey) -> list[int]:
     """Ids of checkpoints whose signature or recorded peaks do not hold."""
-    bad = []
-    for cp in checkpoints:
-        try:
-            key.verify(b64url_decode(cp.signature), canonical_json(signed_statement(cp)))
-        except (InvalidSignature, ValueError):
-            bad.append(cp.id or 0)
-            continue
-        if root_of_peaks([bytes.fromhex(p) for p in cp.peaks]).hex() != cp.root_hash:
-            bad.append(cp.id or 0)
-    return bad
+    return [cp.id or 0 for cp in checkpoints if not signature_holds(cp, key)]
 
 
 def verify_chain(
@@ -262,7 +252,7 @@ def verify_chain(
     """
     report = _verify(session, key, published or {}, store)
     if seal_key is not None:
-        _check_seals(session, report, seal_key, published or {})
+        _check_seals(session, report, seal_key)
     return report
 
 
@@ -276,6 +266,7 @@ def _verify(
     checkpoints = list_checkpoints(session)
     bad = check_signatures(checkpoints, key) if key is not None else []
     anchors = anchors_of([c for c in checkpoints if c.id not in bad], published)
+    report.signed_sizes = [a.tree_size for a in anchors]
     base = purge_base(session)
     head_seq, head_hash = chain_head(session)
     walk = _Walk(
@@ -308,13 +299,11 @@ def _verify(
     return report
 
 
-def _check_seals(
-    session: Session, report: ChainReport, key: bytes, published: dict[int, str]
-) -> None:
-    """Name the first event after the last checkpoint that the hub did not seal as stored
-    (unless a problem is already reported at it)."""
-    signed = [cp.tree_size for cp in list_checkpoints(session)] + list(published)
-    after = max([report.purged_up_to, *(s for s in signed if s <= chain_head(session)[0])])
+def _check_seals(session: Session, report: ChainReport, key: bytes) -> None:
+    """Name the first event after the last checkpoint that holds that the hub did not seal
+    as stored (unless a problem is already reported at it)."""
+    head = chain_head(session)[0]
+    after = max([report.purged_up_to, *(s for s in report.signed_sizes if s <= head)])
     found = first_unsealed(session, key, after)
     if found is not None and all(p["seq"] != found[0] for p in report.problems):
         kind, detail = SEAL_PROBLEMS[found[1]]

@@ -426,3 +426,21 @@ def test_events_from_before_seals_need_none_and_the_boundary_cannot_move(
     _move_head(hub_ctx, 10)
     sql(hub_ctx, "UPDATE audit_head SET sealed_from = 11")  # hide the forged event
     assert kinds(verify_json(edh)) == [(10, "forged-append")]
+
+
+def test_a_forged_checkpoint_row_neither_hides_forged_events_nor_gets_signed(
+    hub_ctx: HubContext, edh: Edh
+) -> None:
+    _log(hub_ctx, edh)
+    forge(hub_ctx, 21, row(hub_ctx, 20)["hash"])
+    _move_head(hub_ctx, 21)
+    sql(
+        hub_ctx,
+        "INSERT INTO audit_checkpoint (tree_size, root_hash, head_hash, signed_at, key_id,"
+        " signature, peaks) SELECT 21, root_hash, head_hash, signed_at, key_id, signature,"
+        " peaks FROM audit_checkpoint WHERE tree_size = 20",
+    )
+    assert edh("audit", "checkpoint")[0] == 2  # refused: not the hub's checkpoint
+    assert published_sizes(DirectoryStore(_witness_dir(hub_ctx))) == [12, 20]
+    found = kinds(verify_json(edh))
+    assert (0, "bad-signature") in found and (21, "forged-append") in found
