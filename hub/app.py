@@ -16,6 +16,7 @@ from hub import db
 from hub.audit.api import router as audit_router
 from hub.audit.checkpoints import AUDIT_KEY_SETTING, audit_key_path
 from hub.audit.schedule import start_scheduler
+from hub.audit.seal import use_audit_key
 from hub.audit.ui import router as audit_ui_router
 from hub.auth import TokenIssuer, TokenVerifier, public_endpoint
 from hub.bus import outbox
@@ -124,6 +125,7 @@ def build_context(settings: Settings) -> HubContext:
         settings.database_url(), echo=settings.database.echo, pool_size=settings.database.pool_size
     )
     db.upgrade(engine)
+    use_audit_key(engine, settings)
     issuer = TokenIssuer(keys["issuer"], settings.auth)
     verifier = TokenVerifier(settings.auth, None if settings.auth.jwks_url else issuer.jwks())
     ctx = HubContext(settings=settings, engine=engine, issuer=issuer, verifier=verifier)

@@ -6,7 +6,8 @@ published checkpoint, then the checkpoint as a C2SP note signed by the hub's aud
 (the note key is named by ``EDH_AUDIT__LOG_ORIGIN``), with the cosignatures of the
 configured witnesses (``EDH_AUDIT__WITNESSES``) that accepted its consistency proof.
 Publication never changes the database; it fails (``StoreError``) only when the store
-refuses; a witness that is down or refuses is logged and skipped.
+refuses, or (``PublicationRefused``) when the log no longer reproduces the checkpoint
+published last; a witness that is down or refuses is logged and skipped.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
-from hub.audit.checkpoints import frontier_at, latest_checkpoint, purge_base
+from hub.audit.checkpoints import frontier_at, latest_checkpoint, purge_base, signature_holds
 from hub.audit.merkle import NodeSource
 from hub.audit.note import (
     Checkpoint,
@@ -46,6 +47,7 @@ from hub.audit.publish import (
 from hub.audit.settings import AuditSettings, WitnessEndpoint
 from hub.audit.stream import iter_hashes
 from hub.audit.witness import SIZE_TYPE, request_body
+from hub.errors import HubError
 from hub.storage.port import ObjectNotFound, StoreError
 
 log = logging.getLogger("hub.audit.anchor")
@@ -57,24 +59,17 @@ def hub_verifier(settings: AuditSettings, key: Ed25519PrivateKey) -> Verifier:
     return Verifier(settings.log_origin, key.public_key())
 
 
-@dataclass
-class Publication:
-    """What one publication did."""
-
-    size: int
-    leaves: int
-    cosignatures: int
-
-
 def publish(
     session: Session, store: WitnessStore, settings: AuditSettings, key: Ed25519PrivateKey
-) -> Publication | None:
-    """Publish the latest checkpoint of the database (None when already published)."""
+) -> None:
+    """Publish the latest checkpoint of the database, unless already published."""
     cp = latest_checkpoint(session)
     sizes = published_sizes(store)
     last = sizes[-1] if sizes else 0
     if cp is None or cp.tree_size <= last:
-        return None
+        return
+    if not signature_holds(cp, key.public_key()):
+        raise PublicationRefused(f"checkpoint {cp.id} is not signed by the hub: not publishing")
     base = purge_base(session)
     start = last if base is None or last >= base.tree_size else None
     if last and start is not None:
@@ -89,7 +84,6 @@ def publish(
         if line is not None:
             lines.append(line)
     store.write_once(checkpoint_name(cp.tree_size), join_note(checkpoint.body, lines).encode())
-    return Publication(cp.tree_size, len(leaves), len(lines) - 1)
 
 
 class PublicationRefused(StoreError):
@@ -220,11 +214,21 @@ class Witnessed:
     unsigned: list[int] = field(default_factory=list)
 
 
+class WitnessUnavailable(HubError):
+    """A witness or witness store to verify against could not be read."""
+
+    status, slug, title = 503, "audit-witness-unavailable", "A witness could not be read"
+
+
 def gather_witnessed(stores: list[WitnessStore], verifier: Verifier) -> Witnessed:
-    """The hub-signed checkpoints of every store (the first root seen for a size)."""
+    """The hub-signed checkpoints of every store (the first root seen for a size);
+    ``WitnessUnavailable`` when one cannot be read."""
     found = Witnessed()
     for store in stores:
-        roots, bad = published_roots(store, verifier)
+        try:
+            roots, bad = published_roots(store, verifier)
+        except (OSError, StoreError) as exc:
+            raise WitnessUnavailable(f"cannot read a witness: {type(exc).__name__}") from exc
         for size, root in roots.items():
             found.roots.setdefault(size, root)
         found.unsigned.extend(bad)

@@ -44,6 +44,7 @@ from sqlmodel import Session
 
 from hub.audit.hashing import compute_hash
 from hub.audit.models import GENESIS_HASH, AuditEvent, AuditHead, AuditPending
+from hub.audit.seal import event_seal, seal_key
 from hub.db import base_engine, make_engine
 from hub.errors import HubError
 
@@ -103,21 +104,24 @@ def chain_head(session: Session) -> tuple[int, str]:
 
 
 class _Chained:
-    """A pending row with its place in the chain (what ``compute_hash`` reads)."""
+    """A pending row with its place in the chain (what ``compute_hash`` reads) and its
+    seal."""
 
-    def __init__(self, row: dict[str, Any], seq: int, prev_hash: str) -> None:
+    def __init__(self, row: dict[str, Any], seq: int, prev_hash: str, key: bytes) -> None:
         self.__dict__.update(row, seq=seq, prev_hash=prev_hash)
         self.hash = compute_hash(self)  # type: ignore[arg-type]
+        self.seal = event_seal(key, seq, row["event_id"], self.hash)
 
 
 def _chain(
-    rows: list[dict[str, Any]], seq: int, prev_hash: str
+    rows: list[dict[str, Any]], head: tuple[int, str], key: bytes
 ) -> tuple[list[dict[str, Any]], int, str]:
-    """``rows`` as events placed after ``(seq, prev_hash)``; returns them and the new head."""
+    """``rows`` as events placed after ``head``; returns them and the new head."""
     events = []
+    seq, prev_hash = head
     for row in rows:
         seq += 1
-        chained = _Chained({k: v for k, v in row.items() if k != "id"}, seq, prev_hash)
+        chained = _Chained({k: v for k, v in row.items() if k != "id"}, seq, prev_hash, key)
         prev_hash = chained.hash
         events.append({c.name: getattr(chained, c.name) for c in EVENTS.c})
     return events, seq, prev_hash
@@ -130,27 +134,36 @@ def seal(session: Session, new_rows: Sequence[dict[str, Any]] = ()) -> int:
     Runs in ``session``'s transaction with the chain head locked; idempotent (a second
     call finds nothing pending). Raises only database errors.
     """
-    return seal_on(session.connection(), new_rows)
+    bind = session.get_bind()
+    key = seal_key(bind if isinstance(bind, Engine) else bind.engine)
+    return seal_on(session.connection(), new_rows, key)
 
 
-def seal_on(conn: Connection, new_rows: Sequence[dict[str, Any]] = ()) -> int:
-    """:func:`seal` on a plain connection (what the group committer uses)."""
+def seal_on(
+    conn: Connection, new_rows: Sequence[dict[str, Any]] = (), key: bytes | None = None
+) -> int:
+    """:func:`seal` on a plain connection (what the group committer uses), each event
+    sealed with ``key`` (see :mod:`hub.audit.seal`); ``AuditUnavailable`` without one."""
+    if key is None:
+        raise AuditUnavailable("the audit key is unavailable: events stay pending")
     head, rows = _lock_and_read(conn)
     first = head[0]
     while rows:
-        head = _append(conn, rows, head)
+        head = _append(conn, rows, head, key)
         conn.execute(delete(PENDING).where(PENDING.c.id.in_([row["id"] for row in rows])))
         # keyset on id: a smaller id committing meanwhile waits for the next seal
         rows = _pending_page(conn, rows[-1]["id"]) if len(rows) == SEAL_BATCH else []
     if new_rows:
-        head = _append(conn, list(new_rows), head)
+        head = _append(conn, list(new_rows), head, key)
     return head[0] - first
 
 
-def _append(conn: Connection, rows: list[dict[str, Any]], head: tuple[int, str]) -> tuple[int, str]:
+def _append(
+    conn: Connection, rows: list[dict[str, Any]], head: tuple[int, str], key: bytes
+) -> tuple[int, str]:
     """Chain ``rows`` after ``head``, insert them and move the head; returns the new head.
     One round trip on PostgreSQL (a psycopg pipeline), a statement each elsewhere."""
-    events, seq, prev_hash = _chain(rows, *head)
+    events, seq, prev_hash = _chain(rows, head, key)
     moved = {"s": seq, "h": prev_hash}
     if conn.dialect.name != "postgresql":
         conn.execute(_insert(EVENTS), events)
@@ -230,7 +243,7 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
 def seal_now(bind: Engine) -> int:
     """Seal in a transaction of its own on ``bind``."""
     with bind.begin() as conn:
-        return seal_on(conn)
+        return seal_on(conn, key=seal_key(bind))
 
 
 class AuditUnavailable(HubError):
@@ -347,8 +360,9 @@ class GroupCommitter:
             entry.wake.release()
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
+        key = seal_key(self._engine)
         with self._seal_engine().begin() as conn:
-            seal_on(conn, rows)
+            seal_on(conn, rows, key)
 
 
 _COMMITTERS: weakref.WeakKeyDictionary[Engine, GroupCommitter] = weakref.WeakKeyDictionary()

@@ -13,16 +13,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlmodel import Session, col, select
 
-from contracts.canonical import b64url_encode, canonical_json
+from contracts.canonical import b64url_decode, b64url_encode, canonical_json
 from hub.audit.chain import chain_head, seal
 from hub.audit.hashing import utc_text
-from hub.audit.merkle import Frontier
+from hub.audit.merkle import Frontier, root_of_peaks
 from hub.audit.models import AuditCheckpoint, AuditEvent, AuditPurge
+from hub.audit.seal import UnsealedEvents, first_unsealed
 from hub.audit.stream import iter_hashes
 from hub.config import Settings
+from hub.errors import HubError
 from hub.keys import load_or_create_key, public_jwk
 
 LOG_ID = "urn:edh:audit"
@@ -74,6 +77,27 @@ def signed_statement(cp: AuditCheckpoint) -> dict[str, Any]:
     }
 
 
+def signature_holds(cp: AuditCheckpoint, key: Ed25519PublicKey) -> bool:
+    """Is ``cp`` signed by ``key``, with peaks that give its root?"""
+    try:
+        key.verify(b64url_decode(cp.signature), canonical_json(signed_statement(cp)))
+    except (InvalidSignature, ValueError):
+        return False
+    return root_of_peaks([bytes.fromhex(p) for p in cp.peaks]).hex() == cp.root_hash
+
+
+class ForgedCheckpoint(HubError):
+    """A checkpoint row in the database is not signed by the hub: nothing is signed over it."""
+
+    status, slug, title = 409, "audit-checkpoint-forged", "A stored checkpoint is not the hub's"
+
+
+def trusted(cp: AuditCheckpoint | None, signer: CheckpointSigner) -> None:
+    """Raise ``ForgedCheckpoint`` when ``cp``'s signature does not hold."""
+    if cp is not None and not signature_holds(cp, signer.key.public_key()):
+        raise ForgedCheckpoint(f"checkpoint {cp.id} (size {cp.tree_size}) is not signed by the hub")
+
+
 def checkpoint_document(cp: AuditCheckpoint) -> dict[str, Any]:
     """The exportable form of a checkpoint: the statement plus its signature and id."""
     return {"id": cp.id, **signed_statement(cp), "signature": cp.signature}
@@ -120,11 +144,14 @@ def create_checkpoint(
     *,
     size: int | None = None,
     now: datetime | None = None,
+    seal_key: bytes | None = None,
 ) -> AuditCheckpoint:
     """Sign the tree of the first ``size`` events (default: the whole chain); idempotent.
 
     Seals pending events first, under the chain lock. Raises ``ValueError`` when
-    ``size`` is beyond the head or the chain is empty.
+    ``size`` is beyond the head or the chain is empty, ``ForgedCheckpoint`` when the
+    checkpoint it grows from is not the hub's; with ``seal_key``, ``UnsealedEvents`` when
+    an event after the last checkpoint lacks the hub's seal.
     """
     seal(session)  # takes the chain lock: the head cannot move meanwhile
     head_seq, head_hash = chain_head(session)
@@ -135,7 +162,11 @@ def create_checkpoint(
         select(AuditCheckpoint).where(col(AuditCheckpoint.tree_size) == size)
     ).first()
     if existing is not None:
+        trusted(existing, signer)
         return existing
+    trusted(latest_checkpoint(session, upto=size), signer)  # what the new tree grows from
+    if seal_key is not None:
+        _refuse_unsealed(session, seal_key, size)
     frontier = frontier_at(session, size)
     cp = AuditCheckpoint(
         tree_size=size,
@@ -150,6 +181,15 @@ def create_checkpoint(
     session.add(cp)
     session.flush()
     return cp
+
+
+def _refuse_unsealed(session: Session, seal_key: bytes, size: int) -> None:
+    last = latest_checkpoint(session, upto=size)
+    found = first_unsealed(session, seal_key, last.tree_size if last else 0, size)
+    if found is not None:
+        raise UnsealedEvents(
+            f"event {found[0]} was not appended by the hub ({found[1]}): not signing over it"
+        )
 
 
 def _hash_at(session: Session, seq: int) -> str:

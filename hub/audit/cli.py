@@ -14,9 +14,11 @@ from hub.config import Settings
 
 def _engine(settings: Settings) -> Any:
     from hub import db
+    from hub.audit.seal import use_audit_key
 
     engine = db.make_engine(settings.database_url())
     db.upgrade(engine)
+    use_audit_key(engine, settings)
     return engine
 
 
@@ -30,7 +32,13 @@ def human_report(out: dict[str, Any]) -> str:
     lines = [f"audit chain BROKEN ({out['events']} events read):"]
     for p in out["problems"]:
         cp = p["checkpoint"]
-        since = f", since checkpoint {cp['id']} (size {cp['tree_size']})" if cp else ""
+        since = (
+            ""
+            if not cp
+            else f", since the published checkpoint of size {cp['tree_size']}"
+            if cp["id"] is None
+            else f", since checkpoint {cp['id']} (size {cp['tree_size']})"
+        )
         lines.append(f"  seq {p['seq']}: {p['kind']} ({p['detail']}{since})")
     return "\n".join(lines)
 
@@ -47,16 +55,15 @@ def _verify(args: argparse.Namespace) -> int:
 def _checkpoint(args: argparse.Namespace) -> int:
     from hub.audit.checkpoints import checkpoint_document, load_signer
     from hub.audit.proofs import export_checkpoints
-    from hub.audit.service import checkpoint_now
+    from hub.audit.service import PublicationFailed, checkpoint_now
     from hub.db import session_scope
-    from hub.storage.port import StoreError
 
     settings = Settings()
     engine = _engine(settings)
     try:
         cp = checkpoint_now(engine, settings)
-    except StoreError as refused:
-        print(f"checkpoint signed but not published: {refused}", file=sys.stderr)
+    except PublicationFailed as refused:
+        print(f"edh: {refused}", file=sys.stderr)
         return 1
     print(json.dumps(checkpoint_document(cp), indent=2))
     if args.export:

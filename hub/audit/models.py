@@ -50,6 +50,7 @@ class AuditEvent(EventFields, table=True):
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+    seal: str | None = Field(default=None, max_length=64)  # see hub.audit.seal; not hashed
 
 
 class AuditPending(EventFields, table=True):
@@ -69,6 +70,8 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     seq: int
     hash: str = Field(max_length=64)
+    # the first seq that must carry a seal (events appended before seals existed do not)
+    sealed_from: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class AuditCheckpoint(SQLModel, table=True):

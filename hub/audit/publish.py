@@ -54,13 +54,15 @@ class DirectoryStore:
 
     def write_once(self, name: str, data: bytes) -> None:
         path = self.root / check_key(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         except FileExistsError:
             if path.read_bytes() != data:
                 raise StoreRefused(f"{name} already published with other content") from None
             return
+        except OSError as exc:
+            raise StoreError(f"cannot write {name}: {exc.strerror}") from exc
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
@@ -134,15 +136,18 @@ def read_leaves(store: WitnessStore, start: int, end: int) -> list[bytes]:
 
 def iter_published_leaves(store: WitnessStore, upto: int) -> Iterator[tuple[int, bytes]]:
     """``(seq, leaf data)`` of the published leaves, in order, while they are contiguous
-    from event 1 and ``seq <= upto``."""
-    reached = 0
+    from event 1 and ``seq <= upto`` (of two files from one size, the longer: a
+    publication interrupted after its leaves leaves a shorter one behind)."""
+    ends: dict[int, int] = {}
     for start, end in leaf_ranges(store):
-        if start != reached or reached >= upto:
-            return
-        for offset, data in enumerate(read_leaves(store, start, end)):
-            if start + offset + 1 > upto:
+        ends[start] = max(end, ends.get(start, 0))
+    reached = 0
+    while reached in ends and reached < upto:
+        end = ends[reached]
+        for offset, data in enumerate(read_leaves(store, reached, end)):
+            if reached + offset + 1 > upto:
                 return
-            yield start + offset + 1, data
+            yield reached + offset + 1, data
         reached = end
 
 

@@ -17,10 +17,13 @@ from hub.audit.checkpoints import create_checkpoint, load_signer
 from hub.audit.models import AuditAlert, AuditCheckpoint, AuditPurge, AuditVerification
 from hub.audit.publish import witness_store
 from hub.audit.retention import purge_expired
+from hub.audit.seal import seal_key_of
 from hub.audit.verify import ChainReport, verify_chain
 from hub.bus.port import EventBus
 from hub.config import Settings
 from hub.db import session_scope
+from hub.errors import HubError
+from hub.storage.port import StoreError
 
 log = logging.getLogger("hub.audit")
 
@@ -41,7 +44,13 @@ def verify_log(
     witnessed = gather_witnessed(stores, verifier)
     seal_now(engine)
     with session_scope(engine) as session:
-        report = verify_chain(session, signer.key.public_key(), witnessed.roots, stores[0])
+        report = verify_chain(
+            session,
+            signer.key.public_key(),
+            witnessed.roots,
+            stores[0],
+            seal_key_of(signer.key),
+        )
     for size in witnessed.unsigned:
         report.problems.insert(
             0,
@@ -98,15 +107,25 @@ def _raise_or_publish(engine: Engine, finding: Finding, bus: EventBus | None) ->
 
 
 def checkpoint_now(engine: Engine, settings: Settings) -> AuditCheckpoint:
-    """Sign a checkpoint over the whole chain (idempotent when nothing was appended), then
-    publish it to the witness store with the witnesses' cosignatures (see
-    :mod:`hub.audit.anchor`; ``StoreError`` when the store refuses)."""
+    """Sign a checkpoint over the whole chain (idempotent when nothing was appended;
+    ``UnsealedEvents`` over events the hub did not append), then publish it to the
+    witness store with the witnesses' cosignatures (see :mod:`hub.audit.anchor`;
+    ``PublicationFailed`` when the store refuses or is unreachable)."""
     signer = load_signer(settings)
     with session_scope(engine) as session:
-        cp = create_checkpoint(session, signer)
-    with session_scope(engine) as session:
-        publish(session, witness_store(settings), settings.audit, signer.key)
+        cp = create_checkpoint(session, signer, seal_key=seal_key_of(signer.key))
+    try:
+        with session_scope(engine) as session:
+            publish(session, witness_store(settings), settings.audit, signer.key)
+    except StoreError as exc:
+        raise PublicationFailed(f"checkpoint {cp.id} signed but not published: {exc}") from exc
     return cp
+
+
+class PublicationFailed(HubError):
+    """A checkpoint was signed but the witness store refused or could not take it."""
+
+    status, slug, title = 503, "audit-publication-failed", "The checkpoint was not published"
 
 
 def purge_now(engine: Engine, settings: Settings, now: datetime | None = None) -> AuditPurge | None:

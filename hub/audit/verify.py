@@ -19,18 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session, col, select
 
-from contracts.canonical import b64url_decode, canonical_json
 from hub.audit.chain import chain_head
-from hub.audit.checkpoints import frontier_of, list_checkpoints, purge_base, signed_statement
+from hub.audit.checkpoints import frontier_of, list_checkpoints, purge_base, signature_holds
 from hub.audit.hashing import EventRow, compute_hash
-from hub.audit.merkle import Frontier, peak_ranges, root_of_peaks
+from hub.audit.merkle import Frontier, peak_ranges
 from hub.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEvent
 from hub.audit.publish import WitnessStore, iter_published_leaves
 from hub.audit.scan import CleanScan, scan_clean
+from hub.audit.seal import SealState, first_unsealed
 from hub.audit.stream import EVENTS, StoredEvent, iter_rows, iter_stored
 
 MAX_PROBLEMS = 1000
@@ -45,6 +44,7 @@ class ChainReport:
     purged_up_to: int = 0
     checkpoints_checked: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
+    signed_sizes: list[int] = field(default_factory=list)  # of checkpoints that hold
 
     @property
     def ok(self) -> bool:
@@ -232,16 +232,7 @@ class _Walk:
 
 def check_signatures(checkpoints: list[AuditCheckpoint], key: Ed25519PublicKey) -> list[int]:
     """Ids of checkpoints whose signature or recorded peaks do not hold."""
-    bad = []
-    for cp in checkpoints:
-        try:
-            key.verify(b64url_decode(cp.signature), canonical_json(signed_statement(cp)))
-        except (InvalidSignature, ValueError):
-            bad.append(cp.id or 0)
-            continue
-        if root_of_peaks([bytes.fromhex(p) for p in cp.peaks]).hex() != cp.root_hash:
-            bad.append(cp.id or 0)
-    return bad
+    return [cp.id or 0 for cp in checkpoints if not signature_holds(cp, key)]
 
 
 def verify_chain(
@@ -249,18 +240,33 @@ def verify_chain(
     key: Ed25519PublicKey | None = None,
     published: dict[int, str] | None = None,
     store: WitnessStore | None = None,
+    seal_key: bytes | None = None,
 ) -> ChainReport:
     """Recompute every hash, link and checkpoint root (and signatures when ``key`` is given).
 
     ``published`` adds the roots (``{size: root hex}``) of checkpoints verified outside
     the database, and ``store`` their leaves. Every checkpoint must be reproduced,
-    including those beyond the chain head. Streams the events (memory stays flat);
-    read-only; never raises on tampering.
+    including those beyond the chain head. With ``seal_key``, the events after the last
+    checkpoint must carry the hub's seals (:mod:`hub.audit.seal`). Streams the events
+    (memory stays flat); read-only; never raises on tampering.
     """
+    report = _verify(session, key, published or {}, store)
+    if seal_key is not None:
+        _check_seals(session, report, seal_key)
+    return report
+
+
+def _verify(
+    session: Session,
+    key: Ed25519PublicKey | None,
+    published: dict[int, str],
+    store: WitnessStore | None,
+) -> ChainReport:
     report = ChainReport()
     checkpoints = list_checkpoints(session)
     bad = check_signatures(checkpoints, key) if key is not None else []
-    anchors = anchors_of([c for c in checkpoints if c.id not in bad], published or {})
+    anchors = anchors_of([c for c in checkpoints if c.id not in bad], published)
+    report.signed_sizes = [a.tree_size for a in anchors]
     base = purge_base(session)
     head_seq, head_hash = chain_head(session)
     walk = _Walk(
@@ -291,6 +297,32 @@ def verify_chain(
             "the last event's hash differs from the chain head recorded when it was appended",
         )
     return report
+
+
+def _check_seals(session: Session, report: ChainReport, key: bytes) -> None:
+    """Name the first event after the last checkpoint that holds that the hub did not seal
+    as stored (unless a problem is already reported at it)."""
+    head = chain_head(session)[0]
+    after = max([report.purged_up_to, *(s for s in report.signed_sizes if s <= head)])
+    found = first_unsealed(session, key, after)
+    if found is not None and all(p["seq"] != found[0] for p in report.problems):
+        kind, detail = SEAL_PROBLEMS[found[1]]
+        report.problems.append(
+            {"seq": found[0], "kind": kind, "detail": detail, "checkpoint": None}
+        )
+
+
+SEAL_PROBLEMS = {
+    SealState.REWRITTEN: (
+        "rewritten",
+        "appended by the hub, rewritten since (its seal no longer matches), "
+        "after the last checkpoint",
+    ),
+    SealState.FORGED: (
+        "forged-append",
+        "not appended by the hub at this place (no valid seal), after the last checkpoint",
+    ),
+}
 
 
 def _check_truncation(walk: _Walk, anchors: list[Anchor]) -> None:

@@ -132,32 +132,34 @@ def test_disabled_task_never_runs(hub_pair: Callable[..., list[HubContext]]) -> 
     assert "verify" not in runs(ctx)
 
 
-def broken_key(tmp_path: Path) -> Path:
-    path = tmp_path / "not-a-key.pem"
-    path.write_text("not a PEM key", encoding="utf-8")
+def broken_store(tmp_path: Path) -> Path:
+    """A witness directory that cannot be created (a file is in the way)."""
+    path = tmp_path / "not-a-directory"
+    path.write_text("in the way", encoding="utf-8")
     return path
 
 
 def test_a_failing_task_does_not_stop_the_others_and_is_retried(
     hub_pair: Callable[..., list[HubContext]], tmp_path: Path
 ) -> None:
-    ctx, _ = hub_pair(key_file=broken_key(tmp_path), checkpoint_every_minutes=10)
+    ctx, _ = hub_pair(witness_dir=broken_store(tmp_path), checkpoint_every_minutes=10)
     seed(ctx, 3)
     scheduler = AuditScheduler(ctx)
 
     assert scheduler.tick(NOW) == {
         "checkpoint": False,
         "alerts": True,
-        "verify": False,
-        "purge": False,
+        "verify": True,
+        "purge": True,
         "lake-purge": True,
     }
     recorded = runs(ctx)
     assert recorded["checkpoint"].ok is False and recorded["checkpoint"].detail
+    assert "not published" in str(recorded["checkpoint"].detail)
     assert recorded["alerts"].ok is True
     assert recorded["alerts"].finished_at is not None
 
-    ctx.settings.audit.key_file = None  # the operator fixes the key: next period succeeds
+    ctx.settings.audit.witness_dir = None  # the operator fixes the store: next period succeeds
     assert scheduler.tick(NOW + timedelta(minutes=1)) == {}
     assert scheduler.tick(NOW + timedelta(minutes=10))["checkpoint"] is True
     assert count(ctx, AuditCheckpoint) == 1
@@ -219,7 +221,9 @@ def test_disabled_scheduler_starts_no_thread(hub_pair: Callable[..., list[HubCon
 def test_dpo_page_shows_each_task_last_run(
     hub_pair: Callable[..., list[HubContext]], tmp_path: Path
 ) -> None:
-    ctx, _ = hub_pair(scheduler_enabled=True, verify_every_minutes=0, key_file=broken_key(tmp_path))
+    ctx, _ = hub_pair(
+        scheduler_enabled=True, verify_every_minutes=0, witness_dir=broken_store(tmp_path)
+    )
     seed(ctx, 2)
     AuditScheduler(ctx).tick(NOW)
     with TestClient(create_app(context=ctx)) as client:
@@ -232,4 +236,4 @@ def test_dpo_page_shows_each_task_last_run(
     assert "23/11/2026 à 13:00:00" in text  # 12:00 UTC, shown in Europe/Paris
     assert "réussie : 0 nouvelle(s) alerte(s)" in text
     assert "Vérification de l'intégrité" in text and "désactivée" in text
-    assert "en échec" in text  # the checkpoint could not load its key
+    assert "en échec" in text  # the checkpoint could not be published

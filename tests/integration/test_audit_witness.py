@@ -98,6 +98,7 @@ def test_truncation_with_the_checkpoints_deleted_is_caught_by_the_witness_store(
     report = verify_json(edh)
     assert kinds(report) == [(16, "truncated")], report
     assert report["problems"][0]["checkpoint"] == {"id": None, "tree_size": 20, "published": True}
+    assert "since the published checkpoint of size 20" in edh("audit", "verify")[1]
 
 
 def test_truncation_is_caught_against_a_copied_witness_directory(
@@ -333,3 +334,113 @@ def test_object_store_witness_store_is_write_once(s3_endpoint: str) -> None:
         store.write_once("checkpoint/" + f"{3:020d}", b"other\n")
     assert published_sizes(store) == [3]
     assert s3.get("audit-witness/checkpoint/" + f"{3:020d}") == b"note\n"
+
+
+def test_forged_append_with_the_head_moved_is_caught_by_the_seals(
+    hub_ctx: HubContext, edh: Edh
+) -> None:
+    _log(hub_ctx, edh)
+    seed(hub_ctx, 3)  # 21..23, after the last checkpoint
+    forge(hub_ctx, 24, row(hub_ctx, 23)["hash"])
+    forge(hub_ctx, 25, row(hub_ctx, 24)["hash"])
+    _move_head(hub_ctx, 25)
+    report = verify_json(edh)
+    assert kinds(report) == [(24, "forged-append")], report
+    assert "seal" in report["problems"][0]["detail"]
+
+
+def test_tail_rewrite_with_recomputed_hashes_is_caught_by_the_seals(
+    hub_ctx: HubContext, edh: Edh
+) -> None:
+    _log(hub_ctx, edh)
+    seed(hub_ctx, 5)  # 21..25, after the last checkpoint
+    _rewrite_from(hub_ctx, 22, actor_sub="someone-else")
+    assert kinds(verify_json(edh)) == [(22, "rewritten")]
+
+
+def test_unsealed_tail_event_is_forged(hub_ctx: HubContext, edh: Edh) -> None:
+    _log(hub_ctx, edh)
+    seed(hub_ctx, 2)
+    with hub_ctx.engine.connect() as conn:
+        seals = conn.exec_driver_sql("SELECT seal FROM audit_event ORDER BY seq").scalars().all()
+    assert all(s and len(s) == 64 for s in seals) and len(set(seals)) == len(seals)
+    sql(hub_ctx, "UPDATE audit_event SET seal = NULL WHERE seq = 22")
+    assert kinds(verify_json(edh)) == [(22, "forged-append")]
+
+
+def test_hub_refuses_to_sign_over_a_forged_append(hub_ctx: HubContext, edh: Edh) -> None:
+    _log(hub_ctx, edh)
+    forge(hub_ctx, 21, row(hub_ctx, 20)["hash"])
+    _move_head(hub_ctx, 21)
+    seed(hub_ctx, 2)  # genuine events chained after the forged one
+    assert edh("audit", "checkpoint")[0] == 2
+    assert published_sizes(DirectoryStore(_witness_dir(hub_ctx))) == [12, 20]
+    assert kinds(verify_json(edh))[0] == (21, "forged-append")
+
+
+def test_unreachable_witness_fails_the_verification_clearly(hub_ctx: HubContext, edh: Edh) -> None:
+    from tests.support.ingest_fixtures import free_port
+
+    _log(hub_ctx, edh, (3,))
+    code, _out = edh("audit", "verify", "--witness", f"http://127.0.0.1:{free_port()}")
+    assert code == 2
+
+
+def test_without_the_audit_key_nothing_is_appended_unsealed(db_url: str, tmp_path: Path) -> None:
+    from hub.audit.chain import AuditUnavailable, chain_head
+    from hub.audit.settings import AuditSettings
+    from hub.audit.trail import record_now
+    from hub.db import session_scope
+    from tests.support.audit_fixtures import draft
+    from tests.support.factories import make_context
+
+    broken = tmp_path / "not-a-key.pem"
+    broken.write_text("not a PEM key", encoding="utf-8")
+    ctx = make_context(db_url, tmp_path, audit=AuditSettings(key_file=broken))
+    try:
+        seed(ctx, 2)  # committed with their changes, left pending
+        with pytest.raises(AuditUnavailable):
+            record_now(ctx.engine, draft(3))  # the access it records is refused
+        ctx.settings.audit.key_file = None  # the operator fixes the key
+        record_now(ctx.engine, draft(4))
+        with session_scope(ctx.engine) as session:
+            assert chain_head(session)[0] == 3
+        with ctx.engine.connect() as conn:
+            seals = conn.exec_driver_sql("SELECT seal FROM audit_event").scalars().all()
+        assert len(seals) == 3 and all(seals)
+    finally:
+        ctx.engine.dispose()
+
+
+def test_events_from_before_seals_need_none_and_the_boundary_cannot_move(
+    hub_ctx: HubContext, edh: Edh
+) -> None:
+    seed(hub_ctx, 4)
+    sql(hub_ctx, "UPDATE audit_event SET seal = NULL")  # as appended before revision 0035
+    sql(hub_ctx, "UPDATE audit_head SET sealed_from = 5")  # what the migration records
+    seed(hub_ctx, 3)  # 5..7 sealed
+    assert verify_json(edh)["ok"] is True
+    assert edh("audit", "checkpoint")[0] == 0
+    seed(hub_ctx, 2)  # 8, 9
+    forge(hub_ctx, 10, row(hub_ctx, 9)["hash"])
+    _move_head(hub_ctx, 10)
+    sql(hub_ctx, "UPDATE audit_head SET sealed_from = 11")  # hide the forged event
+    assert kinds(verify_json(edh)) == [(10, "forged-append")]
+
+
+def test_a_forged_checkpoint_row_neither_hides_forged_events_nor_gets_signed(
+    hub_ctx: HubContext, edh: Edh
+) -> None:
+    _log(hub_ctx, edh)
+    forge(hub_ctx, 21, row(hub_ctx, 20)["hash"])
+    _move_head(hub_ctx, 21)
+    sql(
+        hub_ctx,
+        "INSERT INTO audit_checkpoint (tree_size, root_hash, head_hash, signed_at, key_id,"
+        " signature, peaks) SELECT 21, root_hash, head_hash, signed_at, key_id, signature,"
+        " peaks FROM audit_checkpoint WHERE tree_size = 20",
+    )
+    assert edh("audit", "checkpoint")[0] == 2  # refused: not the hub's checkpoint
+    assert published_sizes(DirectoryStore(_witness_dir(hub_ctx))) == [12, 20]
+    found = kinds(verify_json(edh))
+    assert (0, "bad-signature") in found and (21, "forged-append") in found
