@@ -12,12 +12,13 @@ from hub.cli import main
 from hub.sandbox.runtime import uninstall
 from tests.support.browser import LiveHub
 from tests.support.sandbox_fixtures import SandboxWorld, build_sandbox_world
+from tests.support.web import form
 
 
 def _login(world: SandboxWorld, sub: str = "alice") -> None:
     token = world.ctx.issuer.mint(sub, ["researcher"])
     resp = world.client.post(
-        "/login", data={"token": token, "next": "/research"}, follow_redirects=False
+        "/login", data=form(world.client, token=token, next="/research"), follow_redirects=False
     )
     assert resp.status_code == 303
 
@@ -30,7 +31,9 @@ def test_research_page_runs_a_query_and_shows_its_report(sandbox: SandboxWorld) 
     assert "Projet alice" in page.text and "Projet bob" not in page.text
     sql = "SELECT school_id, count(DISTINCT pupil_id) AS eleves FROM statements GROUP BY 1"
     resp = sandbox.client.post(
-        "/research", data={"project_id": sandbox.project(), "sql": sql}, follow_redirects=False
+        "/research",
+        data=form(sandbox.client, project_id=sandbox.project(), sql=sql),
+        follow_redirects=False,
     )
     assert resp.status_code == 303
     job_id = resp.headers["location"].rsplit("/", 1)[-1]
@@ -45,7 +48,8 @@ def test_research_page_runs_a_query_and_shows_its_report(sandbox: SandboxWorld) 
 def test_research_page_explains_a_refusal(sandbox: SandboxWorld) -> None:
     _login(sandbox)
     resp = sandbox.client.post(
-        "/research", data={"project_id": sandbox.project(), "sql": "SELECT * FROM statements"}
+        "/research",
+        data=form(sandbox.client, project_id=sandbox.project(), sql="SELECT * FROM statements"),
     )
     assert resp.status_code == 400
     assert "Requête refusée" in resp.text and "row-level output" in resp.text
