@@ -112,6 +112,8 @@ def test_disabled_task_never_runs(hub_pair: Callable[..., list[HubContext]]) -> 
 
 
 def broken_key(tmp_path: Path) -> Path:
+    """A key file that does not load: a hub refuses to start with it, so the tests point a
+    running hub at it (as an operator changing the setting to a bad file would)."""
     path = tmp_path / "not-a-key.pem"
     path.write_text("not a PEM key", encoding="utf-8")
     return path
@@ -120,7 +122,8 @@ def broken_key(tmp_path: Path) -> Path:
 def test_a_failing_task_does_not_stop_the_others_and_is_retried(
     hub_pair: Callable[..., list[HubContext]], tmp_path: Path
 ) -> None:
-    ctx, _ = hub_pair(key_file=broken_key(tmp_path))
+    ctx, _ = hub_pair()
+    ctx.settings.audit.key_file = broken_key(tmp_path)
     seed(ctx, 3)
     scheduler = AuditScheduler(ctx)
 
@@ -192,7 +195,8 @@ def test_disabled_scheduler_starts_no_thread(hub_pair: Callable[..., list[HubCon
 def test_dpo_page_shows_each_task_last_run(
     hub_pair: Callable[..., list[HubContext]], tmp_path: Path
 ) -> None:
-    ctx, _ = hub_pair(scheduler_enabled=True, verify_every_minutes=0, key_file=broken_key(tmp_path))
+    ctx, _ = hub_pair(scheduler_enabled=True, verify_every_minutes=0)
+    ctx.settings.audit.key_file = broken_key(tmp_path)
     seed(ctx, 2)
     AuditScheduler(ctx).tick(NOW)
     with TestClient(create_app(context=ctx)) as client:
