@@ -2,12 +2,15 @@
 
 A signature is ``<protected header>..<signature>``: the payload (the canonical document
 bytes) travels separately, so a party signs exactly what everyone else can recompute.
-The protected header carries ``alg`` (always ``EdDSA``), ``kid`` and ``edh_party``.
+The protected header carries ``alg`` (always ``EdDSA``), ``kid``, ``edh_party`` and
+``iat`` (signing time, Unix seconds); the hub's countersignature also carries
+``edh_parties`` (the organisation of each party), so both are covered by the signature.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,11 +23,20 @@ from contracts.errors import SignatureError
 PARTIES = ("provider", "lab", "hub")
 
 
-def sign_detached(key: Ed25519PrivateKey, payload: bytes, *, kid: str, party: str) -> str:
-    """A detached compact JWS of ``payload`` by ``party`` with the key named ``kid``."""
+def sign_detached(
+    key: Ed25519PrivateKey,
+    payload: bytes,
+    *,
+    kid: str,
+    party: str,
+    claims: Mapping[str, Any] | None = None,
+) -> str:
+    """A detached compact JWS of ``payload`` by ``party`` with the key named ``kid``,
+    signed now (``iat``); ``claims`` add protected header members (e.g. ``edh_parties``)."""
     if party not in PARTIES:
         raise SignatureError(f"unknown party {party!r}; expected one of {', '.join(PARTIES)}")
-    header = {"alg": "EdDSA", "kid": kid, "edh_party": party}
+    header = {**(claims or {}), "alg": "EdDSA", "kid": kid, "edh_party": party}
+    header["iat"] = int(time.time())
     protected = b64url_encode(json.dumps(header, separators=(",", ":")).encode())
     signature = key.sign(f"{protected}.{b64url_encode(payload)}".encode("ascii"))
     return f"{protected}..{b64url_encode(signature)}"

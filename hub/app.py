@@ -35,6 +35,7 @@ from hub.keys import is_held, load_or_create_key
 from hub.metrics import RequestMetricsMiddleware
 from hub.metrics import router as metrics_router
 from hub.middleware import AccessLogMiddleware, BodyLimitMiddleware, SecurityHeadersMiddleware
+from hub.openapi import install_openapi
 from hub.policy.factory import attach_policy
 from hub.pseudonym.api import router as pseudonym_router
 from hub.registry.api import router as registry_router
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
     app.state.hub = ctx
     app.state.dataspace = build_node(ctx)
     install_error_handlers(app)
+    install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(metrics_router, dependencies=[Depends(public_endpoint)])

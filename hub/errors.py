@@ -9,9 +9,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = "5"
+CLIENT_CLOSED = 499
+"""Status logged for a request whose client disconnected (nginx's convention; never sent)."""
 log = logging.getLogger("hub.errors")
 
 
@@ -148,6 +151,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = _STATUS_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
         return problem(exc.status_code, slug, title, str(exc.detail), request.url.path)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        """The client went away mid-request (e.g. during an upload): nothing to answer,
+        nothing was stored; logged as such, not as a server error."""
+        log.info(
+            "client disconnected before the request body was complete",
+            extra={"path": request.url.path, "method": request.method},
+        )
+        return Response(status_code=CLIENT_CLOSED)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -87,7 +87,17 @@ def event_proof(
         raise ValidationFailed(str(exc)) from exc
 
 
-@router.get("/export", summary="Export matching events as CSV or JSON Lines (streamed)")
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/x-ndjson": {}, "text/csv": {}}, "description": "Events"}
+}
+
+
+@router.get(
+    "/export",
+    summary="Export matching events as CSV or JSON Lines (streamed)",
+    response_class=StreamingResponse,
+    responses=EXPORT_RESPONSES,
+)
 def export(request: Request, who: Reader) -> StreamingResponse:
     """``format`` is ``csv`` or ``jsonl`` (default); the other parameters are filters."""
     return stream_export(request, who)

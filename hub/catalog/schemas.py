@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from contracts.model import FieldName
+from hub.params import UtcDatetime
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Iri = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://\S{3,490}$")]
@@ -62,7 +62,7 @@ class DatasetOut(BaseModel):
     update_frequency: Frequency
     statement_count: int
     batch_count: int
-    first_statement_at: datetime | None
-    last_statement_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    first_statement_at: UtcDatetime | None
+    last_statement_at: UtcDatetime | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime

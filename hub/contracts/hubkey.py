@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from hub.config import Settings
 from hub.contracts.models import OrganisationKey
 from hub.keys import load_or_create_key, load_public_key, public_jwk
+from hub.registry.models import as_utc
 from hub.registry.service import get_org
 
 HUB_KEY_SETTING = "EDH_CONTRACTS__HUB_KEY_FILE"
@@ -47,7 +48,24 @@ def organisation_keys(session: Session, organisation_id: str) -> dict[str, Ed255
 
 def organisation_jwks(session: Session, organisation_id: str) -> dict[str, Any]:
     """The organisation's usable contract keys as a JWKS; each JWK names in ``edh_party``
-    the party the organisation signs as (its kind: provider, lab). Raises ``NotFound``."""
+    the party the organisation signs as (its kind: provider, lab), in ``edh_org`` the
+    organisation and in ``edh_valid_from`` when the key was registered (RFC 3339): what
+    ``edh contracts verify --keys`` binds each signature to. Raises ``NotFound``."""
     party = str(get_org(session, organisation_id).kind)
-    keys = organisation_keys(session, organisation_id).values()
-    return {"keys": [{**public_jwk(key), "edh_party": party} for key in keys]}
+    rows = session.exec(
+        select(OrganisationKey).where(
+            OrganisationKey.organisation_id == organisation_id,
+            col(OrganisationKey.revoked_at).is_(None),
+        )
+    ).all()
+    return {"keys": [_bound_jwk(row, party) for row in rows]}
+
+
+def _bound_jwk(row: OrganisationKey, party: str) -> dict[str, Any]:
+    registered = as_utc(row.created_at).isoformat().replace("+00:00", "Z")
+    return {
+        **public_jwk(load_public_key(row.public_key_pem)),
+        "edh_party": party,
+        "edh_org": row.organisation_id,
+        "edh_valid_from": registered,
+    }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.lifecycle import ReviewVerdict
 from hub.keys import PublicKeyPem
+from hub.params import UtcDatetime
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000)]
 
@@ -44,14 +45,14 @@ class KeyOut(BaseModel):
     id: str
     organisation_id: str
     kid: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class SignatureOut(BaseModel):
     party: str
     kid: str
     signed_by: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class ReviewOut(BaseModel):
@@ -59,7 +60,7 @@ class ReviewOut(BaseModel):
     reviewer_sub: str
     verdict: str
     reason: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class ContractOut(BaseModel):
@@ -81,5 +82,5 @@ class ContractOut(BaseModel):
     termination_reason: str | None
     in_force: bool
     not_in_force_reasons: list[str]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime

@@ -167,7 +167,8 @@ def finalize(session: Session, actor: Actor, contract: Contract, settings: Setti
     _require_state(contract, State.VERIFIED, "only a VERIFIED contract can be finalized")
     key, kid = hub_signing_key(settings), hub_jwk(settings)["kid"]
     payload = document_bytes(current_document(session, contract))
-    jws = sign_detached(key, payload, kid=kid, party=HUB)
+    parties = {PROVIDER: contract.provider_id, LAB: contract.lab_id}
+    jws = sign_detached(key, payload, kid=kid, party=HUB, claims={"edh_parties": parties})
     _store(session, actor, contract, HUB, kid, jws)
     contract.finalized_at = datetime.now(UTC)
     return transition(session, actor, contract, State.FINALIZED, reason="hub countersigned")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hub.params import SQL_INT_MAX
+from hub.params import SQL_INT_MAX, UtcDatetime
 
 Sha256 = Field(pattern=r"^[0-9a-f]{64}$", description="Lower-case hex SHA-256.")
 
@@ -71,8 +71,8 @@ class BatchOut(BaseModel):
     dataset_id: str
     status: str
     row_count: int | None
-    time_from: datetime | None
-    time_to: datetime | None
+    time_from: UtcDatetime | None
+    time_to: UtcDatetime | None
     files: list[dict[str, object]]
     reasons: list[str]
 

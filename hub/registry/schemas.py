@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Self
 
@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from hub.keys import PublicKeyPem
+from hub.params import UtcDatetime
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
@@ -66,7 +67,7 @@ class OrganisationOut(BaseModel):
     name: str
     siren: str
     kind: OrgKind
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class AccreditationIn(Strict):
@@ -102,7 +103,7 @@ class ResearcherOut(BaseModel):
     accreditation_granted_by: str
     accredited_from: date
     accredited_until: date
-    revoked_at: datetime | None
+    revoked_at: UtcDatetime | None
     revocation_reason: str | None
     accredited_now: bool
 
@@ -124,7 +125,7 @@ class ProjectOut(BaseModel):
     purpose: str
     lab_id: str
     members: list[str]
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class ConnectorIn(Strict):
@@ -139,5 +140,5 @@ class ConnectorOut(BaseModel):
     organisation_id: str
     public_key: str
     key_id: str
-    revoked_at: datetime | None
-    created_at: datetime
+    revoked_at: UtcDatetime | None
+    created_at: UtcDatetime

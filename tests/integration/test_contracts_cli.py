@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts.model import document_bytes
-from contracts.signing import sign_detached
+from contracts.signing import read_header, sign_detached
 from hub.cli import main
 from hub.keys import public_jwk
-from tests.support.contracts_fixtures import World
+from tests.support.contracts_fixtures import World, public_pem
+from tests.support.factories import new_siren
 
 
 def _export(world: World, tmp_path: Path) -> Path:
@@ -88,9 +90,9 @@ def test_keygen_and_sign_produce_a_signature_the_api_accepts(
     assert key_path.stat().st_mode & 0o077 == 0  # private key readable by its owner only
 
 
-def _trusted_set(world: World, tmp_path: Path) -> Path:
+def _trusted_set(world: World, tmp_path: Path, extra_orgs: tuple[str, ...] = ()) -> Path:
     keys = []
-    for org_id in (world.provider_id, world.lab_id):
+    for org_id in (world.provider_id, world.lab_id, *extra_orgs):
         resp = world.client.get(
             "/api/v1/organisation-keys", params={"organisation_id": org_id}, headers=world.as_lab()
         )
@@ -157,7 +159,84 @@ def test_a_trusted_key_cannot_sign_for_another_party(
     out = capsys.readouterr().out
     kid = public_jwk(lab_key.public_key())["kid"]
     assert f"key {kid} is trusted for lab, not for provider" in out
-    assert "missing valid signature of: provider, hub" in out
+    assert "the lab's organisation is not attested by a trusted hub countersignature" in out
+    assert "missing valid signature of: provider, lab, hub" in out
+
+
+def _verify_json(path: Path, trusted: Path, capsys: pytest.CaptureFixture[str]) -> Any:
+    capsys.readouterr()
+    assert main(["contracts", "verify", "--json", str(path), "--keys", str(trusted)]) == 1
+    return json.loads(capsys.readouterr().out)
+
+
+def _replace_signature(path: Path, party: str, key: Ed25519PrivateKey) -> str:
+    """Re-sign ``party``'s signature with ``key``, leaving the document and the others."""
+    data = json.loads(path.read_bytes())
+    kid = public_jwk(key.public_key())["kid"]
+    jws = sign_detached(key, document_bytes(data["document"]), kid=kid, party=party)
+    for entry in data["signatures"]:
+        if entry["party"] == party:
+            entry.update(kid=kid, jws=jws)
+    path.write_text(json.dumps(data))
+    return kid
+
+
+def test_another_trusted_provider_key_cannot_sign_for_this_contract(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _export(world, tmp_path)
+    other = world.post(
+        "/organisations", world.as_operator(), {"name": "Autre", "siren": new_siren(),
+                                                "kind": "provider"},
+    )  # fmt: skip
+    key = Ed25519PrivateKey.generate()
+    body = {"organisation_id": other["id"], "public_key": public_pem(key)}
+    world.post("/organisation-keys", world.as_operator(), body)
+    trusted = _trusted_set(world, tmp_path, extra_orgs=(other["id"],))
+    kid = _replace_signature(path, "provider", key)
+    report = _verify_json(path, trusted, capsys)
+    expected = f"key {kid} belongs to {other['id']}, not to the contract's provider"
+    assert any(expected in p for p in report["problems"]), report["problems"]
+    assert "provider" not in report["signed_by"]
+
+
+@pytest.mark.parametrize(
+    ("bound", "fragment"),
+    [
+        ({"edh_valid_from": "2099-01-01T00:00:00Z"}, "was not valid when the lab signed"),
+        ({"edh_valid_until": "2000-01-01T00:00:00Z"}, "was not valid when the lab signed"),
+        ({"edh_org": None}, "is not bound to an organisation"),
+        ({"edh_valid_from": None}, "is not bound to an organisation and a validity period"),
+    ],
+)
+def test_a_lab_signature_outside_its_key_binding_fails(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    bound: dict[str, Any],
+    fragment: str,
+) -> None:
+    path = _export(world, tmp_path)
+    trusted = _trusted_set(world, tmp_path)
+    keys = json.loads(trusted.read_text())
+    lab_kid = public_jwk(world.keys["lab"].public_key())["kid"]
+    for jwk in keys["keys"]:
+        if jwk["kid"] == lab_kid:
+            jwk.update(bound)
+            for name in [k for k, v in bound.items() if v is None]:
+                del jwk[name]
+    trusted.write_text(json.dumps(keys))
+    report = _verify_json(path, trusted, capsys)
+    assert any(fragment in p for p in report["problems"]), report["problems"]
+    assert set(report["signed_by"]) == {"provider", "hub"}
+
+
+def test_the_hub_attests_the_parties_and_signing_times(world: World, tmp_path: Path) -> None:
+    data = json.loads(_export(world, tmp_path).read_bytes())
+    hub = next(s for s in data["signatures"] if s["party"] == "hub")
+    header = read_header(hub["jws"])
+    assert header["edh_parties"] == {"provider": world.provider_id, "lab": world.lab_id}
+    assert all(isinstance(read_header(s["jws"]).get("iat"), int) for s in data["signatures"])
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from hub.sandbox.runtime import uninstall
 from tests.integration.test_sandbox_airlock import BY_SCHOOL, held, lake_sql
 from tests.support.browser import LiveHub
 from tests.support.sandbox_fixtures import SandboxWorld, build_sandbox_world
+from tests.support.web import form
 
 
 @pytest.fixture
@@ -26,7 +27,8 @@ def airlock(client: TestClient, hub_ctx: HubContext, lake: Path) -> Iterator[San
 
 def _login(world: SandboxWorld, sub: str, *roles: str) -> None:
     token = world.ctx.issuer.mint(sub, list(roles))
-    resp = world.client.post("/login", data={"token": token, "next": "/"}, follow_redirects=False)
+    body = form(world.client, token=token, next="/")
+    resp = world.client.post("/login", data=body, follow_redirects=False)
     assert resp.status_code == 303
 
 

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hub.web.templating import STATIC_DIR
+from tests.support.web import form
 
 HTML = {"accept": "text/html"}
 ASSET = re.compile(r'(?:src|href)="([^"#]+\.(?:css|js|svg|png|ico))"')
@@ -87,7 +88,7 @@ def test_a_refused_login_is_explained_in_french_without_the_token_or_internals(
     client: TestClient, token: Callable[..., str]
 ) -> None:
     forged = token("dpo")[:-4] + "AAAA"
-    page = client.post("/login", data={"token": forged, "next": "/"}, headers=HTML)
+    page = client.post("/login", data=form(client, token=forged, next="/"), headers=HTML)
     assert page.status_code == 401
     text = html.unescape(page.text)
     assert "n'est pas valide pour cette plateforme" in text

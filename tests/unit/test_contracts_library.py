@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,9 @@ def test_detached_jws_verifies_and_any_changed_byte_fails() -> None:
     payload = document_bytes(_doc())
     jws = sign_detached(key, payload, kid="k1", party="provider")
     assert jws.split(".")[1] == ""
-    assert read_header(jws) == {"alg": "EdDSA", "kid": "k1", "edh_party": "provider"}
+    header = read_header(jws)
+    assert header.pop("iat") == pytest.approx(time.time(), abs=60)
+    assert header == {"alg": "EdDSA", "kid": "k1", "edh_party": "provider"}
     assert verify_detached(jws, payload, {"k1": key.public_key()}) == "provider"
     for i in (0, len(payload) // 2, len(payload) - 1):
         changed = payload[:i] + bytes([payload[i] ^ 1]) + payload[i + 1 :]
