@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connector.config import ConnectorSettings
 from connector.pipeline.client import HubClient, HubRefused
+from connector.pipeline.lake import use_system_allocator
 from connector.pipeline.retention import SPOOL_SOURCE, purge_spool
 from connector.pipeline.runner import PushReport, Target, push
 from connector.pipeline.simulate import SimulationSpec, simulate
@@ -126,6 +127,7 @@ def _report(report: PushReport) -> int:
 
 
 def _run_push(args: argparse.Namespace, source: str, items_from: Any, total: int | None) -> int:
+    use_system_allocator()
     try:
         settings, client, target = _shipper(args)
     except ValueError as exc:

@@ -45,6 +45,17 @@ _DURATION = re.compile(
 )
 
 
+def use_system_allocator() -> None:
+    """Make Arrow allocate with the C library's allocator for the rest of the process.
+
+    Arrow's default pool (mimalloc) keeps the pages of each batch's buffers after they are
+    freed, so a long ``push`` grows batch after batch (measured: 125 MB after the first of
+    twelve 50,000-statement batches, 187 MB after the last); with the system allocator the
+    same run stays flat (84 to 87 MB). Call it before the first batch is built.
+    """
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
 def micros(ts: datetime) -> int:
     """Microseconds since the Unix epoch of an aware datetime (exact)."""
     return (ts - _EPOCH) // _MICRO
