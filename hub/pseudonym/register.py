@@ -21,6 +21,7 @@ from hub.ingest.erasure import erase_everywhere, eraser_for
 from hub.pseudonym.models import ErasedPseudonym, ErasureRequest
 from hub.pseudonym.results import erase_from_ledger
 from hub.pseudonym.service import check_identifier, pseudonym_for, register_digest
+from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from hub.storage.port import ObjectStore
 
 
@@ -87,7 +88,7 @@ def request_erasure(
     request = _request(session, digest, origin, actor)
     wanted = _register_pseudonyms(session, settings, request, value)
     change = erase_everywhere(eraser_for(store, settings), session, wanted)
-    secret = settings.pseudonymisation_secret.get_secret_value().encode()
+    secret = derive_key(settings.hub_secret, SANDBOX_PROJECT_LABEL)  # as hub.sandbox.jobs
     outcome = ErasureOutcome(
         request.id,
         len(wanted),
