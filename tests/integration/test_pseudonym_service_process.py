@@ -20,8 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, create_engine, select
 
+from connector.pipeline.client import HubRefused
 from contracts.pseudonym import pseudonym
 from hub.audit.models import AuditEvent
 from hub.config import Settings
@@ -29,11 +31,13 @@ from hub.errors import ServiceUnavailable
 from hub.pseudonym.service import contract_key, custody, pseudonym_for, register_digest
 from hub.pseudonym.settings import PseudonymServiceSettings, PseudonymSettings
 from tests.support.browser import free_port
+from tests.support.ingest_fixtures import IngestSetup
 
 LIBRARY = "/usr/lib/softhsm/libsofthsm2.so"
 PIN = "2468"
 MASTER = secrets.token_hex(32).encode()
 HUB = [sys.executable, "-m", "hub"]
+ERASURE = "/api/v1/pseudonym/dpo/erasure-requests"
 PUPIL = "account:https://ent.lyon.example.fr|eleve.0000001"
 
 
@@ -172,3 +176,34 @@ def test_hostile_derivations_answer_problem_json_and_derive_nothing(service: Ser
     answer = httpx.post(f"{service.url}/v1/keys/derive", content=b"{", headers=auth)
     assert answer.status_code == httpx.codes.BAD_REQUEST
     assert not [e for e in _events(service) if e.decision == "allow"]
+
+
+def _database_text(engine: Engine) -> str:
+    """Every row of every table of the hub's database, as text."""
+    parts = []
+    with engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            parts += [repr(tuple(row)) for row in conn.execute(text(f'SELECT * FROM "{table}"'))]
+    return "\n".join(parts)
+
+
+def test_a_served_hub_hands_out_keys_and_erases_through_the_service_only(
+    service: Service, ingest: IngestSetup
+) -> None:
+    ingest.ctx.settings.pseudonym = _hub(service).pseudonym  # the served hub: custody=remote
+    terms = ingest.hub_client().terms(ingest.contract_id)
+    assert terms.pseudonym_key == _oracle(f"edh-pseudonym-v1|{ingest.contract_id}".encode())
+    dpo = ingest.world.auth("dpo", sub="dpo.1")
+    erased = ingest.client.post(ERASURE, json={"identifier": PUPIL}, headers=dpo)
+    assert erased.status_code == httpx.codes.OK, erased.text
+    purposes = {(e.resource_id, e.contract_id, e.purpose) for e in _events(service)}
+    assert ("contract", ingest.contract_id, "contract key") in purposes
+    assert ("contract", ingest.contract_id, "pseudonym lookup") in purposes
+    assert ("register", None, "erasure register digest") in purposes
+    stored = _database_text(ingest.ctx.engine)
+    assert MASTER.decode() not in stored and PUPIL not in stored
+    service.process.terminate()
+    service.process.wait(timeout=30)
+    with pytest.raises(HubRefused) as refused:
+        ingest.hub_client().terms(ingest.contract_id)
+    assert refused.value.status == httpx.codes.SERVICE_UNAVAILABLE
