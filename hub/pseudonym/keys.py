@@ -1,12 +1,14 @@
 """The KeyDeriver port: the only keys the hub may obtain from the master keys.
 
-Contract of every adapter: ``derive(kind, subject, purpose)`` returns the 32-byte key of
-``kind`` under the current master key version, for one of an allowlist of kinds:
-``contract`` (``subject`` = the contract id: the contract's pseudonymisation key),
-``register`` (the erasure register key) and ``use`` (the record-of-use key), the last two
-with an empty ``subject``. Any other kind or subject raises ``ValueError``; ``purpose``
-says why (it is audited by the service). A service that cannot answer raises
-``ServiceUnavailable`` (no key is ever guessed or cached).
+Contract of every adapter: ``derive(kind, subject, purpose, version)`` returns the 32-byte
+key of ``kind`` for one of an allowlist of kinds: ``contract`` (``subject`` = the contract
+id: the contract's pseudonymisation key under the master key ``version`` the contract was
+created with, label ``edh-pseudonym-<version>|``), ``register`` (the erasure register
+key) and ``use`` (the record-of-use key), the last two with an empty ``subject`` and
+always under ``v1`` (``PINNED_VERSION``: the register and the record of use must match
+across key rotations). Any other kind, subject or version raises ``ValueError`` (an
+unknown version too); ``purpose`` says why (it is audited by the service). A service
+that cannot answer raises ``ServiceUnavailable`` (no key is ever guessed or cached).
 
 Adapters: ``LocalDeriver`` (a key custody in this process: the service itself, or the
 hub in the embedded dev mode) and ``RemoteDeriver`` (the hub: HTTP to the service).
@@ -15,6 +17,7 @@ hub in the embedded dev mode) and ``RemoteDeriver`` (the hub: HTTP to the servic
 from __future__ import annotations
 
 import base64
+import re
 from typing import Protocol
 
 import httpx
@@ -23,28 +26,33 @@ from hub.errors import ServiceUnavailable
 from hub.pseudonym.custody import KeyCustody
 
 KINDS: dict[str, bytes] = {
-    "contract": b"edh-pseudonym-v1|",
+    "contract": b"edh-pseudonym-{version}|",
     "register": b"edh-erasure-register-v1",
     "use": b"edh-pupil-use-v1",
 }
 MAX_SUBJECT = 256
+PINNED_VERSION = "v1"
+VERSION = re.compile(r"^v[0-9]{1,4}$")
 
 
-def message(kind: str, subject: str) -> bytes:
-    """The MAC input of ``kind``/``subject``; ``ValueError`` outside the allowlist."""
+def message(kind: str, subject: str, version: str) -> bytes:
+    """The MAC input of ``kind``/``subject`` under ``version``; ``ValueError`` outside the
+    allowlist."""
     label = KINDS.get(kind)
     if label is None:
         raise ValueError("unknown key kind")
     needs_subject = kind == "contract"
     if needs_subject != bool(subject) or len(subject) > MAX_SUBJECT:
         raise ValueError("subject not allowed for this key kind")
-    return label + subject.encode()
+    if not VERSION.match(version) or (not needs_subject and version != PINNED_VERSION):
+        raise ValueError("key version not allowed for this key kind")
+    return label.replace(b"{version}", version.encode()) + subject.encode()
 
 
 class KeyDeriver(Protocol):
     """Derives the hub's keys from the master keys (see module docstring)."""
 
-    def derive(self, kind: str, subject: str, purpose: str) -> bytes: ...
+    def derive(self, kind: str, subject: str, purpose: str, version: str) -> bytes: ...
 
 
 class LocalDeriver:
@@ -53,8 +61,11 @@ class LocalDeriver:
     def __init__(self, custody: KeyCustody) -> None:
         self.custody = custody
 
-    def derive(self, kind: str, subject: str, purpose: str) -> bytes:
-        return self.custody.mac(message(kind, subject))
+    def derive(self, kind: str, subject: str, purpose: str, version: str) -> bytes:
+        try:
+            return self.custody.mac(message(kind, subject, version), version)
+        except KeyError:
+            raise ValueError("unknown key version") from None
 
 
 class RemoteDeriver:
@@ -67,9 +78,9 @@ class RemoteDeriver:
             headers={"Authorization": f"Bearer {token}"},
         )
 
-    def derive(self, kind: str, subject: str, purpose: str) -> bytes:
-        message(kind, subject)  # refuse locally what the service would refuse
-        body = {"kind": kind, "subject": subject, "purpose": purpose}
+    def derive(self, kind: str, subject: str, purpose: str, version: str) -> bytes:
+        message(kind, subject, version)  # refuse locally what the service would refuse
+        body = {"kind": kind, "subject": subject, "purpose": purpose, "version": version}
         try:
             answer = self._client.post("/v1/keys/derive", json=body)
         except httpx.HTTPError:

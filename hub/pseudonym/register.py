@@ -57,13 +57,13 @@ def _register_pseudonyms(
             select(ErasedPseudonym).where(ErasedPseudonym.request_id == request.id)
         )
     }
-    for contract_id in session.exec(select(Contract.id)).all():
-        if contract_id not in known:
-            value = pseudonym_for(settings, contract_id, identifier)
+    for contract in session.exec(select(Contract)).all():
+        if contract.id not in known:
+            value = pseudonym_for(settings, contract, identifier)
             session.add(
-                ErasedPseudonym(contract_id=contract_id, pseudonym=value, request_id=request.id)
+                ErasedPseudonym(contract_id=contract.id, pseudonym=value, request_id=request.id)
             )
-            known[contract_id] = value
+            known[contract.id] = value
     session.flush()
     return {contract: {value: request.id} for contract, value in known.items()}
 

@@ -23,7 +23,7 @@ from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record_n
 from hub.config import Settings
 from hub.db import make_engine, upgrade
 from hub.errors import ServiceUnavailable, Unauthorized, ValidationFailed, install_error_handlers
-from hub.pseudonym.keys import KINDS, MAX_SUBJECT, LocalDeriver
+from hub.pseudonym.keys import KINDS, MAX_SUBJECT, PINNED_VERSION, VERSION, LocalDeriver
 from hub.pseudonym.service import custody
 from hub.pseudonym.settings import DEV_SERVICE_TOKEN
 from hub.secrets import check_secret
@@ -40,6 +40,7 @@ class DeriveIn(BaseModel):
     kind: str = Field(pattern="^(" + "|".join(KINDS) + ")$")
     subject: str = Field(default="", max_length=MAX_SUBJECT)
     purpose: str = Field(min_length=3, max_length=200)
+    version: str = Field(default=PINNED_VERSION, pattern=VERSION.pattern)
 
 
 class DeriveOut(BaseModel):
@@ -65,7 +66,7 @@ def check_service_settings(settings: Settings) -> None:
 def _audit(engine: Engine, actor: Actor, body: DeriveIn | None, decision: Decision) -> None:
     subject = body.subject if body else ""
     why = Why(contract_id=subject or None, purpose=body.purpose if body else None)
-    resource = Resource("pseudonym-key", body.kind if body else None)
+    resource = Resource("pseudonym-key", f"{body.kind}:{body.version}" if body else None)
     reasons = ["bad-service-credential"] if decision == Decision.DENY else []
     record_now(engine, EventDraft(actor, "pseudonym.derive", resource, decision, reasons, why))
 
@@ -103,11 +104,11 @@ router = APIRouter()
 def derive(body: DeriveIn, state: State, actor: Annotated[Actor, Depends(_caller)]) -> DeriveOut:
     """Derive a key of an allowlisted kind; audited (with its purpose) before it is sent."""
     try:
-        key = state.keys.derive(body.kind, body.subject, body.purpose)
+        key = state.keys.derive(body.kind, body.subject, body.purpose, body.version)
     except ValueError as exc:
         raise ValidationFailed(str(exc)) from None
     _audit(state.engine, actor, body, Decision.ALLOW)
-    return DeriveOut(key=base64.b64encode(key).decode(), version=state.keys.custody.current)
+    return DeriveOut(key=base64.b64encode(key).decode(), version=body.version)
 
 
 @router.get("/health")

@@ -13,12 +13,24 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Protocol
 
 from contracts.pseudonym import pseudonym
 from hub.config import Settings
 from hub.errors import ServiceUnavailable, ValidationFailed
 from hub.pseudonym.custody import InProcessCustody, KeyCustody, open_pkcs11
-from hub.pseudonym.keys import KeyDeriver, LocalDeriver, RemoteDeriver
+from hub.pseudonym.keys import PINNED_VERSION, KeyDeriver, LocalDeriver, RemoteDeriver
+
+
+class VersionedContract(Protocol):
+    """A contract as key derivation needs it (``hub.contracts.models.Contract``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def key_version(self) -> str: ...
+
 
 IDENTIFIER = re.compile(
     r"^(mbox:mailto:\S+@\S+|mbox_sha1sum:[0-9a-f]{40}|openid:\S+|account:\S+\|.+)$"
@@ -61,32 +73,35 @@ def deriver(settings: Settings) -> KeyDeriver:
     return found
 
 
-def contract_key(settings: Settings, contract_id: str, purpose: str = "contract key") -> bytes:
-    """The 32-byte pseudonymisation key of ``contract_id``, derived for ``purpose``."""
-    return deriver(settings).derive("contract", contract_id, purpose)
+def contract_key(
+    settings: Settings, contract: VersionedContract, purpose: str = "contract key"
+) -> bytes:
+    """The 32-byte pseudonymisation key of ``contract`` (under the master key version it
+    was created with), derived for ``purpose``."""
+    return deriver(settings).derive("contract", contract.id, purpose, contract.key_version)
 
 
-def pseudonym_for(settings: Settings, contract_id: str, identifier: str) -> str:
+def pseudonym_for(settings: Settings, contract: VersionedContract, identifier: str) -> str:
     """The pseudonym the connector computes for a canonical agent identifier
-    (``account:<homePage>|<name>``, ``mbox:<mailto>``, ...) under ``contract_id``.
+    (``account:<homePage>|<name>``, ``mbox:<mailto>``, ...) under ``contract``.
 
     Used for erasure requests and the DPO's per-pupil report; the identifier itself is
     never stored.
     """
-    return pseudonym(contract_key(settings, contract_id, "pseudonym lookup"), identifier)
+    return pseudonym(contract_key(settings, contract, "pseudonym lookup"), identifier)
 
 
 def register_digest(settings: Settings, identifier: str) -> str:
     """The erasure register's keyed digest of a canonical identifier: HMAC-SHA256 under a
     register key derived from the master key (not a contract key, so it is the same for
     every contract and no contract key holder can compute it)."""
-    key = deriver(settings).derive("register", "", "erasure register digest")
+    key = deriver(settings).derive("register", "", "erasure register digest", PINNED_VERSION)
     return pseudonym(key, identifier)
 
 
 def use_key(settings: Settings) -> bytes:
     """The key of the record of use (derived from the master key, never stored)."""
-    return deriver(settings).derive("use", "", "record of use")
+    return deriver(settings).derive("use", "", "record of use", PINNED_VERSION)
 
 
 def use_digest(key: bytes, contract_id: str, pseudonym_value: str) -> str:

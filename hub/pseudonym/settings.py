@@ -57,6 +57,7 @@ class PseudonymSettings(BaseModel):
     key_version: str = Field(
         default="v1",
         pattern=r"^v[0-9]{1,4}$",
-        description="Version of the master key in use (token key label edh-pseudonym-<v>).",
+        description="Master key version new contracts are created with (token key label "
+        "edh-pseudonym-<v>); each contract keeps its own (contract.key_version).",
     )
     service: PseudonymServiceSettings = Field(default_factory=PseudonymServiceSettings)

@@ -31,13 +31,16 @@ from hub.errors import ServiceUnavailable
 from hub.pseudonym.service import contract_key, custody, pseudonym_for, register_digest
 from hub.pseudonym.settings import PseudonymServiceSettings, PseudonymSettings
 from tests.support.browser import free_port
-from tests.support.ingest_fixtures import IngestSetup
+from tests.support.contract_ref import ContractRef
+from tests.support.ingest_fixtures import IngestSetup, finalize_contract
 
 LIBRARY = "/usr/lib/softhsm/libsofthsm2.so"
 PIN = "2468"
 MASTER = secrets.token_hex(32).encode()
+MASTER_V2 = secrets.token_hex(32).encode()
 HUB = [sys.executable, "-m", "hub"]
 ERASURE = "/api/v1/pseudonym/dpo/erasure-requests"
+LYON = ContractRef("c-lyon-2026")
 PUPIL = "account:https://ent.lyon.example.fr|eleve.0000001"
 
 
@@ -88,6 +91,11 @@ def service(tmp_path: Path) -> Iterator[Service]:
         input=MASTER, env=env, capture_output=True, check=True,
     )  # fmt: skip
     assert b'"versions": ["v1"]' in imported.stdout
+    rotated = subprocess.run(
+        [*HUB, "pseudonym", "keys", "import", "v2", "--secret-file", "-"],
+        input=MASTER_V2, env=env, capture_output=True, check=True,
+    )  # fmt: skip
+    assert b'"versions": ["v1", "v2"]' in rotated.stdout
     token, port, database = secrets.token_hex(32), free_port(), tmp_path / "pseudonym.sqlite3"
     env |= {
         "EDH_DEV_MODE": "false",
@@ -109,8 +117,8 @@ def _hub(service: Service, token: str | None = None) -> Settings:
     return Settings(pseudonym=PseudonymSettings(custody="remote", service=link))
 
 
-def _oracle(message: bytes) -> bytes:
-    return hmac.new(MASTER, message, hashlib.sha256).digest()
+def _oracle(message: bytes, master: bytes = MASTER) -> bytes:
+    return hmac.new(master, message, hashlib.sha256).digest()
 
 
 def _events(service: Service) -> list[AuditEvent]:
@@ -125,16 +133,16 @@ def test_the_hub_derives_through_the_service_and_every_derivation_is_audited(
     service: Service,
 ) -> None:
     hub = _hub(service)
-    key = contract_key(hub, "c-lyon-2026")
+    key = contract_key(hub, LYON)
     assert key == _oracle(b"edh-pseudonym-v1|c-lyon-2026")
-    assert pseudonym_for(hub, "c-lyon-2026", PUPIL) == pseudonym(key, PUPIL)
+    assert pseudonym_for(hub, LYON, PUPIL) == pseudonym(key, PUPIL)
     register = _oracle(b"edh-erasure-register-v1")
     assert register_digest(hub, PUPIL) == pseudonym(register, PUPIL)
     events = [e for e in _events(service) if e.action == "pseudonym.derive"]
     assert [(e.decision, e.resource_id, e.contract_id, e.purpose) for e in events] == [
-        ("allow", "contract", "c-lyon-2026", "contract key"),
-        ("allow", "contract", "c-lyon-2026", "pseudonym lookup"),
-        ("allow", "register", None, "erasure register digest"),
+        ("allow", "contract:v1", "c-lyon-2026", "contract key"),
+        ("allow", "contract:v1", "c-lyon-2026", "pseudonym lookup"),
+        ("allow", "register:v1", None, "erasure register digest"),
     ]
     assert all(PUPIL not in str(e.model_dump()) for e in _events(service))
 
@@ -151,13 +159,13 @@ def test_the_hub_holds_no_master_key_and_derives_nothing_without_the_service(
     with pytest.raises(ServiceUnavailable, match="holds no master key"):
         custody(hub)
     with pytest.raises(ServiceUnavailable, match="refused the request \\(401\\)"):
-        contract_key(_hub(service, secrets.token_hex(32)), "c-lyon-2026")
+        contract_key(_hub(service, secrets.token_hex(32)), LYON)
     denied = [e for e in _events(service) if e.decision == "deny"]
     assert [(e.actor_sub, e.reasons) for e in denied] == [("anonymous", ["bad-service-credential"])]
     service.process.terminate()
     service.process.wait(timeout=30)
     with pytest.raises(ServiceUnavailable, match="does not answer"):
-        contract_key(hub, "c-lyon-2026")
+        contract_key(hub, LYON)
 
 
 def test_hostile_derivations_answer_problem_json_and_derive_nothing(service: Service) -> None:
@@ -197,13 +205,31 @@ def test_a_served_hub_hands_out_keys_and_erases_through_the_service_only(
     erased = ingest.client.post(ERASURE, json={"identifier": PUPIL}, headers=dpo)
     assert erased.status_code == httpx.codes.OK, erased.text
     purposes = {(e.resource_id, e.contract_id, e.purpose) for e in _events(service)}
-    assert ("contract", ingest.contract_id, "contract key") in purposes
-    assert ("contract", ingest.contract_id, "pseudonym lookup") in purposes
-    assert ("register", None, "erasure register digest") in purposes
+    assert ("contract:v1", ingest.contract_id, "contract key") in purposes
+    assert ("contract:v1", ingest.contract_id, "pseudonym lookup") in purposes
+    assert ("register:v1", None, "erasure register digest") in purposes
     stored = _database_text(ingest.ctx.engine)
     assert MASTER.decode() not in stored and PUPIL not in stored
+    ingest.ctx.settings.pseudonym.key_version = "v2"  # rotation: new contracts only
+    renewed = finalize_contract(ingest.world, [ingest.connector_id])
+    key = ingest.hub_client().terms(renewed).pseudonym_key
+    assert key == _oracle(f"edh-pseudonym-v2|{renewed}".encode(), MASTER_V2)
+    assert ingest.hub_client().terms(ingest.contract_id).pseudonym_key == terms.pseudonym_key
     service.process.terminate()
     service.process.wait(timeout=30)
     with pytest.raises(HubRefused) as refused:
         ingest.hub_client().terms(ingest.contract_id)
     assert refused.value.status == httpx.codes.SERVICE_UNAVAILABLE
+
+
+def test_a_contract_keeps_the_key_version_it_was_created_with(service: Service) -> None:
+    hub = _hub(service)
+    old, new = ContractRef("c-2025"), ContractRef("c-2026", "v2")
+    assert contract_key(hub, old) == _oracle(b"edh-pseudonym-v1|c-2025")
+    assert contract_key(hub, new) == _oracle(b"edh-pseudonym-v2|c-2026", MASTER_V2)
+    register = _oracle(b"edh-erasure-register-v1")  # pinned to v1 across rotations
+    assert register_digest(hub, PUPIL) == pseudonym(register, PUPIL)
+    with pytest.raises(ServiceUnavailable, match="\\(400\\)"):
+        contract_key(hub, ContractRef("c-2027", "v9"))
+    versions = [e.resource_id for e in _events(service) if e.decision == "allow"]
+    assert versions == ["contract:v1", "contract:v2", "register:v1"]
