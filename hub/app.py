@@ -21,7 +21,7 @@ from hub.audit.ui import router as audit_ui_router
 from hub.auth import TokenIssuer, TokenVerifier, public_endpoint
 from hub.bus import outbox
 from hub.catalog.api import router as catalog_router
-from hub.config import DEV_HUB_SECRET, DEV_PSEUDONYMISATION_SECRET, Settings
+from hub.config import DEV_HUB_SECRET, Settings
 from hub.context import HealthCheck, HubContext
 from hub.contracts.api import router as contracts_router
 from hub.contracts.hubkey import HUB_KEY_SETTING, hub_key_path
@@ -38,6 +38,7 @@ from hub.middleware import AccessLogMiddleware, BodyLimitMiddleware, SecurityHea
 from hub.openapi import install_openapi
 from hub.policy.factory import attach_policy
 from hub.pseudonym.api import router as pseudonym_router
+from hub.pseudonym.settings import DEV_SERVICE_TOKEN
 from hub.registry.api import router as registry_router
 from hub.sandbox.airlock.api import router as airlock_router
 from hub.sandbox.airlock.web import router as airlock_ui_router
@@ -80,14 +81,19 @@ ISSUER_KEY_SETTING = "EDH_AUTH__SIGNING_KEY_FILE"
 
 
 def check_secrets(settings: Settings) -> None:
-    """Refuse to start outside dev mode with a default, short or low-entropy secret."""
+    """Refuse to start outside dev mode with a default, short or low-entropy secret, or
+    with master key material: the hub then derives keys through the pseudonymisation
+    service (``EDH_PSEUDONYM__CUSTODY=remote``), ``EDH_PSEUDONYMISATION_SECRET`` is the
+    embedded dev mode's only."""
     if settings.dev_mode:
         return
-    check_secret(
-        "EDH_PSEUDONYMISATION_SECRET",
-        settings.pseudonymisation_secret,
-        DEV_PSEUDONYMISATION_SECRET,
-    )
+    if settings.pseudonym.custody != "remote":
+        raise ServiceUnavailable(
+            "outside dev mode the hub holds no master key: set EDH_PSEUDONYM__CUSTODY=remote "
+            "and EDH_PSEUDONYM__SERVICE__URL (the pseudonymisation service)"
+        )
+    service_token = settings.pseudonym.service.token
+    check_secret("EDH_PSEUDONYM__SERVICE__TOKEN", service_token, DEV_SERVICE_TOKEN)
     check_secret("EDH_HUB_SECRET", settings.hub_secret, DEV_HUB_SECRET)
 
 

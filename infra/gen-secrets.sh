@@ -22,6 +22,8 @@ ed25519() { openssl genpkey -algorithm ed25519; }
 
 new postgres_password random
 new pseudonymisation_secret openssl rand -hex 32
+new pseudonym_service_token openssl rand -hex 32
+new pseudonym_token_pin random
 new hub_secret openssl rand -hex 32
 new keycloak_db_password random
 new keycloak_admin_password random

@@ -25,7 +25,7 @@ class EventFields(SQLModel):
     resource_id: str | None = Field(default=None, max_length=255)
     decision: str = Field(max_length=16)
     reasons: list[str] = Field(default_factory=list, sa_type=JSON, nullable=False)
-    contract_id: str | None = Field(default=None, max_length=64)
+    contract_id: str | None = Field(default=None, max_length=2000)  # every contract of a query
     project_id: str | None = Field(default=None, max_length=64)
     dataset_id: str | None = Field(default=None, max_length=255)
     purpose: str | None = Field(default=None, max_length=2000)

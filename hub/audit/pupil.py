@@ -120,7 +120,7 @@ def pupil_report(
     key, uses = use_key(ctx.settings), []
     contracts = session.exec(select(Contract).where(col(Contract.finalized_at).is_not(None)))
     for contract in contracts.all():
-        pseudonym = pseudonym_for(ctx.settings, contract.id, value)
+        pseudonym = pseudonym_for(ctx.settings, contract, value)
         keys = locate_pupil(ctx.store, session, contract.id, pseudonym)
         releases = _releases(session, use_digest(key, contract.id, pseudonym))
         if keys or releases:

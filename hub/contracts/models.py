@@ -21,6 +21,7 @@ class Contract(SQLModel, table=True):
     project_id: str = Field(foreign_key="project.id", max_length=36, index=True)
     state: str = Field(max_length=16, index=True)
     version: int = Field(default=1)
+    key_version: str = Field(default="v1", max_length=8)  # pseudonymisation master key
     review_status: str = Field(default="none", max_length=24)
     valid_from: date
     valid_until: date

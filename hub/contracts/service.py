@@ -127,6 +127,7 @@ def create_request(
         created_by=actor.sub,
         valid_from=terms.valid_from,
         valid_until=terms.valid_until,
+        key_version=settings.pseudonym.key_version,
     )
     session.add(contract)
     session.flush()

@@ -46,7 +46,8 @@ def key(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> KeyOut:
             session,
             EventDraft(connector_actor(connector), "pseudonym.key", resource, why=scope.why()),
         )
-    secret = contract_key(ctx.settings, contract_id)
+        contract = get_contract(session, contract_id)
+    secret = contract_key(ctx.settings, contract)
     return KeyOut(contract_id=contract_id, key=_b64(secret))
 
 
@@ -89,14 +90,16 @@ class ErasedOut(BaseModel):
 def _earlier(ctx: HubContext, session: Session, contract_id: str) -> list[EarlierErasures]:
     provider = get_contract(session, contract_id).provider_id
     others = session.exec(
-        select(Contract.id).where(Contract.provider_id == provider, Contract.id != contract_id)
+        select(Contract).where(Contract.provider_id == provider, Contract.id != contract_id)
     )
     earlier = []
     for other in others.all():
-        pseudonyms = sorted(erased_pseudonyms(session, other))
+        pseudonyms = sorted(erased_pseudonyms(session, other.id))
         if pseudonyms:
             key = contract_key(ctx.settings, other)
-            earlier.append(EarlierErasures(contract_id=other, key=_b64(key), pseudonyms=pseudonyms))
+            earlier.append(
+                EarlierErasures(contract_id=other.id, key=_b64(key), pseudonyms=pseudonyms)
+            )
     return earlier
 
 

@@ -1,5 +1,6 @@
-"""``edh pseudonym keys``: the master key versions of the key custody (list, create a
-random one in the token, import an existing master secret read from a file or stdin)."""
+"""``edh pseudonym serve``: the pseudonymisation service process (the only holder of the
+master keys); ``edh pseudonym keys``: its master key versions (list, create a random one
+in the token, import an existing master secret read from a file or stdin)."""
 
 from __future__ import annotations
 
@@ -31,10 +32,27 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.logging import configure_logging
+    from hub.pseudonym.server import create_service_app
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    app = create_service_app(settings)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    return 0
+
+
 def register(sub: Any) -> None:
-    """Add ``edh pseudonym keys list|create|import``."""
-    pseudonym = sub.add_parser("pseudonym", help="pseudonymisation service: master keys")
+    """Add ``edh pseudonym serve`` and ``edh pseudonym keys list|create|import``."""
+    pseudonym = sub.add_parser("pseudonym", help="pseudonymisation service: process, master keys")
     psub = pseudonym.add_subparsers(dest="pseudonym_command", required=True)
+    serve = psub.add_parser("serve", help="run the pseudonymisation service (EDH_PSEUDONYM__*)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8010)
+    serve.set_defaults(func=_serve)
     keys = psub.add_parser("keys", help="master key versions (EDH_PSEUDONYM__CUSTODY)")
     ksub = keys.add_subparsers(dest="keys_command", required=True)
     ksub.add_parser("list", help="list the versions held")

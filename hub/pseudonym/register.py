@@ -21,6 +21,7 @@ from hub.ingest.erasure import erase_everywhere, eraser_for
 from hub.pseudonym.models import ErasedPseudonym, ErasureRequest
 from hub.pseudonym.results import erase_from_ledger
 from hub.pseudonym.service import check_identifier, pseudonym_for, register_digest
+from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from hub.storage.port import ObjectStore
 
 
@@ -56,13 +57,13 @@ def _register_pseudonyms(
             select(ErasedPseudonym).where(ErasedPseudonym.request_id == request.id)
         )
     }
-    for contract_id in session.exec(select(Contract.id)).all():
-        if contract_id not in known:
-            value = pseudonym_for(settings, contract_id, identifier)
+    for contract in session.exec(select(Contract)).all():
+        if contract.id not in known:
+            value = pseudonym_for(settings, contract, identifier)
             session.add(
-                ErasedPseudonym(contract_id=contract_id, pseudonym=value, request_id=request.id)
+                ErasedPseudonym(contract_id=contract.id, pseudonym=value, request_id=request.id)
             )
-            known[contract_id] = value
+            known[contract.id] = value
     session.flush()
     return {contract: {value: request.id} for contract, value in known.items()}
 
@@ -87,7 +88,7 @@ def request_erasure(
     request = _request(session, digest, origin, actor)
     wanted = _register_pseudonyms(session, settings, request, value)
     change = erase_everywhere(eraser_for(store, settings), session, wanted)
-    secret = settings.pseudonymisation_secret.get_secret_value().encode()
+    secret = derive_key(settings.hub_secret, SANDBOX_PROJECT_LABEL)  # as hub.sandbox.jobs
     outcome = ErasureOutcome(
         request.id,
         len(wanted),

@@ -1,4 +1,10 @@
-"""Settings of the pseudonymisation service's key custody (``EDH_PSEUDONYM__*``)."""
+"""Settings of the pseudonymisation service (``EDH_PSEUDONYM__*``).
+
+The same section configures both sides: the service process (``edh pseudonym serve``),
+which holds the master keys (``custody`` = ``pkcs11``, or ``inprocess`` in development),
+and the hub, which outside dev mode holds none (``custody`` = ``remote``) and asks the
+service over HTTP (``service.url``) with the shared service credential (``service.token``).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,40 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
+DEV_SERVICE_TOKEN = "dev-only-pseudonym-service-token-change-me"  # noqa: S105
+
+
+class PseudonymServiceSettings(BaseModel):
+    """The pseudonymisation service process and how the hub reaches it."""
+
+    url: str = Field(
+        default="http://127.0.0.1:8010",
+        description="Base URL of the pseudonymisation service (hub side, custody=remote).",
+    )
+    token: SecretStr = Field(
+        default=SecretStr(DEV_SERVICE_TOKEN),
+        description="Service credential: the hub sends it as a bearer token, the service "
+        "verifies it (same value on both sides, ≥ 32 random bytes outside dev mode).",
+    )
+    database_url: str = Field(
+        default="",
+        description="The service's own database (its audit trail); empty means "
+        "`pseudonym.sqlite3` in the data directory.",
+    )
+    timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Hub-side timeout of a call to the service."
+    )
+
 
 class PseudonymSettings(BaseModel):
-    """Where the master keys live: derived in process from ``EDH_PSEUDONYMISATION_SECRET``
-    (development) or in a PKCS#11 token as non-extractable HMAC keys (production)."""
+    """Where the master keys live: in a PKCS#11 token as non-extractable HMAC keys
+    (production), derived in process from ``EDH_PSEUDONYMISATION_SECRET`` (development),
+    or in the separate service process the hub calls (``remote``)."""
 
-    custody: Literal["inprocess", "pkcs11"] = Field(
-        default="inprocess", description="Key custody adapter: inprocess or pkcs11."
+    custody: Literal["inprocess", "pkcs11", "remote"] = Field(
+        default="inprocess",
+        description="Key custody: inprocess (dev), pkcs11 (the service's token) or remote "
+        "(the hub calls the pseudonymisation service; required for the hub outside dev mode).",
     )
     pkcs11_library: Path = Field(
         default=Path("/usr/lib/softhsm/libsofthsm2.so"),
@@ -24,5 +57,7 @@ class PseudonymSettings(BaseModel):
     key_version: str = Field(
         default="v1",
         pattern=r"^v[0-9]{1,4}$",
-        description="Version of the master key in use (token key label edh-pseudonym-<v>).",
+        description="Master key version new contracts are created with (token key label "
+        "edh-pseudonym-<v>); each contract keeps its own (contract.key_version).",
     )
+    service: PseudonymServiceSettings = Field(default_factory=PseudonymServiceSettings)

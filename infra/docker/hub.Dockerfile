@@ -18,7 +18,11 @@ FROM python:3.11.14-slim-bookworm AS runtime
 LABEL org.opencontainers.image.title="edh-hub" \
       org.opencontainers.image.description="Education Data Hub control plane" \
       org.opencontainers.image.licenses="EUPL-1.2"
-RUN groupadd --system --gid 10001 edh \
+# SoftHSM2: the PKCS#11 token of the pseudonymisation service in the trial topology.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends softhsm2=2.6.1-2.1 \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 edh \
  && useradd --system --uid 10001 --gid edh --home-dir /var/lib/edh --create-home edh
 COPY --from=build /opt/edh /opt/edh
 COPY policies /opt/edh/policies

@@ -67,3 +67,19 @@ def test_report_is_dpo_only_and_rejects_malformed_identifiers(ingest: IngestSetu
         assert resp.headers["content-type"] == "application/problem+json"
     detail = ingest.client.post(API, json={"identifier": "Jean Dupont"}, headers=dpo).json()
     assert "canonical xAPI agent identifier" in detail["detail"]
+
+
+def test_a_query_over_many_contracts_counts_for_each_of_them(ingest: IngestSetup) -> None:
+    """The audit keeps every contract of a query (ids joined past 64 characters)."""
+    _ship(ingest)
+    others = [finalize_contract(ingest.world, [ingest.connector_id]) for _ in range(2)]
+    joined = ",".join([*others, ingest.contract_id])
+    assert joined.index(ingest.contract_id) > 64
+    _query(ingest, joined, "claire", Decision.ALLOW)
+    identifier = identifier_of(statements(1)[0]["actor"])
+    dpo = ingest.world.auth("dpo", sub="dpo.1")
+    report = ingest.client.post(API, json={"identifier": identifier}, headers=dpo).json()
+    assert [u["contract_id"] for u in report] == [ingest.contract_id]
+    assert [(a["actor_sub"], a["contract_id"]) for a in report[0]["accesses"]] == [
+        ("claire", joined)
+    ]

@@ -16,6 +16,7 @@ from connector.spool import Spool
 from connector.xapi.app import create_app
 from hub.pseudonym.service import pseudonym_for
 from tests.support.connector_fixtures import basic
+from tests.support.contract_ref import ContractRef
 from tests.support.ingest_batches import statements
 from tests.support.ingest_cli import CONNECTOR, connector_env, lake_column, run_connector
 from tests.support.ingest_fixtures import IngestSetup
@@ -53,7 +54,9 @@ def test_erase_forgets_the_pupil_in_the_lake_and_the_spool(
     env = connector_env(sqlite_ingest, data_dir)
     _store(data_dir, "2026-03-02")
     assert run_connector(["ship"], env).returncode == 0
-    pseudonym = pseudonym_for(sqlite_ingest.ctx.settings, sqlite_ingest.contract_id, IDENTIFIER)
+    pseudonym = pseudonym_for(
+        sqlite_ingest.ctx.settings, ContractRef(sqlite_ingest.contract_id), IDENTIFIER
+    )
     assert pseudonym in lake_column(sqlite_ingest, "actor_pseudonym")
     assert b"eleve-1" in _spool_bytes(data_dir)
     if source == "file":

@@ -37,6 +37,7 @@ from hub.ingest.presign import quarantine_key
 from hub.pseudonym.models import ErasureRewrite
 from hub.pseudonym.service import pseudonym_for
 from hub.storage.s3 import S3Store
+from tests.support.contract_ref import ContractRef
 from tests.support.ingest_batches import statements
 from tests.support.ingest_fixtures import (
     LAKE_FIELDS,
@@ -142,7 +143,7 @@ def _db_text(setup: IngestSetup) -> str:
 
 
 def _pseudonym(setup: IngestSetup, contract_id: str) -> str:
-    return pseudonym_for(setup.ctx.settings, contract_id, IDENTIFIER)
+    return pseudonym_for(setup.ctx.settings, ContractRef(contract_id), IDENTIFIER)
 
 
 def assert_found_nowhere(setup: IngestSetup, contracts: list[str]) -> None:

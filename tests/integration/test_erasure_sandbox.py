@@ -19,6 +19,7 @@ from hub.db import session_scope
 from hub.pseudonym.results import erase_from_ledger
 from hub.sandbox.models import ReleasedCell
 from hub.sandbox.scope import project_key
+from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from tests.support.sandbox_fixtures import build_sandbox_world
 
 
@@ -51,7 +52,7 @@ def test_erasure_removes_the_pupil_from_released_sketches(
     finally:
         world.runtime.close()
     pseudonym = hashlib.sha256(b"c-alice" + b"pupil-4").hexdigest()
-    secret = hub_ctx.settings.pseudonymisation_secret.get_secret_value().encode()
+    secret = derive_key(hub_ctx.settings.hub_secret, SANDBOX_PROJECT_LABEL)
     alice, bob = world.project("alice"), world.project("bob")
     target = str(_lake_pupil_id(lake, "c-alice", pseudonym, project_key(secret, alice)))
     before = _sketches(hub_ctx, alice)

@@ -19,6 +19,7 @@ from hub.ingest.erasure import locate_pupil, purge_expired
 from hub.ingest.janitor import quarantine_stale
 from hub.ingest.models import IngestBatch
 from hub.pseudonym.service import pseudonym_for
+from tests.support.contract_ref import ContractRef
 from tests.support.ingest_batches import Shipment, presigned, statements
 from tests.support.ingest_cli import lake_column
 from tests.support.ingest_fixtures import IngestSetup
@@ -48,7 +49,9 @@ def test_erasure_removes_one_pupil_everywhere_and_is_audited(ingest: IngestSetup
     identifier = identifier_of(pupil)
     assert identifier is not None
     pseudonym = Pseudonymiser(ship.target.terms.pseudonym_key).pseudonym(identifier)
-    assert pseudonym == pseudonym_for(ingest.ctx.settings, ingest.contract_id, identifier)
+    assert pseudonym == pseudonym_for(
+        ingest.ctx.settings, ContractRef(ingest.contract_id), identifier
+    )
     assert lake_pseudonyms(ingest).count(pseudonym) == 1
     resp = ship.client.erase(identifier)
     assert resp["rows_removed"] == 1 and resp["batches_rewritten"] == 1

@@ -17,6 +17,7 @@ from hub.config import Settings
 from hub.pseudonym.custody import InProcessCustody, KeyCustody, Pkcs11Custody, open_pkcs11
 from hub.pseudonym.service import contract_key, register_digest
 from hub.pseudonym.settings import PseudonymSettings
+from tests.support.contract_ref import ContractRef
 
 LIBRARY = "/usr/lib/softhsm/libsofthsm2.so"
 PIN = "4321"
@@ -100,22 +101,28 @@ def test_token_keys_cannot_be_read_back(softhsm_token: str, tmp_path: Path) -> N
 
 def test_hub_derives_the_same_keys_from_the_token(softhsm_token: str) -> None:
     inprocess = Settings(pseudonymisation_secret=SECRET.decode())  # type: ignore[arg-type]
-    token = open_pkcs11(LIBRARY, softhsm_token, PIN, "v3")
-    if "v3" not in token.versions():
-        token.import_secret("v3", SECRET)  # the migration of an existing master secret
+    token = open_pkcs11(LIBRARY, softhsm_token, PIN, "v1")
+    for version in token.versions():  # the port suite's keys: start from an empty token
+        token._session.get_key(label="edh-pseudonym-" + version).destroy()
+    token._cache.clear()
+    token.import_secret("v1", SECRET)  # the migration of an existing master secret
+    token.import_secret("v3", SECRET[::-1])  # a later version, for new contracts
     in_token = Settings(
         pseudonymisation_secret="unused-by-the-hub-now",  # type: ignore[arg-type]
         pseudonym=PseudonymSettings(
             custody="pkcs11",
             token_label=softhsm_token,
             pin=PIN,
-            key_version="v3",  # type: ignore[arg-type]
+            key_version="v3",  # new contracts; existing ones keep v1
         ),
     )
-    assert contract_key(in_token, "c-1") == contract_key(inprocess, "c-1")
+    one = ContractRef("c-1")
+    assert contract_key(in_token, one) == contract_key(inprocess, one)
     identifier = "account:https://ent.example.fr|eleve-1"
     assert register_digest(in_token, identifier) == register_digest(inprocess, identifier)
-    assert contract_key(in_token, "c-1") != contract_key(in_token, "c-2")
+    assert contract_key(in_token, one) != contract_key(in_token, ContractRef("c-2"))
+    oracle = hmac.new(SECRET[::-1], b"edh-pseudonym-v3|c-1", hashlib.sha256).digest()
+    assert contract_key(in_token, ContractRef("c-1", "v3")) == oracle
 
 
 def test_operator_imports_and_creates_key_versions_with_the_cli(
@@ -140,6 +147,5 @@ def test_operator_imports_and_creates_key_versions_with_the_cli(
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {"v5", "v6"} <= set(listed[-1]["versions"]) and listed[-1]["current"] == "v5"
     assert SECRET.decode() not in json.dumps(listed)
-    migrated = Settings()
-    inprocess = Settings(pseudonymisation_secret=SECRET.decode())  # type: ignore[arg-type]
-    assert contract_key(migrated, "c-9") == contract_key(inprocess, "c-9")
+    oracle = hmac.new(SECRET, b"edh-pseudonym-v5|c-9", hashlib.sha256).digest()
+    assert contract_key(Settings(), ContractRef("c-9", "v5")) == oracle

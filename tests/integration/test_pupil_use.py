@@ -22,6 +22,7 @@ from hub.pseudonym.models import PupilUseDigest
 from hub.pseudonym.service import pseudonym_for
 from hub.sandbox.scope import ContractPart, ProjectScope
 from hub.storage.local import LocalStore
+from tests.support.contract_ref import ContractRef
 from tests.support.ingest_batches import presigned
 from tests.support.ingest_fixtures import LAKE_FIELDS, IngestSetup, finalize_contract
 
@@ -98,7 +99,9 @@ def test_report_is_a_record_of_use_across_contracts_and_erasure(ingest: IngestSe
     assert all(u["objects"] == 0 for u in after.values())
     assert [r["job_id"] for r in after[first]["releases"]] == ["job-1", "job-2"]
 
-    pseudonyms = [pseudonym_for(ingest.ctx.settings, c, IDENTIFIER) for c in (first, second)]
+    pseudonyms = [
+        pseudonym_for(ingest.ctx.settings, ContractRef(c), IDENTIFIER) for c in (first, second)
+    ]
     with ingest.ctx.engine.connect() as conn:
         stored = "\n".join(
             str(r)

@@ -13,10 +13,11 @@ from pydantic import SecretStr
 
 from hub.app import build_context, create_app, hub_key_files
 from hub.audit.checkpoints import load_signer
-from hub.config import DEV_HUB_SECRET, DEV_PSEUDONYMISATION_SECRET, DatabaseSettings, Settings
+from hub.config import DEV_HUB_SECRET, DatabaseSettings, Settings
 from hub.context import HubContext
 from hub.errors import ServiceUnavailable
 from hub.keys import is_held, load_or_create_key
+from hub.pseudonym.settings import DEV_SERVICE_TOKEN, PseudonymServiceSettings, PseudonymSettings
 from hub.secrets import SANDBOX_PROJECT_LABEL, UPLOAD_URL_LABEL, derive_key, weakness
 from hub.storage.factory import upload_secret
 
@@ -27,9 +28,16 @@ STRONG = SecretStr(secrets.token_hex(32))
 OTHER_STRONG = SecretStr(secrets.token_urlsafe(32))
 
 
+SERVICE_TOKEN = SecretStr(secrets.token_hex(32))
+
+
+def _remote(token: SecretStr = SERVICE_TOKEN) -> PseudonymSettings:
+    return PseudonymSettings(custody="remote", service=PseudonymServiceSettings(token=token))
+
+
 def _prod(tmp_path: Path, **over: object) -> Settings:
     fields: dict[str, object] = {
-        "pseudonymisation_secret": STRONG,
+        "pseudonym": _remote(),
         "hub_secret": OTHER_STRONG,
         **over,
     }
@@ -48,8 +56,8 @@ def _provision_keys(settings: Settings, *skip: str) -> None:
 
 
 def test_default_secret_refuses_to_start_outside_dev_mode(tmp_path: Path) -> None:
-    settings = _prod(tmp_path, pseudonymisation_secret=SecretStr(DEV_PSEUDONYMISATION_SECRET))
-    with pytest.raises(ServiceUnavailable, match="EDH_PSEUDONYMISATION_SECRET is the devel"):
+    settings = _prod(tmp_path, pseudonym=_remote(SecretStr(DEV_SERVICE_TOKEN)))
+    with pytest.raises(ServiceUnavailable, match="EDH_PSEUDONYM__SERVICE__TOKEN is the devel"):
         build_context(settings)
     with pytest.raises(ServiceUnavailable, match="EDH_HUB_SECRET is the devel"):
         build_context(_prod(tmp_path, hub_secret=SecretStr(DEV_HUB_SECRET)))
@@ -69,14 +77,25 @@ def test_default_secret_refuses_to_start_outside_dev_mode(tmp_path: Path) -> Non
 def test_weak_secrets_refuse_to_start_naming_the_setting(
     tmp_path: Path, value: str, why: str
 ) -> None:
-    for setting, field in (
-        ("EDH_PSEUDONYMISATION_SECRET", "pseudonymisation_secret"),
-        ("EDH_HUB_SECRET", "hub_secret"),
+    for setting, over in (
+        ("EDH_PSEUDONYM__SERVICE__TOKEN", {"pseudonym": _remote(SecretStr(value))}),
+        ("EDH_HUB_SECRET", {"hub_secret": SecretStr(value)}),
     ):
         with pytest.raises(ServiceUnavailable, match=f"{setting} is refused") as refused:
-            build_context(_prod(tmp_path, **{field: SecretStr(value)}))
+            build_context(_prod(tmp_path, **over))
         assert why in refused.value.detail
         assert not value or value not in refused.value.detail
+
+
+@pytest.mark.parametrize("custody", ["inprocess", "pkcs11"])
+def test_the_hub_refuses_master_key_custody_outside_dev_mode(tmp_path: Path, custody: str) -> None:
+    settings = _prod(
+        tmp_path,
+        pseudonym=PseudonymSettings(custody=custody),  # type: ignore[arg-type]
+        pseudonymisation_secret=STRONG,
+    )
+    with pytest.raises(ServiceUnavailable, match="the hub holds no master key"):
+        build_context(settings)
 
 
 def test_generated_secrets_pass_the_strength_check() -> None:

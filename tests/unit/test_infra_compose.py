@@ -132,3 +132,22 @@ def test_containers_drop_privileges(config: dict[str, Any]) -> None:
         assert service["cap_drop"] == ["ALL"], name
         assert "no-new-privileges:true" in service["security_opt"], name
         assert service.get("read_only") is True, name
+
+
+def test_only_the_pseudonymisation_service_holds_the_master_keys(config: dict[str, Any]) -> None:
+    services = config["services"]
+    holders = {name for name, s in services.items() if "pseudonymisation_secret" in _secrets(s)}
+    assert holders == {"pseudonym"}
+    service = services["pseudonym"]
+    assert service["environment"]["EDH_PSEUDONYM__CUSTODY"] == "pkcs11"
+    assert set(service["networks"]) == {"backend"} and not service.get("ports")
+    for name in ("hub", "migrate"):
+        env = services[name]["environment"]
+        assert env["EDH_PSEUDONYM__CUSTODY"] == "remote", name
+        assert env["EDH_PSEUDONYM__SERVICE__URL"] == "http://pseudonym:8010"
+        assert not any("PSEUDONYMISATION" in var for var in env), name
+    assert services["hub"]["depends_on"]["pseudonym"]["condition"] == "service_healthy"
+
+
+def _secrets(service: dict[str, Any]) -> set[str]:
+    return {s["source"] if isinstance(s, dict) else s for s in service.get("secrets") or []}

@@ -119,3 +119,30 @@ def test_migrations_run_as_a_hook_before_the_new_pods() -> None:
     assert "pre-upgrade" in job["metadata"]["annotations"]["helm.sh/hook"]
     (container,) = job["spec"]["template"]["spec"]["containers"]
     assert container["args"] == ["edh", "db", "upgrade"]
+
+
+def test_only_the_pseudonymisation_service_holds_the_master_keys() -> None:
+    objects = render(PRODUCTION)
+    service = by_kind(objects, "Deployment", "-pseudonym")
+    (container,) = service["spec"]["template"]["spec"]["containers"]
+    assert container["args"][:3] == ["edh", "pseudonym", "serve"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["EDH_PSEUDONYM__CUSTODY"]["value"] == "pkcs11"
+    assert env["EDH_PSEUDONYM__PIN"]["valueFrom"]["secretKeyRef"]["name"] == "edh-pseudonym"
+    claims = [
+        v for v in service["spec"]["template"]["spec"]["volumes"] if "persistentVolumeClaim" in v
+    ]
+    assert [c["persistentVolumeClaim"]["claimName"] for c in claims] == ["edh-pseudonym-token"]
+    by_kind(objects, "Service", "-pseudonym")
+    for name, other in containers(objects):
+        if name.endswith("-pseudonym"):
+            continue
+        names = {e["name"] for e in other.get("env", [])}
+        assert "EDH_PSEUDONYMISATION_SECRET" not in names and "EDH_PSEUDONYM__PIN" not in names
+        if "EDH_PSEUDONYM__CUSTODY" in names:
+            custody = next(e for e in other["env"] if e["name"] == "EDH_PSEUDONYM__CUSTODY")
+            assert custody["value"] == "remote", name
+    policy = by_kind(objects, "NetworkPolicy", "-pseudonym")
+    assert (
+        policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "pseudonym"
+    )

@@ -303,7 +303,7 @@ def _audit(
             why=Why(
                 project_id=job.project_id,
                 purpose=job.purpose,
-                contract_id=",".join(job.contract_ids)[:64] or None,
+                contract_id=",".join(job.contract_ids) or None,
             ),
             details={"sql_hash": job.sql_hash, "status": job.status, **details},
         ),

@@ -32,8 +32,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: EDH_DATABASE__URL
   valueFrom: {secretKeyRef: {name: {{ required "database.existingSecret is required" .Values.database.existingSecret }}, key: url}}
 - {name: EDH_DATABASE__POOL_SIZE, value: {{ .Values.database.poolSize | quote }}}
-- name: EDH_PSEUDONYMISATION_SECRET
-  valueFrom: {secretKeyRef: {name: {{ required "keysSecret is required" .Values.keysSecret }}, key: pseudonymisation-secret}}
+- {name: EDH_PSEUDONYM__CUSTODY, value: remote}
+- {name: EDH_PSEUDONYM__SERVICE__URL, value: {{ printf "http://%s-pseudonym:%v" (include "edh.fullname" .) .Values.pseudonym.port | quote }}}
+- name: EDH_PSEUDONYM__SERVICE__TOKEN
+  valueFrom: {secretKeyRef: {name: {{ required "keysSecret is required" .Values.keysSecret }}, key: pseudonym-service-token}}
 - name: EDH_HUB_SECRET
   valueFrom: {secretKeyRef: {name: {{ required "keysSecret is required" .Values.keysSecret }}, key: hub-secret}}
 - {name: EDH_AUTH__SIGNING_KEY_FILE, value: /run/secrets/edh/hub-signing-key.pem}

@@ -1,0 +1,130 @@
+"""The pseudonymisation service as its own process (``edh pseudonym serve``).
+
+It alone holds the master keys (its key custody: a PKCS#11 token, or in process in dev
+mode) and answers one question over HTTP: ``POST /v1/keys/derive`` derives a key of an
+allowlisted kind (``hub.pseudonym.keys``) for a caller presenting the service credential
+(``Authorization: Bearer <EDH_PSEUDONYM__SERVICE__TOKEN>``). Every derivation and every
+refusal is recorded in the service's own audit trail (the hub's audit code on the
+service's own database), with the caller's purpose. The master keys never leave it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
+
+from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record_now
+from hub.config import Settings
+from hub.db import make_engine, upgrade
+from hub.errors import ServiceUnavailable, Unauthorized, ValidationFailed, install_error_handlers
+from hub.pseudonym.keys import KINDS, MAX_SUBJECT, PINNED_VERSION, VERSION, LocalDeriver
+from hub.pseudonym.service import custody
+from hub.pseudonym.settings import DEV_SERVICE_TOKEN
+from hub.secrets import check_secret
+
+HUB = Actor(sub="hub", role="service-client")
+ANONYMOUS = Actor(sub="anonymous", role="none")
+
+
+class DeriveIn(BaseModel):
+    """A derivation request: kind (allowlist), subject (the contract id for ``contract``)
+    and why it is needed."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(pattern="^(" + "|".join(KINDS) + ")$")
+    subject: str = Field(default="", max_length=MAX_SUBJECT)
+    purpose: str = Field(min_length=3, max_length=200)
+    version: str = Field(default=PINNED_VERSION, pattern=VERSION.pattern)
+
+
+class DeriveOut(BaseModel):
+    key: str = Field(description="Base64 of the 32-byte derived key.")
+    version: str = Field(description="Master key version it was derived under.")
+
+
+def service_database_url(settings: Settings) -> str:
+    """The service's own database (SQLite file in the data directory when unset)."""
+    url = settings.pseudonym.service.database_url
+    return url or f"sqlite:///{(settings.data_dir / 'pseudonym.sqlite3').as_posix()}"
+
+
+def check_service_settings(settings: Settings) -> None:
+    """Refuse to serve without master keys, or outside dev mode with a weak credential."""
+    if settings.pseudonym.custody == "remote":
+        raise ServiceUnavailable("the service needs EDH_PSEUDONYM__CUSTODY=pkcs11 or inprocess")
+    if not settings.dev_mode:
+        token = settings.pseudonym.service.token
+        check_secret("EDH_PSEUDONYM__SERVICE__TOKEN", token, DEV_SERVICE_TOKEN)
+
+
+def _audit(engine: Engine, actor: Actor, body: DeriveIn | None, decision: Decision) -> None:
+    subject = body.subject if body else ""
+    why = Why(contract_id=subject or None, purpose=body.purpose if body else None)
+    resource = Resource("pseudonym-key", f"{body.kind}:{body.version}" if body else None)
+    reasons = ["bad-service-credential"] if decision == Decision.DENY else []
+    record_now(engine, EventDraft(actor, "pseudonym.derive", resource, decision, reasons, why))
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """What the service's handlers share (``app.state.pseudonym``)."""
+
+    engine: Engine
+    keys: LocalDeriver
+    token: bytes
+
+
+def _state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.pseudonym
+    return state
+
+
+State = Annotated[ServiceState, Depends(_state)]
+
+
+def _caller(state: State, authorization: Annotated[str, Header()] = "") -> Actor:
+    """The caller holding the service credential; a refusal is audited (401)."""
+    given = authorization.removeprefix("Bearer ").encode()
+    if not authorization.startswith("Bearer ") or not hmac.compare_digest(given, state.token):
+        _audit(state.engine, ANONYMOUS, None, Decision.DENY)
+        raise Unauthorized("a valid service credential is required")
+    return HUB
+
+
+router = APIRouter()
+
+
+@router.post("/v1/keys/derive", response_model=DeriveOut)
+def derive(body: DeriveIn, state: State, actor: Annotated[Actor, Depends(_caller)]) -> DeriveOut:
+    """Derive a key of an allowlisted kind; audited (with its purpose) before it is sent."""
+    try:
+        key = state.keys.derive(body.kind, body.subject, body.purpose, body.version)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
+    _audit(state.engine, actor, body, Decision.ALLOW)
+    return DeriveOut(key=base64.b64encode(key).decode(), version=body.version)
+
+
+@router.get("/health")
+def health(state: State) -> dict[str, str]:
+    """Public liveness: answers once the keys are open (names the version, nothing else)."""
+    return {"status": "ok", "current": state.keys.custody.current}
+
+
+def create_service_app(settings: Settings) -> FastAPI:
+    """The service's ASGI app; its database is migrated at creation."""
+    check_service_settings(settings)
+    engine = make_engine(service_database_url(settings))
+    upgrade(engine)
+    token = settings.pseudonym.service.token.get_secret_value().encode()
+    app = FastAPI(title="EDH pseudonymisation service", docs_url=None, redoc_url=None)
+    app.state.pseudonym = ServiceState(engine, LocalDeriver(custody(settings)), token)
+    install_error_handlers(app)
+    app.include_router(router)
+    return app
