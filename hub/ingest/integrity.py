@@ -17,6 +17,8 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
+from typing import NoReturn, Protocol
 
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
@@ -43,6 +45,19 @@ class LakeObject:
     key: str
     fingerprint: Callable[[], str | None]
     chunks: Callable[[], Iterator[bytes]]
+
+
+class Fingerprinted(Protocol):
+    """The part of an object store the guard needs (``ObjectStore`` has it)."""
+
+    def fingerprint(self, key: str) -> str | None: ...
+
+    def chunks(self, key: str) -> Iterator[bytes]: ...
+
+
+def stored_object(store: Fingerprinted, key: str) -> LakeObject:
+    """The object ``key`` of ``store`` as the guard checks it."""
+    return LakeObject(key, partial(store.fingerprint, key), partial(store.chunks, key))
 
 
 @dataclass(frozen=True)
@@ -121,14 +136,33 @@ class IntegrityGuard:
             if prefixes and key.startswith(prefixes) and key not in seen and not entry.purged
         ]
         if altered:
-            threading.Thread(
-                target=self._alert, args=(contract_id, altered, known), name="lake-alert"
-            ).start()
-            raise LakeObjectAltered(
-                f"{len(altered)} lake object(s) of contract {contract_id} no longer match "
-                "their registered SHA-256; reading them is refused and the DPO is alerted",
-                reasons=[RULE],
-            )
+            self.refuse(contract_id, altered, known)
+
+    def check_read(
+        self, contract_id: str, obj: LakeObject, data: bytes | None, sha256: str
+    ) -> None:
+        """Return when ``data`` (the bytes a reader just took of ``obj``; ``None`` when it
+        is missing) hash to ``sha256``, the digest the registry holds for it; otherwise
+        alert the DPO and raise ``LakeObjectAltered``. The reader works on these very
+        bytes, so nothing can change them between the check and their use."""
+        if data is None or not sha256 or hashlib.sha256(data).hexdigest() != sha256:
+            batch = registered_objects(self._engine, contract_id).get(obj.key)
+            known = {obj.key: batch or Registered("inconnu", sha256)}
+            self.refuse(contract_id, [obj], known)
+
+    def refuse(
+        self, contract_id: str, altered: list[LakeObject], known: dict[str, Registered]
+    ) -> NoReturn:
+        """Alert the DPO about ``altered`` (from a thread of its own, once the caller's
+        transaction ended) and raise ``LakeObjectAltered`` (no data in its text)."""
+        threading.Thread(
+            target=self._alert, args=(contract_id, altered, known), name="lake-alert"
+        ).start()
+        raise LakeObjectAltered(
+            f"{len(altered)} lake object(s) of contract {contract_id} no longer match "
+            "their registered SHA-256; reading them is refused and the DPO is alerted",
+            reasons=[RULE],
+        )
 
     def _intact(self, obj: LakeObject, registered: Registered | None) -> bool:
         if registered is None or not registered.sha256:

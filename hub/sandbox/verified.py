@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-from hub.ingest.integrity import IntegrityGuard, LakeObject, LakeObjectAltered
+from hub.ingest.integrity import IntegrityGuard, LakeObject, LakeObjectAltered, stored_object
 from hub.sandbox.errors import QueryRefused
 from hub.sandbox.s3lake import S3Lake
 from hub.sandbox.scope import Lake, lake_files
@@ -59,7 +59,5 @@ class VerifiedLake:
                 key, partial(file_fingerprint, Path(path)), partial(_file_chunks, path)
             )
         if isinstance(self.inner, S3Lake):
-            key = path.removeprefix(f"s3://{self.inner.bucket}/")
-            store = self.inner.store
-            return LakeObject(key, partial(store.fingerprint, key), partial(store.chunks, key))
+            return stored_object(self.inner.store, path.removeprefix(f"s3://{self.inner.bucket}/"))
         raise TypeError(f"no integrity check for a lake of type {type(self.inner).__name__}")
