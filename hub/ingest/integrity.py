@@ -120,15 +120,17 @@ class IntegrityGuard:
 
     def check(
         self, contract_id: str, objects: Iterable[LakeObject], prefixes: tuple[str, ...] = ()
-    ) -> None:
-        """Return when every object matches its registered digest and no live registered
+    ) -> dict[str, str]:
+        """Return the fingerprint each object had when its bytes matched its registered
+        digest (``{key: fingerprint}``), when every object matches and no live registered
         object under ``prefixes`` is missing from ``objects``; otherwise alert the DPO and
         raise ``LakeObjectAltered``. An object the registry does not know fails. The
         alert is stored by a thread of its own, once the caller's transaction (which may
         hold SQLite's write lock) has ended."""
         known = registered_objects(self._engine, contract_id)
         listed = list(objects)
-        altered = [o for o in listed if not self._intact(o, known.get(o.key))]
+        prints = {o.key: self._intact(o, known.get(o.key)) for o in listed}
+        altered = [o for o in listed if prints[o.key] is None]
         seen = {o.key for o in listed}
         altered += [
             LakeObject(key, _absent, _no_bytes)
@@ -137,6 +139,17 @@ class IntegrityGuard:
         ]
         if altered:
             self.refuse(contract_id, altered, known)
+        return {key: fp for key, fp in prints.items() if fp is not None}
+
+    def unchanged(
+        self, contract_id: str, objects: Iterable[LakeObject], vetted: dict[str, str]
+    ) -> None:
+        """After a read: return when every object still has the fingerprint ``check``
+        vetted, so the reader saw the verified bytes; otherwise (changed, even changed
+        back, or deleted meanwhile) alert the DPO and raise ``LakeObjectAltered``."""
+        altered = [o for o in objects if o.fingerprint() != vetted.get(o.key)]
+        if altered:
+            self.refuse(contract_id, altered, registered_objects(self._engine, contract_id))
 
     def check_read(
         self, contract_id: str, obj: LakeObject, data: bytes | None, sha256: str
@@ -164,20 +177,21 @@ class IntegrityGuard:
             reasons=[RULE],
         )
 
-    def _intact(self, obj: LakeObject, registered: Registered | None) -> bool:
+    def _intact(self, obj: LakeObject, registered: Registered | None) -> str | None:
+        """The object's fingerprint when its bytes match ``registered``, else None."""
         if registered is None or not registered.sha256:
-            return False
+            return None
         before = obj.fingerprint()
         if before is None:
-            return False
+            return None
         with self._lock:
             if self._verified.get(obj.key) == before:
-                return True
+                return before
         if sha256_of(obj.chunks()) != registered.sha256 or obj.fingerprint() != before:
-            return False
+            return None
         with self._lock:
             self._verified[obj.key] = before
-        return True
+        return before
 
     def _alert(
         self, contract_id: str, altered: list[LakeObject], known: dict[str, Registered]
