@@ -11,7 +11,8 @@ Rules (their French text is shown in the UI):
 - ``auth-failure-burst``: ``auth_failure_burst_count`` failed authentications (401) from
   one source address, or claiming one subject, within ``auth_failure_burst_minutes``.
 Raising is idempotent per (rule, key); each new alert is recorded as an ``audit.alert``
-event and published on the bus topic ``edh.audit.alert`` when a bus is configured.
+event and, when a bus is configured, put in the transactional outbox for the bus topic
+``edh.audit.alert`` (published once the alert committed, or by the next hub's relay).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from hub.audit.settings import AuditSettings
 from hub.audit.stream import EVENTS
 from hub.audit.trail import SYSTEM, Decision, EventDraft, Resource, record, utc_text
 from hub.auth import AUTH_FAILED, UNKNOWN_SUBJECT
+from hub.bus.outbox import publish_on_commit
 from hub.bus.port import EventBus
 
 ALERT_TOPIC = "edh.audit.alert"
@@ -226,7 +228,7 @@ def raise_alert(session: Session, finding: Finding, bus: EventBus | None) -> Aud
         EventDraft(SYSTEM, "audit.alert", Resource("alert", str(alert.id)), details=details),
     )
     if bus is not None:
-        bus.publish(ALERT_TOPIC, finding.rule, alert_event(alert))
+        publish_on_commit(session, bus, ALERT_TOPIC, finding.rule, alert_event(alert))
     return alert
 
 

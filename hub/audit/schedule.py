@@ -1,5 +1,7 @@
 """The audit's periodic tasks, run by the hub itself: checkpoint, alert rules, verification
-and retention purge (``EDH_AUDIT__*_EVERY_MINUTES``; 0 disables one task). The checkpoint
+and retention purge (``EDH_AUDIT__*_EVERY_MINUTES``; 0 disables one task). The retention
+purge also deletes the outbox events published more than ``EDH_BUS__OUTBOX_RETENTION_DAYS``
+ago. The checkpoint
 also runs as soon as ``EDH_AUDIT__CHECKPOINT_EVERY_EVENTS`` events follow the last one.
 
 Every hub process runs an :class:`AuditScheduler` thread that calls :meth:`~AuditScheduler.tick`
@@ -34,6 +36,7 @@ from hub.audit.models import AuditTaskRun
 from hub.audit.publish import witness_store
 from hub.audit.service import checkpoint_now, purge_now, run_alert_rules, verify_log
 from hub.audit.settings import AuditSettings
+from hub.bus.outbox import purge_published
 from hub.context import HubContext
 from hub.db import session_scope
 from hub.registry.models import as_utc
@@ -92,7 +95,11 @@ def _verify(ctx: HubContext, _now: datetime) -> str:
 
 def _purge(ctx: HubContext, now: datetime) -> str:
     purge = purge_now(ctx.engine, ctx.settings, now=now)
-    return "rien à purger" if purge is None else f"{purge.events} événements purgés"
+    done = "rien à purger" if purge is None else f"{purge.events} événements purgés"
+    kept = timedelta(days=ctx.settings.bus.outbox_retention_days)
+    with session_scope(ctx.engine) as session:
+        sent = purge_published(session, now - kept)
+    return f"{done} ; {sent} événement(s) publié(s) retiré(s) de la boîte d'envoi"
 
 
 def _lake_purge(ctx: HubContext, now: datetime) -> str:

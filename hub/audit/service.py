@@ -96,7 +96,8 @@ def last_verification(session: Session) -> AuditVerification | None:
 
 
 def _raise_or_publish(engine: Engine, finding: Finding, bus: EventBus | None) -> None:
-    """Store the alert; when the tampered database refuses the write, still publish it."""
+    """Store the alert (published through the outbox); when the tampered database refuses
+    the write, and so cannot hold the outbox either, publish it directly."""
     try:
         with session_scope(engine) as session:
             raise_alert(session, finding, bus)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -151,11 +152,16 @@ def stop_relay(engine: Engine) -> None:
 def flush(ctx: HubContext) -> None:
     """After a commit that enqueued events: publish them now (see ``Relay.try_flush``);
     a hub without a running relay (a CLI command, a test app) flushes by itself."""
-    if ctx.bus is None:
-        return
-    relay = _RELAYS.get(id(ctx.engine))
+    if ctx.bus is not None:
+        flush_engine(ctx.engine, ctx.bus)
+
+
+def flush_engine(engine: Engine, bus: EventBus) -> None:
+    """``flush`` for a caller that holds only an engine and a bus: the running relay of
+    ``engine`` if any, else a one-off relay in this thread."""
+    relay = _RELAYS.get(id(engine))
     if relay is None:
-        relay = Relay(ctx.engine, ctx.bus, ctx.settings.bus.outbox_interval_seconds)
+        relay = Relay(engine, bus, interval=0.0)
     relay.try_flush()
 
 
@@ -166,3 +172,23 @@ def publish_after_commit(
     is sent on rollback)."""
     enqueue(session, topic, key, event)
     sa_event.listen(session, "after_commit", lambda _session: flush(ctx), once=True)
+
+
+def publish_on_commit(
+    session: Session, bus: EventBus, topic: str, key: str, event: Mapping[str, Any]
+) -> None:
+    """``publish_after_commit`` for a caller without a hub context: the event is stored
+    in ``session``'s transaction and published on ``bus`` once it commits (or by the
+    relay of the next hub, if this one dies first)."""
+    enqueue(session, topic, key, event)
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    sa_event.listen(session, "after_commit", lambda _s: flush_engine(engine, bus), once=True)
+
+
+def purge_published(session: Session, older_than: datetime) -> int:
+    """Delete the events published before ``older_than`` (pending ones are kept, however
+    old); how many were deleted."""
+    published = col(OutboxEvent.published_at)
+    query = delete(OutboxEvent).where(published.is_not(None), published < older_than)
+    return int(session.exec(query).rowcount)

@@ -23,3 +23,9 @@ class BusSettings(BaseModel):
         gt=0,
         description="How often the outbox relay retries events not yet published.",
     )
+    outbox_retention_days: int = Field(
+        default=7,
+        ge=1,
+        description="How long published outbox events are kept before the scheduled "
+        "purge deletes them (pending events are never purged).",
+    )

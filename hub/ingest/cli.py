@@ -68,8 +68,20 @@ def _erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(_args: argparse.Namespace) -> int:
+    from hub.db import session_scope
+    from hub.ingest.lakecheck import verify_lake
+    from hub.ingest.presign import store_of
+
+    ctx = _context()
+    with session_scope(ctx.engine) as session:
+        report = verify_lake(store_of(ctx), session, ctx.settings)
+    print(json.dumps(report.as_dict(), indent=2))
+    return 0 if report.ok else 1
+
+
 def register(sub: Any) -> None:
-    """Add ``edh ingest purge`` and ``edh ingest erase``."""
+    """Add ``edh ingest purge``, ``edh ingest erase`` and ``edh ingest verify``."""
     ingest = sub.add_parser("ingest", help="lake maintenance: retention purge, erasure")
     isub = ingest.add_subparsers(dest="ingest_command", required=True)
     purge = isub.add_parser("purge", help="delete lake partitions past contract retention")
@@ -93,3 +105,9 @@ def register(sub: Any) -> None:
         help="file of canonical identifiers, one a line ('-': stdin), e.g. account:<home>|<name>",
     )
     erase.set_defaults(func=_erase)
+    verify = isub.add_parser(
+        "verify",
+        help="check every registered lake object against its digest and its history "
+        "(exit 1 when one is missing, altered or not explained by a signed rewrite)",
+    )
+    verify.set_defaults(func=_verify)

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
@@ -31,6 +32,7 @@ from hub.config import Settings
 from hub.contracts.hubkey import hub_jwk, hub_signing_key
 from hub.contracts.models import Contract
 from hub.contracts.service import current_terms, get_contract
+from hub.ingest.integrity import IntegrityGuard, stored_object
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key
 from hub.pseudonym.models import ErasedPseudonym, ErasureRewrite
@@ -97,20 +99,36 @@ def _where(batch: IngestBatch, key: str) -> str:
     return quarantine_key(key) if batch.status == BatchStatus.QUARANTINED else key
 
 
-def _read(store: ObjectStore, key: str) -> pa.Table | None:
+def _get(store: ObjectStore, key: str) -> bytes | None:
     try:
-        return pq.read_table(io.BytesIO(store.get(key)))
+        return store.get(key)
     except ObjectNotFound:
         return None
 
 
+def verified_bytes(
+    store: ObjectStore, guard: IntegrityGuard | None, batch: IngestBatch, entry: dict[str, Any]
+) -> bytes | None:
+    """The stored bytes of a batch file (``None``: gone). A registered batch's file is
+    returned only when they match its registered SHA-256: otherwise ``LakeObjectAltered``
+    and the DPO is alerted (by ``guard``; quarantined files were never verified)."""
+    key = _where(batch, str(entry["key"]))
+    data = _get(store, key)
+    if guard is not None and batch.status == BatchStatus.REGISTERED:
+        sha256 = str(entry.get("sha256") or "")
+        guard.check_read(batch.contract_id, stored_object(store, key), data, sha256)
+    return data
+
+
 @dataclass(frozen=True)
 class Eraser:
-    """Rewrites objects without the rows of some pseudonyms; signs each rewrite."""
+    """Rewrites objects without the rows of some pseudonyms; signs each rewrite. With a
+    ``guard``, a registered object is rewritten only when its bytes match the registry."""
 
     store: ObjectStore
     key: Ed25519PrivateKey
     kid: str
+    guard: IntegrityGuard | None = None
 
     def batch(self, session: Session, batch: IngestBatch, wanted: dict[str, str]) -> int:
         """Rewrite every file of ``batch`` holding rows of ``wanted`` (pseudonym → erasure
@@ -127,8 +145,8 @@ class Eraser:
     def _file(
         self, session: Session, batch: IngestBatch, entry: dict[str, Any], wanted: dict[str, str]
     ) -> int:
-        old = _where(batch, str(entry["key"]))
-        table = _read(self.store, old)
+        data = verified_bytes(self.store, self.guard, batch, entry)
+        table = None if data is None else pq.read_table(io.BytesIO(data))
         if table is None or "actor_pseudonym" not in table.column_names:
             return 0
         hits = pc.is_in(table.column("actor_pseudonym"), value_set=pa.array(list(wanted)))
@@ -212,9 +230,19 @@ def rewrite_manifest(
     }
 
 
-def eraser_for(store: ObjectStore, settings: Settings) -> Eraser:
-    """An ``Eraser`` signing with the hub's own key."""
-    return Eraser(store, hub_signing_key(settings), str(hub_jwk(settings)["kid"]))
+def eraser_for(
+    store: ObjectStore, settings: Settings, guard: IntegrityGuard | None = None
+) -> Eraser:
+    """An ``Eraser`` signing with the hub's own key (checking digests with ``guard``)."""
+    return Eraser(store, hub_signing_key(settings), str(hub_jwk(settings)["kid"]), guard)
+
+
+def lake_guard(session: Session) -> IntegrityGuard:
+    """The integrity guard of erasure and retention: its alerts are stored and audited for
+    the DPO (page *Alertes*), not published on the bus."""
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    return IntegrityGuard(engine, lambda: None)
 
 
 def erased_pseudonyms(session: Session, contract_id: str) -> dict[str, str]:
@@ -258,19 +286,36 @@ def strip_erased(
     return removed
 
 
+def _expired(entry: dict[str, Any], cutoff: date) -> bool:
+    return not entry.get("purged") and date.fromisoformat(str(entry["date"])) < cutoff
+
+
+def _verify_expired(
+    store: ObjectStore, guard: IntegrityGuard, batches: list[IngestBatch], cutoff: date
+) -> None:
+    """Before anything is deleted: every registered file to purge still matches the
+    registry (else ``LakeObjectAltered``, the DPO alerted, nothing purged)."""
+    for batch in batches:
+        for entry in batch.files:
+            if _expired(entry, cutoff):
+                verified_bytes(store, guard, batch, entry)
+
+
 def purge_expired(
     store: ObjectStore, session: Session, actor: Actor, contract_id: str, on: date
 ) -> LakeChange:
     """Delete the day partitions of ``contract_id`` older than its ``retention_days``
     (counted back from ``on``), in the lake and in quarantine, with every stored version;
-    the registry's row counts follow; audited. Idempotent."""
+    the registry's row counts follow; audited. Idempotent. Refuses (``LakeObjectAltered``,
+    nothing deleted, the DPO alerted) when a registered file to purge was altered."""
     contract = get_contract(session, contract_id)
     cutoff = on - timedelta(days=current_terms(session, contract).retention_days)
-    change = LakeChange()
-    for batch in _with_objects(session, contract_id):
+    change, batches = LakeChange(), _with_objects(session, contract_id)
+    _verify_expired(store, lake_guard(session), batches, cutoff)
+    for batch in batches:
         files, removed = [dict(f) for f in batch.files], 0
         for entry in files:
-            if not entry.get("purged") and date.fromisoformat(str(entry["date"])) < cutoff:
+            if _expired(entry, cutoff):
                 for stale in (str(entry["key"]), quarantine_key(str(entry["key"]))):
                     store.erase(stale)
                 entry["purged"] = True

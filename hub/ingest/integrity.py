@@ -17,6 +17,8 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
+from typing import NoReturn, Protocol
 
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
@@ -43,6 +45,19 @@ class LakeObject:
     key: str
     fingerprint: Callable[[], str | None]
     chunks: Callable[[], Iterator[bytes]]
+
+
+class Fingerprinted(Protocol):
+    """The part of an object store the guard needs (``ObjectStore`` has it)."""
+
+    def fingerprint(self, key: str) -> str | None: ...
+
+    def chunks(self, key: str) -> Iterator[bytes]: ...
+
+
+def stored_object(store: Fingerprinted, key: str) -> LakeObject:
+    """The object ``key`` of ``store`` as the guard checks it."""
+    return LakeObject(key, partial(store.fingerprint, key), partial(store.chunks, key))
 
 
 @dataclass(frozen=True)
@@ -105,15 +120,17 @@ class IntegrityGuard:
 
     def check(
         self, contract_id: str, objects: Iterable[LakeObject], prefixes: tuple[str, ...] = ()
-    ) -> None:
-        """Return when every object matches its registered digest and no live registered
+    ) -> dict[str, str]:
+        """Return the fingerprint each object had when its bytes matched its registered
+        digest (``{key: fingerprint}``), when every object matches and no live registered
         object under ``prefixes`` is missing from ``objects``; otherwise alert the DPO and
         raise ``LakeObjectAltered``. An object the registry does not know fails. The
         alert is stored by a thread of its own, once the caller's transaction (which may
         hold SQLite's write lock) has ended."""
         known = registered_objects(self._engine, contract_id)
         listed = list(objects)
-        altered = [o for o in listed if not self._intact(o, known.get(o.key))]
+        prints = {o.key: self._intact(o, known.get(o.key)) for o in listed}
+        altered = [o for o in listed if prints[o.key] is None]
         seen = {o.key for o in listed}
         altered += [
             LakeObject(key, _absent, _no_bytes)
@@ -121,29 +138,60 @@ class IntegrityGuard:
             if prefixes and key.startswith(prefixes) and key not in seen and not entry.purged
         ]
         if altered:
-            threading.Thread(
-                target=self._alert, args=(contract_id, altered, known), name="lake-alert"
-            ).start()
-            raise LakeObjectAltered(
-                f"{len(altered)} lake object(s) of contract {contract_id} no longer match "
-                "their registered SHA-256; reading them is refused and the DPO is alerted",
-                reasons=[RULE],
-            )
+            self.refuse(contract_id, altered, known)
+        return {key: fp for key, fp in prints.items() if fp is not None}
 
-    def _intact(self, obj: LakeObject, registered: Registered | None) -> bool:
+    def unchanged(
+        self, contract_id: str, objects: Iterable[LakeObject], vetted: dict[str, str]
+    ) -> None:
+        """After a read: return when every object still has the fingerprint ``check``
+        vetted, so the reader saw the verified bytes; otherwise (changed, even changed
+        back, or deleted meanwhile) alert the DPO and raise ``LakeObjectAltered``."""
+        altered = [o for o in objects if o.fingerprint() != vetted.get(o.key)]
+        if altered:
+            self.refuse(contract_id, altered, registered_objects(self._engine, contract_id))
+
+    def check_read(
+        self, contract_id: str, obj: LakeObject, data: bytes | None, sha256: str
+    ) -> None:
+        """Return when ``data`` (the bytes a reader just took of ``obj``; ``None`` when it
+        is missing) hash to ``sha256``, the digest the registry holds for it; otherwise
+        alert the DPO and raise ``LakeObjectAltered``. The reader works on these very
+        bytes, so nothing can change them between the check and their use."""
+        if data is None or not sha256 or hashlib.sha256(data).hexdigest() != sha256:
+            batch = registered_objects(self._engine, contract_id).get(obj.key)
+            known = {obj.key: batch or Registered("inconnu", sha256)}
+            self.refuse(contract_id, [obj], known)
+
+    def refuse(
+        self, contract_id: str, altered: list[LakeObject], known: dict[str, Registered]
+    ) -> NoReturn:
+        """Alert the DPO about ``altered`` (from a thread of its own, once the caller's
+        transaction ended) and raise ``LakeObjectAltered`` (no data in its text)."""
+        threading.Thread(
+            target=self._alert, args=(contract_id, altered, known), name="lake-alert"
+        ).start()
+        raise LakeObjectAltered(
+            f"{len(altered)} lake object(s) of contract {contract_id} no longer match "
+            "their registered SHA-256; reading them is refused and the DPO is alerted",
+            reasons=[RULE],
+        )
+
+    def _intact(self, obj: LakeObject, registered: Registered | None) -> str | None:
+        """The object's fingerprint when its bytes match ``registered``, else None."""
         if registered is None or not registered.sha256:
-            return False
+            return None
         before = obj.fingerprint()
         if before is None:
-            return False
+            return None
         with self._lock:
             if self._verified.get(obj.key) == before:
-                return True
+                return before
         if sha256_of(obj.chunks()) != registered.sha256 or obj.fingerprint() != before:
-            return False
+            return None
         with self._lock:
             self._verified[obj.key] = before
-        return True
+        return before
 
     def _alert(
         self, contract_id: str, altered: list[LakeObject], known: dict[str, Registered]

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from hub.audit.trail import Actor, EventDraft, Resource, Why, record
 from hub.config import Settings
 from hub.contracts.models import Contract
-from hub.ingest.erasure import erase_everywhere, eraser_for
+from hub.ingest.erasure import erase_everywhere, eraser_for, lake_guard
 from hub.pseudonym.models import ErasedPseudonym, ErasureRequest
 from hub.pseudonym.results import erase_from_ledger
 from hub.pseudonym.service import check_identifier, pseudonym_for, register_digest
@@ -87,7 +87,7 @@ def request_erasure(
     digest = register_digest(settings, value)
     request = _request(session, digest, origin, actor)
     wanted = _register_pseudonyms(session, settings, request, value)
-    change = erase_everywhere(eraser_for(store, settings), session, wanted)
+    change = erase_everywhere(eraser_for(store, settings, lake_guard(session)), session, wanted)
     secret = derive_key(settings.hub_secret, SANDBOX_PROJECT_LABEL)  # as hub.sandbox.jobs
     outcome = ErasureOutcome(
         request.id,

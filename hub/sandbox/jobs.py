@@ -23,6 +23,7 @@ from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
 from hub.auth import Principal, Role
 from hub.db import session_scope
 from hub.errors import Forbidden, HubError, NotFound, ValidationFailed
+from hub.ingest.integrity import LakeObjectAltered
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.registry import service as registry
 from hub.sandbox import authorize, disclosure, lease, rewrite, sqlcheck, views
@@ -292,14 +293,31 @@ def _execute(runtime: SandboxRuntime, job_id: str, vetted: Vetted) -> None:
     work = WorkerJob(
         view_set.ddl, scope.paths, queries, runtime.limits(job_id), scope.pseudonym_key, runtime.s3
     )
-    outcome = runtime.pool.run(work, on_start=lambda p: runtime.processes.__setitem__(job_id, p))
-    runtime.processes.pop(job_id, None)
+    outcome = _read_verified(runtime, job_id, work, scope)
     with runtime.lock, session_scope(runtime.ctx.engine) as session:
         locked = select(QueryJob).where(QueryJob.id == job_id).with_for_update()
         job = session.exec(locked).first()
         if job is None or job.status != "running":
             return
         _finish(runtime, session, job, (checked, plan, scope, vetted.approval), outcome)
+
+
+def _read_verified(
+    runtime: SandboxRuntime, job_id: str, work: WorkerJob, scope: ProjectScope
+) -> Outcome:
+    """Run the worker on objects verified right before it (fingerprints pinned) and still
+    unchanged after it; otherwise the outcome is a failure (``lake-object-altered``, the
+    DPO alerted) and nothing the worker read is released."""
+    try:
+        pinned = runtime.verified.pin(scope.parts)
+        outcome = runtime.pool.run(
+            work, on_start=lambda p: runtime.processes.__setitem__(job_id, p)
+        )
+        runtime.processes.pop(job_id, None)
+        runtime.verified.unchanged(scope.parts, pinned)
+    except LakeObjectAltered as exc:
+        return Outcome("error", message=exc.slug)
+    return outcome
 
 
 def interrupt(session: Session, job_id: str) -> None:

@@ -48,7 +48,8 @@ class SandboxRuntime:
         self.lake: Lake = settings.lake_dir or _store_root(ctx) / "lake"
         if self.s3 is not None and ctx.store is not None:
             self.lake = S3Lake(ctx.store, self.s3.bucket)
-        self.lake = VerifiedLake(self.lake, IntegrityGuard(ctx.engine, lambda: ctx.bus))
+        self.verified = VerifiedLake(self.lake, IntegrityGuard(ctx.engine, lambda: ctx.bus))
+        self.lake = self.verified
         self.temp_root = ctx.settings.data_dir / "sandbox-tmp"
         self.pool = Pool()
         self.executor = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="sandbox")

@@ -4,19 +4,22 @@
 a contract's files as before, then has ``hub.ingest.integrity`` check every one against
 its registered SHA-256 (and that none of them is missing); an altered object refuses the
 query (``QueryRefused``, reason
-``lake-object-altered``) and alerts the DPO.
+``lake-object-altered``) and alerts the DPO. Around each worker run, ``pin`` verifies
+the objects once more and records their fingerprints, and ``unchanged`` checks them
+after the read: an object swapped while DuckDB read it (even swapped back) fails the job
+with nothing released (closing the window between the check and the read).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import partial
 from pathlib import Path
 
-from hub.ingest.integrity import IntegrityGuard, LakeObject, LakeObjectAltered
+from hub.ingest.integrity import IntegrityGuard, LakeObject, LakeObjectAltered, stored_object
 from hub.sandbox.errors import QueryRefused
 from hub.sandbox.s3lake import S3Lake
-from hub.sandbox.scope import Lake, lake_files
+from hub.sandbox.scope import ContractPart, Lake, lake_files
 from hub.storage.local import file_fingerprint
 
 _CHUNK = 1 << 20
@@ -52,6 +55,23 @@ class VerifiedLake:
             raise QueryRefused(exc.detail, reasons=[exc.slug]) from exc
         return paths
 
+    def pin(self, parts: Iterable[ContractPart]) -> dict[str, str]:
+        """Right before a worker reads ``parts``: verify their objects again and return
+        the fingerprints they were verified under (see ``unchanged``). Raises
+        ``LakeObjectAltered`` (the DPO alerted) when one no longer matches."""
+        pinned: dict[str, str] = {}
+        for part in parts:
+            objects = [self._object(p) for p in part.paths]
+            pinned.update(self.guard.check(part.contract_id, objects))
+        return pinned
+
+    def unchanged(self, parts: Iterable[ContractPart], pinned: dict[str, str]) -> None:
+        """After the worker read ``parts``: raise ``LakeObjectAltered`` (the DPO alerted)
+        when any object changed since ``pin``, even if changed back: what the worker
+        read may not be the verified bytes, so nothing of it may be released."""
+        for part in parts:
+            self.guard.unchanged(part.contract_id, [self._object(p) for p in part.paths], pinned)
+
     def _object(self, path: str) -> LakeObject:
         if isinstance(self.inner, Path):
             key = "lake/" + Path(path).relative_to(self.inner.resolve()).as_posix()
@@ -59,7 +79,5 @@ class VerifiedLake:
                 key, partial(file_fingerprint, Path(path)), partial(_file_chunks, path)
             )
         if isinstance(self.inner, S3Lake):
-            key = path.removeprefix(f"s3://{self.inner.bucket}/")
-            store = self.inner.store
-            return LakeObject(key, partial(store.fingerprint, key), partial(store.chunks, key))
+            return stored_object(self.inner.store, path.removeprefix(f"s3://{self.inner.bucket}/"))
         raise TypeError(f"no integrity check for a lake of type {type(self.inner).__name__}")
