@@ -94,6 +94,15 @@ def test_the_agreement_waits_for_the_lab_s_finalized_contract(
     assert _agree(world, other, contract["id"]).status_code == 409
     assert _row(hub_ctx, other).state == "REQUESTED"
 
+    # The contract ends before the consumer verified: its negotiation ends with it.
+    world.post(
+        f"/contracts/{contract['id']}/terminate",
+        world.as_operator(),
+        {"reason": "Contrat résilié avant usage."},
+    )
+    peer.wait("urn:c:gate", "AGREED", "TERMINATED")
+    assert _row(hub_ctx, pid).state == "TERMINATED" and peer.invalid == []
+
 
 def test_another_lab_s_contract_opens_nothing(
     world: World, peer: Peer, hub_ctx: HubContext, client: TestClient
@@ -145,3 +154,30 @@ def test_a_transfer_is_granted_only_while_the_contract_is_in_force(
     )
     granted = _dsp(world, "POST", "/transfers/request", request)
     assert granted.status_code == 201, granted.text
+    transfer_pid = granted.json()["providerPid"]
+    peer.wait("urn:t:1", "STARTED")
+
+    # The contract's suspension suspends the started transfer, its termination ends it;
+    # the consumer hears both (the oracle: what it received and the database).
+    world.post(
+        f"/contracts/{contract['id']}/suspend",
+        world.as_operator(),
+        {"reason": "Nouveau manquement signalé."},
+    )
+    peer.wait("urn:t:1", "STARTED", "SUSPENDED")
+    assert _transfer_state(hub_ctx, transfer_pid) == "SUSPENDED"
+    world.post(
+        f"/contracts/{contract['id']}/terminate",
+        world.as_operator(),
+        {"reason": "Contrat résilié par le hub."},
+    )
+    peer.wait("urn:t:1", "STARTED", "SUSPENDED", "TERMINATED")
+    assert _transfer_state(hub_ctx, transfer_pid) == "TERMINATED"
+    assert peer.invalid == []
+
+
+def _transfer_state(ctx: HubContext, pid: str) -> str:
+    with Session(ctx.engine) as session:
+        row = session.get(DspTransfer, pid)
+        assert row is not None
+        return row.state
