@@ -4,8 +4,8 @@
 #   Decisions edh/dataspace/dataset, edh/dataspace/negotiate and edh/dataspace/transfer.
 #   Input: subject {sub, role, org} (the participant acting), today, participant
 #   {id, trusted}; dataset {id, offered} for dataset; negotiation {counterparty,
-#   state}, step and sender for negotiate; agreement {assignee, state}, format for
-#   transfer. The state machine itself (which step is legal in which state) is the
+#   state}, step and sender for negotiate; agreement {assignee, state}, contract
+#   {in_force} and format for transfer. The state machine itself (which step is legal in which state) is the
 #   protocol's, checked by contracts.dsp.states: these rules decide who may act.
 package edh.decisions.dataspace
 
@@ -68,7 +68,7 @@ formats := {"HttpData-PULL"}
 # METADATA
 # description: |
 #   A transfer is granted under a FINALIZED agreement whose assignee is the requesting
-#   participant, in a format the hub serves (a pull of the sandbox query API).
+#   participant and whose contract is in force, in a format the hub serves (a pull of the sandbox query API).
 transfer := lib.decision(transfer_deny, count(transfer_deny) == 0, "the agreement allows this transfer")
 
 transfer_deny contains msg if some msg in lib.input_problems
@@ -81,6 +81,10 @@ transfer_deny contains "the agreement is not finalized" if {
 
 transfer_deny contains "the agreement was made with another participant" if {
 	object.get(lib.obj, ["agreement", "assignee"], "") != participant.id
+}
+
+transfer_deny contains "the agreement's contract is not in force" if {
+	not object.get(lib.obj, ["contract", "in_force"], false) == true
 }
 
 transfer_deny contains "the hub does not serve this format" if {

@@ -39,12 +39,12 @@ test_negotiate_refused_on_malformed_input if {
 }
 
 test_transfer_granted_under_finalized_agreement if {
-	dataspace.transfer.allow with input as object.union(base, {"agreement": {"assignee": "urn:lab", "state": "FINALIZED"}, "format": "HttpData-PULL"})
+	dataspace.transfer.allow with input as object.union(base, {"agreement": {"assignee": "urn:lab", "state": "FINALIZED"}, "contract": {"in_force": true}, "format": "HttpData-PULL"})
 }
 
 test_transfer_refused_before_finalized_for_other_and_push if {
-	d := dataspace.transfer with input as object.union(base, {"agreement": {"assignee": "urn:other", "state": "AGREED"}, "format": "HttpData-PUSH"})
-	d.reasons == ["the agreement is not finalized", "the agreement was made with another participant", "the hub does not serve this format"]
+	d := dataspace.transfer with input as object.union(base, {"agreement": {"assignee": "urn:other", "state": "AGREED"}, "contract": {"in_force": false}, "format": "HttpData-PUSH"})
+	d.reasons == ["the agreement is not finalized", "the agreement was made with another participant", "the agreement's contract is not in force", "the hub does not serve this format"]
 }
 
 test_provider_participant_offers_in_its_negotiation if {

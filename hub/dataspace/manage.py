@@ -16,12 +16,14 @@ from contracts.dsp.vocab import Role as DspRole
 from contracts.errors import TransitionError
 from hub.audit.trail import Actor, EventDraft, Resource, record
 from hub.auth import Principal, Role, require
-from hub.dataspace import did, negotiation, transfer
+from hub.dataspace import contract_gate, did, negotiation, transfer
 from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
 from hub.dataspace.node import Node
 from hub.dataspace.outbox import DeliveryFailed
 from hub.dataspace.reactions import react_negotiation
 from hub.errors import InvalidTransition, NotFound, ServiceUnavailable, ValidationFailed
+from hub.registry.schemas import OrgKind
+from hub.registry.service import get_org
 
 router = APIRouter(prefix="/api/v1/dataspace", tags=["dataspace"])
 
@@ -33,6 +35,16 @@ Ident = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 class ParticipantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     did: Did = Field(description="The participant's did:web; its document is read now.")
+    organisation_id: Ident | None = Field(
+        default=None,
+        description="The lab of the hub's registry this participant acts for (its "
+        "negotiations can then become that lab's contracts).",
+    )
+
+
+class AgreementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    contract_id: Ident = Field(description="The FINALIZED contract the agreement is.")
 
 
 class NegotiationIn(BaseModel):
@@ -71,12 +83,17 @@ def trust(
     except did.DidError as exc:
         raise ValidationFailed(str(exc)) from exc
     with Session(node.ctx.engine) as session:
-        session.merge(DspParticipant(did=body.did, keys=keys, added_by=principal.sub))
+        if body.organisation_id is not None:
+            get_org(session, body.organisation_id, OrgKind.LAB)
+        trusted = DspParticipant(
+            did=body.did, keys=keys, added_by=principal.sub, organisation_id=body.organisation_id
+        )
+        session.merge(trusted)
         draft = EventDraft(
             _actor(principal, Role.OPERATOR),
             "dsp.participant.trusted",
             Resource("dsp_participant", body.did),
-            details={"keys": len(keys)},
+            details={"keys": len(keys), "organisation_id": body.organisation_id},
         )
         record(session, draft)
         session.commit()
@@ -90,7 +107,15 @@ def trusted(
     """The trust list."""
     with Session(_node(request).ctx.engine) as session:
         rows = session.exec(select(DspParticipant).order_by(col(DspParticipant.did))).all()
-        return [{"did": r.did, "keys": len(r.keys), "added_by": r.added_by} for r in rows]
+        return [
+            {
+                "did": r.did,
+                "keys": len(r.keys),
+                "added_by": r.added_by,
+                "organisation_id": r.organisation_id,
+            }
+            for r in rows
+        ]
 
 
 @router.delete("/participants/{participant:path}", status_code=204)
@@ -117,19 +142,19 @@ def distrust(
 @router.post("/negotiations/{pid}/agreement")
 def approve(
     pid: str,
+    body: AgreementIn,
     request: Request,
-    tasks: BackgroundTasks,
-    principal: Principal = Depends(require(Role.ETHICS_REVIEWER)),
+    principal: Principal = Depends(require(Role.OPERATOR)),
 ) -> dict[str, Any]:
-    """The ethics committee's gate: send the hub's agreement of a negotiation it provides
-    (REQUESTED or ACCEPTED → AGREED)."""
+    """The ethics gate: send the hub's agreement of a negotiation it provides (REQUESTED or
+    ACCEPTED → AGREED) as the contract ``contract_id``, which must be FINALIZED (reviewed
+    by the ethics committee, signed), in force, the consumer's lab's and cover the
+    dataset (``hub.dataspace.contract_gate``)."""
     node = _node(request)
     with Session(node.ctx.engine) as session:
-        row = session.get(DspNegotiation, pid)
-        if row is None or row.role != DspRole.PROVIDER:
-            raise NotFound("no such negotiation of the hub as provider")
+        row, contract = contract_gate.contract_for_agreement(node, session, pid, body.contract_id)
         try:
-            negotiation.agree(node, session, pid, by=principal.sub)
+            negotiation.agree(node, session, pid, by=principal.sub, contract=contract)
         except TransitionError as exc:
             raise InvalidTransition(str(exc), allowed=exc.allowed) from exc
         except DeliveryFailed as exc:

@@ -56,11 +56,14 @@ class DspTransfer(SQLModel, table=True):
 
 
 class DspParticipant(SQLModel, table=True):
-    """A participant the operator trusts: its ``did:web`` and the keys read from its DID
-    document when it was added."""
+    """A participant the operator trusts: its ``did:web``, the keys read from its DID
+    document when it was added, and the lab it acts for (if the operator named one)."""
 
     __tablename__ = "dsp_participant"
     did: str = Field(primary_key=True, max_length=300)
     keys: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    organisation_id: str | None = Field(
+        default=None, max_length=36, description="The lab of the registry it acts for."
+    )
     added_by: str = Field(max_length=255)
     added_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

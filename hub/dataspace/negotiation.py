@@ -21,7 +21,8 @@ from contracts.dsp.states import NegotiationState, NegotiationStep, negotiation_
 from contracts.dsp.vocab import Message, Role
 from contracts.errors import TransitionError
 from hub.catalog.models import Dataset
-from hub.dataspace import catalog
+from hub.contracts.models import Contract
+from hub.dataspace import catalog, contract_gate
 from hub.dataspace.errors import DspFailure
 from hub.dataspace.identity import Participant
 from hub.dataspace.models import DspNegotiation
@@ -244,11 +245,14 @@ def _own_step(
     return row
 
 
-def agreement_document(node: Node, row: DspNegotiation) -> dict[str, Any]:
-    """The ODRL agreement: the rules of the hub's own offer (never terms the consumer
-    wrote), assigned by the hub to the consumer."""
+def agreement_document(
+    node: Node, row: DspNegotiation, agreement_id: str | None = None
+) -> dict[str, Any]:
+    """The ODRL agreement ``agreement_id`` (the signed contract's identity; a fresh id in
+    TCK mode): the rules of the hub's own offer (never terms the consumer wrote),
+    assigned by the hub to the consumer."""
     return {
-        "@id": new_pid(),
+        "@id": agreement_id or new_pid(),
         "@type": "Agreement",
         "target": row.dataset_id,
         "assigner": node.participant_id,
@@ -277,12 +281,21 @@ def offer(node: Node, session: Session, pid: str) -> None:
     _deliver(node, row, "offers", Message.CONTRACT_OFFER, message)
 
 
-def agree(node: Node, session: Session, pid: str, by: str | None = None) -> None:
-    """Send the agreement: REQUESTED or ACCEPTED → AGREED; ``by`` names who decided (an
-    ethics reviewer outside TCK mode)."""
+def agree(
+    node: Node,
+    session: Session,
+    pid: str,
+    by: str | None = None,
+    contract: Contract | None = None,
+) -> None:
+    """Send the agreement: REQUESTED or ACCEPTED → AGREED; ``by`` names who decided.
+    Outside TCK mode ``contract`` is the FINALIZED contract the agreement is (checked by
+    ``hub.dataspace.contract_gate``); TCK mode's scripted agreements have none."""
     row = _own_step(session, node, pid, NegotiationStep.AGREE, by)
-    agreement = agreement_document(node, row)
+    agreement_id = contract_gate.agreement_id(contract) if contract else None
+    agreement = agreement_document(node, row, agreement_id)
     row.agreement, row.agreement_id = agreement, agreement["@id"]
+    row.contract_id = contract.id if contract else None
     session.commit()
     message = messages.contract_agreement(row.provider_pid, row.consumer_pid, agreement)
     _deliver(node, row, "agreement", Message.CONTRACT_AGREEMENT, message)

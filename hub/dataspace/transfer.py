@@ -1,7 +1,8 @@
 """Transfer process, the hub as provider: the consumer's messages and the hub's moves.
 
 A transfer request is granted only under a FINALIZED agreement made with the requesting
-participant, in a format the hub serves (decision ``edh/dataspace/transfer``, audited).
+participant, whose contract is in force (``hub.dataspace.contract_gate``), in a format
+the hub serves (decision ``edh/dataspace/transfer``, audited).
 What the hub grants is a pull data address: the sandbox query API with a bearer token of
 ``pull_token_ttl_seconds``, never raw data.
 """
@@ -17,6 +18,7 @@ from contracts.dsp.schema import InvalidMessage, validate
 from contracts.dsp.states import TransferState, TransferStep, transfer_step
 from contracts.dsp.vocab import Message, Role
 from contracts.errors import TransitionError
+from hub.dataspace import contract_gate
 from hub.dataspace.errors import DspFailure
 from hub.dataspace.identity import Participant
 from hub.dataspace.models import DspNegotiation, DspTransfer
@@ -65,6 +67,7 @@ def request(node: Node, session: Session, who: Participant, message: dict[str, A
             "state": agreement.state if agreement else "",
         },
         "format": row.format,
+        "contract": contract_gate.transfer_facts(node, session, agreement),
     }
     authorize(node, session, TRANSFER, who, row, facts, 400)
     session.add(row)

@@ -22,6 +22,7 @@ from hub.context import HubContext
 from hub.dataspace.models import DspNegotiation, DspTransfer
 from hub.registry.schemas import OrganisationIn, OrgKind
 from hub.registry.service import create_org
+from tests.support.contracts_fixtures import World
 from tests.support.factories import new_siren
 
 Auth = Callable[..., dict[str, str]]
@@ -202,7 +203,9 @@ def test_illegal_step_is_a_400_audited_and_changes_nothing(
         assert session.get(DspNegotiation, pid).state == "REQUESTED"  # type: ignore[union-attr]
 
 
-def _finalized_agreement(ctx: HubContext, dataset_id: str, assignee: str) -> str:
+def _finalized_agreement(
+    ctx: HubContext, dataset_id: str, assignee: str, contract_id: str | None
+) -> str:
     with Session(ctx.engine) as session:
         session.add(
             DspNegotiation(
@@ -217,6 +220,7 @@ def _finalized_agreement(ctx: HubContext, dataset_id: str, assignee: str) -> str
                 callback_address="",
                 agreement_id="urn:agreement:1",
                 agreement={"@id": "urn:agreement:1"},
+                contract_id=contract_id,
             )
         )
         session.commit()
@@ -224,9 +228,11 @@ def _finalized_agreement(ctx: HubContext, dataset_id: str, assignee: str) -> str
 
 
 def test_transfer_is_granted_only_to_the_agreement_s_assignee(
-    dsp: Callable[..., Any], dataset_id: str, hub_ctx: HubContext
+    dsp: Callable[..., Any], world: World, hub_ctx: HubContext
 ) -> None:
-    agreement = _finalized_agreement(hub_ctx, dataset_id, LAB_A)
+    lab = world.lab_id
+    contract_id = world.finalized()["id"]
+    agreement = _finalized_agreement(hub_ctx, world.dataset_id, f"urn:edh:org:{lab}", contract_id)
     request = messages.transfer_request(
         "urn:t:1", agreement, "HttpData-PULL", "http://127.0.0.1:9/"
     )
@@ -234,19 +240,37 @@ def test_transfer_is_granted_only_to_the_agreement_s_assignee(
     assert refused.status_code == 400
     assert refused.json()["reason"] == ["the agreement was made with another participant"]
     push = messages.transfer_request("urn:t:1", agreement, "HttpData-PUSH", "http://127.0.0.1:9/")
-    assert dsp("POST", "/transfers/request", push).json()["reason"] == [
+    assert dsp("POST", "/transfers/request", push, lab=lab).json()["reason"] == [
         "the hub does not serve this format"
     ]
     assert _count(hub_ctx, DspTransfer) == 0
-    granted = dsp("POST", "/transfers/request", request)
+    granted = dsp("POST", "/transfers/request", request, lab=lab)
     assert granted.status_code == 201
     validate(Message.TRANSFER_PROCESS, granted.json())
     with Session(hub_ctx.engine) as session:
         (row,) = session.exec(select(DspTransfer)).all()
         # granted, then started by the hub's reaction (the pull address is minted then)
-        assert (row.state, row.counterparty, row.agreement_id) == ("STARTED", LAB_A, agreement)
+        assert (row.state, row.counterparty, row.agreement_id) == (
+            "STARTED",
+            f"urn:edh:org:{lab}",
+            agreement,
+        )
     decisions = _events(hub_ctx, "policy.edh/dataspace/transfer")
     assert [e.decision for e in decisions] == ["deny", "deny", "allow"]
+
+
+def test_an_agreement_without_a_contract_grants_nothing_outside_tck_mode(
+    dsp: Callable[..., Any], dataset_id: str, hub_ctx: HubContext
+) -> None:
+    """Fail closed: only TCK mode's scripted agreements have no contract."""
+    agreement = _finalized_agreement(hub_ctx, dataset_id, LAB_A, None)
+    request = messages.transfer_request(
+        "urn:t:1", agreement, "HttpData-PULL", "http://127.0.0.1:9/"
+    )
+    refused = dsp("POST", "/transfers/request", request)
+    assert refused.status_code == 400
+    assert refused.json()["reason"] == ["the agreement's contract is not in force"]
+    assert _count(hub_ctx, DspTransfer) == 0
 
 
 @pytest.mark.parametrize(

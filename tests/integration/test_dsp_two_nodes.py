@@ -1,7 +1,8 @@
 """Two participants of the data space, each its own hub process on loopback: a lab's hub
 (consumer) discovers a dataset of the provider hub, negotiates through the provider's
-ethics gate and receives a pull data address, all over DSP with did:web identities the
-two operators trusted; the oracle is each hub's database."""
+ethics gate (the lab's contract, reviewed and signed, is the agreement) and receives a
+pull data address, all over DSP with did:web identities the two operators trusted; the
+oracle is each hub's database."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from contracts.dsp.schema import validate, validate_did_service
 from contracts.dsp.vocab import CONTEXT, Message
 from hub.dataspace.did import did_for, sign_token
 from tests.support.browser import free_port
-from tests.support.factories import new_siren
+from tests.support.contracts_fixtures import World, build_world
 
 BIN = Path(sys.executable).parent
 
@@ -43,19 +44,29 @@ class Node:
     def did(self) -> str:
         return did_for(self.url)
 
-    def token(self, role: str) -> dict[str, str]:
-        """A token of the hub's own issuer (``edh token``, once per role)."""
-        if role not in self.tokens:
+    def token(self, role: str, sub: str = "someone", org: str | None = None) -> dict[str, str]:
+        """A token of the hub's own issuer (``edh token``, once per role, sub and org)."""
+        key = f"{role} {sub} {org}"
+        if key not in self.tokens:
+            extra = ["--org", org] if org else []
             out = subprocess.run(
-                [str(BIN / "edh"), "token", "--sub", "someone", "--role", role],
+                [str(BIN / "edh"), "token", "--sub", sub, "--role", role, *extra],
                 env=self.env,
                 capture_output=True,
                 text=True,
                 check=True,
                 timeout=60,
             )
-            self.tokens[role] = out.stdout.strip()
-        return {"Authorization": f"Bearer {self.tokens[role]}"}
+            self.tokens[key] = out.stdout.strip()
+        return {"Authorization": f"Bearer {self.tokens[key]}"}
+
+    def world(self) -> World:
+        """The provider hub's registry, catalog and contract parties, through its API."""
+        client = httpx.Client(base_url=self.url, timeout=30)
+        return build_world(client, self.auth)  # type: ignore[arg-type]
+
+    def auth(self, role: str, sub: str = "tester", org: str | None = None) -> dict[str, str]:
+        return self.token(role, sub, org)
 
     def call(self, method: str, path: str, role: str, body: Any = None) -> httpx.Response:
         return httpx.request(
@@ -108,33 +119,6 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, Node
         node.process.wait(timeout=30)
 
 
-def _dataset(provider: Node) -> str:
-    org = provider.call(
-        "POST",
-        "/api/v1/organisations",
-        "operator",
-        {"name": "Éditeur", "siren": new_siren(), "kind": "provider"},
-    )
-    assert org.status_code == 201, org.text
-    dataset = provider.call(
-        "POST",
-        "/api/v1/catalog/datasets",
-        "operator",
-        {
-            "provider_id": org.json()["id"],
-            "title": "Traces de lecture",
-            "description": "Traces xAPI de lecture au collège.",
-            "xapi_profile": "https://w3id.org/xapi/edh/profiles/reading",
-            "verbs": ["http://adlnet.gov/expapi/verbs/completed"],
-            "fields": ["verb_id"],
-            "coverage": "collèges",
-            "update_frequency": "MONTHLY",
-        },
-    )
-    assert dataset.status_code == 201, dataset.text
-    return str(dataset.json()["id"])
-
-
 def _until(read: Callable[[], dict[str, Any]], state: str) -> dict[str, Any]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -172,10 +156,14 @@ def test_a_lab_negotiates_through_the_ethics_gate_and_gets_a_pull_address(
     nodes: tuple[Node, Node],
 ) -> None:
     provider, lab = nodes
-    dataset_id = _dataset(provider)
-    for node, other in ((provider, lab), (lab, provider)):
+    world = provider.world()
+    dataset_id = world.dataset_id
+    for node, other, org in ((provider, lab, world.lab_id), (lab, provider, None)):
         trusted = node.call(
-            "POST", "/api/v1/dataspace/participants", "operator", {"did": other.did}
+            "POST",
+            "/api/v1/dataspace/participants",
+            "operator",
+            {"did": other.did, "organisation_id": org},
         )
         assert trusted.status_code == 201, trusted.text
 
@@ -214,21 +202,22 @@ def test_a_lab_negotiates_through_the_ethics_gate_and_gets_a_pull_address(
 
     time.sleep(1)
     assert at_provider()["state"] == "REQUESTED"  # the ethics gate: nothing moves alone
-    assert (
-        provider.call(
-            "POST", f"/api/v1/dataspace/negotiations/{provider_pid}/agreement", "researcher"
-        ).status_code
-        == 403
-    )
-    gate = provider.call(
-        "POST", f"/api/v1/dataspace/negotiations/{provider_pid}/agreement", "ethics_reviewer"
-    )
+    gate_path = f"/api/v1/dataspace/negotiations/{provider_pid}/agreement"
+    # The lab's contract, reviewed by the ethics committee and signed by both parties.
+    contract = world.accepted()
+    early = provider.call("POST", gate_path, "operator", {"contract_id": contract["id"]})
+    assert early.status_code == 409, early.text
+    contract = world.finalized()
+    denied = provider.call("POST", gate_path, "researcher", {"contract_id": contract["id"]})
+    assert denied.status_code == 403
+    gate = provider.call("POST", gate_path, "operator", {"contract_id": contract["id"]})
     assert gate.status_code == 200, gate.text
     finalized = _until(at_lab, "FINALIZED")
     _until(at_provider, "FINALIZED")
     agreement = finalized["agreement"]
     assert agreement["assignee"] == lab.did and agreement["assigner"] == provider.did
     assert agreement["target"] == dataset_id
+    assert agreement["@id"] == f"urn:edh:contract:{contract['id']}:v{contract['version']}"
 
     transfer = lab.call(
         "POST", "/api/v1/dataspace/transfers", "researcher", {"agreement_id": agreement["@id"]}
@@ -270,7 +259,7 @@ def test_a_lab_negotiates_through_the_ethics_gate_and_gets_a_pull_address(
     agreed = provider.db(
         "SELECT actor_sub FROM audit_event WHERE action = 'dsp_negotiation.agreed'"
     )
-    assert agreed == [("someone",)]  # the ethics reviewer who opened the gate
+    assert agreed == [("someone",)]  # the operator who bound the finalized contract
     # The operator distrusts the lab: its next request is refused, the lab's hub ends it.
     path = "/api/v1/dataspace/participants/" + quote(lab.did, safe="")  # %3A stays encoded
     removed = provider.call("DELETE", path, "operator")
