@@ -36,6 +36,7 @@ from hub.sandbox.scope import LAKE_COLUMNS, RegistryContracts
 from hub.sandbox.settings import SandboxSettings
 from hub.storage.s3 import S3Store
 from tests.support.factories import new_siren
+from tests.support.web import form
 
 VERBS = (
     "http://adlnet.gov/expapi/verbs/initialized",
@@ -309,9 +310,8 @@ class SandboxWorld:
     def login(self, sub: str = "alice") -> None:
         """Open a web session (cookie) for ``sub`` on the client."""
         token = self.ctx.issuer.mint(sub, ["researcher"])
-        resp = self.client.post(
-            "/login", data={"token": token, "next": "/research"}, follow_redirects=False
-        )
+        data = form(self.client, token=token, next="/research")
+        resp = self.client.post("/login", data=data, follow_redirects=False)
         assert resp.status_code == 303
 
     def project(self, sub: str = "alice") -> str:
