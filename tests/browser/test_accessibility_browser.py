@@ -27,10 +27,11 @@ ROLES = ("ethics_reviewer", "researcher", "dpo")
 
 @pytest.fixture
 def world(live_hub: LiveHub, tmp_path: Path) -> Iterator[World]:
-    """A contract awaiting review, two research projects with data, and audit events."""
+    """A contract awaiting review, two research projects with data (results released at
+    once with noise, so the privacy budget shows), and audit events."""
     lake = tmp_path / "lake"
     lake.mkdir()
-    build_sandbox_world(None, live_hub.ctx, lake)
+    build_sandbox_world(None, live_hub.ctx, lake, release_mode="differential_privacy")
     seed(live_hub.ctx, 3)
     with TestClient(create_app(context=live_hub.ctx)) as client:
         yield build_world(client, issuer_auth(live_hub.ctx))
