@@ -202,7 +202,9 @@ def pupil(
     context: dict[str, Any] = {"uses": None, "error": None, "identifier": identifier}
     try:
         actor = Actor(who.sub, str(Role.DPO), who.org)
-        context["uses"] = pupil_report(hub_context(request), session, identifier, actor, PURPOSE)
+        uses = pupil_report(hub_context(request), session, identifier, actor, PURPOSE)
+        ids = [i for u in uses for i in (u.project_id, u.contract_id)]
+        context |= {"uses": uses, "names": names_for(session, ids)}
     except ValidationFailed:
         context["error"] = (
             "Identifiant invalide : saisissez l'identifiant xAPI canonique de l'élève, "

@@ -42,6 +42,9 @@ STATUS_KINDS = {
     "failed": "error",
     "refused": "error",
     "cancelled": "warning",
+    "pending_review": "new",
+    "released": "success",
+    "rejected": "error",
 }
 # French text per disclosure reason code (hub.sandbox.disclosure.CODES); {column} is the
 # aggregate concerned, the other fields are the reason's params.

@@ -27,6 +27,7 @@ ROLES = {
     "researcher": "chercheur",
     "ethics_reviewer": "membre du comité d'éthique",
     "dpo": "délégué à la protection des données",
+    "output_checker": "contrôleur des sorties",
 }
 ACTIONS = {
     "access.denied": "accès refusé (rôle)",
@@ -63,6 +64,10 @@ ACTIONS = {
     "sandbox.query.release": "résultat communiqué",
     "sandbox.query.resume": "requête reprise",
     "sandbox.query.submit": "requête soumise",
+    "sandbox.output.hold": "résultat retenu pour le contrôle des sorties",
+    "sandbox.output.approve": "résultat approuvé par un contrôleur",
+    "sandbox.output.reject": "résultat rejeté par un contrôleur",
+    "sandbox.output.release": "résultat diffusé après contrôle",
 }
 # Contract transitions are recorded as ``contract.<target state>`` (hub.contracts.service).
 ACTIONS.update(
@@ -91,6 +96,7 @@ POLICY_DECISIONS = {
     "edh/ingest/upload": "dépôt d'un lot de traces",
     "edh/sandbox/query": "exécution d'une requête",
     "edh/sandbox/release": "communication d'un résultat",
+    "edh/sandbox/review": "contrôle d'un résultat retenu",
 }
 # Reasons the Rego policies give (policies/*.rego), as a person reads them; each group is
 # itself translated when it is a state or a role code.
@@ -174,6 +180,19 @@ REASONS = [
             "la requête est couverte par le contrat du projet",
         ),
         (r"the result may be released", "le résultat peut être communiqué"),
+        (
+            r"the output checker may review this result",
+            "ce contrôleur des sorties peut examiner ce résultat",
+        ),
+        (
+            r"an output checker may not review their own query",
+            "un contrôleur des sorties ne peut pas examiner sa propre requête",
+        ),
+        (
+            r"output checker (\S+) has already reviewed this result",
+            "le contrôleur {0} a déjà donné son avis sur ce résultat",
+        ),
+        (r"the result is not pending review", "le résultat n'est plus en attente de contrôle"),
         (r"this role may read the audit log", "ce rôle peut consulter le journal d'audit"),
         (
             r"this ethics reviewer may decide on this contract",
@@ -241,3 +260,10 @@ def paris_time(value: datetime | str | None, seconds: bool = False) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M" + (":%S" if seconds else ""))
+
+
+def day(value: str | None) -> str:
+    """« 02/03/2026 » for the calendar day ``2026-03-02``; « — » when unknown."""
+    if not value:
+        return "—"
+    return datetime.strptime(str(value)[:10], "%Y-%m-%d").strftime("%d/%m/%Y")

@@ -39,6 +39,12 @@ SECTIONS = (
         frozenset({Role.RESEARCHER}),
     ),
     Section(
+        "/controle-sorties",
+        "Contrôle des sorties",
+        "Examiner les résultats exacts retenus et les approuver ou les rejeter avant diffusion.",
+        frozenset({Role.OUTPUT_CHECKER}),
+    ),
+    Section(
         "/docs",
         "API",
         "Documentation interactive de l'API de la plateforme (OpenAPI).",

@@ -22,6 +22,7 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[cs
 """Every template sees ``csrf_token`` (the hidden field of each form)."""
 templates.env.filters.update(
     paris_time=labels.paris_time,
+    day_fr=labels.day,
     contract_state=labels.contract_state,
     role_fr=labels.role,
     action_fr=labels.action,

@@ -36,17 +36,17 @@ def test_two_checkers_approve_a_held_result(live_hub: LiveHub, page: Any, tmp_pa
             assert "school-0" in table.inner_text()
             if checker == "carol":
                 page.screenshot(path=str(ARTIFACTS / "sandbox-airlock-detail.png"), full_page=True)
-            page.get_by_label("Approuver").check()
+            page.locator("label[for=action-approve]").click()
             page.get_by_label("Commentaire ou motif du rejet (obligatoire)").fill(
                 f"avis de {checker} : agrégats par école"
             )
             page.get_by_role("button", name="Enregistrer la décision").click()
             assert "Décision enregistrée" in page.get_by_role("status").inner_text()
-        assert page.locator("#etat").inner_text() == "diffusé"
+        assert page.locator("#etat").text_content() == "diffusé"  # the badge is upper-cased
 
         live_hub.login(page, "researcher", sub="alice")
         page.goto(job_url)
         assert "diffusée après contrôle" in page.content()
-        assert "school-0" in page.locator("table").first.inner_text()
+        assert "school-0" in page.get_by_role("table", name="Résultat communiqué").inner_text()
     finally:
         uninstall(live_hub.ctx)

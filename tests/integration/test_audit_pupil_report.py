@@ -3,12 +3,18 @@ pupil's data, through the pseudonymisation service, without exposing other pupil
 
 from __future__ import annotations
 
+from html import escape
+
+from sqlmodel import select
+
 from contracts.batch_manifest import sign_manifest
 from contracts.pseudonym import identifier_of
 from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
 from hub.db import session_scope
+from hub.registry.models import Project
 from tests.support.ingest_batches import presigned, statements
 from tests.support.ingest_fixtures import IngestSetup, finalize_contract
+from tests.support.web import form
 
 API = "/api/v1/audit/pupil-report"
 
@@ -54,6 +60,25 @@ def test_report_lists_exactly_the_contracts_and_accesses_of_one_pupil(
     assert ingest.client.post(API, json=nobody, headers=dpo).json() == []
     text = ingest.client.get("/api/v1/audit/export", params={"actor": "dpo.1"}, headers=dpo).text
     assert identifier not in text and "pupil-report" in text
+
+
+def test_the_dpo_page_shows_the_report_with_names_and_french_dates(ingest: IngestSetup) -> None:
+    _ship(ingest)
+    identifier = identifier_of(statements(1)[0]["actor"])
+    assert identifier is not None
+    client = ingest.client
+    token = ingest.ctx.issuer.mint("dpo.1", ["dpo"])
+    assert client.post("/login", data=form(client, token=token), follow_redirects=False).is_redirect
+    page = client.post("/audit/eleve", data=form(client, identifier=identifier))
+    assert page.status_code == 200
+    with session_scope(ingest.ctx.engine) as session:
+        title = session.exec(
+            select(Project.title).where(Project.id == ingest.world.project_id)
+        ).one()
+    shown = f'<span title="{ingest.world.project_id}">{escape(title)}</span>'
+    assert shown in page.text  # the project's name, its identifier on hover
+    assert "depuis le 02/03/2026" in page.text  # the lake's first day, in French
+    assert identifier not in page.text.replace(f'value="{escape(identifier)}"', "")
 
 
 def test_report_is_dpo_only_and_rejects_malformed_identifiers(ingest: IngestSetup) -> None:

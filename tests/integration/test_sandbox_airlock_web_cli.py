@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
+from sqlmodel import Session, select
 
+from hub.audit.models import AuditEvent
 from hub.cli import main
 from hub.context import HubContext
+from hub.sandbox.airlock.models import OutputHold, OutputReview
 from hub.sandbox.runtime import uninstall
+from hub.web.csrf import CSRF_FIELD
 from tests.integration.test_sandbox_airlock import BY_SCHOOL, held, lake_sql
 from tests.support.browser import LiveHub
 from tests.support.sandbox_fixtures import SandboxWorld, build_sandbox_world
@@ -27,9 +32,14 @@ def airlock(client: TestClient, hub_ctx: HubContext, lake: Path) -> Iterator[San
 
 def _login(world: SandboxWorld, sub: str, *roles: str) -> None:
     token = world.ctx.issuer.mint(sub, list(roles))
-    body = form(world.client, token=token, next="/")
-    resp = world.client.post("/login", data=body, follow_redirects=False)
+    data = form(world.client, token=token, next="/")
+    resp = world.client.post("/login", data=data, follow_redirects=False)
     assert resp.status_code == 303
+
+
+def _decide(world: SandboxWorld, job_id: str, action: str, comment: str, **kw: bool) -> Response:
+    body = form(world.client, action=action, comment=comment)
+    return world.client.post(f"/controle-sorties/{job_id}/decision", data=body, **kw)
 
 
 def test_checker_page_shows_findings_and_records_decisions(airlock: SandboxWorld) -> None:
@@ -50,31 +60,46 @@ def test_checker_page_shows_findings_and_records_decisions(airlock: SandboxWorld
     assert "Résultat exact (non diffusé)" in page.text and "school-0" in page.text
     assert "effectifs exacts, non arrondis" in page.text
     assert "valeur individuelle" in page.text
-    empty = airlock.client.post(
-        f"/controle-sorties/{job['id']}/decision", data={"action": "approve", "comment": " "}
-    )
+    empty = _decide(airlock, job["id"], "approve", " ")
     assert empty.status_code == 400 and "commentaire" in empty.text
-    ok = airlock.client.post(
-        f"/controle-sorties/{job['id']}/decision",
-        data={"action": "approve", "comment": "comptes par école"},
-        follow_redirects=False,
-    )
+    ok = _decide(airlock, job["id"], "approve", "comptes par école", follow_redirects=False)
     assert ok.status_code == 303
-    again = airlock.client.post(
-        f"/controle-sorties/{job['id']}/decision", data={"action": "approve", "comment": "x"}
-    )
-    assert again.status_code == 403 and "already reviewed" in again.text
+    again = _decide(airlock, job["id"], "approve", "x")
+    assert again.status_code == 403 and "a déjà donné son avis sur ce résultat" in again.text
     _login(airlock, "dave", "output_checker")
-    airlock.client.post(
-        f"/controle-sorties/{job['id']}/decision",
-        data={"action": "approve", "comment": "d'accord"},
-    )
+    _decide(airlock, job["id"], "approve", "d'accord")
     done = airlock.client.get(f"/controle-sorties/{job['id']}")
     assert "diffusé" in done.text and "comptes par école" in done.text
     _login(airlock, "alice", "researcher")
     released = airlock.client.get(f"/research/jobs/{job['id']}")
     assert "diffusée après contrôle" in released.text and "school-0" in released.text
     assert "Lignes écartées sous le seuil" in released.text
+
+
+def test_a_decision_posted_cross_site_or_without_the_token_records_nothing(
+    airlock: SandboxWorld,
+) -> None:
+    job = held(airlock, BY_SCHOOL)
+    _login(airlock, "carol", "output_checker")
+    url = f"/controle-sorties/{job['id']}/decision"
+    good = form(airlock.client, action="approve", comment="depuis un site tiers")
+    missing = {k: v for k, v in good.items() if k != CSRF_FIELD}
+    for data, headers in [
+        (good, {"Origin": "https://evil.example"}),
+        (good, {"Referer": "https://evil.example/page"}),
+        (missing, {}),
+        ({**good, CSRF_FIELD: "x" * 43}, {}),
+    ]:
+        resp = airlock.client.post(url, data=data, headers=headers, follow_redirects=False)
+        assert resp.status_code == 403, (data.keys(), headers)
+        assert "jeton de sécurité" in resp.text
+    with Session(airlock.ctx.engine) as session:  # ground truth: no review, still held
+        assert session.exec(select(OutputReview)).all() == []
+        assert session.exec(select(OutputHold.status)).all() == ["pending_review"]
+        refused = session.exec(
+            select(AuditEvent.resource_id).where(AuditEvent.action == "web.csrf.refused")
+        ).all()
+    assert refused == [f"POST {url}"] * 4
 
 
 @pytest.fixture

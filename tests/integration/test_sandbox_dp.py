@@ -133,7 +133,8 @@ def test_a_release_is_audited_debited_and_reported_without_exact_counts(dp: Sand
     assert budget.json()["epsilon_remaining"] == pytest.approx(9.0, abs=1e-3)
     dp.login()
     page = dp.client.get("/research")
-    assert "Budget de confidentialité" in page.text and "9.00 sur 10" in page.text
+    assert "Budget de confidentialité" in page.text
+    assert "<td>9,00</td>\n      <td>10</td>" in page.text  # remaining, total (French figures)
     job_page = dp.client.get(f"/research/jobs/{job['id']}").text
     assert "confidentialité différentielle" in job_page and "ε = 1.00" in job_page
 

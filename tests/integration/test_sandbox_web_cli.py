@@ -22,11 +22,8 @@ def test_research_page_runs_a_query_and_shows_its_report(sandbox: SandboxWorld) 
     assert page.status_code == 200 and "Nouvelle requête" in page.text
     assert "Projet alice" in page.text and "Projet bob" not in page.text
     sql = "SELECT school_id, count(DISTINCT pupil_id) AS eleves FROM statements GROUP BY 1"
-    resp = sandbox.client.post(
-        "/research",
-        data=form(sandbox.client, project_id=sandbox.project(), sql=sql),
-        follow_redirects=False,
-    )
+    data = form(sandbox.client, project_id=sandbox.project(), sql=sql)
+    resp = sandbox.client.post("/research", data=data, follow_redirects=False)
     assert resp.status_code == 303
     job_id = resp.headers["location"].rsplit("/", 1)[-1]
     sandbox.wait(job_id)
@@ -39,10 +36,8 @@ def test_research_page_runs_a_query_and_shows_its_report(sandbox: SandboxWorld) 
 
 def test_research_page_explains_a_refusal(sandbox: SandboxWorld) -> None:
     sandbox.login()
-    resp = sandbox.client.post(
-        "/research",
-        data=form(sandbox.client, project_id=sandbox.project(), sql="SELECT * FROM statements"),
-    )
+    data = form(sandbox.client, project_id=sandbox.project(), sql="SELECT * FROM statements")
+    resp = sandbox.client.post("/research", data=data)
     assert resp.status_code == 400
     assert "Requête refusée" in resp.text and "row-level output" in resp.text
 

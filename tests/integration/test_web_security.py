@@ -14,11 +14,13 @@ from sqlmodel import Session, col, select
 from hub.app import create_app
 from hub.audit import alerts
 from hub.audit.models import AuditEvent
+from hub.auth import ALL_ROLES
 from hub.context import HubContext
-from hub.web.csrf import CSRF_COOKIE
+from hub.web.csrf import CSRF_COOKIE, CSRF_FIELD, csrf_protect
 from hub.web.session import COOKIE
 from tests.support.contracts_fixtures import World
 from tests.support.factories import make_context
+from tests.support.routes import RouteInfo, has_dependency, iter_routes
 from tests.support.web import form
 
 Token = Callable[..., str]
@@ -81,6 +83,47 @@ def test_review_decision_posted_cross_site_records_nothing(world: World) -> None
     assert resp.status_code == 403
     reviews = client.get(f"/api/v1/contracts/{cid}/reviews", headers=world.as_operator())
     assert reviews.json() == []
+
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORMS = {
+    "/login", "/logout", "/review/{contract_id}/decision", "/research",
+    "/research/jobs/{job_id}/cancel", "/controle-sorties/{job_id}/decision",
+    "/audit/verifier", "/audit/alertes/evaluer", "/audit/eleve",
+}  # fmt: skip
+
+
+def _is_page_form(route: RouteInfo) -> bool:
+    """A route a browser posts to with its session cookie: a form body, or a page's roles."""
+    forms = any(type(p.field_info).__name__ == "Form" for p in route.dependant.body_params)
+    calls = [getattr(d.call, "__qualname__", "") for d in _deps(route.dependant)]
+    pages = any(c.startswith("page_roles.") for c in calls)
+    return bool(route.methods & UNSAFE) and (forms or pages or route.path == "/logout")
+
+
+def _deps(dependant: object) -> list[object]:
+    found = list(getattr(dependant, "dependencies", []))
+    return found + [d for dep in found for d in _deps(dep)]
+
+
+def test_every_form_of_every_page_refuses_a_foreign_origin_and_a_missing_token(
+    client: TestClient, token: Token, hub_ctx: HubContext
+) -> None:
+    routes = [r for r in iter_routes(client.app.routes) if _is_page_form(r)]  # type: ignore[attr-defined]
+    assert {r.path for r in routes} == FORMS  # a new form joins this list (and this test)
+    assert [r.path for r in routes if not has_dependency(r.dependant, csrf_protect)] == []
+    client.cookies.set(COOKIE, token(*(str(r) for r in ALL_ROLES), sub="everyone"))
+    good = form(client, token="t", action="approve", comment="c", verdict="approve", reason="r")
+    missing = {k: v for k, v in good.items() if k != CSRF_FIELD}
+    attempts = 0
+    for route in routes:
+        path = route.path.replace("{contract_id}", "x").replace("{job_id}", "x")
+        for data, headers in ((good, {"Origin": EVIL}), (missing, {})):
+            resp = client.post(path, data=data, headers=headers, follow_redirects=False)
+            assert resp.status_code == 403, (path, headers, resp.text[:200])
+            attempts += 1
+    refused = _events(hub_ctx, "web.csrf.refused")
+    assert len(refused) == attempts == 2 * len(FORMS)
 
 
 def test_secure_cookies_when_the_public_url_is_https(db_url: str, tmp_path: Path) -> None:

@@ -42,3 +42,8 @@ def declared_roles(dependant: Any) -> tuple[str, ...] | None:
         if nested is not None:
             return nested
     return None
+
+
+def has_dependency(dependant: Any, call: Any) -> bool:
+    """True when ``call`` is among the dependencies of an endpoint, searched recursively."""
+    return any(dep.call is call or has_dependency(dep, call) for dep in dependant.dependencies)

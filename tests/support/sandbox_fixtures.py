@@ -310,8 +310,8 @@ class SandboxWorld:
     def login(self, sub: str = "alice") -> None:
         """Open a web session (cookie) for ``sub`` on the client."""
         token = self.ctx.issuer.mint(sub, ["researcher"])
-        body = form(self.client, token=token, next="/research")
-        resp = self.client.post("/login", data=body, follow_redirects=False)
+        data = form(self.client, token=token, next="/research")
+        resp = self.client.post("/login", data=data, follow_redirects=False)
         assert resp.status_code == 303
 
     def project(self, sub: str = "alice") -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -16,16 +16,23 @@ from hub.errors import HubError
 from hub.sandbox.airlock import service
 from hub.sandbox.airlock.models import PENDING
 from hub.sandbox.runtime import runtime_for
-from hub.web.session import ui_principal
+from hub.web.csrf import csrf_protect
+from hub.web.names import names_for
+from hub.web.session import page_roles, ui_principal
 from hub.web.templating import templates
 
-router = APIRouter(prefix="/controle-sorties", include_in_schema=False)
+router = APIRouter(
+    prefix="/controle-sorties",
+    include_in_schema=False,
+    dependencies=[Depends(page_roles(Role.OUTPUT_CHECKER)), Depends(csrf_protect)],
+)
 
 STATUS_LABELS = {
     "pending_review": "en attente de contrôle",
     "released": "diffusé",
     "rejected": "rejeté",
 }
+STATUS_KINDS = {"pending_review": "new", "released": "success", "rejected": "error"}
 DECISION_LABELS = {"approve": "approuvé", "reject": "rejeté"}
 # French text per finding code (hub.sandbox.airlock.findings); {column} is the aggregate.
 FINDING_LABELS = {
@@ -59,7 +66,7 @@ def _detail(
     principal: Principal,
     job_id: str,
     status: int = 200,
-    error: str | None = None,
+    errors: list[str] | None = None,
 ) -> Response:
     held = service.read(hub_context(request), session, principal, job_id)
     reviewers = {r.checker for r in held.reviews}
@@ -74,9 +81,11 @@ def _detail(
         "findings": held.findings,
         "finding_fr": finding_fr,
         "statuses": STATUS_LABELS,
+        "status_kinds": STATUS_KINDS,
         "decisions": DECISION_LABELS,
+        "names": names_for(session, [held.hold.project_id]),
         "can_review": can_review,
-        "error": error,
+        "errors": errors or [],
         "saved": request.query_params.get("enregistre") == "1",
     }
     return templates.TemplateResponse(request, "airlock/detail.html", context, status_code=status)
@@ -86,7 +95,9 @@ def _detail(
 def queue_page(request: Request, session: SessionDep) -> Response:
     """The results awaiting review, oldest first."""
     principal = ui_principal(request, Role.OUTPUT_CHECKER)
-    context = {"principal": principal, "pending": service.pending(session)}
+    pending = service.pending(session)
+    names = names_for(session, [h.hold.project_id for h in pending])
+    context = {"principal": principal, "pending": pending, "names": names}
     return templates.TemplateResponse(request, "airlock/queue.html", context)
 
 
@@ -109,7 +120,7 @@ def decide(
     principal = ui_principal(request, Role.OUTPUT_CHECKER)
     if action not in set(service.Action) or not comment.strip():
         message = "Choisissez approuver ou rejeter et saisissez un commentaire."
-        return _detail(request, session, principal, job_id, 400, message)
+        return _detail(request, session, principal, job_id, 400, [message])
     ctx = hub_context(request)
     try:
         contracts = runtime_for(ctx).source.contracts(session)
@@ -117,5 +128,6 @@ def decide(
         session.commit()
     except HubError as exc:
         session.rollback()
-        return _detail(request, session, principal, job_id, exc.status, exc.detail)
+        reasons = list(exc.extra.get("reasons") or [exc.detail])
+        return _detail(request, session, principal, job_id, exc.status, reasons)
     return RedirectResponse(f"/controle-sorties/{job_id}?enregistre=1", status_code=303)
