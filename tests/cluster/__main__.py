@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -74,6 +75,8 @@ def _verdict(cluster: Cluster, emitters: list[Emitter], undrained: list[str]) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    # SIGTERM (a CI timeout) unwinds like Ctrl-C, so every started process is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     seed = args.seed if args.seed is not None else random.randrange(1_000_000)
     run_dir = Path(tempfile.mkdtemp(prefix="edh-cluster-"))
     started = time.monotonic()
