@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure the real services the tests use are there: PostgreSQL (the machine's) and Chromium.
+# Make sure the real services the tests use are there: PostgreSQL (the machine's), Chromium,
+# nginx (the cluster harness's proxy).
 # The S3 server and the Kafka-protocol broker are started by the test fixtures themselves.
 set -euo pipefail
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
@@ -20,6 +21,12 @@ if [ ! -e /usr/lib/softhsm/libsofthsm2.so ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq softhsm2 >/dev/null
+fi
+# cluster harness (scripts/cluster.sh): the proxy of infra/proxy/nginx.conf.
+if [ ! -x /usr/sbin/nginx ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq nginx-light >/dev/null
 fi
 if [ ! -x /usr/bin/chromium ]; then
   export DEBIAN_FRONTEND=noninteractive

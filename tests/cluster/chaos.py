@@ -1,0 +1,81 @@
+"""The chaos driver: for a bounded time, kill -9 (or pause) a random process of the
+topology at random moments and bring it back after a random delay."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from tests.cluster.load import Shipper
+from tests.cluster.procs import Service
+
+# Killed with SIGKILL and restarted. The S3 server (moto) keeps objects in memory only and
+# the machine's PostgreSQL is shared: both are paused (SIGSTOP/SIGCONT), never killed.
+KILLABLE = ("hub-", "connector-", "proxy", "broker", "opa")
+PAUSABLE = ("hub-", "connector-", "proxy", "broker", "opa", "s3")
+
+
+@dataclass
+class ChaosReport:
+    """What was done: actions by kind and target, and the services that did not come back."""
+
+    actions: Counter[str] = field(default_factory=Counter)
+    kills: int = 0
+    not_restarted: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Chaos:
+    """Random kills over ``services`` and ``shippers`` (``rng`` makes a run reproducible)."""
+
+    services: dict[str, Service]
+    shippers: list[Shipper]
+    rng: random.Random
+    report: ChaosReport = field(default_factory=ChaosReport)
+
+    def run(self, kills: int, seconds: float, pause_share: float = 0.2) -> ChaosReport:
+        """``kills`` kills (plus pauses, ``pause_share`` of the actions) spread over
+        ``seconds``; always returns with every service running."""
+        deadline = time.monotonic() + seconds
+        gap = seconds / max(kills, 1)
+        while self.report.kills < kills and time.monotonic() < deadline + seconds:
+            if self.rng.random() < pause_share:
+                self._pause()
+            else:
+                self._kill()
+            time.sleep(self.rng.uniform(0, gap))
+        return self.report
+
+    def _pick(self, prefixes: tuple[str, ...]) -> Service:
+        names = [n for n in self.services if n.startswith(prefixes)]
+        return self.services[self.rng.choice(names)]
+
+    def _kill(self) -> None:
+        if self.shippers and self.rng.random() < 0.15:
+            shipper = self.rng.choice(self.shippers)
+            if shipper.kill_current():
+                self.report.kills += 1
+                self.report.actions[f"kill {shipper.name} ship"] += 1
+            return
+        service = self._pick(KILLABLE)
+        service.kill()
+        self.report.kills += 1
+        self.report.actions[f"kill {service.name}"] += 1
+        time.sleep(self.rng.uniform(0.2, 3.0))
+        self.restart(service)
+
+    def _pause(self) -> None:
+        service = self._pick(PAUSABLE)
+        service.pause()
+        self.report.actions[f"pause {service.name}"] += 1
+        time.sleep(self.rng.uniform(0.2, 3.0))
+        service.resume()
+
+    def restart(self, service: Service) -> None:
+        """Start ``service`` again; a service that does not answer is recorded."""
+        try:
+            service.start()
+        except RuntimeError:
+            self.report.not_restarted.append(service.name)

@@ -1,0 +1,113 @@
+"""The end-of-run oracle: every promise checked against its source of truth (the lake
+objects, the batch registry, the audit chain, the broker, each hub's ``/health``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+from kafka import KafkaConsumer
+
+from hub.ingest.complete import REGISTERED_TOPIC
+from tests.cluster.topology import HUB, Cluster
+from tests.support.ingest_cli import lake_statement_ids, registered
+
+
+@dataclass
+class Verdict:
+    """Counts and violations of one run (``ok`` when there is none)."""
+
+    acknowledged: int = 0
+    in_lake: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    batches: int = 0
+    audit_ok: bool = False
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def check_lake(cluster: Cluster, acknowledged: set[str], verdict: Verdict) -> None:
+    """Every acknowledged statement in the lake exactly once (by statement id)."""
+    assert cluster.setup is not None
+    counts = Counter(lake_statement_ids(cluster.setup))
+    verdict.acknowledged = len(acknowledged)
+    verdict.in_lake = sum(1 for i in acknowledged if i in counts)
+    verdict.lost = verdict.acknowledged - verdict.in_lake
+    verdict.duplicated = sum(n - 1 for n in counts.values() if n > 1)
+    if verdict.lost:
+        verdict.violations.append(f"{verdict.lost} acknowledged statements not in the lake")
+    if verdict.duplicated:
+        verdict.violations.append(f"{verdict.duplicated} statements duplicated in the lake")
+
+
+def check_batches(cluster: Cluster, verdict: Verdict) -> list[str]:
+    """Every registered batch's objects have their registered SHA-256; returns the ids."""
+    assert cluster.setup is not None and cluster.setup.ctx.store is not None
+    store = cluster.setup.ctx.store
+    batches = registered(cluster.setup)
+    verdict.batches = len(batches)
+    for batch in batches:
+        for f in batch.files:
+            if hashlib.sha256(store.get(str(f["key"]))).hexdigest() != f["sha256"]:
+                verdict.violations.append(f"batch {batch.id}: an object differs from its digest")
+    return [b.id for b in batches]
+
+
+def check_audit(cluster: Cluster, verdict: Verdict) -> None:
+    """``edh audit verify``: the chain and every checkpoint reproduce."""
+    out = subprocess.run(
+        [*HUB, "audit", "verify", "--json"],
+        env=cluster.hub_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    verdict.audit_ok = out.returncode == 0 and bool(json.loads(out.stdout or "{}").get("ok"))
+    if not verdict.audit_ok:
+        verdict.violations.append("the audit chain or a checkpoint does not verify")
+
+
+def check_events(bootstrap: str, batch_ids: list[str], verdict: Verdict) -> None:
+    """Every registered batch has at least one ``batch.registered`` event on the broker."""
+    consumer = KafkaConsumer(
+        REGISTERED_TOPIC,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=5000,
+    )
+    try:
+        seen = {json.loads(m.value)["id"] for m in consumer}
+    finally:
+        consumer.close()
+    missing = [b for b in batch_ids if b not in seen]
+    if missing:
+        verdict.violations.append(f"{len(missing)} registered batches never announced")
+
+
+def check_health(cluster: Cluster, verdict: Verdict, timeout: float = 60) -> None:
+    """Every hub answers ``/health`` with 200 (bounded wait: dependencies are back)."""
+    for name, service in cluster.services.items():
+        if not name.startswith("hub-"):
+            continue
+        deadline, healthy = time.monotonic() + timeout, False
+        while not healthy and time.monotonic() < deadline:
+            try:
+                url = f"http://127.0.0.1:{service.port}/health"
+                healthy = httpx.get(url, timeout=5).status_code == 200
+            except httpx.HTTPError:
+                pass
+            if not healthy:
+                time.sleep(1)
+        if not healthy:
+            verdict.violations.append(f"{name} stayed unhealthy")
