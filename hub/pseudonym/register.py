@@ -3,9 +3,9 @@
 A request carries the clear identifier once; the register keeps only its keyed digest
 (:func:`register_digest`) and the pupil's pseudonym under every contract the hub knows
 (each request is extended to contracts created since, whenever it is submitted again).
-The same call rewrites the lake and quarantine of those contracts and the sandbox's
-released-cell ledger of their projects; connectors drop the pupil before shipping and
-the hub strips them at registration, both from these pseudonyms.
+The same call rewrites the lake and quarantine of those contracts and the pupil sketches
+of their projects' exact results in the airlock; connectors drop the pupil before
+shipping and the hub strips them at registration, both from these pseudonyms.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from hub.ingest.erasure import erase_everywhere, eraser_for
 from hub.pseudonym.models import ErasedPseudonym, ErasureRequest
 from hub.pseudonym.results import erase_from_ledger
 from hub.pseudonym.service import check_identifier, pseudonym_for, register_digest
+from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from hub.storage.port import ObjectStore
 
 
@@ -87,7 +88,7 @@ def request_erasure(
     request = _request(session, digest, origin, actor)
     wanted = _register_pseudonyms(session, settings, request, value)
     change = erase_everywhere(eraser_for(store, settings), session, wanted)
-    secret = settings.pseudonymisation_secret.get_secret_value().encode()
+    secret = derive_key(settings.hub_secret, SANDBOX_PROJECT_LABEL)  # the sandbox's keys
     outcome = ErasureOutcome(
         request.id,
         len(wanted),

@@ -63,7 +63,8 @@ def submit_query_with_the_keyboard(page: Any) -> None:
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     page.wait_for_url("**/research/jobs/*")
-    page.wait_for_selector("#etat:has-text('terminée')", timeout=30_000)
+    # the contract asks for reviewed release: the exact result waits in the airlock
+    page.wait_for_selector("#etat:has-text('contrôle des sorties')", timeout=30_000)
 
 
 def test_every_page_is_accessible_and_the_forms_work_with_the_keyboard(
