@@ -15,6 +15,7 @@ from hub.sandbox.runtime import uninstall
 from tests.integration.test_sandbox_airlock import BY_SCHOOL, held, lake_sql
 from tests.support.browser import LiveHub
 from tests.support.sandbox_fixtures import SandboxWorld, build_sandbox_world
+from tests.support.web import form
 
 
 @pytest.fixture
@@ -26,7 +27,8 @@ def airlock(client: TestClient, hub_ctx: HubContext, lake: Path) -> Iterator[San
 
 def _login(world: SandboxWorld, sub: str, *roles: str) -> None:
     token = world.ctx.issuer.mint(sub, list(roles))
-    resp = world.client.post("/login", data={"token": token, "next": "/"}, follow_redirects=False)
+    data = form(world.client, token=token, next="/")
+    resp = world.client.post("/login", data=data, follow_redirects=False)
     assert resp.status_code == 303
 
 
@@ -49,23 +51,25 @@ def test_checker_page_shows_findings_and_records_decisions(airlock: SandboxWorld
     assert "effectifs exacts, non arrondis" in page.text
     assert "valeur individuelle" in page.text
     empty = airlock.client.post(
-        f"/controle-sorties/{job['id']}/decision", data={"action": "approve", "comment": " "}
+        f"/controle-sorties/{job['id']}/decision",
+        data=form(airlock.client, action="approve", comment=" "),
     )
     assert empty.status_code == 400 and "commentaire" in empty.text
     ok = airlock.client.post(
         f"/controle-sorties/{job['id']}/decision",
-        data={"action": "approve", "comment": "comptes par école"},
+        data=form(airlock.client, action="approve", comment="comptes par école"),
         follow_redirects=False,
     )
     assert ok.status_code == 303
     again = airlock.client.post(
-        f"/controle-sorties/{job['id']}/decision", data={"action": "approve", "comment": "x"}
+        f"/controle-sorties/{job['id']}/decision",
+        data=form(airlock.client, action="approve", comment="x"),
     )
     assert again.status_code == 403 and "already reviewed" in again.text
     _login(airlock, "dave", "output_checker")
     airlock.client.post(
         f"/controle-sorties/{job['id']}/decision",
-        data={"action": "approve", "comment": "d'accord"},
+        data=form(airlock.client, action="approve", comment="d'accord"),
     )
     done = airlock.client.get(f"/controle-sorties/{job['id']}")
     assert "diffusé" in done.text and "comptes par école" in done.text
