@@ -47,6 +47,6 @@ def test_two_checkers_approve_a_held_result(live_hub: LiveHub, page: Any, tmp_pa
         live_hub.login(page, "researcher", sub="alice")
         page.goto(job_url)
         assert "diffusée après contrôle" in page.content()
-        assert "school-0" in page.locator("table").first.inner_text()
+        assert "school-0" in page.get_by_role("table", name="Résultat communiqué").inner_text()
     finally:
         uninstall(live_hub.ctx)
