@@ -31,7 +31,7 @@ from hub.pseudonym.models import (
 from hub.registry.models import Connector, Organisation, Project, ProjectMember, Researcher
 from hub.sandbox.airlock.models import OutputHold, OutputReview
 from hub.sandbox.dp.models import BudgetSpend
-from hub.sandbox.models import QueryJob, ReleasedCell
+from hub.sandbox.models import QueryJob
 
 __all__ = [
     "AuditAlert",
@@ -65,7 +65,6 @@ __all__ = [
     "ProjectMember",
     "PupilUseDigest",
     "QueryJob",
-    "ReleasedCell",
     "Researcher",
     "ReviewDecision",
 ]

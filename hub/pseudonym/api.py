@@ -68,7 +68,9 @@ class ErasureOut(BaseModel):
     contracts: int = Field(description="Contracts the register covers for this pupil.")
     rows_removed: int
     batches_rewritten: int
-    released_cells_updated: int = Field(description="Released cells whose sketch changed.")
+    released_cells_updated: int = Field(
+        description="Cells of exact results (airlock) whose sketch changed."
+    )
 
 
 class EarlierErasures(BaseModel):

@@ -3,9 +3,9 @@
 A request carries the clear identifier once; the register keeps only its keyed digest
 (:func:`register_digest`) and the pupil's pseudonym under every contract the hub knows
 (each request is extended to contracts created since, whenever it is submitted again).
-The same call rewrites the lake and quarantine of those contracts and the sandbox's
-released-cell ledger of their projects; connectors drop the pupil before shipping and
-the hub strips them at registration, both from these pseudonyms.
+The same call rewrites the lake and quarantine of those contracts and the pupil sketches
+of their projects' exact results in the airlock; connectors drop the pupil before
+shipping and the hub strips them at registration, both from these pseudonyms.
 """
 
 from __future__ import annotations

@@ -1,20 +1,23 @@
-"""Erasure in the sandbox's released-cell ledger.
+"""Erasure in the airlock's cell ledger (``sandbox_output_hold.cells``).
 
 A project sees a pupil as ``pupil_id = xor(hash(contract pseudonym), hash(project key))``
 (DuckDB's 64-bit ``hash``, ``hub.sandbox.views``). For each project of a contract the
 register covers, the erased pupils' ids are computed the same way and leave the bottom-m
-sketches of the cells already released to the project (the ledger's counts stay: they are
-what was published). Stored results never hold a pupil id (the sandbox refuses to release
+sketches of the cells of the project's exact results, held or released (the cells'
+counts stay: they are what was published or reviewed). Releases under differential
+privacy keep no pupil sketch. Stored results never hold a pupil id (the sandbox refuses to release
 ``pupil_id``), so there is nothing in them to find a pupil by.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 from sqlmodel import Session, col, select
 
 from hub.contracts.models import Contract
-from hub.sandbox.models import ReleasedCell
+from hub.sandbox.airlock.models import OutputHold
 from hub.sandbox.scope import project_key
 
 
@@ -41,14 +44,23 @@ def _by_project(session: Session, wanted: dict[str, dict[str, str]]) -> dict[str
 
 def erase_from_ledger(session: Session, secret: bytes, wanted: dict[str, dict[str, str]]) -> int:
     """Remove the pupils of ``wanted`` (contract → pseudonym → request) from the sketches
-    of the cells released to the contracts' projects; the cells changed."""
+    of the cells of the exact results held or released to the contracts' projects; the
+    cells changed."""
     changed = 0
     for project_id, pseudonyms in _by_project(session, wanted).items():
         texts = {str(i) for i in pupil_ids(secret, project_id, pseudonyms)}
-        cells = session.exec(select(ReleasedCell).where(ReleasedCell.project_id == project_id))
-        for cell in cells.all():
-            if texts.intersection(cell.sketch):
-                cell.sketch = [s for s in cell.sketch if s not in texts]
-                changed += 1
-                session.add(cell)
+        holds = session.exec(select(OutputHold).where(OutputHold.project_id == project_id))
+        for hold in holds.all():
+            cells = [_without(cell, texts) for cell in hold.cells]
+            touched = sum(a is not b for a, b in zip(cells, hold.cells, strict=True))
+            if touched:
+                hold.cells, changed = cells, changed + touched
+                session.add(hold)
     return changed
+
+
+def _without(cell: dict[str, Any], texts: set[str]) -> dict[str, Any]:
+    """``cell`` itself when none of ``texts`` is in its sketch, else a copy without them."""
+    if not texts.intersection(str(x) for x in cell["sketch"]):
+        return cell
+    return {**cell, "sketch": [x for x in cell["sketch"] if str(x) not in texts]}

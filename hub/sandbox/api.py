@@ -113,7 +113,8 @@ def cancel_query(job_id: str, request: Request, session: SessionDep, who: Resear
 
 @router.get("/queries/{job_id}/report")
 def get_report(job_id: str, session: SessionDep, who: Researcher) -> dict[str, Any]:
-    """The disclosure report: rules applied, and each suppression with its reason."""
+    """How the job was released: the noise and budget spent (differential privacy), or
+    the airlock's decision and its threshold (exact); the reasons of a failure."""
     job = jobs.get_job(session, who, job_id)
     if job.report is None:
         raise ResultNotReady(f"the job is {job.status}", job_status=job.status)

@@ -60,12 +60,14 @@ def print_demo_query(ctx: HubContext, project_id: str, researcher_sub: str) -> N
 
 
 def _release_fr(report: dict[str, Any]) -> str:
-    """How the result was released, in French (differential privacy or exact)."""
+    """How the result was released, in French (differential privacy, or exact after the
+    airlock)."""
     if report.get("release_mode") == "differential_privacy":
         left = report["budget"]["epsilon_remaining"]
         return f"bruit calibré (ε = {report['epsilon']:.2f} dépensé, budget restant {left:.2f})"
     summary = report["summary"]
     return (
-        f"contrôle de divulgation, k = {report['k']}, {summary['rows_released']} ligne(s) "
-        f"communiquée(s), {summary['rows_suppressed']} masquée(s)"
+        f"résultat exact approuvé par deux contrôleurs des sorties, k = {report['k']}, "
+        f"{summary['rows_released']} ligne(s) communiquée(s), "
+        f"{summary['rows_dropped']} écartée(s) sous le seuil"
     )

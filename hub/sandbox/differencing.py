@@ -1,8 +1,9 @@
-"""Differencing check: would a new cell and an already released one differ by few pupils?
+"""Differencing finding: would a held cell and another result's cell differ by few pupils?
 
-Each released cell keeps its pupil count ``n`` and a bottom-m sketch (the m smallest pupil
-hashes). Two cells whose pupil sets differ by fewer than k pupils let a researcher
-subtract one from the other and learn about those few pupils. Sets of at most m pupils
+Each cell of an exact result (``hub.sandbox.airlock``) keeps its pupil count ``n`` and a
+bottom-m sketch (the m smallest pupil hashes). Two cells whose pupil sets differ by fewer
+than k pupils let a researcher subtract one from the other and learn about those few
+pupils. Sets of at most m pupils
 are compared exactly; larger ones by the Jaccard estimate of their sketches.
 """
 
@@ -26,17 +27,3 @@ def symmetric_difference(
     jaccard = len(a.intersection(b, union)) / len(union)
     union_size = (n_a + n_b) / (1 + jaccard)
     return max((1 - jaccard) * union_size, float(abs(n_a - n_b)))
-
-
-def risky(
-    n: int, sketch: Sequence[int], earlier: Sequence[tuple[int, Sequence[int]]], k: int
-) -> bool:
-    """True when the cell differs from some earlier cell by between 1 and k-1 pupils."""
-    for n_old, sketch_old in earlier:
-        if abs(n - n_old) >= k:
-            continue
-        if n == n_old and list(sketch) == list(sketch_old):
-            continue  # the same pupils: a second statistic on one group reveals no one
-        if symmetric_difference(n, sketch, n_old, sketch_old) < k:
-            return True
-    return False

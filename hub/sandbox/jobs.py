@@ -1,9 +1,12 @@
-"""Query jobs: submit (checks, audit, queue), run (worker, disclosure control), cancel, read.
+"""Query jobs: submit (checks, audit, queue), run (worker), release, cancel, read.
 
-Every step is audited with ``hub.audit.trail.record``: the submission decision (allow or
-deny with reasons, SQL hash, tables and columns), and the outcome (rows scanned and
-released, suppressions) or the failure. A job a dead hub process left behind is resumed
-(queued) or ended (running) by ``hub.sandbox.recovery``, audited the same way.
+A finished job is released under differential privacy (``hub.sandbox.dp``) or, on the
+reviewed path, held for the output checkers (``hub.sandbox.airlock``): exact results
+never leave automatically. Every step is audited with ``hub.audit.trail.record``: the
+submission decision (allow or deny with reasons, SQL hash, tables and columns), and the
+outcome (release with its parameters, hold) or the failure. A job a dead hub process
+left behind is resumed (queued) or ended (running) by ``hub.sandbox.recovery``, audited
+the same way.
 """
 
 from __future__ import annotations
@@ -26,14 +29,14 @@ from hub.errors import Forbidden, HubError, NotFound, ValidationFailed
 from hub.ingest.integrity import LakeObjectAltered
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.registry import service as registry
-from hub.sandbox import authorize, disclosure, lease, rewrite, sqlcheck, views
+from hub.sandbox import authorize, lease, rewrite, sqlcheck, views
 from hub.sandbox.airlock import service as airlock
 from hub.sandbox.dp import budget as dp_budget
 from hub.sandbox.dp import release as dp_release
 from hub.sandbox.dp.shape import DpPlan
 from hub.sandbox.errors import QueryRefused
 from hub.sandbox.models import ACTIVE as ACTIVE
-from hub.sandbox.models import QueryJob, ReleasedCell
+from hub.sandbox.models import QueryJob
 from hub.sandbox.output import jsonable
 from hub.sandbox.scope import ProjectScope, in_force, scope_for
 from hub.sandbox.worker import Outcome, WorkerJob, coarse
@@ -351,46 +354,8 @@ def _finish(
     if isinstance(plan, DpPlan):  # planned only under differential privacy
         _release_dp(runtime, session, job, (plan, scope, approval), tables[0].to_pylist())
         return
-    if approval.obligations.release_mode is ReleaseMode.REVIEWED:
-        airlock.hold(session, job, airlock.Exact(checked, plan, scope, approval.request, tables))
-        return
-    released = _release(session, checked, plan, scope, tables)
-    try:
-        fewest = min((n for n, _ in released.cells), default=scope.min_cell_size)
-        authorize.release(
-            runtime.ctx,
-            session,
-            job.submitted_by,
-            approval.request,
-            approval.contracts,
-            job.id,
-            fewest if plan else 0,
-        )
-    except Forbidden as exc:
-        _withhold(session, job.id, outcome, exc)
-        return
-    job.status = "succeeded"
-    record_use(runtime.ctx, session, job.id, scope)
-    job.result = {"columns": released.columns, "rows": jsonable(released.rows)}
-    job.report = {"decision": "released", "contract_ids": job.contract_ids, **released.report}
-    for n, sketch in released.cells:
-        session.add(
-            ReleasedCell(
-                project_id=job.project_id, job_id=job.id, n=n, sketch=[str(x) for x in sketch]
-            )
-        )
-    summary = released.report["summary"]
-    _audit(
-        session,
-        None,
-        job,
-        "sandbox.query.release",
-        Decision.ALLOW,
-        ["disclosure-checked"],
-        rows_scanned=job.stats.get("rows_scanned"),
-        summary=summary,
-        suppressions=[c for c in released.report["cells"] if c["status"] != "released"][:100],
-    )
+    # exact results (reviewed release path) leave only through the airlock
+    airlock.hold(session, job, airlock.Exact(checked, plan, scope, approval.request, tables))
 
 
 def _release_dp(
@@ -417,6 +382,7 @@ def _release_dp(
         _withhold(session, job.id, Outcome("ok", stats=job.stats), exc)
         return
     job.status = "succeeded"
+    record_use(runtime.ctx, session, job.id, scope)
     job.result = {"columns": released.columns, "rows": jsonable(released.rows)}
     job.report = {**released.report, "contract_ids": job.contract_ids, "budget": left.as_dict()}
     _audit(
@@ -434,34 +400,6 @@ def _withhold(session: Session, job_id: str, outcome: Outcome, exc: HubError) ->
     job.finished_at = datetime.now(UTC)
     job.report = {"decision": "withheld", "reasons": reasons}
     _audit(session, None, job, "sandbox.query.failed", Decision.DENY, reasons)
-
-
-def _release(
-    session: Session,
-    checked: sqlcheck.CheckedQuery,
-    plan: rewrite.Rewritten | None,
-    scope: ProjectScope,
-    tables: list[pa.Table],
-) -> disclosure.Release:
-    main = tables[0]
-    if plan is None:
-        return disclosure.row_level(main.column_names, main.to_pylist())
-
-    def earlier(low: int, high: int) -> list[tuple[int, list[int]]]:
-        rows = session.exec(
-            select(ReleasedCell.n, ReleasedCell.sketch).where(
-                ReleasedCell.project_id == scope.project_id,
-                col(ReleasedCell.n) >= low,
-                col(ReleasedCell.n) <= high,
-            )
-        ).all()
-        return [(n, [int(x) for x in sketch]) for n, sketch in rows]
-
-    policy = disclosure.Policy(scope.min_cell_size, scope.rounding_base)
-    control = tables[-1].to_pylist()
-    return disclosure.release(
-        checked, plan, main.column_names, main.to_pylist(), control, policy, earlier
-    )
 
 
 def privacy_budget(

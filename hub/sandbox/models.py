@@ -1,4 +1,4 @@
-"""Sandbox tables: query jobs and the released cells of each project (differencing)."""
+"""Sandbox tables: query jobs (the airlock's and the privacy budget's are beside)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
 from hub.registry.models import _ts, utcnow
@@ -42,15 +42,3 @@ class QueryJob(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_column=_ts(True))
     runner: str | None = Field(default=None, max_length=128)
     heartbeat_at: datetime | None = Field(default=None, sa_column=_ts(True))
-
-
-class ReleasedCell(SQLModel, table=True):
-    """A cell already released to a project: its pupil count and bottom-m sketch."""
-
-    __tablename__ = "sandbox_released_cell"
-    __table_args__ = (Index("ix_sandbox_released_cell_project_n", "project_id", "n"),)
-    id: int | None = Field(default=None, primary_key=True)
-    project_id: str = Field(max_length=64)
-    job_id: str = Field(max_length=36)
-    n: int
-    sketch: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -1,5 +1,5 @@
 """The researcher's page ``/research`` (role: researcher): write a query for one of the
-caller's projects, follow its job, read the released result and its disclosure report."""
+caller's projects, follow its job, read the released result and how it was released."""
 
 from __future__ import annotations
 
@@ -46,21 +46,6 @@ STATUS_KINDS = {
     "released": "success",
     "rejected": "error",
 }
-# French text per disclosure reason code (hub.sandbox.disclosure.CODES); {column} is the
-# aggregate concerned, the other fields are the reason's params.
-REASON_LABELS = {
-    "no_control_data": "aucune donnée de contrôle pour cette cellule",
-    "cell_below_k": "la cellule repose sur {n} élèves (moins que k = {k})",
-    "aggregate_below_k": "« {column} » repose sur {n} élèves (moins que k = {k})",
-    "dominance_nk": "« {column} » : les 2 plus fortes contributions dépassent {share:.0%} "
-    "du total (dominance)",
-    "dominance_p_ratio": "« {column} » : le reste du total est inférieur à {ratio:.0%} "
-    "de la plus forte contribution (p-ratio)",
-    "differencing": "différenciation : diffère de moins de {k} élèves d'une cellule déjà "
-    "communiquée",
-    "secondary_suppression": "masquage secondaire : protège une cellule masquée de la même "
-    "marge contre un calcul par différence avec un total",
-}
 EXAMPLE = (  # the shape released under differential privacy: per pupil, then per school
     "WITH p AS (SELECT pupil_id, any_value(school_id) AS school_id, count(*) AS n_statements\n"
     "           FROM statements GROUP BY pupil_id)\n"
@@ -68,44 +53,6 @@ EXAMPLE = (  # the shape released under differential privacy: per pupil, then pe
     "       avg(least(greatest(n_statements, 0), 100)) AS traces_par_eleve\n"
     "FROM p GROUP BY school_id ORDER BY school_id"
 )
-
-
-def rules_fr(report: dict[str, Any]) -> list[str]:
-    """The disclosure rules of a report, in French, for the page."""
-    k = report.get("k")
-    if k is None:
-        return [
-            "Accès ligne à ligne autorisé par tous les contrats du projet.",
-            "Les pseudonymes (pupil_id) ne sont jamais communiqués.",
-        ]
-    rules = [
-        f"Chaque cellule et chaque agrégat communiqués reposent sur au moins {k} élèves.",
-        "Dominance sur les sommes et moyennes : règle nk 2/0,9 et p-ratio 0,1.",
-        "Les valeurs individuelles (min, max, médiane...) ne sont jamais communiquées.",
-        "Les pseudonymes (pupil_id) ne sont jamais communiqués.",
-        f"Différenciation : une cellule qui diffère de moins de {k} élèves d'une cellule "
-        "déjà communiquée est masquée.",
-        "Masquage secondaire dans toute marge ne comptant qu'une cellule masquée.",
-    ]
-    if report.get("rounding_base"):
-        rules.append(f"Effectifs arrondis au multiple de {report['rounding_base']} le plus proche.")
-    return rules
-
-
-def cell_reasons_fr(cell: dict[str, Any]) -> list[str]:
-    """The reasons of one report cell, in French; English text for a reason without a
-    known code (reports written before codes existed)."""
-    details = cell.get("details")
-    if details is None:
-        return [*cell.get("reasons", []), *(r for rs in cell.get("items", {}).values() for r in rs)]
-    return [_reason_fr(d) for d in details]
-
-
-def _reason_fr(detail: dict[str, Any]) -> str:
-    label = REASON_LABELS.get(str(detail.get("code")))
-    if label is None:
-        return str(detail.get("reason", ""))
-    return label.format(column=detail.get("column"), **detail.get("params", {}))
 
 
 def _projects(session: Session, principal: Principal) -> list[Project]:
@@ -181,8 +128,6 @@ def research_job(job_id: str, request: Request, session: SessionDep) -> Response
         "job": job,
         "result": job.result,
         "report": job.report,
-        "rules": rules_fr(job.report) if job.report else [],
-        "cell_reasons": cell_reasons_fr,
         "active": job.status in jobs.ACTIVE,
     }
     return _page(request, "job.html", context)

@@ -1,10 +1,12 @@
-"""The researcher page in a real Chromium: write a query, follow it, read the report."""
+"""The researcher page in a real Chromium: write a query, follow it, read how it was
+released (differential privacy: noise and budget)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from hub.sandbox.demo import DEMO_SQL
 from hub.sandbox.runtime import uninstall
 from tests.support.browser import ARTIFACTS, LiveHub
 from tests.support.sandbox_fixtures import build_sandbox_world
@@ -15,21 +17,18 @@ def test_researcher_runs_a_query_and_reads_the_report(
 ) -> None:
     lake = tmp_path / "lake"
     lake.mkdir()
-    build_sandbox_world(None, live_hub.ctx, lake)
+    build_sandbox_world(None, live_hub.ctx, lake, pupils=1000, release_mode="differential_privacy")
     try:
         live_hub.login(page, "researcher", sub="alice")
         page.goto(f"{live_hub.url}/research")
         assert page.locator("html").get_attribute("lang") == "fr"
-        page.get_by_label("Requête SQL (une seule instruction SELECT)").fill(
-            "SELECT school_id, count(DISTINCT pupil_id) AS eleves, max(result_duration_s) AS m "
-            "FROM statements GROUP BY school_id ORDER BY school_id"
-        )
+        page.get_by_label("Requête SQL (une seule instruction SELECT)").fill(DEMO_SQL)
         page.get_by_role("button", name="Exécuter la requête").click()
         page.wait_for_selector("text=terminée", timeout=30_000)
         table = page.get_by_role("table", name="Résultat communiqué")
-        assert "school-0" in table.inner_text() and "masqué" in table.inner_text()
-        report = page.get_by_role("heading", name="Rapport de contrôle de divulgation")
-        assert report.is_visible()
+        assert "school-" in table.inner_text() and "masqué" not in table.inner_text()
+        report = page.get_by_role("heading", name="Diffusion avec confidentialité différentielle")
+        assert report.is_visible() and "budget restant du projet" in page.content()
         page.screenshot(path=str(ARTIFACTS / "sandbox-research-job.png"), full_page=True)
 
         page.goto(f"{live_hub.url}/research")

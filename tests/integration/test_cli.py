@@ -29,6 +29,7 @@ def test_demo_seeds_and_prints_what_to_open(tmp_path: Path) -> None:
     assert "valables 60 min, jusqu'au " in first.stdout  # the tokens' expiry
     assert "traces simulées poussées" in first.stdout  # the connector filled the lake
     assert "état              : terminée" in first.stdout  # the researcher query ran
+    assert "diffusion         : bruit calibré" in first.stdout  # released under DP
     for english in ("succeeded", "FINALIZED", "jeton operator", "job "):
         assert english not in first.stdout, english
     second = _run(["demo", "--no-serve", "--data-dir", str(data)], tmp_path)

@@ -1,6 +1,6 @@
-"""Erasure reaches the sandbox's released-cell ledger: the pupil's id leaves the sketches
-of the cells already released to every project that used their contract; other pupils
-and other projects are untouched.
+"""Erasure reaches the airlock's cell ledger: the pupil's id leaves the sketches of the
+cells of the exact results released to every project that used their contract; other
+pupils and other projects are untouched.
 
 Oracle: the pupil's id computed by DuckDB straight from the lake's Parquet file with the
 views' formula, compared with what the released cells stored."""
@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from hub.context import HubContext
 from hub.db import session_scope
 from hub.pseudonym.results import erase_from_ledger
-from hub.sandbox.models import ReleasedCell
+from hub.sandbox.airlock.models import OutputHold
 from hub.sandbox.scope import project_key
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from tests.support.sandbox_fixtures import build_sandbox_world
@@ -37,8 +37,8 @@ def _lake_pupil_id(lake: Path, contract: str, pseudonym: str, key: str) -> int:
 
 def _sketches(ctx: HubContext, project_id: str) -> list[list[str]]:
     with Session(ctx.engine) as session:
-        query = select(ReleasedCell).where(ReleasedCell.project_id == project_id)
-        return [list(c.sketch) for c in session.exec(query).all()]
+        query = select(OutputHold).where(OutputHold.project_id == project_id)
+        return [list(c["sketch"]) for h in session.exec(query).all() for c in h.cells]
 
 
 def test_erasure_removes_the_pupil_from_released_sketches(
@@ -48,7 +48,7 @@ def test_erasure_removes_the_pupil_from_released_sketches(
     try:
         for sub in ("alice", "bob"):
             job, _ = world.run("SELECT school_id, count(*) AS n FROM statements GROUP BY 1", sub)
-            assert job["status"] == "succeeded", job
+            assert job["status"] == "released", job
     finally:
         world.runtime.close()
     pseudonym = hashlib.sha256(b"c-alice" + b"pupil-4").hexdigest()

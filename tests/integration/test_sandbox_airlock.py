@@ -465,3 +465,61 @@ def test_offset_isolation_is_flagged_on_the_exact_cell(airlock: SandboxWorld) ->
         if any(f["code"] == "isolation" and f["column"] == "s" for f in c["findings"])
     ]
     assert flagged == ["school-0"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "named"),
+    [
+        (  # class 2: a window over a class lists its pupils' values, carried as a key
+            "WITH c AS (SELECT pupil_id, class_id, string_agg(CAST(result_score_scaled AS "
+            "VARCHAR), ',') OVER (PARTITION BY class_id) AS v FROM statements) "
+            "SELECT v, count(DISTINCT pupil_id) AS n FROM c GROUP BY v",
+            "string_agg",
+        ),
+        (  # class 2: a window over a class, below the outermost level
+            "WITH c AS (SELECT pupil_id, max(result_score_scaled) OVER (PARTITION BY class_id) "
+            "AS top FROM statements) SELECT top, count(DISTINCT pupil_id) AS n FROM c GROUP BY top",
+            "partitioned by pupil_id",
+        ),
+        (  # class 2: a list of values inside a CTE
+            "WITH c AS (SELECT pupil_id, list(result_score_scaled) AS l FROM statements "
+            "GROUP BY pupil_id) SELECT count(*) AS n FROM c",
+            "list",
+        ),
+        (  # class 4: error() carries data
+            "SELECT count(*) AS n FROM statements WHERE error('x' || statement_id) IS NULL",
+            "error",
+        ),
+        (  # class 7: a string built past the memory limit
+            "WITH c AS (SELECT pupil_id, repeat('x', 1500000000) AS s FROM statements) "
+            "SELECT count(*) AS n FROM c WHERE length(s) > 0",
+            "repeat",
+        ),
+    ],
+)
+def test_attack_shapes_are_refused_before_anything_is_held(
+    airlock: SandboxWorld, sql: str, named: str
+) -> None:
+    """The allowlist applies at every level on the reviewed path too: refused at
+    submission, naming the construct, and nothing reaches the airlock."""
+    resp = airlock.submit(sql)
+    assert resp.status_code == 400, resp.text
+    assert any(named in r for r in resp.json()["reasons"]), resp.json()
+    listed = airlock.client.get(REVIEWS, headers=checker(airlock, "carol"))
+    assert listed.status_code == 200 and listed.json() == []
+
+
+def test_failures_and_resources_of_exact_queries_carry_no_data(airlock: SandboxWorld) -> None:
+    """Classes 4 and 6 on the reviewed path: an overflow's reason names the error class,
+    never the row's value; reported times and memory are coarse."""
+    job, report = airlock.run(
+        "WITH p AS (SELECT pupil_id, 9223372036854775807 + count(*) AS big FROM statements "
+        "GROUP BY pupil_id) SELECT count(*) AS n FROM p WHERE big > 0"
+    )
+    assert job["status"] == "failed"
+    assert job["reasons"] == ["the query failed: OutOfRangeException (a value is out of range)"]
+    assert report["reasons"] == job["reasons"]
+    held_job = held(airlock, BY_SCHOOL)
+    resources = airlock.wait(held_job["id"])["resources"]
+    assert resources["query_s"] in (1, 2, 5, 10, 30, 60)
+    assert resources["peak_memory_bytes"] % (64 * 2**20) == 0

@@ -37,7 +37,9 @@ def test_aggregate_query_runs_and_is_released(sandbox: SandboxWorld) -> None:
     resp = sandbox.submit(BY_SCHOOL)
     assert resp.status_code == 202, resp.text
     job = sandbox.wait(resp.json()["id"])
-    assert job["status"] == "succeeded", job
+    assert job["status"] == "pending_review", job  # exact: held for the output checkers
+    job = sandbox.approve(job["id"])
+    assert job["status"] == "released", job
     assert job["resources"]["rows_scanned"] == 2000
     assert job["started_at"] and job["finished_at"]
     result = sandbox.client.get(job["links"]["result"], headers=sandbox.headers()).json()
@@ -77,14 +79,14 @@ def test_everything_is_audited(sandbox: SandboxWorld) -> None:
     with Session(sandbox.ctx.engine) as session:
         events = session.exec(select(AuditEvent).where(AuditEvent.resource_id == job["id"])).all()
     by_action = {e.action: e for e in events}
-    assert "sandbox.query.release" in by_action, (job, list(by_action))
-    submit, release = by_action["sandbox.query.submit"], by_action["sandbox.query.release"]
+    assert "sandbox.output.release" in by_action, (job, list(by_action))
+    submit, hold = by_action["sandbox.query.submit"], by_action["sandbox.output.hold"]
     assert submit.decision == "allow" and submit.details["sql"] == BY_SCHOOL
     assert submit.details["sql_hash"] == job["sql_hash"]
     assert submit.details["tables"] == ["statements"]
     assert "school_id" in submit.details["columns"] and submit.project_id == job["project_id"]
-    assert release.details["rows_scanned"] == 2000
-    assert release.details["summary"]["rows_released"] == 4
+    assert hold.details["rows_scanned"] == 2000
+    assert by_action["sandbox.output.release"].details["summary"]["rows_released"] == 4
 
 
 def test_refusal_is_recorded_and_audited(sandbox: SandboxWorld) -> None:
@@ -152,7 +154,7 @@ def test_cancel_kills_a_running_query(sandbox: SandboxWorld) -> None:
     final = sandbox.wait(job_id)
     assert final["status"] == "cancelled"
     job, _ = sandbox.run(BY_SCHOOL)
-    assert job["status"] == "succeeded"
+    assert job["status"] == "released"
 
 
 def test_a_real_finalized_contract_opens_the_sandbox(

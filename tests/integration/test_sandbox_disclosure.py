@@ -1,9 +1,14 @@
-"""Disclosure attacks against the sandbox API: small cells, isolating WHERE clauses,
-differencing, dominance, FILTER tricks, pseudonym leaks; and legitimate queries pass."""
+"""Disclosure attacks against exact results, seen by the researcher once two output
+checkers approved them (``SandboxWorld.run``) and by the checker while held: small cells,
+isolating WHERE clauses and FILTER tricks drop rows whole (keys included, never partially
+nulled), differencing on large groups is flagged, individual values never leave,
+pseudonyms cannot leak; and legitimate queries pass. Oracle: group sizes read from the
+lake's Parquet directly."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from fastapi.testclient import TestClient
@@ -12,35 +17,57 @@ from hub.context import HubContext
 from tests.support.sandbox_fixtures import SandboxWorld, build_sandbox_world
 
 
+def lake_rows(world: SandboxWorld, sql: str, contract: str = "c-alice") -> list[tuple[Any, ...]]:
+    """Ground truth: ``sql`` over the contract's raw Parquet files (view ``lake``)."""
+    files = [str(p) for p in world.lake.glob(f"{world.provider}/{contract}/videos/*/*.parquet")]
+    with duckdb.connect() as con:
+        listed = ", ".join(f"'{f}'" for f in files)
+        con.execute(f"CREATE VIEW lake AS SELECT * FROM read_parquet([{listed}])")
+        return con.execute(sql).fetchall()
+
+
 def pupil_times(world: SandboxWorld, pupils: list[int], contract: str = "c-alice") -> str:
     """An SQL list of the timestamps of the given pupils' statements (attacker knowledge)."""
-    files = [str(p) for p in world.lake.glob(f"{world.provider}/{contract}/videos/*/*.parquet")]
     names = ", ".join(f"sha256('{contract}pupil-{p}')" for p in pupils)
-    with duckdb.connect() as con:
-        rows = con.execute(
-            "SELECT strftime(CAST(timezone('UTC', \"timestamp\") AS TIMESTAMP), "
-            "'%Y-%m-%d %H:%M:%S') FROM read_parquet(?) WHERE actor_pseudonym IN (" + names + ")",
-            [files],
-        ).fetchall()
+    rows = lake_rows(
+        world,
+        "SELECT strftime(CAST(timezone('UTC', \"timestamp\") AS TIMESTAMP), "
+        f"'%Y-%m-%d %H:%M:%S') FROM lake WHERE actor_pseudonym IN ({names})",
+        contract,
+    )
     return "(" + ", ".join(f"TIMESTAMP '{r[0]}'" for r in rows) + ")"
 
 
-def test_small_cells_are_suppressed_and_explained(sandbox: SandboxWorld) -> None:
+def held_findings(world: SandboxWorld, sql: str) -> dict[str, Any]:
+    """Submit ``sql`` as alice, wait until it is held; the checker's view of it."""
+    resp = world.submit(sql)
+    assert resp.status_code == 202, resp.text
+    job = world.wait(resp.json()["id"])
+    assert job["status"] == "pending_review", job
+    token = world.ctx.issuer.mint("carol", ["output_checker"])
+    seen = world.client.get(
+        f"/api/v1/reviews/outputs/{job['id']}", headers={"Authorization": f"Bearer {token}"}
+    )
+    return dict(seen.json())
+
+
+def test_small_cells_are_dropped_whole(sandbox: SandboxWorld) -> None:
     isolate = pupil_times(sandbox, [0, 4, 8])  # three pupils of school-0
     sql = (
         "SELECT school_id, count(DISTINCT pupil_id) AS pupils FROM statements "
         f"WHERE school_id <> 'school-0' OR \"timestamp\" IN {isolate} GROUP BY 1 ORDER BY 1"
     )
     job, result = sandbox.run(sql)
-    assert job["status"] == "succeeded"
-    rows = dict((r[0], r[1]) for r in result["rows"])
-    assert rows["school-0"] is None
+    assert job["status"] == "released"
+    sizes = dict(lake_rows(sandbox, "SELECT school_id, count(DISTINCT actor_pseudonym) "
+                                    "FROM lake GROUP BY 1"))  # fmt: skip
+    keys = [r[0] for r in result["rows"]]
+    assert "school-0" not in keys and all(v is not None for r in result["rows"] for v in r)
+    assert all(pupils == sizes[school] >= 10 for school, pupils in result["rows"])
+    # secondary drop: school-0 cannot be recovered from a total minus the others
+    assert len(keys) == 2
     report = sandbox.report(job["id"])
-    cell = report["cells"][0]
-    assert cell["status"] == "suppressed" and "3 pupils" in cell["reasons"][0]
-    # secondary suppression: school-0 cannot be recovered from a total minus the others
-    assert report["summary"]["secondary_suppressions"] == 1
-    assert sum(1 for v in rows.values() if v is None) == 2
+    assert report["summary"]["rows_dropped"] == 2 and "school-0" not in str(report)
 
 
 def test_isolating_where_clause_releases_nothing(sandbox: SandboxWorld) -> None:
@@ -49,53 +76,36 @@ def test_isolating_where_clause_releases_nothing(sandbox: SandboxWorld) -> None:
         f'WHERE "timestamp" IN {pupil_times(sandbox, [7])}'
     )
     job, result = sandbox.run(sql)
-    assert result["rows"] == [[None, None]]
-    assert "1 pupils" in sandbox.report(job["id"])["cells"][0]["reasons"][0]
+    assert result["rows"] == []
+    assert sandbox.report(job["id"])["summary"] == {"rows_released": 0, "rows_dropped": 1}
 
 
-def test_differencing_by_one_pupil_is_suppressed(sandbox: SandboxWorld) -> None:
-    base = "SELECT count(DISTINCT pupil_id) AS pupils, sum(result_duration_s) AS d FROM statements"
-    _, first = sandbox.run(base + " WHERE school_id = 'school-0'")
-    assert first["rows"][0][0] == 50
-    minus_one = (
-        f" WHERE school_id = 'school-0' AND \"timestamp\" NOT IN {pupil_times(sandbox, [0])}"
-    )
-    job, second = sandbox.run(base + minus_one)
-    assert second["rows"] == [[None, None]]
-    reasons = sandbox.report(job["id"])["cells"][0]["reasons"]
-    assert any("differencing" in r for r in reasons)
-
-
-def test_differencing_on_large_groups_is_suppressed(sandbox: SandboxWorld) -> None:
+def test_differencing_on_large_groups_is_flagged(sandbox: SandboxWorld) -> None:
     base = "SELECT count(DISTINCT pupil_id) AS pupils FROM statements"
-    _, everyone = sandbox.run(base)
-    assert everyone["rows"][0][0] == 200
-    _, minus_two = sandbox.run(base + f' WHERE "timestamp" NOT IN {pupil_times(sandbox, [5, 9])}')
-    assert minus_two["rows"] == [[None]]
-    _, other_group = sandbox.run(base + " WHERE school_id IN ('school-0', 'school-1')")
-    assert other_group["rows"] == [[100]]
+    job, everyone = sandbox.run(base)
+    assert everyone["rows"] == [[200]]
+    minus_two = held_findings(
+        sandbox, base + f' WHERE "timestamp" NOT IN {pupil_times(sandbox, [5, 9])}'
+    )
+    found = minus_two["findings"]["cells"][0]["findings"]
+    assert {"code": "differencing", "column": None,
+            "params": {"job_id": job["id"], "status": "released", "k": 10}} in found  # fmt: skip
+    other_group = held_findings(sandbox, base + " WHERE school_id IN ('school-0', 'school-1')")
+    assert other_group["findings"]["cells"][0]["findings"] == []
 
 
-def test_dominance_and_filter_tricks_are_suppressed(sandbox: SandboxWorld) -> None:
+def test_filter_tricks_drop_the_row_whole(sandbox: SandboxWorld) -> None:
     target = pupil_times(sandbox, [12])
     sql = (
         "SELECT school_id, count(*) AS n, "
-        f'sum(CASE WHEN "timestamp" IN {target} THEN 1000000 ELSE 1 END) AS dominated, '
         f'count(*) FILTER (WHERE "timestamp" IN {target}) AS filtered, '
         f'avg(CASE WHEN "timestamp" IN {target} THEN result_duration_s END) AS isolated_mean, '
-        f'sum(result_duration_s) FILTER (WHERE "timestamp" IN {target}) AS isolated_sum, '
-        f'count(result_duration_s) FILTER (WHERE "timestamp" IN {target}) AS isolated_count '
+        f'sum(result_duration_s) FILTER (WHERE "timestamp" IN {target}) AS isolated_sum '
         "FROM statements GROUP BY 1 ORDER BY 1"
     )
     job, result = sandbox.run(sql)
-    school0 = result["rows"][0]
-    assert school0[:2] == ["school-0", 500]
-    assert school0[2:] == [None, None, None, None, None]
-    items = sandbox.report(job["id"])["cells"][0]["items"]
-    assert "dominance" in items["dominated"][0]
-    assert "1 pupils" in items["filtered"][0] and "isolated_mean" in items
-    assert "1 pupils" in items["isolated_sum"][0] and "1 pupils" in items["isolated_count"][0]
-    assert result["rows"][1][4] is None and result["rows"][1][2] == 500
+    assert result["rows"] == []  # every row has an aggregate resting on 0 or 1 pupil
+    assert sandbox.report(job["id"])["summary"]["rows_dropped"] == 4
 
 
 def test_individual_values_are_never_released(sandbox: SandboxWorld) -> None:
@@ -103,10 +113,12 @@ def test_individual_values_are_never_released(sandbox: SandboxWorld) -> None:
         "SELECT school_id, count(*) AS n, max(result_duration_s) AS longest, "
         "median(result_score_scaled) AS med FROM statements GROUP BY 1"
     )
-    job, result = sandbox.run(sql)
+    seen = held_findings(sandbox, sql)
+    columns = {c["name"]: c for c in seen["findings"]["columns"]}
+    assert columns["longest"]["kind"] == columns["med"]["kind"] == "individual"
+    assert all(r[2] is None and r[3] is None for r in seen["result"]["rows"])  # even held
+    _, result = sandbox.run(sql)
     assert all(r[2] is None and r[3] is None and r[1] == 500 for r in result["rows"])
-    columns = {c["name"]: c for c in sandbox.report(job["id"])["columns"]}
-    assert columns["longest"]["status"] == "suppressed" and columns["med"]["reason"]
 
 
 def test_pseudonyms_cannot_leak(sandbox: SandboxWorld) -> None:
@@ -144,7 +156,7 @@ def test_legitimate_research_queries_succeed(sandbox: SandboxWorld) -> None:
     ]
     for sql in queries:
         job, result = sandbox.run(sql)
-        assert job["status"] == "succeeded", (sql, job)
+        assert job["status"] == "released", (sql, job)
         assert result["rows"] and all(v is not None for r in result["rows"] for v in r), sql
 
 
@@ -158,11 +170,11 @@ def test_contract_rounding_and_higher_k_apply(
             "count(DISTINCT pupil_id) AS pupils FROM statements "
             "WHERE result_score_scaled IS NOT NULL GROUP BY 1 ORDER BY 1"
         )
-        assert job["status"] == "succeeded"
+        assert job["status"] == "released" and len(result["rows"]) == 2
         assert all(r[1] % 5 == 0 and r[2] % 5 == 0 for r in result["rows"])
         assert world.report(job["id"])["k"] == 60
         _, by_school = world.run("SELECT school_id, count(*) AS n FROM statements GROUP BY 1")
-        assert all(r[1] is None for r in by_school["rows"])  # 50 pupils < k = 60
+        assert by_school["rows"] == []  # 50 pupils < k = 60: every row dropped whole
     finally:
         world.runtime.close()
 
@@ -182,6 +194,6 @@ def test_columns_outside_the_contract_are_not_visible(
         ok, result = world.run(
             "SELECT verb, count(DISTINCT pupil_id) AS p FROM statements GROUP BY 1"
         )
-        assert ok["status"] == "succeeded" and len(result["rows"]) == 4
+        assert ok["status"] == "released" and len(result["rows"]) == 4
     finally:
         world.runtime.close()

@@ -3,8 +3,6 @@ pupil counts, other joins refused, and the French /research page."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import duckdb
 import pytest
 
@@ -45,31 +43,21 @@ def raw_truth(world: SandboxWorld, statistic: str) -> dict[str, tuple[int, float
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-def codes(cell: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [(d["code"], d["params"]) for d in cell["details"]]
-
-
 @pytest.mark.parametrize("statistic", ["avg(s)", "stddev(s)"])  # one pass / main + control
-def test_a_join_of_per_pupil_ctes_is_released_with_correct_suppression(
+def test_a_join_of_per_pupil_ctes_is_released_with_small_rows_dropped_whole(
     sandbox: SandboxWorld, statistic: str
 ) -> None:
     truth = raw_truth(sandbox, statistic)
     small = sorted(school for school, (n, _) in truth.items() if n < 10)
     assert small == ["school-0", "school-3"] and len(truth) == 4  # the fixture's shape
     job, result = sandbox.run(join_query(statistic))
-    assert job["status"] == "succeeded", job
-    report = sandbox.report(job["id"])
-    for index, (school, score, pupils) in enumerate(result["rows"]):
+    assert job["status"] == "released", job
+    schools = [row[0] for row in result["rows"]]
+    assert sorted(schools) == ["school-1", "school-2"]  # small rows dropped, keys included
+    for school, score, pupils in result["rows"]:
         n, expected = truth[school]
-        cell = report["cells"][index]
-        if school in small:
-            assert score is None and pupils is None and cell["status"] == "suppressed"
-            assert codes(cell) == [("cell_below_k", {"n": n, "k": 10})]
-            assert cell["reasons"] == [f"cell rests on {n} pupils (< k = 10)"]
-        else:
-            assert pupils == n and score == pytest.approx(expected), school
-            assert cell["status"] == "released" and cell["details"] == []
-    assert report["summary"]["rows_suppressed"] == 2
+        assert pupils == n and score == pytest.approx(expected), school
+    assert sandbox.report(job["id"])["summary"] == {"rows_released": 2, "rows_dropped": 2}
 
 
 def test_a_join_on_school_is_refused_with_the_way_to_write_it(sandbox: SandboxWorld) -> None:
@@ -99,7 +87,9 @@ def test_a_from_without_pupil_id_is_refused_before_it_runs(sandbox: SandboxWorld
     )
 
 
-def test_the_research_page_shows_cell_reasons_in_french(sandbox: SandboxWorld) -> None:
+def test_the_research_page_shows_the_hold_then_the_dropped_rows_in_french(
+    sandbox: SandboxWorld,
+) -> None:
     token = sandbox.ctx.issuer.mint("alice", ["researcher"])
     data = form(sandbox.client, token=token)
     login = sandbox.client.post("/login", data=data, follow_redirects=False)
@@ -111,9 +101,12 @@ def test_the_research_page_shows_cell_reasons_in_french(sandbox: SandboxWorld) -
     )
     assert resp.status_code == 303, resp.text
     job_id = resp.headers["location"].rsplit("/", 1)[-1]
-    assert sandbox.wait(job_id)["status"] == "succeeded"
+    assert sandbox.wait(job_id)["status"] == "pending_review"
+    held = sandbox.client.get(f"/research/jobs/{job_id}").text
+    assert "retenu jusqu'à l'approbation de deux contrôleurs des sorties" in held
+    assert "school-1" not in held  # the exact result stays in the airlock until release
+    assert sandbox.approve(job_id)["status"] == "released"
     page = sandbox.client.get(f"/research/jobs/{job_id}").text
-    n = raw_truth(sandbox, "avg(s)")["school-0"][0]
-    assert f"la cellule repose sur {n} élèves (moins que k = 10)" in page
-    assert "cell rests on" not in page
-    assert "Chaque cellule et chaque agrégat communiqués reposent sur au moins 10 élèves" in page
+    small = [s for s, (n, _) in raw_truth(sandbox, "avg(s)").items() if n < 10]
+    assert "school-1" in page and not [s for s in small if s in page]
+    assert "(clés comprises) : 2" in page

@@ -38,7 +38,7 @@ def refused_with(world: SandboxWorld, reason: str) -> None:
 
 def test_allowed_query_and_release_are_decided_by_the_policy(sandbox: SandboxWorld) -> None:
     job, result = sandbox.run(BY_SCHOOL)
-    assert job["status"] == "succeeded" and len(result["rows"]) == 4
+    assert job["status"] == "released" and len(result["rows"]) == 4
     with Session(sandbox.ctx.engine) as session:
         events = session.exec(select(AuditEvent).where(AuditEvent.resource_id == job["id"])).all()
     actions = [(e.action, e.decision) for e in events]
@@ -47,7 +47,7 @@ def test_allowed_query_and_release_are_decided_by_the_policy(sandbox: SandboxWor
 
 
 def test_revoked_accreditation_refuses_the_next_query(sandbox: SandboxWorld) -> None:
-    assert sandbox.run(BY_SCHOOL)[0]["status"] == "succeeded"
+    assert sandbox.run(BY_SCHOOL)[0]["status"] == "released"
     with session_scope(sandbox.ctx.engine) as session:
         alice = registry.researcher_by_subject(session, "alice")
         assert alice is not None
@@ -56,7 +56,7 @@ def test_revoked_accreditation_refuses_the_next_query(sandbox: SandboxWorld) -> 
 
 
 def test_removed_member_is_refused_at_once(sandbox: SandboxWorld) -> None:
-    assert sandbox.run(BY_SCHOOL)[0]["status"] == "succeeded"
+    assert sandbox.run(BY_SCHOOL)[0]["status"] == "released"
     pid = sandbox.project("alice")
     with session_scope(sandbox.ctx.engine) as session:
         alice = registry.researcher_by_subject(session, "alice")
@@ -66,7 +66,7 @@ def test_removed_member_is_refused_at_once(sandbox: SandboxWorld) -> None:
 
 
 def test_suspended_contract_refuses_the_next_query(sandbox: SandboxWorld) -> None:
-    assert sandbox.run(BY_SCHOOL)[0]["status"] == "succeeded"
+    assert sandbox.run(BY_SCHOOL)[0]["status"] == "released"
     suspend_contract(sandbox.ctx, "c-alice")
     refused_with(sandbox, "contract c-alice is SUSPENDED, not FINALIZED")
 

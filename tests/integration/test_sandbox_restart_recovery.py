@@ -24,7 +24,8 @@ from hub.config import Settings
 from hub.context import HubContext
 from hub.db import session_scope
 from hub.sandbox import jobs
-from hub.sandbox.models import QueryJob, ReleasedCell
+from hub.sandbox.airlock.models import OutputHold
+from hub.sandbox.models import QueryJob
 from hub.sandbox.runtime import SandboxRuntime, runtime_for, uninstall
 from hub.sandbox.scope import RegistryContracts
 from tests.support.factories import make_context
@@ -117,10 +118,11 @@ def events(ctx: HubContext, job_id: str) -> list[AuditEvent]:
         return list(session.exec(query.order_by(col(AuditEvent.seq))).all())
 
 
-def released_cells(ctx: HubContext, job_id: str) -> int:
+def held_cells(ctx: HubContext, job_id: str) -> int:
+    """The cells of the job's exact result held in the airlock (0 when nothing is held)."""
     with Session(ctx.engine) as session:
-        query = select(ReleasedCell).where(ReleasedCell.job_id == job_id)
-        return len(session.exec(query).all())
+        found = session.get(OutputHold, job_id)
+        return len(found.cells) if found else 0
 
 
 def test_queued_job_of_a_killed_hub_is_vetted_again_and_run_by_the_next_hub(
@@ -131,18 +133,18 @@ def test_queued_job_of_a_killed_hub_is_vetted_again_and_run_by_the_next_hub(
         wait_finished(ctx, job_id)
         headers = {"Authorization": f"Bearer {ctx.issuer.mint('alice', ['researcher'])}"}
         status = client.get(f"/api/v1/queries/{job_id}", headers=headers).json()
-        result = client.get(f"/api/v1/queries/{job_id}/result", headers=headers).json()
         runner = runtime_for(ctx).runner_id
-    assert status["status"] == "succeeded", status
-    assert [row[1] for row in result["rows"]] == [50, 50, 50, 50]
+    assert status["status"] == "pending_review", status  # exact: held for the checkers
     with Session(world.ctx.engine) as session:
         row = session.get(QueryJob, job_id)
         assert row is not None and row.runner == runner != DEAD_HUB
+        hold = session.get(OutputHold, job_id)
+        assert hold is not None and [r[1] for r in hold.result["rows"]] == [50, 50, 50, 50]
     actions = [(e.action, e.decision) for e in events(world.ctx, job_id)]
     assert actions.count(("sandbox.query.resume", "allow")) == 1
     assert actions.count(("policy.edh/sandbox/query", "allow")) == 1  # asked again
-    assert actions.count(("sandbox.query.release", "allow")) == 1
-    assert released_cells(world.ctx, job_id) == 4
+    assert actions.count(("sandbox.output.hold", "info")) == 1
+    assert held_cells(world.ctx, job_id) == 4
 
 
 def test_queued_jobs_handed_back_at_a_clean_shutdown_run_on_the_next_hub(
@@ -161,8 +163,8 @@ def test_queued_jobs_handed_back_at_a_clean_shutdown_run_on_the_next_hub(
         assert left is not None and (left.status, left.runner) == ("queued", None)
     assert wait_finished(world.ctx, busy.id).status == "failed"  # its deadline
     with new_hub(db_url, tmp_path) as (_, ctx):
-        assert wait_finished(ctx, waiting.id).status == "succeeded"
-    assert released_cells(world.ctx, waiting.id) == 4
+        assert wait_finished(ctx, waiting.id).status == "pending_review"
+    assert held_cells(world.ctx, waiting.id) == 4
 
 
 def test_running_job_of_a_killed_hub_fails_and_releases_nothing(
@@ -177,14 +179,14 @@ def test_running_job_of_a_killed_hub_fails_and_releases_nothing(
             f"/api/v1/projects/{world.project()}/queries", json={"sql": BY_SCHOOL}, headers=headers
         )
         assert again.status_code == 202, again.text
-        assert wait_finished(ctx, again.json()["id"]).status == "succeeded"
+        assert wait_finished(ctx, again.json()["id"]).status == "pending_review"
     assert job.status == "failed" and job.reasons == [jobs.INTERRUPTED]
     assert job.report == {"decision": "failed", "reasons": [jobs.INTERRUPTED]}
     assert result.status_code == 409 and result.json()["job_status"] == "failed"
-    assert released_cells(world.ctx, job_id) == 0
+    assert held_cells(world.ctx, job_id) == 0
     failed = [e for e in events(world.ctx, job_id) if e.action == "sandbox.query.failed"]
     assert [e.reasons for e in failed] == [[jobs.INTERRUPTED]]
-    assert not any(e.action == "sandbox.query.release" for e in events(world.ctx, job_id))
+    assert not any(e.action == "sandbox.output.hold" for e in events(world.ctx, job_id))
 
 
 def test_queued_job_whose_contract_was_suspended_meanwhile_ends_refused(
@@ -196,7 +198,7 @@ def test_queued_job_whose_contract_was_suspended_meanwhile_ends_refused(
         job = wait_finished(ctx, job_id)
     reason = "contract c-alice is SUSPENDED, not FINALIZED"
     assert job.status == "refused" and reason in job.reasons, job.reasons
-    assert job.result is None and released_cells(world.ctx, job_id) == 0
+    assert job.result is None and held_cells(world.ctx, job_id) == 0
     denials = {e.action: e.reasons for e in events(world.ctx, job_id) if e.decision == "deny"}
     assert reason in denials["policy.edh/sandbox/query"]
     assert reason in denials["sandbox.query.resume"][0]
@@ -229,9 +231,9 @@ def test_two_hubs_starting_together_take_each_orphan_once(
     with ExitStack() as stack:
         hubs = [stack.enter_context(new_hub(db_url, tmp_path)) for _ in range(2)]
         finished = [wait_finished(hubs[0][1], job_id) for job_id in left]
-    assert [j.status for j in finished] == ["succeeded"] * 4 + ["failed"]
+    assert [j.status for j in finished] == ["pending_review"] * 4 + ["failed"]
     actions = Counter(e.action for job_id in left for e in events(world.ctx, job_id))
     assert actions["sandbox.query.resume"] == 4
-    assert actions["sandbox.query.release"] == 4
+    assert actions["sandbox.output.hold"] == 4
     assert actions["sandbox.query.failed"] == 1
-    assert sum(released_cells(world.ctx, job_id) for job_id in left) == 16
+    assert sum(held_cells(world.ctx, job_id) for job_id in left) == 16

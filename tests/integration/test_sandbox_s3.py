@@ -54,7 +54,7 @@ def test_the_api_serves_queries_from_the_bucket(s3_sandbox: SandboxWorld) -> Non
     assert isinstance(s3_sandbox.runtime.lake, VerifiedLake)
     assert isinstance(s3_sandbox.runtime.lake.inner, S3Lake) and s3_sandbox.runtime.s3 is not None
     job, result = s3_sandbox.run(BY_SCHOOL)
-    assert job["status"] == "succeeded", job
+    assert job["status"] == "released", job
     assert [r[1] for r in result["rows"]] == [50, 50, 50, 50]
     assert job["resources"]["rows_scanned"] == 2000
 

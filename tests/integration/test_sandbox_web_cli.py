@@ -26,9 +26,13 @@ def test_research_page_runs_a_query_and_shows_its_report(sandbox: SandboxWorld) 
     resp = sandbox.client.post("/research", data=data, follow_redirects=False)
     assert resp.status_code == 303
     job_id = resp.headers["location"].rsplit("/", 1)[-1]
-    sandbox.wait(job_id)
+    assert sandbox.wait(job_id)["status"] == "pending_review"
+    held = sandbox.client.get(f"/research/jobs/{job_id}")
+    assert "en attente du contrôle des sorties" in held.text and "school-0" not in held.text
+    sandbox.approve(job_id)
     job_page = sandbox.client.get(f"/research/jobs/{job_id}")
-    assert "terminée" in job_page.text and "Rapport de contrôle de divulgation" in job_page.text
+    assert "diffusée après contrôle" in job_page.text
+    assert "Résultat exact diffusé après approbation de deux contrôleurs" in job_page.text
     assert "school-0" in job_page.text
     csv_text = sandbox.client.get(f"/research/jobs/{job_id}/result.csv").text
     assert csv_text.startswith("school_id,eleves")
@@ -60,7 +64,11 @@ def test_cli_submits_waits_and_fetches(
     sql = "SELECT verb, count(DISTINCT pupil_id) AS pupils FROM statements GROUP BY 1 ORDER BY 1"
     code = main(["query", "submit", "--project", world.project(), "--sql", sql, "--wait", *common])
     job = json.loads(capsys.readouterr().out)
-    assert code == 0 and job["status"] == "succeeded"
+    assert code == 0 and job["status"] == "pending_review"  # exact: held in the airlock
+    for checker in ("carol", "dave"):
+        review = ["--url", hub.url, "--token", hub.ctx.issuer.mint(checker, ["output_checker"])]
+        assert main(["outputs", "approve", job["id"], "--comment", "ok", *review]) == 0
+    capsys.readouterr()
     assert main(["query", "report", job["id"], *common]) == 0
     assert json.loads(capsys.readouterr().out)["summary"]["rows_released"] == 4
     out = tmp_path / "r.parquet"

@@ -87,7 +87,8 @@ def hold(session: Session, job: QueryJob, exact: Exact) -> None:
     job.status, job.report = PENDING, {"decision": PENDING}
     summary = held.findings["summary"]
     _audit(session, Actor(job.submitted_by, "researcher"), job, "sandbox.output.hold",
-           Decision.INFO, ["exact result held for output checking"], summary=summary)  # fmt: skip
+           Decision.INFO, ["exact result held for output checking"], summary=summary,
+           rows_scanned=job.stats.get("rows_scanned"))  # fmt: skip
 
 
 def _assess(exact: Exact) -> findings.Held:
