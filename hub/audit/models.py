@@ -18,7 +18,7 @@ class EventFields(SQLModel):
     event_id: str = Field(max_length=36, unique=True)
     ts: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
     actor_sub: str = Field(max_length=255)
-    actor_role: str = Field(max_length=64)
+    actor_role: str = Field(max_length=255)  # every role of the principal, comma-joined
     actor_org: str | None = Field(default=None, max_length=64)
     action: str = Field(max_length=128)
     resource_type: str = Field(max_length=64)

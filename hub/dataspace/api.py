@@ -32,7 +32,9 @@ from hub.dataspace.outbox import DeliveryFailed
 from hub.dataspace.reactions import react_negotiation, react_transfer
 from hub.errors import HubError
 
-router = APIRouter(tags=["dataspace"], dependencies=[Depends(public_endpoint)])
+router = APIRouter(
+    tags=["dataspace"], include_in_schema=False, dependencies=[Depends(public_endpoint)]
+)  # the Dataspace Protocol has its own specification and schemas (docs/dataspace.md)
 
 
 def node_of(request: Request) -> Node:

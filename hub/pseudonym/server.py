@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
+from hub.audit.seal import use_audit_key
 from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record_now
 from hub.config import Settings
 from hub.db import make_engine, upgrade
@@ -122,6 +123,7 @@ def create_service_app(settings: Settings) -> FastAPI:
     check_service_settings(settings)
     engine = make_engine(service_database_url(settings))
     upgrade(engine)
+    use_audit_key(engine, settings)  # its own trail is sealed like the hub's
     token = settings.pseudonym.service.token.get_secret_value().encode()
     app = FastAPI(title="EDH pseudonymisation service", docs_url=None, redoc_url=None)
     app.state.pseudonym = ServiceState(engine, LocalDeriver(custody(settings)), token)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from hub.auth import ALL_ROLES, public_endpoint
 from hub.web.navigation import sections_for
-from hub.web.session import session_principal, ui_principal
+from hub.web.session import page_roles, session_principal, ui_principal
 from hub.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -18,7 +18,7 @@ PUBLIC = [Depends(public_endpoint)]
 SWAGGER = "/static/swagger-ui"
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, dependencies=[Depends(page_roles(*ALL_ROLES))])
 def home(request: Request) -> Response:
     principal = ui_principal(request, *ALL_ROLES)
     context = {"principal": principal, "sections": sections_for(principal.roles)}

@@ -388,7 +388,7 @@ def test_unreachable_witness_fails_the_verification_clearly(hub_ctx: HubContext,
 
 def test_without_the_audit_key_nothing_is_appended_unsealed(db_url: str, tmp_path: Path) -> None:
     from hub.audit.chain import AuditUnavailable, chain_head
-    from hub.audit.settings import AuditSettings
+    from hub.audit.seal import use_audit_key
     from hub.audit.trail import record_now
     from hub.db import session_scope
     from tests.support.audit_fixtures import draft
@@ -396,12 +396,15 @@ def test_without_the_audit_key_nothing_is_appended_unsealed(db_url: str, tmp_pat
 
     broken = tmp_path / "not-a-key.pem"
     broken.write_text("not a PEM key", encoding="utf-8")
-    ctx = make_context(db_url, tmp_path, audit=AuditSettings(key_file=broken))
+    ctx = make_context(db_url, tmp_path)  # a hub starts only with a readable key (tested
+    good = ctx.settings.audit.key_file  # in test_startup_and_health); the file then breaks
+    ctx.settings.audit.key_file = broken
+    use_audit_key(ctx.engine, ctx.settings)
     try:
         seed(ctx, 2)  # committed with their changes, left pending
         with pytest.raises(AuditUnavailable):
             record_now(ctx.engine, draft(3))  # the access it records is refused
-        ctx.settings.audit.key_file = None  # the operator fixes the key
+        ctx.settings.audit.key_file = good  # the operator fixes the key
         record_now(ctx.engine, draft(4))
         with session_scope(ctx.engine) as session:
             assert chain_head(session)[0] == 3

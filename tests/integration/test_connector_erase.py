@@ -21,6 +21,8 @@ from tests.support.ingest_batches import statements
 from tests.support.ingest_cli import CONNECTOR, connector_env, lake_column, run_connector
 from tests.support.ingest_fixtures import IngestSetup
 
+NEW = {"If-None-Match": "*"}  # a new document (xAPI 1.0.3 requires a precondition)
+
 PUPIL = {"account": {"homePage": "https://ent.example.fr", "name": "eleve-1"}}
 IDENTIFIER = "account:https://ent.example.fr|eleve-1"
 
@@ -40,7 +42,9 @@ def _store(data_dir: Path, day: str) -> None:
             posted = xapi.post("/xapi/statements", json=fresh)
             assert posted.status_code == 200, posted.text
             params = {"agent": json.dumps(PUPIL), "profileId": "prefs"}
-            profile = xapi.put("/xapi/agents/profile", params=params, json={"name": "Éloïse"})
+            profile = xapi.put(
+                "/xapi/agents/profile", params=params, json={"name": "Éloïse"}, headers=NEW
+            )
             assert profile.status_code == 204, profile.text
     finally:
         spool.close()

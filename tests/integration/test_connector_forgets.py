@@ -28,6 +28,8 @@ from tests.support.ingest_batches import statements
 from tests.support.ingest_cli import connector_env, lake_column, run_connector
 from tests.support.ingest_fixtures import IngestSetup
 
+NEW = {"If-None-Match": "*"}  # a new document (xAPI 1.0.3 requires a precondition)
+
 HEADERS = {"Authorization": basic("k", "s"), "X-Experience-API-Version": "1.0.3"}
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
@@ -52,7 +54,12 @@ def _store(data_dir: Path, day: str, first: int = 0) -> None:
             assert xapi.post("/xapi/statements", json=void).status_code == 200
             agent = json.dumps(batch[first + 1]["actor"])
             params = {"agent": agent, "profileId": "prefs"}
-            assert xapi.put("/xapi/agents/profile", params=params, json={"x": 1}).status_code == 204
+            assert (
+                xapi.put(
+                    "/xapi/agents/profile", params=params, json={"x": 1}, headers=NEW
+                ).status_code
+                == 204
+            )
     finally:
         spool.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,26 @@ def put(upload: dict[str, Any], data: bytes) -> httpx.Response:
     return httpx.put(upload["url"], content=data, headers=upload.get("headers") or {})
 
 
+@pytest.fixture
+def ingest(db_url: str, tmp_path: Path) -> Iterator[IngestSetup]:
+    """The ingest world with a contract asking for reviewed (exact) release, so the oracle
+    compares exact counts with the lake."""
+    with ingest_setup(db_url, tmp_path, release_mode="reviewed") as setup:
+        yield setup
+
+
+def _approve(setup: IngestSetup, job_id: str) -> None:
+    """Two distinct output checkers approve the held result (the airlock's rule)."""
+    for checker in ("carol", "dave"):
+        token = setup.ctx.issuer.mint(checker, ["output_checker"])
+        resp = setup.client.post(
+            f"/api/v1/reviews/outputs/{job_id}/approve",
+            json={"comment": "comptes vérifiés"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert resp.status_code == 200, resp.text
+
+
 def sandbox_rows(setup: IngestSetup) -> list[Any]:
     """What the project's researcher gets for the whole lake of the contract."""
     world = setup.world
@@ -76,6 +97,7 @@ def sandbox_rows(setup: IngestSetup) -> list[Any]:
         while setup.client.get(job_url, headers=world.as_lab()).json()["status"] in ACTIVE:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+        _approve(setup, resp.json()["id"])
         result = setup.client.get(f"{job_url}/result", headers=world.as_lab())
         assert result.status_code == 200, result.text
         return list(result.json()["rows"])

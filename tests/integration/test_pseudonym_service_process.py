@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, create_engine, select
@@ -97,7 +99,16 @@ def service(tmp_path: Path) -> Iterator[Service]:
     )  # fmt: skip
     assert b'"versions": ["v1", "v2"]' in rotated.stdout
     token, port, database = secrets.token_hex(32), free_port(), tmp_path / "pseudonym.sqlite3"
+    audit_key = tmp_path / "service-audit.pem"  # seals the service's own audit trail
+    audit_key.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     env |= {
+        "EDH_AUDIT__KEY_FILE": str(audit_key),
         "EDH_DEV_MODE": "false",
         "EDH_DATA_DIR": str(tmp_path / "data"),
         "EDH_PSEUDONYM__SERVICE__TOKEN": token,

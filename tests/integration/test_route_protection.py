@@ -90,4 +90,6 @@ def test_public_routes_answer_without_credentials(client: TestClient) -> None:
     for route in public:
         for method in route.methods - {"HEAD"}:
             resp = _call(client, method, route.path)
+            if route.path.startswith("/dsp/") and resp.status_code == 401:
+                continue  # Dataspace Protocol: participants prove their identity per message
             assert resp.status_code != 401 and resp.status_code < 500, (method, route.path)

@@ -19,7 +19,10 @@ ASSET = re.compile(r'(?:src|href)="([^"#]+\.(?:css|js|svg|png|ico))"')
 
 def login(client: TestClient, token: str, next_page: str = "/") -> str:
     response = client.post(
-        "/login", data={"token": token, "next": next_page}, headers=HTML, follow_redirects=False
+        "/login",
+        data=form(client, token=token, next=next_page),
+        headers=HTML,
+        follow_redirects=False,
     )
     assert response.status_code == 303
     return str(response.headers["location"])

@@ -152,9 +152,9 @@ def finalize_contract(world: World, connector_ids: list[str], **terms: Any) -> s
     return str(world.finalized()["id"])
 
 
-def prepare(ctx: HubContext) -> IngestSetup:
-    """Register parties, a dataset, a connector and a FINALIZED contract binding it (not
-    served yet: ``url`` is empty)."""
+def prepare(ctx: HubContext, **terms: Any) -> IngestSetup:
+    """Register parties, a dataset, a connector and a FINALIZED contract binding it, with
+    ``terms`` overrides (not served yet: ``url`` is empty)."""
     client = TestClient(create_app(context=ctx), raise_server_exceptions=False)
 
     def auth(*roles: str, sub: str = "tester", org: str | None = None) -> dict[str, str]:
@@ -167,7 +167,9 @@ def prepare(ctx: HubContext) -> IngestSetup:
         ctx, "", client, world, "", world.dataset_id, "", Ed25519PrivateKey.generate()
     )
     setup.connector_id, setup.connector_key = setup.register_connector()
-    setup.contract_id = finalize_contract(world, [setup.connector_id], allowed_fields=LAKE_FIELDS)
+    setup.contract_id = finalize_contract(
+        world, [setup.connector_id], allowed_fields=LAKE_FIELDS, **terms
+    )
     return setup
 
 
@@ -177,8 +179,10 @@ def ingest_setup(
     tmp_path: Path,
     storage: StorageSettings | None = None,
     bus: BusSettings | None = None,
+    **terms: Any,
 ) -> Iterator[IngestSetup]:
-    """Everything an end-to-end ingestion test needs, served on loopback by uvicorn."""
+    """Everything an end-to-end ingestion test needs, served on loopback by uvicorn
+    (``terms`` override the contract's)."""
     port = free_port()
     ctx = make_context(
         db_url,
@@ -187,7 +191,7 @@ def ingest_setup(
         storage=storage or StorageSettings(),
         bus=bus or BusSettings(),
     )
-    setup = prepare(ctx)
+    setup = prepare(ctx, **terms)
     try:
         with serve(ctx, port) as url:
             setup.url = url

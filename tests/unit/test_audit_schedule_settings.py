@@ -22,12 +22,13 @@ def test_production_defaults_run_every_task() -> None:
         "alerts": timedelta(minutes=5),
         "verify": timedelta(hours=1),
         "purge": timedelta(days=1),
+        "lake-purge": timedelta(days=1),
     }
 
 
 def test_zero_disables_a_task() -> None:
     settings = AuditSettings(alerts_every_minutes=0, purge_every_minutes=0)
-    assert [t.name for t in configured_tasks(settings)] == ["checkpoint", "verify"]
+    assert [t.name for t in configured_tasks(settings)] == ["checkpoint", "verify", "lake-purge"]
     assert periods(settings)["alerts"] == 0
 
 
