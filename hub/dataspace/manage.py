@@ -5,6 +5,7 @@ researchers. Every route declares its roles; every change is audited."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -21,7 +22,13 @@ from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
 from hub.dataspace.node import Node
 from hub.dataspace.outbox import DeliveryFailed
 from hub.dataspace.reactions import react_negotiation
-from hub.errors import InvalidTransition, NotFound, ServiceUnavailable, ValidationFailed
+from hub.errors import (
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from hub.registry.schemas import OrgKind
 from hub.registry.service import get_org
 
@@ -174,6 +181,7 @@ async def negotiate(
 
     def run() -> dict[str, Any]:
         with Session(node.ctx.engine) as session:
+            _trusted_provider(session, body.provider_id, str(body.provider_url))
             row = negotiation.initiate(
                 node, session, body.provider_url, body.provider_id, body.dataset_id, body.offer_id
             )
@@ -206,6 +214,16 @@ async def request_transfer(
             return transfer.document(row)
 
     return await run_in_threadpool(_outgoing, run)
+
+
+def _trusted_provider(session: Session, provider_id: str, provider_url: str) -> None:
+    """The hub calls only a provider on the operator's trust list, at the host of its
+    ``did:web`` (an allowlist: no request leaves for an address a caller chose)."""
+    if not provider_id.startswith("did:web:") or session.get(DspParticipant, provider_id) is None:
+        raise Forbidden("the provider is not on the hub's trust list")
+    host = unquote(provider_id[len("did:web:") :].split(":")[0])
+    if urlsplit(provider_url).netloc != host:
+        raise Forbidden("provider_url is not on the host of the provider's did:web")
 
 
 def _outgoing(run: Any) -> dict[str, Any]:
