@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from contracts.model import DEFAULT_EPSILON_BUDGET, ReleaseMode
 from hub.audit.pupil import record_use
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
+from hub.audit.trail import Actor, Decision
 from hub.auth import Principal, Role
 from hub.db import session_scope
 from hub.errors import Forbidden, HubError, NotFound, ValidationFailed
@@ -35,6 +35,7 @@ from hub.sandbox.dp import budget as dp_budget
 from hub.sandbox.dp import release as dp_release
 from hub.sandbox.dp.shape import DpPlan
 from hub.sandbox.errors import QueryRefused
+from hub.sandbox.events import record_job_event
 from hub.sandbox.models import ACTIVE as ACTIVE
 from hub.sandbox.models import QueryJob
 from hub.sandbox.output import jsonable
@@ -261,22 +262,7 @@ def _audit(
         "status": job.status,
         **details,
     }
-    record(
-        session,
-        EventDraft(
-            actor=actor,
-            action=action,
-            resource=Resource("query_job", job.id),
-            decision=decision,
-            reasons=reasons,
-            why=Why(
-                project_id=job.project_id,
-                purpose=job.purpose,
-                contract_id=",".join(job.contract_ids) or None,
-            ),
-            details=body,
-        ),
-    )
+    record_job_event(session, actor, job, action, decision, reasons, body)
 
 
 def _execute(runtime: SandboxRuntime, job_id: str, vetted: Vetted) -> None:

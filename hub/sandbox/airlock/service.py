@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 from sqlmodel import Session, col, select
 
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
+from hub.audit.trail import Actor, Decision, Resource, Why
 from hub.auth import Principal, Role
 from hub.context import HubContext
 from hub.errors import NotFound
@@ -30,6 +30,7 @@ from hub.policy import enforce
 from hub.sandbox import authorize, rewrite, sqlcheck
 from hub.sandbox.airlock import findings
 from hub.sandbox.airlock.models import PENDING, REJECTED, RELEASED, OutputHold, OutputReview
+from hub.sandbox.events import record_job_event
 from hub.sandbox.models import QueryJob
 from hub.sandbox.scope import ProjectScope
 
@@ -293,19 +294,5 @@ def _audit(
     reasons: list[str],
     **details: Any,
 ) -> None:
-    record(
-        session,
-        EventDraft(
-            actor=actor,
-            action=action,
-            resource=Resource("query_job", job.id),
-            decision=decision,
-            reasons=reasons,
-            why=Why(
-                project_id=job.project_id,
-                purpose=job.purpose,
-                contract_id=",".join(job.contract_ids) or None,
-            ),
-            details={"sql_hash": job.sql_hash, "status": job.status, **details},
-        ),
-    )
+    details = {"sql_hash": job.sql_hash, "status": job.status, **details}
+    record_job_event(session, actor, job, action, decision, reasons, details)
