@@ -143,7 +143,9 @@ def _detail(
     mine = any(d.reviewer_sub == principal.sub and d.version == contract.version for d in decisions)
     actor = actor_of(principal, Role.ETHICS_REVIEWER)
     awaiting = contract.state == State.ACCEPTED and contract.review_status == ReviewStatus.PENDING
-    conflict = awaiting and not review.may_review(hub_context(request), session, actor, contract)
+    # Having decided already says more than the policy's refusal, so it is asked first.
+    ctx = hub_context(request)
+    conflict = awaiting and not mine and not review.may_review(ctx, session, actor, contract)
     can_decide = awaiting and not mine and not conflict
     return _page(
         request,
@@ -163,7 +165,7 @@ def _detail(
         conflict=conflict,
         error=error,
         saved=request.query_params.get("enregistre") == "1",
-        quorum=hub_context(request).settings.review.quorum,
+        quorum=ctx.settings.review.quorum,
     )
 
 

@@ -7,8 +7,10 @@ restart."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -85,12 +88,29 @@ def _start(workdir: Path, data_dir: Path) -> Hub:
 
 
 def _stop(hub: Hub) -> None:
+    """Stop the hub's whole process group and wait until its port is free: the shell
+    exits before the server it started, which would otherwise still answer there."""
     os.killpg(hub.process.pid, signal.SIGTERM)
     try:
         hub.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         os.killpg(hub.process.pid, signal.SIGKILL)
         hub.process.wait()
+    address = urlsplit(PROPERTIES["dataspacetck.dsp.connector.http.base.url"])
+    deadline = time.monotonic() + 20
+    while _answers(address.hostname or "127.0.0.1", address.port or 80):
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(hub.process.pid, signal.SIGKILL)
+        time.sleep(0.1)
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 @pytest.fixture(scope="module")
