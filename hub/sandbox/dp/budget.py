@@ -4,6 +4,12 @@ Basic composition: a project's spend is the sum of the ε of its releases (and o
 δ). A query is refused at submission when the remaining ε is below the ε one query may
 spend, and its release is withheld when, by the time it is released, other releases have
 left too little (the check and the debit are one transaction with the job's success).
+
+Concurrent releases of one project never overspend, even from several hub processes on
+one database: :func:`debit` first takes the project's budget lock for the rest of the
+transaction (PostgreSQL: a transaction-level advisory lock keyed by the project; SQLite:
+every writing transaction already holds the database's write lock from its BEGIN), so
+the next debit reads the ledger only once this one is committed or rolled back.
 """
 
 from __future__ import annotations
@@ -11,13 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, select
 
+from hub.db import is_sqlite
 from hub.sandbox.dp.models import BudgetSpend
 from hub.sandbox.errors import QueryRefused
 
 EPSILON_SLACK = 1e-9  # OpenDP's maps round up in the last bits
+LOCK_SPACE = 0x5DB0  # first key of PostgreSQL's two-key advisory locks: the budget ledger
 
 
 class BudgetSpent(QueryRefused):
@@ -83,7 +91,9 @@ def debit(
     total: float,
     details: dict[str, Any],
 ) -> Budget:
-    """Record ``spend`` (ε, δ) for ``job_id``; raise ``BudgetSpent`` when it does not fit."""
+    """Record ``spend`` (ε, δ) for ``job_id``; raise ``BudgetSpent`` when it does not fit.
+    Holds the project's budget lock until the caller's transaction ends (module docstring)."""
+    _lock(session, project_id)
     require(session, project_id, spend[0], total)
     session.add(
         BudgetSpend(
@@ -92,3 +102,14 @@ def debit(
     )
     session.flush()
     return of(session, project_id, total)
+
+
+def _lock(session: Session, project_id: str) -> None:
+    """Take ``project_id``'s budget lock until the end of the session's transaction."""
+    bind = session.get_bind()
+    if is_sqlite(bind.engine):
+        return  # BEGIN IMMEDIATE: the transaction already holds the write lock
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:space, hashtext(:project))"),
+        {"space": LOCK_SPACE, "project": project_id},
+    )
