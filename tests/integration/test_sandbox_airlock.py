@@ -18,6 +18,8 @@ from hub.audit.models import AuditEvent
 from hub.audit.trail import Actor
 from hub.context import HubContext
 from hub.db import session_scope
+from hub.pseudonym.models import PupilUseDigest
+from hub.pseudonym.service import use_digest, use_key
 from hub.registry import service as registry
 from hub.sandbox.airlock.models import OutputReview
 from hub.sandbox.runtime import uninstall
@@ -523,3 +525,34 @@ def test_failures_and_resources_of_exact_queries_carry_no_data(airlock: SandboxW
     resources = airlock.wait(held_job["id"])["resources"]
     assert resources["query_s"] in (1, 2, 5, 10, 30, 60)
     assert resources["peak_memory_bytes"] % (64 * 2**20) == 0
+
+
+def test_a_release_records_the_use_of_every_pupil_in_scope(airlock: SandboxWorld) -> None:
+    """The pupil's rights record lists airlock releases as it lists releases under
+    differential privacy: at the second approval, never before, never on a rejection.
+    Oracle: the pseudonyms in the contract's lake files, digested independently."""
+    key = use_key(airlock.ctx.settings)
+    pseudonyms = {r[0] for r in lake_sql(airlock, "SELECT DISTINCT actor_pseudonym FROM lake")}
+    expected = {use_digest(key, "c-alice", p) for p in pseudonyms}
+    assert len(expected) == 200
+
+    def recorded(job_id: str) -> list[PupilUseDigest]:
+        with Session(airlock.ctx.engine) as session:
+            query = select(PupilUseDigest).where(PupilUseDigest.job_id == job_id)
+            return list(session.exec(query).all())
+
+    rejected = held(airlock, BY_SCHOOL)
+    assert review(airlock, rejected["id"], "carol", "reject", "non").status_code == 200
+    job = held(airlock, BY_SCHOOL)
+    assert review(airlock, job["id"], "carol", "approve").status_code == 200
+    assert recorded(job["id"]) == []  # one approval releases nothing
+    assert review(airlock, job["id"], "dave", "approve").json()["status"] == "released"
+    rows = recorded(job["id"])
+    assert {r.digest for r in rows} == expected and len(rows) == len(expected)
+    assert {(r.contract_id, r.project_id) for r in rows} == {("c-alice", airlock.project())}
+    assert recorded(rejected["id"]) == []
+    with Session(airlock.ctx.engine) as session:  # what the DPO's per-pupil report lists
+        first = session.exec(
+            select(PupilUseDigest).where(PupilUseDigest.digest == sorted(expected)[0])
+        ).all()
+    assert [r.job_id for r in first] == [job["id"]]

@@ -8,6 +8,12 @@ Every step is audited in the same transaction as the change it makes:
 decided by the policy (``edh/sandbox/review``, once per contract of the job), and the
 release by ``edh/sandbox/release``, so a revoked researcher or a suspended contract
 stops a result still in the airlock.
+
+The release records the use of the pupils' data as a release under differential privacy
+does (``hub.audit.pupil.record_use``, in the release's transaction): every pupil in the
+scope the query ran on, per contract, so the pupil's rights record lists airlock releases
+too. The hold keeps that scope (its contracts and lake objects, never shown to checkers)
+until the release.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 import pyarrow as pa
 from sqlmodel import Session, col, select
 
+from hub.audit.pupil import record_use
 from hub.audit.trail import Actor, Decision, Resource, Why
 from hub.auth import Principal, Role
 from hub.context import HubContext
@@ -32,10 +39,11 @@ from hub.sandbox.airlock import findings
 from hub.sandbox.airlock.models import PENDING, REJECTED, RELEASED, OutputHold, OutputReview
 from hub.sandbox.events import record_job_event
 from hub.sandbox.models import QueryJob
-from hub.sandbox.scope import ProjectScope
+from hub.sandbox.scope import ContractPart, ProjectScope
 
 REVIEW = "edh/sandbox/review"
 APPROVALS_NEEDED = 2
+INTERNAL = ("request", "scope")  # what a hold keeps for its release, never shown
 
 
 class Action(StrEnum):
@@ -81,7 +89,7 @@ def hold(session: Session, job: QueryJob, exact: Exact) -> None:
             submitted_by=job.submitted_by,
             status=PENDING,
             result={"columns": held.columns, "rows": held.rows},
-            findings={**held.findings, "request": request},
+            findings={**held.findings, "request": request, "scope": _scope_record(exact.scope)},
             cells=held.cells,
         )
     )
@@ -90,6 +98,38 @@ def hold(session: Session, job: QueryJob, exact: Exact) -> None:
     _audit(session, Actor(job.submitted_by, "researcher"), job, "sandbox.output.hold",
            Decision.INFO, ["exact result held for output checking"], summary=summary,
            rows_scanned=job.stats.get("rows_scanned"))  # fmt: skip
+
+
+def _scope_record(scope: ProjectScope) -> dict[str, Any]:
+    """What the release needs of ``scope`` to record the use of the pupils' data."""
+    parts = [
+        {"contract_id": p.contract_id, "datasets": list(p.dataset_ids), "paths": list(p.paths)}
+        for p in scope.parts
+    ]
+    return {
+        "project_id": scope.project_id,
+        "min_cell_size": scope.min_cell_size,
+        "row_level": scope.row_level,
+        "rounding_base": scope.rounding_base,
+        "parts": parts,
+    }
+
+
+def _scope_of(record: dict[str, Any]) -> ProjectScope:
+    """The scope a hold ran on (``_scope_record``), for the record of use: neither its
+    columns nor its pseudonym key are kept (the record does not need them)."""
+    parts = tuple(
+        ContractPart(p["contract_id"], tuple(p["datasets"]), frozenset(), tuple(p["paths"]))
+        for p in record["parts"]
+    )
+    return ProjectScope(
+        project_id=record["project_id"],
+        parts=parts,
+        min_cell_size=int(record["min_cell_size"]),
+        row_level=bool(record["row_level"]),
+        rounding_base=record["rounding_base"],
+        pseudonym_key="",
+    )
 
 
 def _assess(exact: Exact) -> findings.Held:
@@ -171,7 +211,7 @@ def _held(session: Session, found: OutputHold, *, history: bool = True) -> Held:
 
 
 def _findings(session: Session, found: OutputHold) -> dict[str, Any]:
-    report = copy.deepcopy({k: v for k, v in found.findings.items() if k != "request"})
+    report = copy.deepcopy({k: v for k, v in found.findings.items() if k not in INTERNAL})
     if report["k"] is None:
         return report
     more = findings.history(found.cells, other_cells(session, found), int(report["k"]))
@@ -264,6 +304,9 @@ def _release(
     authorize.release(ctx, session, job.submitted_by, request, docs, job.id,
                       0 if request.row_level else fewest)  # fmt: skip
     _end(found, job, RELEASED)
+    scope = found.findings.get("scope")  # absent from holds made before it was kept
+    if scope is not None:
+        record_use(ctx, session, job.id, _scope_of(scope))
     job.result = found.result
     job.report = {
         "decision": RELEASED,
