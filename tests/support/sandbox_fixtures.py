@@ -75,8 +75,10 @@ def write_batch(
     day: str = "2026-09-01",
     seq: int = 1,
     salt: str = "",
+    days: int = 28,
 ) -> Path:
-    """One Parquet batch under the lake layout; pupil ``i`` is in school ``i % schools``.
+    """One Parquet batch under the lake layout; pupil ``i`` is in school ``i % schools``;
+    statement ``s`` is pupil ``s % pupils``'s, on day ``(s // pupils) % days`` from ``day``.
 
     Pupil pseudonyms are ``sha256(salt || 'pupil-' || i)`` (contract-scoped in the lake).
     """
@@ -93,7 +95,7 @@ def write_batch(
         'https://example.org/videos/' || (i % 7) AS object_id,
         'https://w3id.org/xapi/video/activity-type/video' AS object_type,
         (TIMESTAMPTZ '{day} 08:00:00+00' + to_seconds(i % 86400)
-           + to_days((i // {pupils}) % 28)) AS "timestamp",
+           + to_days((i // {pupils}) % {days})) AS "timestamp",
         TIMESTAMPTZ '{day} 23:00:00+00' AS stored,
         CASE WHEN i % 3 = 0 THEN ((i * 7919) % 101) / 100.0 END AS result_score_scaled,
         CASE WHEN i % 3 = 0 THEN ((i * 7919) % 101)::DOUBLE END AS result_score_raw,

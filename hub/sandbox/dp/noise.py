@@ -8,7 +8,9 @@ the epsilons and deltas OpenDP's privacy maps report):
    noise on each count; a key is released only when its noisy count passes a threshold
    chosen so that the probability of releasing a key held by few pupils is at most
    ``delta``). A pupil is in at most ``L`` cells: the input distance is
-   ``(l0, l1, linf) = (L, L, 1)``.
+   ``(l0, l1, linf) = (L, L, 1)``. When the query declared its keys
+   (``hub.sandbox.dp.domain``), the vector of counts of every declared cell instead:
+   ``make_laplace`` on integers (discrete Laplace), l1 sensitivity ``L``, no threshold.
 2. per measured aggregate, the vector of the released cells' sums of clamped per-pupil
    values: ``make_laplace`` with l1 sensitivity ``L * max(|low|, |high|)``; for a mean
    also the vector of pupils with a value (l1 sensitivity ``L``).
@@ -61,6 +63,21 @@ def noisy_counts(
     spend.add("laplace_threshold", scale, (epsilon_spent, delta_spent), threshold=threshold)
     released: dict[str, int] = measurement(counts)
     return released
+
+
+def declared_counts(
+    counts: dict[str, int], cells: int, epsilon: float, spend: Spend
+) -> dict[str, int]:
+    """Every key of ``counts`` (the cells the query declared, whatever the data) with its
+    count under discrete Laplace noise, l1 sensitivity ``cells``; costs ``epsilon``."""
+    keys = list(counts)
+    space = dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int)
+    scale = cells / epsilon
+    measurement = dp.m.make_laplace(*space, scale=scale)
+    cost = float(measurement.map(cells))  # type: ignore[no-untyped-call]
+    spend.add("laplace", scale, (cost, 0.0), sensitivity=cells, column="pupils per cell")
+    noisy: list[int] = measurement([counts[k] for k in keys])
+    return dict(zip(keys, noisy, strict=True))
 
 
 def _threshold(make: Any, d_in: tuple[int, int, int], delta: float, start: int) -> int:

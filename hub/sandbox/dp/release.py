@@ -62,8 +62,8 @@ def release(
     rows: list[dict[str, Any]], dp_plan: shape.DpPlan, scope: ProjectScope, settings: Settings
 ) -> Released:
     """The released rows of ``rows`` (one per cell, from ``dp_plan.sql``), sorted by keys;
-    cells with a noisy pupil count below the threshold or ``scope.min_cell_size`` are
-    dropped whole."""
+    cells with a noisy pupil count below the threshold (keys not declared by the query)
+    or ``scope.min_cell_size`` are dropped whole."""
     cells = {_cell(row): row for row in rows}
     measured = [m for m in dp_plan.measures if m.kind != "pupils"]
     parts = 1 + sum(2 if m.kind == "avg" else 1 for m in measured)
@@ -71,7 +71,10 @@ def release(
     spend = noise.Spend()
     L = dp_plan.max_cells
     counts = {k: int(r["__edh_n"]) for k, r in cells.items()}
-    noisy_n = noise.noisy_counts(counts, L, epsilon, settings.delta, spend)
+    if dp_plan.declared:  # the query's own list of keys: every one comes out, with noise
+        noisy_n = noise.declared_counts(counts, L, epsilon, spend)
+    else:
+        noisy_n = noise.noisy_counts(counts, L, epsilon, settings.delta, spend)
     kept = sorted(k for k, n in noisy_n.items() if n >= scope.min_cell_size)
     values = {m.item: _values(m, dp_plan, [cells[k] for k in kept], L, epsilon, spend)
               for m in measured}  # fmt: skip
@@ -86,6 +89,7 @@ def release(
         "epsilon": spend.epsilon,
         "delta": spend.delta,
         "max_cells_per_pupil": L,
+        "keys": "declared" if dp_plan.declared else "noisy threshold",
         "codebook_version": codebook.version(),
         "measures": [
             {"column": dp_plan.items[m.item], "kind": m.kind, "bounds": list(m.bounds)}

@@ -22,6 +22,10 @@ aggregate ``j`` the sum ``__edh_s_j`` of the pupils' clamped values and their nu
 ``__edh_c_j``. Each (cell, pupil) is one row of an inner query grouped by the keys and
 ``pupil_id``; a pupil keeps at most ``max_cells`` cells (chosen by a hash of the keys,
 not by the data) unless the FROM has one row per pupil.
+
+A query with one grouping key whose values it declares (``hub.sandbox.dp.domain``) gets
+one row per declared value, in order, pupils-less values included (zero counts): the
+release adds noise to all of them and needs no threshold.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from hub.sandbox.dp import codebook
+from hub.sandbox.dp import codebook, domain
 from hub.sandbox.errors import QueryRefused
 from hub.sandbox.fromclause import PUPIL
 from hub.sandbox.rewrite import group_keys, substitute
@@ -59,6 +63,7 @@ class DpPlan:
     keys: tuple[int, ...]
     measures: tuple[Measure, ...]
     max_cells: int
+    declared: int = 0  # how many key values the query declared (0: thresholded keys)
 
     @property
     def queries(self) -> tuple[str, ...]:
@@ -91,13 +96,24 @@ def plan(query: CheckedQuery, max_cells: int) -> DpPlan:
     aggregated = {a.item for a in query.aggregates}
     outputs = tuple(i for i in range(len(query.items)) if i not in aggregated)
     cells = 1 if _one_row_per_pupil(node) or not node.get("group_expressions") else max_cells
+    values = _declared(node, query, outputs)
+    if values:
+        cells = min(cells, len(values))
     return DpPlan(
-        sql=_sql(node, query, measures, outputs, cells),
+        sql=_sql(node, query, measures, (outputs, values), cells),
         items=query.items,
         keys=outputs,
         measures=tuple(measures),
         max_cells=cells,
+        declared=len(values),
     )
+
+
+def _declared(node: Node, query: CheckedQuery, outputs: tuple[int, ...]) -> list[Node]:
+    """The declared values of the one grouping key (``hub.sandbox.dp.domain``), if any."""
+    if len(outputs) != 1 or len(node.get("group_expressions") or []) != 1:
+        return []
+    return domain.declared(node, query.items[outputs[0]].lower())
 
 
 def _clause_problems(node: Node) -> list[str]:
@@ -210,8 +226,13 @@ _VALUE = {
 
 
 def _sql(
-    node: Node, query: CheckedQuery, measures: list[Measure], outputs: tuple[int, ...], cells: int
+    node: Node,
+    query: CheckedQuery,
+    measures: list[Measure],
+    outputs_values: tuple[tuple[int, ...], list[Node]],
+    cells: int,
 ) -> str:
+    outputs, values = outputs_values
     keys = group_keys(node, query)
     inner = copy.deepcopy(node)
     for sub, _, _ in walk(inner):
@@ -243,14 +264,52 @@ def _sql(
         if m.kind != "pupils"
     ]
     source = f"({render(inner)}) AS __edh_pp"
+    if values:
+        source = _in_domain(source, outputs[0], values)
     if cells > 1 and key_cols:
         rank = f"row_number() OVER (PARTITION BY {PUPIL} ORDER BY hash({', '.join(key_cols)}))"
         ranked = f"(SELECT *, {rank} AS __edh_r FROM {source}) AS __edh_rk"  # noqa: S608
         source = f"{ranked} WHERE __edh_r <= {cells}"
+    if values:
+        return _per_declared_value(source, outputs[0], measures, values, sums)
     groups = [*key_cols, *(f"__edh_o_{i}" for i in outputs)]
     select = ", ".join([*groups, "count(*) AS __edh_n", *sums])
     group = f" GROUP BY {', '.join(groups)}" if groups else ""
     return f"SELECT {select} FROM {source}{group}"  # noqa: S608 (hub-built names only)
+
+
+def _in_domain(source: str, item: int, values: list[Node]) -> str:
+    """``source``'s rows whose output key equals a declared value, with its index
+    ``__edh_d``; the others are dropped before the pupils' cells are counted."""
+    which = " ".join(f"WHEN __edh_o_{item} = __edh_c{n} THEN {n}" for n in range(len(values)))
+    consts = domain.constants_sql(values)
+    tables = f"{source}, ({consts}) AS __edh_dc"
+    select = f"SELECT __edh_pp.*, CASE {which} END AS __edh_d FROM {tables}"  # noqa: S608
+    return f"({select} WHERE __edh_d IS NOT NULL) AS __edh_pp"
+
+
+def _per_declared_value(
+    source: str, item: int, measures: list[Measure], values: list[Node], sums: list[str]
+) -> str:
+    """One row per declared value, in order: its value as key and output item, its pupils
+    and measures (zero where no pupil is)."""
+    consts = domain.constants_sql(values)
+    listed = ", ".join(f"__edh_c{n}" for n in range(len(values)))
+    every = f"SELECT unnest(range({len(values)})) AS __edh_d, unnest([{listed}]) AS __edh_dv"
+    cells = f"SELECT __edh_d, count(*) AS __edh_n, {', '.join(sums) or '0 AS __edh_z'} "
+    cells += f"FROM {source} GROUP BY __edh_d"
+    zeros = [
+        f"coalesce(__edh_{part}_{j}, 0) AS __edh_{part}_{j}"
+        for j, m in enumerate(measures)
+        if m.kind != "pupils"
+        for part in ("s", "c")
+    ]
+    first = ["__edh_dv AS __edh_k_0", f"__edh_dv AS __edh_o_{item}"]
+    select = ", ".join([*first, "coalesce(__edh_n, 0) AS __edh_n", *zeros])
+    return (
+        f"SELECT {select} FROM ({every} FROM ({consts}) AS __edh_dc) AS __edh_dom "  # noqa: S608
+        f"LEFT JOIN ({cells}) AS __edh_cells USING (__edh_d) ORDER BY __edh_d"
+    )
 
 
 def _named(node: Node, alias: str) -> Node:
