@@ -14,6 +14,10 @@ the epsilons and deltas OpenDP's privacy maps report):
 2. per measured aggregate, the vector of the released cells' sums of clamped per-pupil
    values: ``make_laplace`` with l1 sensitivity ``L * max(|low|, |high|)``; for a mean
    also the vector of pupils with a value (l1 sensitivity ``L``).
+3. per quantile (``median``, ``quantile``, ``min``, ``max``), each released cell's
+   quantile of its pupils' clamped values: ``make_private_quantile`` (exponential
+   mechanism over ``CANDIDATES`` evenly spaced candidates within the bounds), the scale
+   chosen so that one pupil, in at most ``L`` cells, costs at most the measurement's ε.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Any
 import opendp.prelude as dp
 
 dp.enable_features("contrib")
+
+CANDIDATES = 1001  # a quantile is one of these points of its bounds (steps of 0.1 %)
 
 
 @dataclass
@@ -107,3 +113,34 @@ def noisy_sums(
     spend.add("laplace", scale, (cost, 0.0), sensitivity=sensitivity, **about)
     noisy: list[float] = measurement([float(v) for v in values])
     return noisy
+
+
+def quantiles(
+    cells_values: Sequence[Sequence[float]],
+    bounds: tuple[float, float],
+    alpha: float,
+    cells: int,
+    epsilon: float,
+    spend: Spend,
+    **about: Any,
+) -> list[float]:
+    """The ``alpha``-quantile of each cell's values (one per pupil, within ``bounds``),
+    by OpenDP's private quantile; a pupil is in at most ``cells`` cells, so each cell's
+    measurement gets ``epsilon / cells`` and the whole costs at most ``epsilon``."""
+    if not cells_values:
+        return []
+    low, high = bounds
+    candidates = [low + (high - low) * i / (CANDIDATES - 1) for i in range(CANDIDATES)]
+    space = dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.symmetric_distance()
+
+    def make(scale: float) -> dp.Measurement:
+        return dp.m.make_private_quantile(
+            *space, dp.max_divergence(), candidates=candidates, alpha=alpha, scale=scale
+        )
+
+    scale = dp.binary_search_param(make, d_in=1, d_out=epsilon / cells, T=float)
+    measurement = make(scale)
+    cost = cells * float(measurement.map(1))  # type: ignore[no-untyped-call]
+    spend.add("private_quantile", scale, (cost, 0.0), alpha=alpha, candidates=CANDIDATES,
+              **about)  # fmt: skip
+    return [float(measurement([float(v) for v in values])) for values in cells_values]

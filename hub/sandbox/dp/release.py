@@ -93,6 +93,7 @@ def release(
         "codebook_version": codebook.version(),
         "measures": [
             {"column": dp_plan.items[m.item], "kind": m.kind, "bounds": list(m.bounds)}
+            | ({"alpha": m.alpha} if m.quantile else {})
             for m in dp_plan.measures
         ],
         "steps": spend.steps,
@@ -117,6 +118,9 @@ def _values(
     j = dp_plan.measures.index(m)
     low, high = m.bounds
     column = dp_plan.items[m.item]
+    if m.quantile:
+        lists = [[v for v in r[f"__edh_l_{j}"] or [] if v is not None] for r in rows]
+        return noise.quantiles(lists, m.bounds, m.alpha, cells, epsilon, spend, column=column)
     if m.kind == "count":
         sums = noise.noisy_sums([r[f"__edh_s_{j}"] or 0.0 for r in rows], cells, epsilon, spend,
                                 column=column)  # fmt: skip

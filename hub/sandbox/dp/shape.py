@@ -7,7 +7,10 @@ aggregates, each a whole item:
 - ``count(*)``, ``count(DISTINCT pupil_id)``: the number of pupils in the cell;
 - ``count(x)``: the number of pupils with a non-null ``x`` in the cell;
 - ``sum(x)``: the sum over pupils of each pupil's sum of ``x`` in the cell;
-- ``avg(x)`` (``mean``): the mean over pupils of each pupil's mean of ``x`` in the cell.
+- ``avg(x)`` (``mean``): the mean over pupils of each pupil's mean of ``x`` in the cell;
+- ``median(x)``, ``quantile_cont(x, q)``, ``quantile_disc(x, q)``, ``quantile(x, q)``: the
+  ``q``-quantile over pupils of each pupil's mean of ``x`` in the cell; ``min(x)`` and
+  ``max(x)``: the 0- and 1-quantile over pupils of each pupil's min (max) of ``x``.
 
 A pupil's value is clamped to the public bounds of ``x``: the codebook's bounds for the
 column ``x`` names, or the constants of ``least(greatest(expr, low), high)``. With one row
@@ -42,15 +45,23 @@ from hub.sandbox.sqlcheck import CheckedQuery
 
 PUPIL_COUNTS = ("count_star", "count")
 MEASURED = ("count", "sum", "avg", "mean")
+QUANTILES = {"median": 0.5, "min": 0.0, "max": 1.0, "quantile_cont": None,
+             "quantile_disc": None, "quantile": None}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Measure:
-    """One released aggregate: output item, kind (pupils, count, sum, avg), bounds."""
+    """One released aggregate: output item, kind (pupils, count, sum, avg, quantile, min,
+    max), bounds, and for a quantile its level ``alpha``."""
 
     item: int
     kind: str
     bounds: codebook.Bounds = (0.0, 1.0)
+    alpha: float = 0.5
+
+    @property
+    def quantile(self) -> bool:
+        return self.kind in ("quantile", "min", "max")
 
 
 @dataclass(frozen=True)
@@ -144,22 +155,46 @@ def _measure(item: int, agg: Node, problems: list[str]) -> Measure | None:
     if agg.get("distinct"):
         problems.append(f"DISTINCT inside {name!r} is not allowed (only count(DISTINCT pupil_id))")
         return None
+    if name in QUANTILES:
+        return _quantile(item, name, children, problems)
     if name not in MEASURED or len(children) != 1:
         problems.append(
             f"aggregate {name!r} is not released under differential privacy "
-            "(count, sum, avg over pupils only)"
+            "(count, sum, avg, median, quantiles, min, max over pupils only)"
         )
         return None
     if name == "count":
         return Measure(item, "count")
-    found = _bounds(children[0])
+    found = _bounded(name, children[0], problems)
+    if found is None:
+        return None
+    return Measure(item, "avg" if name in ("avg", "mean") else "sum", found)
+
+
+def _quantile(item: int, name: str, children: list[Node], problems: list[str]) -> Measure | None:
+    """``median(x)``, ``min(x)``, ``max(x)`` or ``quantile*(x, q)`` with a constant ``q``."""
+    alpha = QUANTILES[name]
+    if alpha is None and len(children) == 2:
+        alpha = _number(children[1])
+        alpha = alpha if alpha is not None and 0.0 <= alpha <= 1.0 else None
+    if alpha is None or len(children) != (1 if QUANTILES[name] is not None else 2):
+        problems.append(f"{name}(...) takes a column and, for a quantile, a constant in [0, 1]")
+        return None
+    found = _bounded(name, children[0], problems)
+    if found is None:
+        return None
+    return Measure(item, name if name in ("min", "max") else "quantile", found, alpha)
+
+
+def _bounded(name: str, arg: Node, problems: list[str]) -> codebook.Bounds | None:
+    """The public bounds of ``arg``; a problem naming what to do when it has none."""
+    found = _bounds(arg)
     if found is None:
         problems.append(
             f"{name}(...) needs public bounds: aggregate a column of the codebook "
             f"({', '.join(codebook.names())}) or clamp it: least(greatest(x, low), high)"
         )
-        return None
-    return Measure(item, "avg" if name in ("avg", "mean") else "sum", found)
+    return found
 
 
 def _bounds(arg: Node) -> codebook.Bounds | None:
@@ -187,13 +222,16 @@ def _clamp_bounds(arg: Node) -> codebook.Bounds | None:
 
 
 def _number(node: Node) -> float | None:
+    """A numeric constant's value (DuckDB writes ``0.25`` as DECIMAL 25 of scale 2)."""
     if node.get("class") != "CONSTANT":
         return None
-    value = (node.get("value") or {}).get("value")
+    constant = node.get("value") or {}
+    value = constant.get("value")
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
+    info = (constant.get("type") or {}).get("type_info") or {}
     try:
-        return float(value)
+        return float(value) / 10.0 ** int(info.get("scale") or 0)
     except ValueError:
         return None
 
@@ -220,6 +258,9 @@ def _per_pupil(table: Node, ctes: dict[str, Node]) -> bool:
 
 _VALUE = {
     "count": "CAST(count(__edh_a) > 0 AS DOUBLE)",
+    "quantile": "greatest(least(avg(TRY_CAST(__edh_a AS DOUBLE)), {high!r}), {low!r})",
+    "min": "greatest(least(min(TRY_CAST(__edh_a AS DOUBLE)), {high!r}), {low!r})",
+    "max": "greatest(least(max(TRY_CAST(__edh_a AS DOUBLE)), {high!r}), {low!r})",
     "sum": "greatest(least(sum(TRY_CAST(__edh_a AS DOUBLE)), {high!r}), {low!r})",
     "avg": "greatest(least(avg(TRY_CAST(__edh_a AS DOUBLE)), {high!r}), {low!r})",
 }
@@ -258,11 +299,8 @@ def _sql(
         aggregate_handling="STANDARD_HANDLING",
     )
     key_cols = [f"__edh_k_{i}" for i in range(len(keys))]
-    sums = [
-        f"sum(__edh_v_{j}) AS __edh_s_{j}, count(__edh_v_{j}) AS __edh_c_{j}"
-        for j, m in enumerate(measures)
-        if m.kind != "pupils"
-    ]
+    partials = _partials(measures)
+    sums = [f"{aggregate} AS {name}" for name, aggregate, _ in partials]
     source = f"({render(inner)}) AS __edh_pp"
     if values:
         source = _in_domain(source, outputs[0], values)
@@ -271,7 +309,7 @@ def _sql(
         ranked = f"(SELECT *, {rank} AS __edh_r FROM {source}) AS __edh_rk"  # noqa: S608
         source = f"{ranked} WHERE __edh_r <= {cells}"
     if values:
-        return _per_declared_value(source, outputs[0], measures, values, sums)
+        return _per_declared_value(source, outputs[0], values, partials)
     groups = [*key_cols, *(f"__edh_o_{i}" for i in outputs)]
     select = ", ".join([*groups, "count(*) AS __edh_n", *sums])
     group = f" GROUP BY {', '.join(groups)}" if groups else ""
@@ -288,22 +326,32 @@ def _in_domain(source: str, item: int, values: list[Node]) -> str:
     return f"({select} WHERE __edh_d IS NOT NULL) AS __edh_pp"
 
 
+def _partials(measures: list[Measure]) -> list[tuple[str, str, str]]:
+    """Per measured aggregate ``j``, its columns per cell: (name, aggregate over the
+    cell's pupil rows, value of a cell without pupils). Sums and counts of the pupils'
+    values (``__edh_s_j``, ``__edh_c_j``), or for a quantile their list ``__edh_l_j``."""
+    out = []
+    for j, m in enumerate(measures):
+        if m.quantile:
+            out.append((f"__edh_l_{j}", f"list(__edh_v_{j})", "[]"))
+        elif m.kind != "pupils":
+            out.append((f"__edh_s_{j}", f"sum(__edh_v_{j})", "0"))
+            out.append((f"__edh_c_{j}", f"count(__edh_v_{j})", "0"))
+    return out
+
+
 def _per_declared_value(
-    source: str, item: int, measures: list[Measure], values: list[Node], sums: list[str]
+    source: str, item: int, values: list[Node], partials: list[tuple[str, str, str]]
 ) -> str:
     """One row per declared value, in order: its value as key and output item, its pupils
     and measures (zero where no pupil is)."""
     consts = domain.constants_sql(values)
     listed = ", ".join(f"__edh_c{n}" for n in range(len(values)))
     every = f"SELECT unnest(range({len(values)})) AS __edh_d, unnest([{listed}]) AS __edh_dv"
+    sums = [f"{aggregate} AS {name}" for name, aggregate, _ in partials]
     cells = f"SELECT __edh_d, count(*) AS __edh_n, {', '.join(sums) or '0 AS __edh_z'} "
     cells += f"FROM {source} GROUP BY __edh_d"
-    zeros = [
-        f"coalesce(__edh_{part}_{j}, 0) AS __edh_{part}_{j}"
-        for j, m in enumerate(measures)
-        if m.kind != "pupils"
-        for part in ("s", "c")
-    ]
+    zeros = [f"coalesce({name}, {zero}) AS {name}" for name, _, zero in partials]
     first = ["__edh_dv AS __edh_k_0", f"__edh_dv AS __edh_o_{item}"]
     select = ", ".join([*first, "coalesce(__edh_n, 0) AS __edh_n", *zeros])
     return (
