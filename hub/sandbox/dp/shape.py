@@ -106,12 +106,13 @@ def plan(query: CheckedQuery, max_cells: int) -> DpPlan:
         raise QueryRefused("; ".join(unique), reasons=unique)
     aggregated = {a.item for a in query.aggregates}
     outputs = tuple(i for i in range(len(query.items)) if i not in aggregated)
-    cells = 1 if _one_row_per_pupil(node) or not node.get("group_expressions") else max_cells
+    one_row = _one_row_per_pupil(node) or not node.get("group_expressions")
+    cells = 1 if one_row else max_cells
     values = _declared(node, query, outputs)
     if values:
         cells = min(cells, len(values))
     return DpPlan(
-        sql=_sql(node, query, measures, (outputs, values), cells),
+        sql=_sql(node, query, measures, (outputs, values), None if one_row else cells),
         items=query.items,
         keys=outputs,
         measures=tuple(measures),
@@ -271,8 +272,10 @@ def _sql(
     query: CheckedQuery,
     measures: list[Measure],
     outputs_values: tuple[tuple[int, ...], list[Node]],
-    cells: int,
+    cells: int | None,
 ) -> str:
+    """The plan's SQL; each pupil keeps at most ``cells`` cells (None: the FROM already
+    has one row per pupil)."""
     outputs, values = outputs_values
     keys = group_keys(node, query)
     inner = copy.deepcopy(node)
@@ -304,7 +307,7 @@ def _sql(
     source = f"({render(inner)}) AS __edh_pp"
     if values:
         source = _in_domain(source, outputs[0], values)
-    if cells > 1 and key_cols:
+    if cells is not None and key_cols:
         rank = f"row_number() OVER (PARTITION BY {PUPIL} ORDER BY hash({', '.join(key_cols)}))"
         ranked = f"(SELECT *, {rank} AS __edh_r FROM {source}) AS __edh_rk"  # noqa: S608
         source = f"{ranked} WHERE __edh_r <= {cells}"
