@@ -11,9 +11,11 @@ read back from the database) never exceeds the budget.
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from sqlmodel import Session, select
@@ -29,21 +31,26 @@ PROJECT = "p-race"
 HOLD_S = 0.4  # the rest of the release's transaction, after the debit
 
 
-def contend(url: str, index: int, start_at: float) -> tuple[bool, bool]:
-    """Debit ε = 1 for job ``index`` once ``start_at`` is reached: (paid, whether the
-    contender was ready before ``start_at``, so that it really raced the others)."""
+class Start(Protocol):
+    """A barrier all contenders wait on (threading's, or a multiprocessing manager's)."""
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+def contend(url: str, index: int, start: Start) -> bool:
+    """Connect, wait until every contender has, then debit ε = 1 for job ``index``;
+    True when it was paid."""
     engine = make_engine(url, pool_size=1)
     try:
         with engine.connect():
             pass  # connected before the start
-        ready = time.time() < start_at
-        time.sleep(max(0.0, start_at - time.time()))
+        start.wait(timeout=120)
         with session_scope(engine) as session:
             budget.debit(session, PROJECT, f"job-{index}", (1.0, 0.0), float(PAID), {})
             time.sleep(HOLD_S)
-        return True, ready
+        return True
     except budget.BudgetSpent:
-        return False, ready
+        return False
     finally:
         engine.dispose()
 
@@ -65,20 +72,18 @@ def migrated(db_url: str, tmp_path: Path) -> str:
 
 
 def test_concurrent_threads_never_overspend(migrated: str) -> None:
-    start_at = time.time() + 1.0
+    start = threading.Barrier(CONTENDERS)
     with ThreadPoolExecutor(CONTENDERS) as pool:
-        outcomes = list(pool.map(lambda i: contend(migrated, i, start_at), range(CONTENDERS)))
-    assert all(ready for _, ready in outcomes)
-    assert sum(paid for paid, _ in outcomes) == PAID, outcomes
+        paid = list(pool.map(lambda i: contend(migrated, i, start), range(CONTENDERS)))
+    assert sum(paid) == PAID, paid
     assert sum(_ledger(migrated)) == pytest.approx(PAID)
 
 
 def test_concurrent_hub_processes_never_overspend(pg_url: str, tmp_path: Path) -> None:
     make_context(pg_url, tmp_path).engine.dispose()
     spawn = multiprocessing.get_context("spawn")  # separate interpreters, as hub processes
-    start_at = time.time() + 8.0  # every process imported and connected by then
-    with spawn.Pool(CONTENDERS) as pool:
-        outcomes = pool.starmap(contend, [(pg_url, i, start_at) for i in range(CONTENDERS)])
-    assert all(ready for _, ready in outcomes), "a process was late: it did not race"
-    assert sum(paid for paid, _ in outcomes) == PAID, outcomes
+    with spawn.Manager() as manager, spawn.Pool(CONTENDERS) as pool:
+        start = manager.Barrier(CONTENDERS)
+        paid = pool.starmap(contend, [(pg_url, i, start) for i in range(CONTENDERS)])
+    assert sum(paid) == PAID, paid
     assert sorted(_ledger(pg_url)) == [1.0] * PAID
