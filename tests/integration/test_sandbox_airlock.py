@@ -544,6 +544,8 @@ def test_a_release_records_the_use_of_every_pupil_in_scope(airlock: SandboxWorld
     rejected = held(airlock, BY_SCHOOL)
     assert review(airlock, rejected["id"], "carol", "reject", "non").status_code == 200
     job = held(airlock, BY_SCHOOL)
+    seen = airlock.client.get(f"{REVIEWS}/{job['id']}", headers=checker(airlock, "carol"))
+    assert "scope" not in seen.json()["findings"] and str(airlock.lake) not in seen.text
     assert review(airlock, job["id"], "carol", "approve").status_code == 200
     assert recorded(job["id"]) == []  # one approval releases nothing
     assert review(airlock, job["id"], "dave", "approve").json()["status"] == "released"
