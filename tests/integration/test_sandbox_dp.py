@@ -270,6 +270,9 @@ def test_declared_keys_cannot_single_out_a_pupil(dp: SandboxWorld) -> None:
     )
     job, result = dp.run(daily)
     assert dp.report(job["id"])["max_cells_per_pupil"] == 3  # not the hub's 12
+    dp.login()
+    page = dp.client.get(f"/research/jobs/{job['id']}").text
+    assert "les cellules sont celles que la requête a\n  déclarées" in page
     exact = dict(truth(dp, daily))
     assert len(result["rows"]) == 3
     for day, noisy in result["rows"]:
