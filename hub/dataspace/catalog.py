@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from contracts.dsp import odrl
 from contracts.dsp.vocab import CONTEXT, Message
 from hub.audit.trail import Decision, EventDraft, Resource, record_now
 from hub.catalog.models import Dataset
@@ -19,26 +20,33 @@ DATASET_DECISION = "edh/dataspace/dataset"
 PULL_FORMAT = "HttpData-PULL"
 
 
-def offer(node: Node, dataset_id: str) -> dict[str, Any]:
-    """The ODRL offer of a dataset: use, for the research purposes an agreement names.
-    Every constraint a contract carries is decided by Rego when the data is queried."""
+def offer(node: Node, dataset: Dataset) -> dict[str, Any]:
+    """The ODRL offer of a dataset: use, within the bounds of the terms the hub enforces
+    (``contracts.dsp.odrl``: research purposes, a subset of its columns, cells of at least
+    10 pupils, a release mode); each is a term Rego decides when the data is queried."""
+    constraints = odrl.offer_constraints(list(dataset.fields))
     return {
-        "@id": node.offer_id(dataset_id),
+        "@id": node.offer_id(dataset.id),
         "@type": "Offer",
-        "permission": [{"action": "use"}],
+        "permission": [{"action": "use", "constraint": constraints}],
     }
 
 
 RULE_KEYS = ("permission", "prohibition", "obligation")
 
 
-def rules(policy: dict[str, Any]) -> dict[str, Any]:
+def rules(policy: dict[str, Any], *, constraints: bool = True) -> dict[str, Any]:
     """The rules of an ODRL policy, normalised for comparison (empty constraint lists
-    dropped): what an agreement on the policy commits to."""
+    dropped; every constraint list with ``constraints=False``, to compare the shape of a
+    request with the offer's): what an agreement on the policy commits to."""
 
     def rule(item: Any) -> Any:
         if isinstance(item, dict):
-            return {k: v for k, v in item.items() if not (k == "constraint" and v == [])}
+            return {
+                k: v
+                for k, v in item.items()
+                if not (k == "constraint" and (v == [] or not constraints))
+            }
         return item
 
     return {
@@ -60,7 +68,7 @@ def dataset_node(node: Node, dataset: Dataset) -> dict[str, Any]:
         "dct:title": dataset.title,
         "dct:description": dataset.description,
         "dcat:keyword": list(dataset.keywords),
-        "hasPolicy": [offer(node, dataset.id)],
+        "hasPolicy": [offer(node, dataset)],
         "distribution": [
             {"@type": "Distribution", "format": PULL_FORMAT, "accessService": SERVICE_ID}
         ],

@@ -135,9 +135,7 @@ def _deliver(
     node: Node, row: DspTransfer, suffix: str, kind: Message, body: dict[str, Any]
 ) -> None:
     theirs = row.consumer_pid if row.role == Role.PROVIDER else row.provider_pid
-    path = f"transfers/{theirs}/{suffix}"
-    auth = node.authorization(row.counterparty)
-    send(row.callback_address, path, kind, body, timeout=node.timeout, authorization=auth)
+    node.deliver(row.callback_address, f"transfers/{theirs}/{suffix}", kind, body, row.counterparty)
 
 
 def pull_address(node: Node, row: DspTransfer) -> dict[str, Any]:
