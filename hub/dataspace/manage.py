@@ -4,7 +4,7 @@ researchers. Every route declares its roles; every change is audited."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
@@ -54,12 +54,27 @@ class AgreementIn(BaseModel):
     contract_id: Ident = Field(description="The FINALIZED contract the agreement is.")
 
 
+class ConstraintIn(BaseModel):
+    """One ODRL atomic constraint (``rightOperand``: a string or a list of strings)."""
+
+    model_config = ConfigDict(extra="forbid")
+    leftOperand: Ident
+    operator: Literal["eq", "neq", "gt", "gteq", "lt", "lteq", "isA", "isAllOf", "isAnyOf"]
+    rightOperand: Annotated[str, StringConstraints(max_length=5000)] | list[Ident]
+
+
 class NegotiationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     provider_url: Url = Field(description="The provider's DSP base URL.")
     provider_id: Did = Field(description="The provider's did:web (on the trust list).")
     dataset_id: Ident
     offer_id: Ident
+    constraints: list[ConstraintIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The terms asked for, as ODRL atomic constraints of the offer's "
+        "permission (leftOperand, operator, rightOperand; see docs/dataspace.md).",
+    )
 
 
 class TransferIn(BaseModel):
@@ -183,7 +198,13 @@ async def negotiate(
         with Session(node.ctx.engine) as session:
             _trusted_provider(session, body.provider_id, str(body.provider_url))
             row = negotiation.initiate(
-                node, session, body.provider_url, body.provider_id, body.dataset_id, body.offer_id
+                node,
+                session,
+                body.provider_url,
+                body.provider_id,
+                body.dataset_id,
+                body.offer_id,
+                [c.model_dump() for c in body.constraints],
             )
             return negotiation.document(row)
 

@@ -379,15 +379,17 @@ def initiate(
     counterparty: str,
     dataset_id: str,
     offer_id: str,
+    constraints: list[dict[str, Any]] | None = None,
 ) -> DspNegotiation:
     """As consumer, request ``offer_id`` on ``dataset_id`` from the provider at
-    ``provider_url``: a new negotiation, REQUESTED once the provider answers."""
+    ``provider_url``, with the terms ``constraints`` (ODRL): a new negotiation,
+    REQUESTED once the provider answers."""
     pid = new_pid()
     offer_body = {
         "@type": "Offer",
         "@id": offer_id,
         "target": dataset_id,
-        "permission": [{"action": "use"}],
+        "permission": [{"action": "use", "constraint": list(constraints or [])}],
     }
     row = DspNegotiation(
         id=pid,
