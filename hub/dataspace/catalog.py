@@ -8,12 +8,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from contracts.dsp import odrl
+from contracts.dsp import messages, odrl
+from contracts.dsp.schema import validate
 from contracts.dsp.vocab import CONTEXT, Message
 from hub.audit.trail import Decision, EventDraft, Resource, record_now
 from hub.catalog.models import Dataset
 from hub.dataspace.identity import Participant
 from hub.dataspace.node import SERVICE_ID, Node
+from hub.dataspace.outbox import send
 from hub.policy.enforce import decide
 
 DATASET_DECISION = "edh/dataspace/dataset"
@@ -128,3 +130,18 @@ def catalog_document(node: Node, datasets: list[Dataset]) -> dict[str, Any]:
 
 def dataset_document(node: Node, dataset: Dataset) -> dict[str, Any]:
     return {"@context": list(CONTEXT), **dataset_node(node, dataset)}
+
+
+def remote(node: Node, provider_url: str, provider_id: str) -> dict[str, Any]:
+    """The hub as consumer: the catalog the provider at ``provider_url`` shows it (a
+    signed request; raises ``DeliveryFailed`` or ``InvalidMessage``)."""
+    answer = send(
+        provider_url,
+        "catalog/request",
+        Message.CATALOG_REQUEST,
+        messages.catalog_request(),
+        timeout=node.timeout,
+        authorization=node.authorization(provider_id),
+    )
+    validate(Message.CATALOG, answer)
+    return answer

@@ -313,6 +313,16 @@ def test_a_lab_s_terms_pass_the_ethics_gate_with_no_operator_step(
     provider, lab = nodes
     world = provider.world()
     _trust_each_other(provider, lab, world.lab_id)
+    found = lab.call(
+        "POST",
+        "/api/v1/dataspace/catalog",
+        "researcher",
+        {"provider_url": provider.url + "/dsp", "provider_id": provider.did},
+    )
+    assert found.status_code == 200, found.text
+    (dataset,) = [d for d in found.json()["dataset"] if d["@id"] == world.dataset_id]
+    (offer,) = dataset["hasPolicy"]
+    assert offer["@id"] == f"urn:edh:offer:{world.dataset_id}"
     today = date.today()
     terms = [
         {"leftOperand": "purpose", "operator": "eq", "rightOperand": PURPOSE},
@@ -338,7 +348,7 @@ def test_a_lab_s_terms_pass_the_ethics_gate_with_no_operator_step(
             "provider_url": provider.url + "/dsp",
             "provider_id": provider.did,
             "dataset_id": world.dataset_id,
-            "offer_id": f"urn:edh:offer:{world.dataset_id}",
+            "offer_id": offer["@id"],
             "constraints": terms,
         },
     )
