@@ -42,7 +42,9 @@ def test_a_lab_s_hub_gets_a_sandbox_address_through_the_ethics_gate(tmp_path: Pa
         check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert f"pull data address http://127.0.0.1:{provider_port}/api/v1/projects" in run.stdout
+    assert f"pull data address http://127.0.0.1:{provider_port}/api/v1/dataspace/transfers/" in (
+        run.stdout
+    )
 
     provider, lab = tmp_path / "provider", tmp_path / "lab"
     (contract_id,) = _db(
@@ -58,4 +60,4 @@ def test_a_lab_s_hub_gets_a_sandbox_address_through_the_ethics_gate(tmp_path: Pa
         ("FINALIZED", f"urn:edh:contract:{contract_id}:v1")
     ]
     ((address,),) = _db(lab, "SELECT data_address FROM dsp_transfer WHERE state = 'STARTED'")
-    assert f"127.0.0.1:{provider_port}/api/v1/projects" in address
+    assert f"127.0.0.1:{provider_port}/api/v1/dataspace/transfers/" in address

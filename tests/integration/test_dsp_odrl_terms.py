@@ -12,7 +12,7 @@ and what the consumer received."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -29,18 +29,11 @@ from hub.dataspace.models import DspNegotiation
 from hub.policy.bundle import PolicyBundle
 from hub.policy.inprocess import InProcessPolicyEngine
 from tests.support.contracts_fixtures import FIELDS, World
-from tests.support.dsp_peer import Peer, serve_peer
+from tests.support.dsp_peer import Peer
 from tests.support.factories import new_siren
 
 TODAY = date.today()
 PURPOSE = "Mesurer l'effet des vidéos sur la persévérance des élèves."
-
-
-@pytest.fixture
-def peer() -> Iterator[Peer]:
-    peer, server = serve_peer()
-    yield peer
-    server.shutdown()
 
 
 def asked(world: World, **changes: Any) -> list[dict[str, Any]]:

@@ -240,15 +240,21 @@ def test_a_lab_negotiates_through_the_ethics_gate_and_gets_a_pull_address(
         "STARTED",
     )
     address = started_transfer["dataAddress"]
-    assert address["endpoint"] == provider.url + "/api/v1/projects"
+    (transfer_pid,) = provider.db("SELECT id FROM dsp_transfer")[0]
+    assert (
+        address["endpoint"] == f"{provider.url}/api/v1/dataspace/transfers/{transfer_pid}/queries"
+    )
     token = {p["name"]: p["value"] for p in address["endpointProperties"]}["authorization"]
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] <= 3600 and claims["sub"].startswith("dsp-transfer:")
-    # The provider's API accepts the token (it is its own), the lab's does not.
-    probe = "/api/v1/projects/none/queries"
+    assert (claims["project"], claims["contract"]) == (world.project_id, contract["id"])
+    # The provider takes the token on its transfer's address (the sandbox then decides the
+    # query); the lab's hub does not know it.
     headers = {"Authorization": f"Bearer {token}"}
-    assert httpx.get(provider.url + probe, headers=headers).status_code != 401
-    assert httpx.get(lab.url + probe, headers=headers).status_code == 401
+    query = {"sql": "SELECT 1", "purpose": "x", "researcher": "claire"}
+    assert httpx.post(address["endpoint"], json=query, headers=headers).status_code != 401
+    elsewhere = address["endpoint"].replace(provider.url, lab.url)
+    assert httpx.post(elsewhere, json=query, headers=headers).status_code in (401, 404)
 
     # Ground truth: each hub's database holds its side, with the other's DID.
     assert provider.db(

@@ -9,11 +9,13 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import pytest
 
 from contracts.dsp import messages
 from contracts.dsp.schema import validate
@@ -124,6 +126,14 @@ def serve_peer() -> tuple[Peer, ThreadingHTTPServer]:
     peer.url = f"http://127.0.0.1:{server.server_address[1]}/cb/"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return peer, server
+
+
+@pytest.fixture
+def peer() -> Iterator[Peer]:
+    """A consumer's callback server for one test (shut down after it)."""
+    peer, server = serve_peer()
+    yield peer
+    server.shutdown()
 
 
 def pid() -> str:
