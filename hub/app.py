@@ -27,6 +27,7 @@ from hub.contracts.api import router as contracts_router
 from hub.contracts.hubkey import HUB_KEY_SETTING, hub_key_path
 from hub.dataspace.api import router as dataspace_router
 from hub.dataspace.manage import router as dataspace_manage_router
+from hub.dataspace.pull import router as dataspace_pull_router
 from hub.dataspace.wiring import build_node
 from hub.errors import ServiceUnavailable, install_error_handlers
 from hub.ingest.api import router as ingest_router
@@ -74,6 +75,7 @@ ROUTERS = (
     audit_ui_router,
     dataspace_router,
     dataspace_manage_router,
+    dataspace_pull_router,
 )
 
 

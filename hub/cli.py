@@ -95,6 +95,15 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(host=args.host, port=args.port, data_dir=args.data_dir, serve=not args.no_serve)
 
 
+def _dataspace_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hub.dataspace.demo import Hub, run
+
+    run(Hub(args.provider, Path(args.provider_dir)), Hub(args.lab, Path(args.lab_dir)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edh", description="Education Data Hub")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", default=".edh-demo")
     demo.add_argument("--no-serve", action="store_true", help="seed and print, then exit")
     demo.set_defaults(func=_demo)
+
+    dsd = sub.add_parser(
+        "dataspace-demo",
+        help="a lab's hub negotiates with the running demo hub over the Dataspace Protocol",
+    )
+    dsd.add_argument("--provider", default="http://127.0.0.1:8000", help="the demo hub's URL")
+    dsd.add_argument("--provider-dir", default=".edh-demo", help="the demo hub's data dir")
+    dsd.add_argument("--lab", default="http://127.0.0.1:8001", help="the lab's hub URL")
+    dsd.add_argument("--lab-dir", default=".edh-demo-lab", help="the lab's hub data dir")
+    dsd.set_defaults(func=_dataspace_demo)
 
     token = sub.add_parser("token", help="mint an access token from the built-in issuer")
     token.add_argument(

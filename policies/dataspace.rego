@@ -1,10 +1,12 @@
 # METADATA
 # title: Data space (Dataspace Protocol 2025-1)
 # description: |
-#   Decisions edh/dataspace/dataset, edh/dataspace/negotiate and edh/dataspace/transfer.
+#   Decisions edh/dataspace/dataset, edh/dataspace/negotiate, edh/dataspace/terms and
+#   edh/dataspace/transfer.
 #   Input: subject {sub, role, org} (the participant acting), today, participant
 #   {id, trusted}; dataset {id, offered} for dataset; negotiation {counterparty,
-#   state}, step and sender for negotiate; agreement {assignee, state}, contract
+#   state}, step and sender for negotiate; terms {constraints [{leftOperand,
+#   operator}], problems [...]} for terms; agreement {assignee, state}, contract
 #   {in_force} and format for transfer. The state machine itself (which step is legal in which state) is the
 #   protocol's, checked by contracts.dsp.states: these rules decide who may act.
 package edh.decisions.dataspace
@@ -61,6 +63,42 @@ role_step if {
 role_step if {
 	input.sender == "provider"
 	input.step in provider_steps
+}
+
+# METADATA
+# description: |
+#   The ODRL constraints the hub enforces: each maps to a term of the research contract
+#   that a sandbox decision enforces (contracts.dsp.odrl.TERMS, which must list exactly
+#   these pairs). Anything else in a request is refused: the hub never agrees to a
+#   constraint Rego cannot enforce.
+enforced_terms := {
+	"purpose": {"eq"},
+	"edh:project": {"eq"},
+	"edh:allowedFields": {"isAllOf"},
+	"edh:minCellSize": {"gteq"},
+	"edh:releaseMode": {"eq"},
+	"dateTime": {"gteq", "lteq"},
+}
+
+# METADATA
+# description: |
+#   A consumer's contract request carries only constraints of enforced_terms, inside the
+#   offer's bounds and making valid contract terms (the problems the hub found there).
+terms := lib.decision(terms_deny, count(terms_deny) == 0, "the requested terms are terms the hub enforces")
+
+terms_deny contains msg if some msg in lib.input_problems
+
+terms_deny contains msg if some msg in participant_problems
+
+terms_deny contains msg if {
+	some c in object.get(lib.obj, ["terms", "constraints"], [])
+	not object.get(c, "operator", "") in object.get(enforced_terms, object.get(c, "leftOperand", ""), set())
+	msg := sprintf("the constraint %v %v is not a term the hub enforces", [object.get(c, "leftOperand", ""), object.get(c, "operator", "")])
+}
+
+terms_deny contains msg if {
+	some problem in object.get(lib.obj, ["terms", "problems"], [])
+	msg := sprintf("%v", [problem])
 }
 
 formats := {"HttpData-PULL"}

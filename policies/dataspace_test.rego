@@ -50,3 +50,19 @@ test_transfer_refused_before_finalized_for_other_and_push if {
 test_provider_participant_offers_in_its_negotiation if {
 	dataspace.negotiate.allow with input as object.union(base, {"negotiation": {"counterparty": "urn:lab", "state": "REQUESTED"}, "step": "offer", "sender": "provider"})
 }
+
+test_terms_the_hub_enforces_are_allowed if {
+	constraints := [{"leftOperand": "purpose", "operator": "eq"}, {"leftOperand": "dateTime", "operator": "lteq"}]
+	dataspace.terms.allow with input as object.union(base, {"terms": {"constraints": constraints, "problems": []}})
+}
+
+test_a_constraint_rego_cannot_enforce_is_refused if {
+	constraints := [{"leftOperand": "spatial", "operator": "eq"}, {"leftOperand": "purpose", "operator": "neq"}]
+	d := dataspace.terms with input as object.union(base, {"terms": {"constraints": constraints, "problems": []}})
+	d.reasons == ["the constraint purpose neq is not a term the hub enforces", "the constraint spatial eq is not a term the hub enforces"]
+}
+
+test_problems_found_in_the_terms_are_reasons if {
+	d := dataspace.terms with input as object.union(base, {"terms": {"constraints": [], "problems": ["the request lacks purpose"]}})
+	d.reasons == ["the request lacks purpose"]
+}

@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.support.outside_reads",
     "tests.support.browser",
     "tests.support.contracts_fixtures",
+    "tests.support.dsp_peer",
     "tests.support.connector_fixtures",
     "tests.support.ingest_fixtures",
     "tests.support.audit_fixtures",

@@ -30,6 +30,11 @@ def version_document(path: str, identifier_type: str = "did:web") -> dict[str, A
     }
 
 
+def catalog_request() -> dict[str, Any]:
+    """A CatalogRequestMessage without filter: the whole catalog the provider shows."""
+    return _doc(Message.CATALOG_REQUEST)
+
+
 def negotiation(provider_pid: str, consumer_pid: str, state: str) -> dict[str, Any]:
     return _doc(
         Message.NEGOTIATION, providerPid=provider_pid, consumerPid=consumer_pid, state=state

@@ -8,37 +8,47 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from contracts.dsp import messages, odrl
+from contracts.dsp.schema import validate
 from contracts.dsp.vocab import CONTEXT, Message
 from hub.audit.trail import Decision, EventDraft, Resource, record_now
 from hub.catalog.models import Dataset
 from hub.dataspace.identity import Participant
 from hub.dataspace.node import SERVICE_ID, Node
+from hub.dataspace.outbox import send
 from hub.policy.enforce import decide
 
 DATASET_DECISION = "edh/dataspace/dataset"
 PULL_FORMAT = "HttpData-PULL"
 
 
-def offer(node: Node, dataset_id: str) -> dict[str, Any]:
-    """The ODRL offer of a dataset: use, for the research purposes an agreement names.
-    Every constraint a contract carries is decided by Rego when the data is queried."""
+def offer(node: Node, dataset: Dataset) -> dict[str, Any]:
+    """The ODRL offer of a dataset: use, within the bounds of the terms the hub enforces
+    (``contracts.dsp.odrl``: research purposes, a subset of its columns, cells of at least
+    10 pupils, a release mode); each is a term Rego decides when the data is queried."""
+    constraints = odrl.offer_constraints(list(dataset.fields))
     return {
-        "@id": node.offer_id(dataset_id),
+        "@id": node.offer_id(dataset.id),
         "@type": "Offer",
-        "permission": [{"action": "use"}],
+        "permission": [{"action": "use", "constraint": constraints}],
     }
 
 
 RULE_KEYS = ("permission", "prohibition", "obligation")
 
 
-def rules(policy: dict[str, Any]) -> dict[str, Any]:
+def rules(policy: dict[str, Any], *, constraints: bool = True) -> dict[str, Any]:
     """The rules of an ODRL policy, normalised for comparison (empty constraint lists
-    dropped): what an agreement on the policy commits to."""
+    dropped; every constraint list with ``constraints=False``, to compare the shape of a
+    request with the offer's): what an agreement on the policy commits to."""
 
     def rule(item: Any) -> Any:
         if isinstance(item, dict):
-            return {k: v for k, v in item.items() if not (k == "constraint" and v == [])}
+            return {
+                k: v
+                for k, v in item.items()
+                if not (k == "constraint" and (v == [] or not constraints))
+            }
         return item
 
     return {
@@ -60,7 +70,7 @@ def dataset_node(node: Node, dataset: Dataset) -> dict[str, Any]:
         "dct:title": dataset.title,
         "dct:description": dataset.description,
         "dcat:keyword": list(dataset.keywords),
-        "hasPolicy": [offer(node, dataset.id)],
+        "hasPolicy": [offer(node, dataset)],
         "distribution": [
             {"@type": "Distribution", "format": PULL_FORMAT, "accessService": SERVICE_ID}
         ],
@@ -120,3 +130,18 @@ def catalog_document(node: Node, datasets: list[Dataset]) -> dict[str, Any]:
 
 def dataset_document(node: Node, dataset: Dataset) -> dict[str, Any]:
     return {"@context": list(CONTEXT), **dataset_node(node, dataset)}
+
+
+def remote(node: Node, provider_url: str, provider_id: str) -> dict[str, Any]:
+    """The hub as consumer: the catalog the provider at ``provider_url`` shows it (a
+    signed request; raises ``DeliveryFailed`` or ``InvalidMessage``)."""
+    answer = send(
+        provider_url,
+        "catalog/request",
+        Message.CATALOG_REQUEST,
+        messages.catalog_request(),
+        timeout=node.timeout,
+        authorization=node.authorization(provider_id),
+    )
+    validate(Message.CATALOG, answer)
+    return answer

@@ -6,11 +6,16 @@ committee (quorum, no self-review), signed by both parties and countersigned by 
 The agreement's ``@id`` names that contract and version; a transfer is granted only while
 the contract is in force (a suspended, terminated or expired contract grants nothing), and
 a contract's suspension or termination ends what its agreements opened (:func:`withdraw`).
+A contract opened by a consumer's request (``hub.dataspace.terms``) is linked to its
+negotiation; once FINALIZED the hub sends it as the agreement by itself
+(:func:`agree_linked`), and a terminated one (e.g. rejected by the ethics committee) ends
+the negotiation.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -20,13 +25,14 @@ from sqlmodel import Session, col, select
 from contracts.dsp.states import NegotiationState, TransferState
 from contracts.dsp.vocab import Role
 from contracts.lifecycle import State
+from hub.audit.trail import SYSTEM, Decision, EventDraft, Resource, record_now
 from hub.contracts.models import Contract
 from hub.contracts.service import current_terms, get_contract, is_in_force
 from hub.dataspace.identity import tck_mode
 from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
 from hub.dataspace.node import Node
 from hub.dataspace.outbox import DeliveryFailed
-from hub.errors import Conflict, InvalidTransition, NotFound
+from hub.errors import Conflict, HubError, InvalidTransition, NotFound
 
 log = logging.getLogger("hub.dataspace")
 
@@ -95,17 +101,65 @@ def on_contract_changed(node: Node) -> Callable[[str, Mapping[str, Any]], None]:
     what its agreements opened in the data space (see :func:`withdraw`)."""
 
     def handle(_key: str, event: Mapping[str, Any]) -> None:
+        contract_id = str(event["contract_id"])
         if event.get("state") == State.TERMINATED or event.get("suspended") is True:
-            withdraw(node, str(event["contract_id"]), terminated=event["state"] == State.TERMINATED)
+            withdraw(node, contract_id, terminated=event["state"] == State.TERMINATED)
+        elif event.get("state") == State.FINALIZED:
+            # Off the committing thread: the consumer may be slow or briefly down.
+            name = f"dsp-agree-{contract_id}"
+            threading.Thread(target=agree_linked, args=(node, contract_id), name=name).start()
 
     return handle
 
 
+def agree_linked(node: Node, contract_id: str) -> None:
+    """Send the FINALIZED contract ``contract_id`` as the agreement of the negotiations it
+    was opened by, still waiting for it (REQUESTED or ACCEPTED, no agreement): idempotent
+    (contract events come at least once; an agreed negotiation is not picked again). Each
+    refusal (the contract not in force, not the consumer's lab's, ...) is audited with
+    its reasons; a consumer that stays down is logged (the negotiation stays AGREED)."""
+    from hub.dataspace import negotiation
+
+    waiting = (NegotiationState.REQUESTED, NegotiationState.ACCEPTED)
+    with Session(node.ctx.engine) as session:
+        query = select(DspNegotiation.id).where(
+            DspNegotiation.contract_id == contract_id,
+            DspNegotiation.role == str(Role.PROVIDER),
+            col(DspNegotiation.agreement_id).is_(None),
+            col(DspNegotiation.state).in_([str(s) for s in waiting]),
+        )
+        pids = list(session.exec(query).all())
+    for pid in pids:
+        with Session(node.ctx.engine) as session:
+            try:
+                _, contract = contract_for_agreement(node, session, pid, contract_id)
+                negotiation.agree(node, session, pid, by=node.participant_id, contract=contract)
+            except HubError as exc:
+                session.rollback()
+                _refused(node, session, pid, exc.detail)
+            except DeliveryFailed as exc:
+                log.warning("the consumer of %s did not take its agreement: %s", pid, exc)
+            except Exception:
+                log.exception("agreement of negotiation %s failed", pid)
+
+
+def _refused(node: Node, session: Session, pid: str, reason: str) -> None:
+    draft = EventDraft(
+        SYSTEM,
+        "dsp_negotiation.agreed.refused",
+        Resource("dsp_negotiation", pid),
+        decision=Decision.DENY,
+        reasons=[reason],
+    )
+    record_now(session.get_bind(), draft)
+
+
 def withdraw(node: Node, contract_id: str, *, terminated: bool) -> None:
-    """Under the contract ``contract_id``: terminate its negotiations not yet FINALIZED,
-    and terminate every live transfer (contract terminated) or suspend the started ones
-    (contract suspended), each message sent to the consumer. Idempotent (events come at least once);
-    a consumer that does not answer is logged, the others still hear."""
+    """Under the contract ``contract_id``: terminate its negotiations AGREED or VERIFIED
+    (and, the contract terminated, those still waiting for it), and terminate every live
+    transfer (contract terminated) or suspend the started ones (contract suspended), each
+    message sent to the consumer. Idempotent (events come at least once); a consumer that
+    does not answer is logged, the others still hear."""
     from hub.dataspace import negotiation, transfer
 
     reason = f"contract {contract_id} is {'terminated' if terminated else 'suspended'}"
@@ -114,10 +168,12 @@ def withdraw(node: Node, contract_id: str, *, terminated: bool) -> None:
             DspNegotiation.contract_id == contract_id, DspNegotiation.role == str(Role.PROVIDER)
         )
         agreements = list(session.exec(query).all())
+        ended = (NegotiationState.FINALIZED, NegotiationState.TERMINATED)
         moves = [
             (negotiation.terminate, row.id)
             for row in agreements
-            if row.state in (NegotiationState.AGREED, NegotiationState.VERIFIED)
+            if (terminated and row.state not in ended)
+            or row.state in (NegotiationState.AGREED, NegotiationState.VERIFIED)
         ]
         live = [TransferState.REQUESTED, TransferState.STARTED, TransferState.SUSPENDED]
         started = select(DspTransfer).where(

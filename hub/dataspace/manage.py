@@ -4,7 +4,7 @@ researchers. Every route declares its roles; every change is audited."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
@@ -17,7 +17,7 @@ from contracts.dsp.vocab import Role as DspRole
 from contracts.errors import TransitionError
 from hub.audit.trail import Actor, EventDraft, Resource, record
 from hub.auth import Principal, Role, require
-from hub.dataspace import contract_gate, did, negotiation, transfer
+from hub.dataspace import catalog, contract_gate, did, negotiation, transfer
 from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
 from hub.dataspace.node import Node
 from hub.dataspace.outbox import DeliveryFailed
@@ -54,12 +54,33 @@ class AgreementIn(BaseModel):
     contract_id: Ident = Field(description="The FINALIZED contract the agreement is.")
 
 
+class ConstraintIn(BaseModel):
+    """One ODRL atomic constraint (``rightOperand``: a string or a list of strings)."""
+
+    model_config = ConfigDict(extra="forbid")
+    leftOperand: Ident
+    operator: Literal["eq", "neq", "gt", "gteq", "lt", "lteq", "isA", "isAllOf", "isAnyOf"]
+    rightOperand: Annotated[str, StringConstraints(max_length=5000)] | list[Ident]
+
+
 class NegotiationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     provider_url: Url = Field(description="The provider's DSP base URL.")
     provider_id: Did = Field(description="The provider's did:web (on the trust list).")
     dataset_id: Ident
     offer_id: Ident
+    constraints: list[ConstraintIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The terms asked for, as ODRL atomic constraints of the offer's "
+        "permission (leftOperand, operator, rightOperand; see docs/dataspace.md).",
+    )
+
+
+class ProviderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    provider_url: Url = Field(description="The provider's DSP base URL.")
+    provider_id: Did = Field(description="The provider's did:web (on the trust list).")
 
 
 class TransferIn(BaseModel):
@@ -169,6 +190,24 @@ def approve(
         return negotiation.document(row)
 
 
+@router.post("/catalog")
+async def discover(
+    body: ProviderIn,
+    request: Request,
+    principal: Principal = Depends(require(Role.RESEARCHER, Role.OPERATOR)),
+) -> dict[str, Any]:
+    """The catalog a provider of the data space shows the hub (its datasets and ODRL
+    offers), the hub as consumer; validated against the protocol's schema."""
+    node = _node(request)
+
+    def run() -> dict[str, Any]:
+        with Session(node.ctx.engine) as session:
+            _trusted_provider(session, body.provider_id, str(body.provider_url))
+        return catalog.remote(node, body.provider_url, body.provider_id)
+
+    return await run_in_threadpool(_outgoing, run)
+
+
 @router.post("/negotiations", status_code=201)
 async def negotiate(
     body: NegotiationIn,
@@ -183,7 +222,13 @@ async def negotiate(
         with Session(node.ctx.engine) as session:
             _trusted_provider(session, body.provider_id, str(body.provider_url))
             row = negotiation.initiate(
-                node, session, body.provider_url, body.provider_id, body.dataset_id, body.offer_id
+                node,
+                session,
+                body.provider_url,
+                body.provider_id,
+                body.dataset_id,
+                body.offer_id,
+                [c.model_dump() for c in body.constraints],
             )
             return negotiation.document(row)
 
@@ -244,7 +289,12 @@ def read_negotiation(
         row = session.get(DspNegotiation, pid)
         if row is None:
             raise NotFound("no such negotiation")
-        return {**negotiation.document(row), "role": row.role, "agreement": row.agreement}
+        return {
+            **negotiation.document(row),
+            "role": row.role,
+            "agreement": row.agreement,
+            "contract_id": row.contract_id,
+        }
 
 
 @router.get("/transfers/{pid}")

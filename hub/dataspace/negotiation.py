@@ -15,14 +15,15 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from contracts.dsp import messages
+from contracts.dsp import messages, odrl
 from contracts.dsp.schema import InvalidMessage, validate
 from contracts.dsp.states import NegotiationState, NegotiationStep, negotiation_step
 from contracts.dsp.vocab import Message, Role
 from contracts.errors import TransitionError
 from hub.catalog.models import Dataset
 from hub.contracts.models import Contract
-from hub.dataspace import catalog, contract_gate
+from hub.contracts.service import current_terms
+from hub.dataspace import catalog, contract_gate, terms
 from hub.dataspace.errors import DspFailure
 from hub.dataspace.identity import Participant
 from hub.dataspace.models import DspNegotiation
@@ -51,18 +52,21 @@ PAST = {
 ERROR = Message.NEGOTIATION_ERROR
 
 
-def _offered(node: Node, session: Session, offer: dict[str, Any], consumer_pid: str) -> str:
-    """The dataset ``offer`` targets, if the hub offers it under that offer id; else 400."""
+def _offered(node: Node, session: Session, offer: dict[str, Any], consumer_pid: str) -> Dataset:
+    """The dataset ``offer`` targets, if the hub offers it under that offer id with the
+    same rules (their constraints are the consumer's terms, decided by
+    ``hub.dataspace.terms``); else 400."""
     target = offer.get("target")
     dataset = session.get(Dataset, target) if isinstance(target, str) else None
     if dataset is None or offer.get("@id") != node.offer_id(dataset.id):
         raise DspFailure(
             400, ERROR, ["the offer names no dataset the hub offers"], consumer_pid=consumer_pid
         )
-    if catalog.rules(offer) != catalog.rules(catalog.offer(node, dataset.id)):
+    ours = catalog.offer(node, dataset)
+    if catalog.rules(offer, constraints=False) != catalog.rules(ours, constraints=False):
         reason = "the offer's rules are not those the hub offers for this dataset"
         raise DspFailure(400, ERROR, [reason], consumer_pid=consumer_pid)
-    return dataset.id
+    return dataset
 
 
 def _ask(
@@ -79,13 +83,15 @@ def _ask(
 def request(
     node: Node, session: Session, who: Participant, message: dict[str, Any]
 ) -> DspNegotiation:
-    """A consumer's initial ContractRequestMessage: a new negotiation, REQUESTED."""
+    """A consumer's initial ContractRequestMessage: a new negotiation, REQUESTED. When its
+    offer carries terms, they become the lab's contract request (``hub.dataspace.terms``),
+    linked to the negotiation: its agreement once FINALIZED."""
     consumer_pid = message["consumerPid"]
     if "providerPid" in message or "callbackAddress" not in message:
         raise DspFailure(
             400, ERROR, ["an initial request has a callbackAddress"], consumer_pid=consumer_pid
         )
-    dataset_id = _offered(node, session, message["offer"], consumer_pid)
+    dataset = _offered(node, session, message["offer"], consumer_pid)
     pid = new_pid()
     row = DspNegotiation(
         id=pid,
@@ -94,14 +100,17 @@ def request(
         consumer_pid=consumer_pid,
         counterparty=who.id,
         state=str(NegotiationState.REQUESTED),
-        dataset_id=dataset_id,
+        dataset_id=dataset.id,
         offer=message["offer"],
         callback_address=message["callbackAddress"],
         requests=1,
     )
     _ask(node, session, who, row, NegotiationStep.REQUEST)
+    asked = terms.requested(node, session, who, row, dataset, message["offer"])
     session.add(row)
     move(session, row, NegotiationState.REQUESTED, "requested", who.id)
+    if asked is not None:
+        row.contract_id = terms.open_contract(node, session, who, asked).id
     session.commit()
     return row
 
@@ -156,7 +165,8 @@ def counter_request(
     """A consumer's counter-offer (ContractRequestMessage on an OFFERED negotiation)."""
     row = load(session, who, pid)
     _same_pids(row, message)
-    _offered(node, session, message["offer"], row.consumer_pid)
+    dataset = _offered(node, session, message["offer"], row.consumer_pid)
+    terms.requested(node, session, who, row, dataset, message["offer"])
     _peer_step(node, session, who, row, NegotiationStep.REQUEST)
     row.offer, row.requests = message["offer"], row.requests + 1
     session.commit()
@@ -245,12 +255,26 @@ def _own_step(
     return row
 
 
+def agreement_rules(
+    node: Node, session: Session, row: DspNegotiation, contract: Contract | None
+) -> dict[str, Any]:
+    """What the agreement commits to: the signed contract's terms as ODRL constraints
+    (``contracts.dsp.odrl``), or, without a contract (TCK mode), the hub's own offer; never
+    terms the consumer wrote."""
+    if contract is not None:
+        signed = current_terms(session, contract).model_dump(mode="json")
+        return {"permission": [{"action": "use", "constraint": odrl.agreement_constraints(signed)}]}
+    dataset = session.get(Dataset, row.dataset_id)
+    if dataset is None:
+        raise LookupError(f"no dataset {row.dataset_id}")
+    return catalog.rules(catalog.offer(node, dataset))
+
+
 def agreement_document(
-    node: Node, row: DspNegotiation, agreement_id: str | None = None
+    node: Node, row: DspNegotiation, rules: dict[str, Any], agreement_id: str | None = None
 ) -> dict[str, Any]:
     """The ODRL agreement ``agreement_id`` (the signed contract's identity; a fresh id in
-    TCK mode): the rules of the hub's own offer (never terms the consumer wrote),
-    assigned by the hub to the consumer."""
+    TCK mode) on ``rules``, assigned by the hub to the consumer."""
     return {
         "@id": agreement_id or new_pid(),
         "@type": "Agreement",
@@ -258,7 +282,7 @@ def agreement_document(
         "assigner": node.participant_id,
         "assignee": row.counterparty,
         "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        **catalog.rules(catalog.offer(node, row.dataset_id)),
+        **rules,
     }
 
 
@@ -267,15 +291,18 @@ def _deliver(
 ) -> None:
     """Send to the counterparty: the consumer's callback, or the provider's DSP base."""
     theirs = row.consumer_pid if row.role == Role.PROVIDER else row.provider_pid
-    path = f"negotiations/{theirs}/{suffix}"
-    auth = node.authorization(row.counterparty)
-    send(row.callback_address, path, kind, body, timeout=node.timeout, authorization=auth)
+    node.deliver(
+        row.callback_address, f"negotiations/{theirs}/{suffix}", kind, body, row.counterparty
+    )
 
 
 def offer(node: Node, session: Session, pid: str) -> None:
     """Offer the dataset's terms back to the consumer: REQUESTED → OFFERED."""
     row = _own_step(session, node, pid, NegotiationStep.OFFER)
-    body = {**catalog.offer(node, row.dataset_id), "target": row.dataset_id}
+    dataset = session.get(Dataset, row.dataset_id)
+    if dataset is None:
+        raise LookupError(f"no dataset {row.dataset_id}")
+    body = {**catalog.offer(node, dataset), "target": row.dataset_id}
     session.commit()
     message = messages.contract_offer(row.provider_pid, row.consumer_pid, body)
     _deliver(node, row, "offers", Message.CONTRACT_OFFER, message)
@@ -293,7 +320,8 @@ def agree(
     ``hub.dataspace.contract_gate``); TCK mode's scripted agreements have none."""
     row = _own_step(session, node, pid, NegotiationStep.AGREE, by)
     agreement_id = contract_gate.agreement_id(contract) if contract else None
-    agreement = agreement_document(node, row, agreement_id)
+    rules = agreement_rules(node, session, row, contract)
+    agreement = agreement_document(node, row, rules, agreement_id)
     row.agreement, row.agreement_id = agreement, agreement["@id"]
     row.contract_id = contract.id if contract else None
     session.commit()
@@ -351,15 +379,17 @@ def initiate(
     counterparty: str,
     dataset_id: str,
     offer_id: str,
+    constraints: list[dict[str, Any]] | None = None,
 ) -> DspNegotiation:
     """As consumer, request ``offer_id`` on ``dataset_id`` from the provider at
-    ``provider_url``: a new negotiation, REQUESTED once the provider answers."""
+    ``provider_url``, with the terms ``constraints`` (ODRL): a new negotiation,
+    REQUESTED once the provider answers."""
     pid = new_pid()
     offer_body = {
         "@type": "Offer",
         "@id": offer_id,
         "target": dataset_id,
-        "permission": [{"action": "use"}],
+        "permission": [{"action": "use", "constraint": list(constraints or [])}],
     }
     row = DspNegotiation(
         id=pid,

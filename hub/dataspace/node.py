@@ -10,13 +10,15 @@ with the ethics committee's gate before an agreement) and the TCK mode's scripts
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
+from contracts.dsp.vocab import Message
 from hub.context import HubContext
 from hub.dataspace.did import did_for, sign_token
+from hub.dataspace.outbox import send_retried
 
 DSP_PATH = "/dsp"
 SERVICE_ID = "urn:edh:dsp-service"
@@ -88,6 +90,23 @@ class Node:
         """The ``Authorization`` header of a message to ``audience``: a token signed by
         the hub's key (none without a key)."""
         return f"Bearer {sign_token(self.key, self.did, audience)}" if self.key else None
+
+    def deliver(
+        self, base: str, path: str, kind: Message, body: dict[str, Any], audience: str
+    ) -> None:
+        """Send one of the hub's moves to the participant ``audience`` at ``base``/``path``,
+        retried with backoff while it is briefly down (``outbox.send_retried``)."""
+        settings = self.ctx.settings.dataspace
+        send_retried(
+            base,
+            path,
+            kind,
+            body,
+            timeout=self.timeout,
+            attempts=settings.delivery_attempts,
+            backoff=settings.delivery_backoff_seconds,
+            authorization=self.authorization(audience),
+        )
 
     def offer_id(self, dataset_id: str) -> str:
         """The id of the offer the hub makes for ``dataset_id``."""

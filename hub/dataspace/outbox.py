@@ -3,11 +3,16 @@
 ``send`` validates the message against its schema first (the hub never sends an invalid
 message), then POSTs it to ``base``/``path``; it answers the peer's JSON body (or ``{}``)
 and raises ``DeliveryFailed`` when the peer is unreachable or refuses.
+``send_retried`` is the delivery of the hub's own moves to a counterparty (agreement,
+transfer start, ...): the same message again after a backoff while the peer is briefly
+down (unreachable, a timeout, 408, 425, 429 or 5xx), never after a refusal (another 4xx:
+the peer answered, resending would not change its mind).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -18,8 +23,16 @@ from contracts.dsp.vocab import Message
 log = logging.getLogger("hub.dataspace")
 
 
+RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+
 class DeliveryFailed(RuntimeError):
-    """The peer did not accept a message (unreachable, or a non-2xx answer)."""
+    """The peer did not accept a message (unreachable, or a non-2xx answer);
+    ``retryable`` when it may take it later (not reached, busy, or a server error)."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 def join(base: str, path: str) -> str:
@@ -43,12 +56,40 @@ def send(
     try:
         response = httpx.post(url, json=message, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
-        raise DeliveryFailed(f"{kind} to {url}: {type(exc).__name__}") from exc
+        raise DeliveryFailed(f"{kind} to {url}: {type(exc).__name__}", retryable=True) from exc
     if not response.is_success:
-        raise DeliveryFailed(f"{kind} to {url}: HTTP {response.status_code}")
+        status = response.status_code
+        retryable = status >= 500 or status in RETRYABLE_STATUS
+        raise DeliveryFailed(f"{kind} to {url}: HTTP {status}", retryable=retryable)
     log.info("sent %s to %s", kind, url)
     try:
         body = response.json()
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def send_retried(
+    base: str,
+    path: str,
+    kind: Message,
+    message: dict[str, Any],
+    *,
+    timeout: float,
+    attempts: int,
+    backoff: float,
+    authorization: str | None = None,
+) -> dict[str, Any]:
+    """``send``, up to ``attempts`` times while the failure is retryable, waiting
+    ``backoff`` seconds, then twice as long each time. The message is the same at each
+    attempt (same process ids, same content), so a peer that got it once and lost its
+    answer sees a repeat of one step, never a new one. Raises the last ``DeliveryFailed``."""
+    for attempt in range(1, attempts):
+        try:
+            return send(base, path, kind, message, timeout=timeout, authorization=authorization)
+        except DeliveryFailed as exc:
+            if not exc.retryable:
+                raise
+            log.warning("attempt %d of %s failed, retrying: %s", attempt, kind, exc)
+            time.sleep(backoff * 2 ** (attempt - 1))
+    return send(base, path, kind, message, timeout=timeout, authorization=authorization)

@@ -18,6 +18,16 @@ class DataspaceSettings(BaseModel):
     callback_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="Timeout of a message sent to a participant."
     )
+    delivery_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=20,
+        description="Attempts to deliver one of the hub's messages to a participant that "
+        "is briefly down (unreachable, busy or failing), with a doubling backoff.",
+    )
+    delivery_backoff_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="Wait before the second delivery attempt."
+    )
     pull_token_ttl_seconds: int = Field(
         default=3600, ge=60, le=86400, description="Lifetime of a transfer's pull access token."
     )

@@ -27,7 +27,7 @@ from hub.audit.trail import SYSTEM
 from hub.catalog.models import Dataset
 from hub.catalog.schemas import DatasetIn, Frequency
 from hub.catalog.service import create_dataset
-from hub.dataspace import negotiation, transfer
+from hub.dataspace import catalog, negotiation, transfer
 from hub.dataspace.identity import TCK_PARTICIPANT
 from hub.dataspace.models import DspNegotiation, DspTransfer
 from hub.dataspace.node import Node
@@ -239,7 +239,8 @@ def _agreement(node: Node, session: Session, agreement_id: str, role: Role) -> N
         offer={"@id": node.offer_id(TRANSFER_DATASET), "permission": [{"action": "use"}]},
         callback_address="",
     )
-    row.agreement = negotiation.agreement_document(node, row) | {"@id": agreement_id}
+    rules = catalog.rules(row.offer)
+    row.agreement = negotiation.agreement_document(node, row, rules, agreement_id)
     row.agreement_id = agreement_id
     session.add(row)
     move(session, row, NegotiationState.FINALIZED, "seeded", node.participant_id)

@@ -3,8 +3,8 @@
 A transfer request is granted only under a FINALIZED agreement made with the requesting
 participant, whose contract is in force (``hub.dataspace.contract_gate``), in a format
 the hub serves (decision ``edh/dataspace/transfer``, audited).
-What the hub grants is a pull data address: the sandbox query API with a bearer token of
-``pull_token_ttl_seconds``, never raw data.
+What the hub grants is a pull data address: the sandbox query API of the agreement's
+project with a bearer token scoped to the transfer (``hub.dataspace.pull``), never raw data.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from contracts.dsp.schema import InvalidMessage, validate
 from contracts.dsp.states import TransferState, TransferStep, transfer_step
 from contracts.dsp.vocab import Message, Role
 from contracts.errors import TransitionError
-from hub.dataspace import contract_gate
+from hub.dataspace import contract_gate, pull
 from hub.dataspace.errors import DspFailure
 from hub.dataspace.identity import Participant
 from hub.dataspace.models import DspNegotiation, DspTransfer
@@ -37,7 +37,6 @@ from hub.dataspace.process import (
 
 TRANSFER = "edh/dataspace/transfer"
 ERROR = Message.TRANSFER_ERROR
-PULL_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"
 PAST = {
     TransferStep.START: "started",
     TransferStep.SUSPEND: "suspended",
@@ -135,29 +134,14 @@ def _deliver(
     node: Node, row: DspTransfer, suffix: str, kind: Message, body: dict[str, Any]
 ) -> None:
     theirs = row.consumer_pid if row.role == Role.PROVIDER else row.provider_pid
-    path = f"transfers/{theirs}/{suffix}"
-    auth = node.authorization(row.counterparty)
-    send(row.callback_address, path, kind, body, timeout=node.timeout, authorization=auth)
-
-
-def pull_address(node: Node, row: DspTransfer) -> dict[str, Any]:
-    """The sandbox query API and a bearer token for it, expiring, for this transfer."""
-    settings = node.ctx.settings
-    token = node.ctx.issuer.mint(
-        f"dsp-transfer:{row.id}",
-        ["researcher"],
-        org=row.counterparty[:200],
-        ttl=settings.dataspace.pull_token_ttl_seconds,
-    )
-    endpoint = settings.public_url.rstrip("/") + "/api/v1/projects"
-    return messages.data_address(endpoint, token, PULL_ENDPOINT_TYPE)
+    node.deliver(row.callback_address, f"transfers/{theirs}/{suffix}", kind, body, row.counterparty)
 
 
 def start(node: Node, session: Session, pid: str) -> None:
     """Start the transfer: as provider with a pull data address (REQUESTED or SUSPENDED →
     STARTED); as consumer, restart a suspended one."""
     row = _own_step(node, session, pid, TransferStep.START)
-    address = pull_address(node, row) if row.role == Role.PROVIDER else None
+    address = pull.address(node, session, row) if row.role == Role.PROVIDER else None
     session.commit()
     message = messages.transfer_start(row.provider_pid, row.consumer_pid, address)
     _deliver(node, row, "start", Message.TRANSFER_START, message)

@@ -6,10 +6,8 @@ contract is in force. Oracle: the database, the audit log and what the consumer 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -18,15 +16,8 @@ from hub.audit.models import AuditEvent
 from hub.context import HubContext
 from hub.dataspace.models import DspNegotiation, DspTransfer
 from tests.support.contracts_fixtures import World
-from tests.support.dsp_peer import Peer, serve_peer
+from tests.support.dsp_peer import Peer
 from tests.support.factories import new_siren
-
-
-@pytest.fixture
-def peer() -> Iterator[Peer]:
-    peer, server = serve_peer()
-    yield peer
-    server.shutdown()
 
 
 def _dsp(world: World, method: str, path: str, body: Any = None, org: str | None = None) -> Any:

@@ -276,16 +276,6 @@ def test_an_agreement_without_a_contract_grants_nothing_outside_tck_mode(
 @pytest.mark.parametrize(
     "rules",
     [
-        {
-            "permission": [
-                {
-                    "action": "use",
-                    "constraint": [
-                        {"leftOperand": "purpose", "operator": "eq", "rightOperand": "marketing"}
-                    ],
-                }
-            ]
-        },
         {"permission": [{"action": "distribute"}]},
         {"permission": [{"action": "use"}], "prohibition": [{"action": "anonymize"}]},
     ],
@@ -294,7 +284,8 @@ def test_only_the_hub_s_own_odrl_offer_can_be_requested(
     dsp: Callable[..., Any], dataset_id: str, hub_ctx: HubContext, rules: dict[str, Any]
 ) -> None:
     """ODRL → Rego: the hub agrees only to the rules it offered (which its decisions
-    enforce); a consumer's offer carrying other rules is a 400, and nothing is stored."""
+    enforce); a consumer's offer carrying other rules is a 400, and nothing is stored.
+    (Constraints, the consumer's terms: tests/integration/test_dsp_odrl_terms.py.)"""
     message = _request(dataset_id)
     message["offer"] = {**{k: v for k, v in message["offer"].items() if k != "permission"}, **rules}
     response = dsp("POST", "/negotiations/request", message)
@@ -308,7 +299,8 @@ def test_only_the_hub_s_own_odrl_offer_can_be_requested(
 def test_the_agreement_carries_the_hub_s_offer_whatever_the_consumer_sent(
     dsp: Callable[..., Any], dataset_id: str, hub_ctx: HubContext, client: TestClient, auth: Auth
 ) -> None:
-    """Rego → ODRL: the agreement the ethics gate releases is the catalog's offer."""
+    """Rego → ODRL: without a contract (TCK mode) the agreement is the catalog's offer
+    (with a contract, its signed terms: tests/integration/test_dsp_odrl_terms.py)."""
     message = _request(dataset_id)
     message["offer"]["permission"] = [{"action": "use", "constraint": []}]
     pid = dsp("POST", "/negotiations/request", message).json()["providerPid"]
@@ -316,13 +308,14 @@ def test_the_agreement_carries_the_hub_s_offer_whatever_the_consumer_sent(
         "POST", "/catalog/request", {"@context": CONTEXT, "@type": "CatalogRequestMessage"}
     )
     offered = catalog.json()["dataset"][0]["hasPolicy"][0]
-    from hub.dataspace.negotiation import agreement_document
+    from hub.dataspace.negotiation import agreement_document, agreement_rules
     from hub.dataspace.node import Node
 
     with Session(hub_ctx.engine) as session:
         row = session.get(DspNegotiation, pid)
         assert row is not None
-        agreement = agreement_document(Node(hub_ctx), row)
+        node = Node(hub_ctx)
+        agreement = agreement_document(node, row, agreement_rules(node, session, row, None))
     assert agreement["permission"] == offered["permission"]
     assert agreement["target"] == dataset_id and agreement["assignee"] == LAB_A
     validate(Message.CONTRACT_AGREEMENT, messages.contract_agreement(pid, "urn:c:1", agreement))

@@ -355,7 +355,9 @@ def test_pull_data_address_is_the_query_api_with_an_expiring_token(peer: Peer) -
     for start in starts:
         address = start["dataAddress"]
         validate(Message.TRANSFER_START, start)
-        assert address["endpoint"].endswith("/api/v1/projects")
+        assert address["endpoint"].endswith(
+            f"/api/v1/dataspace/transfers/{start['providerPid']}/queries"
+        )
         props = {p["name"]: p["value"] for p in address["endpointProperties"]}
         assert props["authType"] == "bearer" and props["authorization"].count(".") == 2
 

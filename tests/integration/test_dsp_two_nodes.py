@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +31,7 @@ from tests.support.browser import free_port
 from tests.support.contracts_fixtures import World, build_world
 
 BIN = Path(sys.executable).parent
+PURPOSE = "Mesurer l'effet des vidéos sur la persévérance des élèves."
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Node:
     process: subprocess.Popen[bytes]
     env: dict[str, str]
     tokens: dict[str, str] = field(default_factory=dict)
+    registered: World | None = None
 
     @property
     def did(self) -> str:
@@ -61,9 +64,12 @@ class Node:
         return {"Authorization": f"Bearer {self.tokens[key]}"}
 
     def world(self) -> World:
-        """The provider hub's registry, catalog and contract parties, through its API."""
-        client = httpx.Client(base_url=self.url, timeout=30)
-        return build_world(client, self.auth)  # type: ignore[arg-type]
+        """The provider hub's registry, catalog and contract parties, through its API
+        (registered once: the tests of the module share them)."""
+        if self.registered is None:
+            client = httpx.Client(base_url=self.url, timeout=30)
+            self.registered = build_world(client, self.auth)  # type: ignore[arg-type]
+        return self.registered
 
     def auth(self, role: str, sub: str = "tester", org: str | None = None) -> dict[str, str]:
         return self.token(role, sub, org)
@@ -152,13 +158,9 @@ def test_untrusted_participants_are_refused(nodes: tuple[Node, Node]) -> None:
     validate(Message.CATALOG_ERROR, answer.json())
 
 
-def test_a_lab_negotiates_through_the_ethics_gate_and_gets_a_pull_address(
-    nodes: tuple[Node, Node],
-) -> None:
-    provider, lab = nodes
-    world = provider.world()
-    dataset_id = world.dataset_id
-    for node, other, org in ((provider, lab, world.lab_id), (lab, provider, None)):
+def _trust_each_other(provider: Node, lab: Node, lab_id: str) -> None:
+    """Each operator trusts the other hub; the provider's knows the lab it acts for."""
+    for node, other, org in ((provider, lab, lab_id), (lab, provider, None)):
         trusted = node.call(
             "POST",
             "/api/v1/dataspace/participants",
@@ -166,6 +168,15 @@ def test_a_lab_negotiates_through_the_ethics_gate_and_gets_a_pull_address(
             {"did": other.did, "organisation_id": org},
         )
         assert trusted.status_code == 201, trusted.text
+
+
+def test_a_lab_negotiates_through_the_ethics_gate_and_gets_a_pull_address(
+    nodes: tuple[Node, Node],
+) -> None:
+    provider, lab = nodes
+    world = provider.world()
+    dataset_id = world.dataset_id
+    _trust_each_other(provider, lab, world.lab_id)
 
     # A forged token in the lab's name (another key) is refused even though the lab is trusted.
     forged = sign_token(Ed25519PrivateKey.generate(), lab.did, provider.did)
@@ -229,15 +240,21 @@ def test_a_lab_negotiates_through_the_ethics_gate_and_gets_a_pull_address(
         "STARTED",
     )
     address = started_transfer["dataAddress"]
-    assert address["endpoint"] == provider.url + "/api/v1/projects"
+    (transfer_pid,) = provider.db("SELECT id FROM dsp_transfer")[0]
+    assert (
+        address["endpoint"] == f"{provider.url}/api/v1/dataspace/transfers/{transfer_pid}/queries"
+    )
     token = {p["name"]: p["value"] for p in address["endpointProperties"]}["authorization"]
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] <= 3600 and claims["sub"].startswith("dsp-transfer:")
-    # The provider's API accepts the token (it is its own), the lab's does not.
-    probe = "/api/v1/projects/none/queries"
+    assert (claims["project"], claims["contract"]) == (world.project_id, contract["id"])
+    # The provider takes the token on its transfer's address (the sandbox then decides the
+    # query); the lab's hub does not know it.
     headers = {"Authorization": f"Bearer {token}"}
-    assert httpx.get(provider.url + probe, headers=headers).status_code != 401
-    assert httpx.get(lab.url + probe, headers=headers).status_code == 401
+    query = {"sql": "SELECT 1", "purpose": "x", "researcher": "claire"}
+    assert httpx.post(address["endpoint"], json=query, headers=headers).status_code != 401
+    elsewhere = address["endpoint"].replace(provider.url, lab.url)
+    assert httpx.post(elsewhere, json=query, headers=headers).status_code in (401, 404)
 
     # Ground truth: each hub's database holds its side, with the other's DID.
     assert provider.db(
@@ -254,7 +271,11 @@ def test_a_lab_negotiates_through_the_ethics_gate_and_gets_a_pull_address(
             "SELECT action FROM audit_event WHERE resource_id = ? ORDER BY seq", provider_pid
         )
     ]
-    assert actions[:2] == ["policy.edh/dataspace/negotiate", "dsp_negotiation.requested"]
+    assert actions[:3] == [
+        "policy.edh/dataspace/negotiate",
+        "policy.edh/dataspace/terms",  # no terms asked: no contract opened
+        "dsp_negotiation.requested",
+    ]
     assert "dsp_negotiation.finalized" in actions
     agreed = provider.db(
         "SELECT actor_sub FROM audit_event WHERE action = 'dsp_negotiation.agreed'"
@@ -284,3 +305,102 @@ def test_a_lab_negotiates_through_the_ethics_gate_and_gets_a_pull_address(
     assert provider.db(
         "SELECT resource_id FROM audit_event WHERE action = 'dsp.participant.removed'"
     ) == [(lab.did,)]
+
+
+def test_a_lab_s_terms_pass_the_ethics_gate_with_no_operator_step(
+    nodes: tuple[Node, Node],
+) -> None:
+    """The lab's researcher asks, over its own hub, for the dataset with its terms (ODRL
+    constraints); the provider hub opens the lab's contract request by itself, the
+    contract goes through the provider's offer, the lab's acceptance, the ethics
+    committee and both signatures; the agreement then reaches the lab's hub by itself,
+    with the contract's terms, and the lab gets its pull data address. (After the test
+    above: the lab, distrusted there, is trusted again.)"""
+    provider, lab = nodes
+    world = provider.world()
+    _trust_each_other(provider, lab, world.lab_id)
+    found = lab.call(
+        "POST",
+        "/api/v1/dataspace/catalog",
+        "researcher",
+        {"provider_url": provider.url + "/dsp", "provider_id": provider.did},
+    )
+    assert found.status_code == 200, found.text
+    (dataset,) = [d for d in found.json()["dataset"] if d["@id"] == world.dataset_id]
+    (offer,) = dataset["hasPolicy"]
+    assert offer["@id"] == f"urn:edh:offer:{world.dataset_id}"
+    today = date.today()
+    terms = [
+        {"leftOperand": "purpose", "operator": "eq", "rightOperand": PURPOSE},
+        {"leftOperand": "edh:project", "operator": "eq", "rightOperand": world.project_id},
+        {
+            "leftOperand": "edh:allowedFields",
+            "operator": "isAllOf",
+            "rightOperand": ["actor_pseudonym", "verb_id"],
+        },
+        {"leftOperand": "edh:releaseMode", "operator": "eq", "rightOperand": "reviewed"},
+        {"leftOperand": "dateTime", "operator": "gteq", "rightOperand": today.isoformat()},
+        {
+            "leftOperand": "dateTime",
+            "operator": "lteq",
+            "rightOperand": (today + timedelta(days=90)).isoformat(),
+        },
+    ]
+    started = lab.call(
+        "POST",
+        "/api/v1/dataspace/negotiations",
+        "researcher",
+        {
+            "provider_url": provider.url + "/dsp",
+            "provider_id": provider.did,
+            "dataset_id": world.dataset_id,
+            "offer_id": offer["@id"],
+            "constraints": terms,
+        },
+    )
+    assert started.status_code == 201, started.text
+    consumer_pid, provider_pid = started.json()["consumerPid"], started.json()["providerPid"]
+    ((contract_id, state, lab_id),) = provider.db(
+        "SELECT c.id, c.state, c.lab_id FROM contract c JOIN dsp_negotiation n"
+        " ON n.contract_id = c.id WHERE n.id = ?",
+        provider_pid,
+    )
+    assert (state, lab_id) == ("REQUESTED", world.lab_id)
+    world.post(f"/contracts/{contract_id}/offer", world.as_provider())
+    world.post(f"/contracts/{contract_id}/accept", world.as_lab())
+    assert provider.db("SELECT state FROM contract WHERE id = ?", contract_id) == [("ACCEPTED",)]
+    world.approve(contract_id)
+    world.sign_and_finalize(contract_id)
+
+    def at_lab() -> dict[str, Any]:
+        path = f"/api/v1/dataspace/negotiations/{consumer_pid}"
+        return dict(lab.call("GET", path, "researcher").json())
+
+    agreement = _until(at_lab, "FINALIZED")["agreement"]
+    assert agreement["@id"] == f"urn:edh:contract:{contract_id}:v1"
+    (permission,) = agreement["permission"]
+    assert {(c["leftOperand"], c["operator"]) for c in permission["constraint"]} == {
+        (c["leftOperand"], c["operator"]) for c in terms
+    } | {("edh:minCellSize", "gteq")}  # the contract's default k, now explicit
+    transfer = lab.call(
+        "POST", "/api/v1/dataspace/transfers", "researcher", {"agreement_id": agreement["@id"]}
+    )
+    assert transfer.status_code == 201, transfer.text
+    pid = transfer.json()["consumerPid"]
+    address = _until(
+        lambda: dict(lab.call("GET", f"/api/v1/dataspace/transfers/{pid}", "researcher").json()),
+        "STARTED",
+    )["dataAddress"]
+    assert address["endpoint"].startswith(provider.url + "/api/v1/")
+    agreed = provider.db(
+        "SELECT actor_sub FROM audit_event WHERE action = 'dsp_negotiation.agreed'"
+        " AND resource_id = ?",
+        provider_pid,
+    )
+    assert agreed == [(provider.did,)]  # the hub itself, once the contract was signed
+    terms_allowed = provider.db(
+        "SELECT decision FROM audit_event WHERE action = 'policy.edh/dataspace/terms'"
+        " AND resource_id = ?",
+        provider_pid,
+    )
+    assert terms_allowed == [("allow",)]

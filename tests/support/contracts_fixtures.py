@@ -110,10 +110,13 @@ class World:
         return self.post(f"/contracts/{contract['id']}/accept", self.as_lab())  # type: ignore[no-any-return]
 
     def agreed(self) -> dict[str, Any]:
-        contract = self.accepted()
+        return self.approve(self.accepted()["id"])
+
+    def approve(self, contract_id: str) -> dict[str, Any]:
+        """The ethics committee's approval of an ACCEPTED contract."""
         reason = "Finalité d'intérêt public claire, minimisation suffisante."
         body = {"verdict": "approve", "reason": reason}
-        return self.post(f"/contracts/{contract['id']}/reviews", self.as_reviewer(), body)  # type: ignore[no-any-return]
+        return self.post(f"/contracts/{contract_id}/reviews", self.as_reviewer(), body)  # type: ignore[no-any-return]
 
     def jws(self, contract_id: str, party: str, key: Ed25519PrivateKey | None = None) -> str:
         doc = self.client.get(
@@ -124,7 +127,10 @@ class World:
         return sign_detached(key, document_bytes(doc), kid=kid, party=party)
 
     def finalized(self) -> dict[str, Any]:
-        cid = self.agreed()["id"]
+        return self.sign_and_finalize(self.agreed()["id"])
+
+    def sign_and_finalize(self, cid: str) -> dict[str, Any]:
+        """Both parties sign an AGREED contract, the hub countersigns: FINALIZED."""
         self.post(
             f"/contracts/{cid}/signatures", self.as_provider(), {"jws": self.jws(cid, "provider")}
         )

@@ -9,11 +9,13 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import pytest
 
 from contracts.dsp import messages
 from contracts.dsp.schema import validate
@@ -45,9 +47,19 @@ class Peer:
     invalid: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
+    down_for: int = 0  # the next messages answered 503 (the peer is briefly down)
+    refusing: int | None = None  # every message answered with this status
+    attempts: list[str] = field(default_factory=list)  # every path the hub posted to
 
     def handle(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Record a message from the hub; answer (status, body) as the TCK would."""
+        """Record a message from the hub; answer (status, body) as the TCK would (or 503
+        while ``down_for`` lasts, or ``refusing``)."""
+        with self.lock:
+            self.attempts.append(path)
+            if self.down_for > 0 or self.refusing is not None:
+                status = 503 if self.down_for > 0 else int(self.refusing or 400)
+                self.down_for = max(0, self.down_for - 1)
+                return status, {}
         parts = path.strip("/").split("/")[1:]  # negotiations|transfers, [pid], suffix...
         area, rest = parts[0], parts[1:]
         if rest == ["request"]:  # the hub, as consumer, starts a process with this peer
@@ -114,6 +126,14 @@ def serve_peer() -> tuple[Peer, ThreadingHTTPServer]:
     peer.url = f"http://127.0.0.1:{server.server_address[1]}/cb/"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return peer, server
+
+
+@pytest.fixture
+def peer() -> Iterator[Peer]:
+    """A consumer's callback server for one test (shut down after it)."""
+    peer, server = serve_peer()
+    yield peer
+    server.shutdown()
 
 
 def pid() -> str:

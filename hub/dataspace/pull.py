@@ -1,0 +1,165 @@
+"""The pull data address of a research transfer: the sandbox's query API of the
+agreement's project, behind a token scoped to that transfer; never raw data.
+
+``address`` mints the token, signed with the hub's DSP key: ``sub``
+``dsp-transfer:<pid>``, the claims ``transfer``, ``project`` (the contract's project) and
+``contract``, an expiry of ``EDH_DATASPACE__PULL_TOKEN_TTL_SECONDS``; the issue is audited
+(``dsp_transfer.token.issued``: its ``jti`` and expiry, never the token). The address is
+``POST /api/v1/dataspace/transfers/{pid}/queries`` (``router``): it takes the token only
+for its own transfer, signed by this hub, unexpired, while the transfer is STARTED and its
+contract in force (so the token ends with the transfer: suspended, completed or
+terminated, it opens nothing), then submits the query to the sandbox on the token's
+project, never another, as the lab's researcher the body names: the sandbox's Rego
+decides as for any query (an accredited researcher, member of the project, the
+contract's purpose, tables and columns). Every refusal is audited with its reasons.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import date
+from typing import Any
+
+import jwt
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from contracts.dsp import messages
+from hub.audit.trail import Decision, EventDraft, Resource, record, record_now
+from hub.auth import Principal, Role, bearer_token, public_endpoint
+from hub.contracts.service import get_contract, is_in_force
+from hub.dataspace.identity import Participant
+from hub.dataspace.models import DspTransfer
+from hub.dataspace.negotiation import finalized_agreement
+from hub.dataspace.node import Node
+from hub.errors import Forbidden, Unauthorized
+from hub.sandbox import jobs
+from hub.sandbox.api import JobOut, job_out
+from hub.sandbox.runtime import runtime_for
+
+SCOPE = "dsp-transfer"
+PULL_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"
+
+router = APIRouter(prefix="/api/v1/dataspace", tags=["dataspace"])
+
+
+def endpoint(node: Node, pid: str) -> str:
+    return node.ctx.settings.public_url.rstrip("/") + f"/api/v1/dataspace/transfers/{pid}/queries"
+
+
+def _scope(session: Session, row: DspTransfer) -> tuple[str, str]:
+    """The contract and project the transfer's agreement grants ('' in TCK mode)."""
+    agreement = finalized_agreement(session, row.agreement_id)
+    if agreement is None or agreement.contract_id is None:
+        return "", ""
+    return agreement.contract_id, get_contract(session, agreement.contract_id).project_id
+
+
+def address(node: Node, session: Session, row: DspTransfer) -> dict[str, Any]:
+    """The data address of a starting transfer, its token scoped to it (audited in the
+    caller's transaction)."""
+    if node.key is None:
+        raise RuntimeError("the hub has no DSP key to sign a pull token")
+    contract_id, project_id = _scope(session, row)
+    now, ttl = int(time.time()), node.ctx.settings.dataspace.pull_token_ttl_seconds
+    claims = {
+        "iss": node.did,
+        "aud": endpoint(node, row.id),
+        "sub": f"{SCOPE}:{row.id}",
+        "transfer": row.id,
+        "project": project_id,
+        "contract": contract_id,
+        "iat": now,
+        "exp": now + ttl,
+        "jti": str(uuid.uuid4()),
+    }
+    token = jwt.encode(claims, node.key, algorithm="EdDSA")
+    draft = EventDraft(
+        Participant(node.participant_id, True, "").actor(),
+        "dsp_transfer.token.issued",
+        Resource("dsp_transfer", row.id),
+        details={"jti": claims["jti"], "exp": claims["exp"], "project_id": project_id},
+    )
+    record(session, draft)
+    return messages.data_address(endpoint(node, row.id), token, PULL_ENDPOINT_TYPE)
+
+
+def _claims(node: Node, token: str, pid: str) -> dict[str, Any]:
+    """The token's claims if this hub signed it for transfer ``pid`` and it is unexpired;
+    else ``Unauthorized`` (no detail of the token)."""
+    if node.key is None:
+        raise Unauthorized("no pull token is valid on this hub")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            node.key.public_key(),
+            algorithms=["EdDSA"],
+            audience=endpoint(node, pid),
+            issuer=node.did,
+            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("the pull token is not valid for this transfer") from exc
+    if claims.get("transfer") != pid:
+        raise Unauthorized("the pull token is not valid for this transfer")
+    return claims
+
+
+def grant_problems(session: Session, row: DspTransfer | None, claims: dict[str, Any]) -> list[str]:
+    """Why the token opens nothing now (empty when it may query its project)."""
+    if row is None:
+        return ["no such transfer"]
+    problems = [] if row.state == "STARTED" else [f"the transfer is {row.state}, not STARTED"]
+    contract_id, project_id = _scope(session, row)
+    if not project_id or (contract_id, project_id) != (claims["contract"], claims["project"]):
+        return [*problems, "the transfer grants no project of the hub"]
+    _, reasons = is_in_force(get_contract(session, contract_id), date.today())
+    return problems + reasons
+
+
+class PullQueryIn(BaseModel):
+    """A query of the lab's researcher on the transfer's project."""
+
+    model_config = ConfigDict(extra="forbid")
+    sql: str = Field(min_length=1, max_length=100_000, description="One SELECT statement.")
+    purpose: str | None = Field(default=None, max_length=2000, description="Why (audited).")
+    researcher: str = Field(
+        min_length=1,
+        max_length=255,
+        description="The subject of the lab's accredited researcher who asks (the sandbox "
+        "checks their accreditation and membership of the project).",
+    )
+
+
+@router.post(
+    "/transfers/{pid}/queries",
+    status_code=202,
+    response_model=JobOut,
+    dependencies=[Depends(public_endpoint)],
+)
+def pull_query(pid: str, body: PullQueryIn, request: Request) -> Any:
+    """The pull data address: a query on the transfer's project, with its bearer token."""
+    node: Node = request.app.state.dataspace
+    claims = _claims(node, bearer_token(request), pid)
+    with Session(node.ctx.engine) as session:
+        row = session.get(DspTransfer, pid)
+        problems = grant_problems(session, row, claims)
+        if problems:
+            session.rollback()
+            record_now(
+                session.get_bind(),
+                EventDraft(
+                    Participant(str(claims["sub"]), True, "").actor(),
+                    "dsp_transfer.query.refused",
+                    Resource("dsp_transfer", pid),
+                    decision=Decision.DENY,
+                    reasons=problems,
+                ),
+            )
+            raise Forbidden("the transfer opens no query now", reasons=problems)
+        principal = Principal(sub=body.researcher, roles=frozenset({str(Role.RESEARCHER)}))
+        runtime = runtime_for(node.ctx)
+        job = jobs.submit(runtime, session, principal, claims["project"], body.sql, body.purpose)
+        return job_out(job)
