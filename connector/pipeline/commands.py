@@ -118,7 +118,8 @@ def _report(report: PushReport) -> int:
         f"\n{report.accepted} déclarations acceptées, {len(report.rejected)} rejetées ; "
         f"{report.batches_registered} lots enregistrés, "
         f"{report.batches_already_registered} déjà enregistrés ; "
-        f"{report.dropped_erased} écartées (élèves effacés)",
+        f"{report.dropped_erased} écartées (élèves effacés), "
+        f"{report.dropped_expired} écartées (au-delà de la durée de conservation)",
         file=sys.stderr,
     )
     for rejection in report.rejected[:20]:

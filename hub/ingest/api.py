@@ -48,6 +48,7 @@ def terms(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> TermsOut:
         provider_id=scope.provider_id,
         datasets=list(scope.datasets),
         allowed_fields=list(scope.allowed_fields),
+        retention_days=scope.retention_days,
     )
 
 

@@ -39,13 +39,13 @@ from contracts.signing import public_key_from_jwk, verify_detached
 from hub.audit.schedule import AuditScheduler
 from hub.catalog.models import Dataset
 from hub.contracts.hubkey import hub_jwk
+from hub.contracts.models import Contract
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key
 from hub.pseudonym.models import ErasureRewrite
-from hub.pseudonym.service import pseudonym_for
+from hub.pseudonym.service import custody, pseudonym_for
 from hub.storage.local import LocalStore
 from hub.storage.s3 import S3Store
-from tests.support.contract_ref import ContractRef
 from tests.support.ingest_batches import recent_day, statements
 from tests.support.ingest_fixtures import (
     LAKE_FIELDS,
@@ -163,7 +163,20 @@ def _db_text(setup: IngestSetup) -> str:
 
 
 def _pseudonym(setup: IngestSetup, contract_id: str) -> str:
-    return pseudonym_for(setup.ctx.settings, ContractRef(contract_id), IDENTIFIER)
+    """The pupil's pseudonym under the contract's own master key version."""
+    with Session(setup.ctx.engine) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        return pseudonym_for(setup.ctx.settings, contract, IDENTIFIER)
+
+
+def _rotate(setup: IngestSetup) -> None:
+    """Rotate the master key as the operator does: a new version in the key custody
+    (``edh pseudonym keys create v2``), then ``EDH_PSEUDONYM__KEY_VERSION=v2``."""
+    keys = custody(setup.ctx.settings)
+    if "v2" not in keys.versions():
+        keys.create("v2")
+    setup.ctx.settings.pseudonym.key_version = "v2"
 
 
 def assert_found_nowhere(setup: IngestSetup, contracts: list[str], *, lake: bool = True) -> None:
@@ -249,8 +262,13 @@ def _journey(setup: IngestSetup, tmp_path: Path) -> None:
     assert _ship(setup, _target(setup, first, honest=False), 4, recent_day(5)) == 10
     assert_found_nowhere(setup, [first])
 
-    # A contract created after the erasure (a renewal: new pseudonymisation key).
+    # The master key is rotated, then the contract renewed: a new contract whose key
+    # derives from v2 (the erasure register's key stays on v1).
+    _rotate(setup)
     second = finalize_contract(setup.world, [setup.connector_id], allowed_fields=LAKE_FIELDS)
+    with Session(setup.ctx.engine) as session:
+        versions = {c.id: c.key_version for c in session.exec(select(Contract)).all()}
+    assert versions[first] == "v1" and versions[second] == "v2"
     renewed = _target(setup, second)
     state = PipelineState.load(tmp_path / "state.json")
     state.next_sequence = 5

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -17,13 +18,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, select
 
 from connector.pipeline.client import HubRefused
+from connector.pipeline.runner import Target, push
+from connector.pipeline.state import PipelineState
 from contracts.batch_manifest import sign_manifest
 from hub.audit.models import AuditEvent
 from hub.audit.schedule import AuditScheduler
 from hub.catalog.models import Dataset
 from hub.contracts.models import ContractVersion
 from hub.ingest.models import BatchStatus, IngestBatch
-from tests.support.ingest_batches import Shipment, presigned, recent_day
+from tests.support.ingest_batches import Shipment, presigned, recent_day, statements
 from tests.support.ingest_fixtures import IngestSetup
 
 RETENTION = 180  # the test contract's retention_days
@@ -31,8 +34,9 @@ DPO_API = "/api/v1/pseudonym/dpo/erasure-requests"
 
 
 def _presign(setup: IngestSetup, day: str, sequence: int = 1, count: int = 20) -> Shipment:
-    """A batch of ``count`` statements of ``day``, presigned (raises ``HubRefused``)."""
-    return presigned(setup, sequence=sequence, count=count, day=day)
+    """A batch of ``count`` statements of ``day``, presigned (raises ``HubRefused``) by a
+    connector that does not drop days past retention itself: the hub's door is tested."""
+    return presigned(setup, sequence=sequence, count=count, day=day, retention=False)
 
 
 def _complete(ship: Shipment, key: Ed25519PrivateKey) -> dict:
@@ -158,3 +162,28 @@ def test_scheduled_purge_leaves_catalog_and_registry_equal_to_the_lake(
     assert not [k for k in _keys(ingest) if f"date={recent_day(5)}" in k]  # lake, quarantine
     assert len([k for k in _keys(ingest) if k.startswith("quarantine/")]) == 0
     assert len(_events(ingest, "ingest.retention.purged")) == 1
+
+
+def test_connector_drops_statements_past_retention_before_shipping(
+    ingest: IngestSetup, tmp_path: Path
+) -> None:
+    client = ingest.hub_client()
+    terms = client.terms(ingest.contract_id)
+    assert terms.retention_days == RETENTION
+    old, fresh = statements(10, recent_day(RETENTION + 5)), statements(10, recent_day(3))
+    for i, st in enumerate(old):  # other statement ids, same pupils
+        st["id"] = f"10000000-0000-4000-8000-{i:012d}"
+    report = push(
+        enumerate([*old, *fresh], start=1),
+        source="t",
+        client=client,
+        key=ingest.connector_key,
+        target=Target(terms, ingest.dataset_id),
+        state=PipelineState.load(tmp_path / "state.json"),
+        batch_size=100,
+    )
+    assert (report.accepted, report.dropped_expired, report.batches_registered) == (10, 10, 1)
+    assert _counts(ingest)[:3] == (10, 10, 10)
+    assert [k for k in _keys(ingest) if "date=" in k] == [
+        k for k in _keys(ingest) if f"date={recent_day(3)}" in k
+    ]

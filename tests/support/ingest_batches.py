@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,11 +79,20 @@ class Shipment:
 
 
 def presigned(
-    setup: IngestSetup, sequence: int = 1, count: int = 20, day: str | None = None
+    setup: IngestSetup,
+    sequence: int = 1,
+    count: int = 20,
+    day: str | None = None,
+    *,
+    retention: bool = True,
 ) -> Shipment:
-    """Build a batch of ``count`` statements (of ``day``) and obtain its upload URLs."""
+    """Build a batch of ``count`` statements (of ``day``) and obtain its upload URLs
+    (``retention=False``: as a connector that does not drop days past retention)."""
     client = setup.hub_client()
-    target = Target(client.terms(setup.contract_id), setup.dataset_id)
+    terms = client.terms(setup.contract_id)
+    if not retention:
+        terms = replace(terms, retention_days=None)
+    target = Target(terms, setup.dataset_id)
     items = enumerate(statements(count, day), start=1)
     batch = next(build_batches(items, target.transformer(), count))
     request = {
