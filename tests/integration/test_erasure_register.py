@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -44,6 +45,9 @@ from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key
 from hub.pseudonym.models import ErasureRewrite
 from hub.pseudonym.service import custody, pseudonym_for
+from hub.sandbox.runtime import uninstall
+from hub.sandbox.scope import project_key
+from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from hub.storage.local import LocalStore
 from hub.storage.s3 import S3Store
 from tests.support.ingest_batches import recent_day, statements
@@ -54,9 +58,11 @@ from tests.support.ingest_fixtures import (
     ingest_setup,
     s3_settings,
 )
+from tests.support.ingest_queries import released_exact_job
 from tests.support.pupil_use import release, table_text
 
 IDENTIFIER = "account:https://ent.example.fr|eleve-1"
+SQL = "SELECT verb_id, count(*) AS n FROM statements GROUP BY 1"
 DPO_API = "/api/v1/pseudonym/dpo/erasure-requests"
 
 
@@ -66,7 +72,10 @@ def s3_ingest(tmp_path: Path, s3_endpoint: str) -> Iterator[IngestSetup]:
     from minio.versioningconfig import ENABLED, VersioningConfig
 
     with ingest_setup(
-        f"sqlite:///{tmp_path / 'hub.sqlite3'}", tmp_path, s3_settings(s3_endpoint)
+        f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+        tmp_path,
+        s3_settings(s3_endpoint),
+        release_mode="reviewed",
     ) as setup:
         store = setup.ctx.store
         assert isinstance(store, S3Store)
@@ -180,13 +189,15 @@ def _rotate(setup: IngestSetup) -> None:
 
 
 def assert_found_nowhere(setup: IngestSetup, contracts: list[str], *, lake: bool = True) -> None:
-    """The ground truth: no trace of the pupil in any object, version, or database row
-    (``lake``: the lake still holds other pupils' objects)."""
-    secrets = {_pseudonym(setup, c) for c in contracts}
+    """The ground truth: no trace of the pupil in any object, version, or database row,
+    by identifier, pseudonym or project pupil id (``lake``: the lake still holds other
+    pupils' objects)."""
+    pseudonyms = {_pseudonym(setup, c) for c in contracts}
+    secrets = pseudonyms | {_project_pupil_id(setup, p) for p in pseudonyms}
     objects = _objects(setup)
     assert bool(objects) == lake
     for data in objects:
-        assert not _pseudonyms_in(data) & secrets
+        assert not _pseudonyms_in(data) & pseudonyms
         assert IDENTIFIER.encode() not in data
     text_rows = _db_text(setup)
     assert IDENTIFIER not in text_rows
@@ -220,6 +231,24 @@ def assert_registry_verifies(setup: IngestSetup) -> None:
             assert store.size(quarantine_key(rewrite.old_key)) is None
 
 
+@pytest.fixture
+def reviewed_ingest(db_url: str, tmp_path: Path) -> Iterator[IngestSetup]:
+    """An ingest setup whose contract releases exact results through the airlock."""
+    with ingest_setup(db_url, tmp_path, release_mode="reviewed") as setup:
+        yield setup
+
+
+def _project_pupil_id(setup: IngestSetup, pseudonym: str) -> str:
+    """The pupil's id in the project's views (the sandbox's formula, run by DuckDB)."""
+    secret = derive_key(setup.ctx.settings.hub_secret, SANDBOX_PROJECT_LABEL)
+    key = project_key(secret, setup.world.project_id)
+    with duckdb.connect() as con:
+        row = con.execute("SELECT xor(hash($p), hash($k))", {"p": pseudonym, "k": key})
+        found = row.fetchone()
+    assert found is not None
+    return str(found[0])
+
+
 def _report(setup: IngestSetup) -> dict[str, dict[str, Any]]:
     """The DPO's per-pupil report, by contract."""
     dpo = setup.world.auth("dpo", sub="dpo.1")
@@ -234,12 +263,22 @@ def _used(report: dict[str, dict[str, Any]], contract_id: str) -> list[str]:
 
 
 def _journey(setup: IngestSetup, tmp_path: Path) -> None:
+    try:
+        _follow(setup, tmp_path)
+    finally:
+        uninstall(setup.ctx)  # the sandbox runtime started by the query
+
+
+def _follow(setup: IngestSetup, tmp_path: Path) -> None:
     first = setup.contract_id
     target = _target(setup, first)
     assert _ship(setup, target, 1, recent_day(8)) == 10
     _quarantined(setup, target, 2, recent_day(7))
+    job_id = released_exact_job(setup, SQL)  # a real query, released through the airlock
+    sketch = _project_pupil_id(setup, _pseudonym(setup, first))
+    assert sketch in table_text(setup, ("sandbox_output_hold",))
     local = isinstance(setup.ctx.store, LocalStore)  # the sandbox reads local files here
-    if local:  # a query over the contract is released: its use is recorded
+    if local:  # its use is recorded (as the airlock's release will, see record_use)
         assert release(setup, "job-1", first) == 10
     before = _report(setup)
     assert before[first]["objects"] == 1 and not before[first]["erased"]
@@ -302,6 +341,8 @@ def _journey(setup: IngestSetup, tmp_path: Path) -> None:
     later = datetime.now(UTC) + timedelta(days=181)
     assert AuditScheduler(setup.ctx).tick(later)["lake-purge"] is True
     assert_found_nowhere(setup, [first, second], lake=False)  # no object, no version left
+    gone = setup.client.get(f"/api/v1/queries/{job_id}/result", headers=setup.world.as_lab())
+    assert gone.status_code == 410  # the result went with the data's retention
     with Session(setup.ctx.engine) as session:
         dataset = session.get(Dataset, setup.dataset_id)
         assert dataset is not None and (dataset.statement_count, dataset.batch_count) == (0, 0)
@@ -310,8 +351,8 @@ def _journey(setup: IngestSetup, tmp_path: Path) -> None:
     assert last == after
 
 
-def test_erased_pupil_stays_erased_everywhere(ingest: IngestSetup, tmp_path: Path) -> None:
-    _journey(ingest, tmp_path)
+def test_erased_pupil_stays_erased_everywhere(reviewed_ingest: IngestSetup, tmp_path: Path) -> None:
+    _journey(reviewed_ingest, tmp_path)
 
 
 def test_erased_pupil_stays_erased_on_a_versioned_bucket(
