@@ -41,12 +41,14 @@ def _verify(
 
 
 def quarantine_objects(store: ObjectStore, batch: IngestBatch) -> None:
-    """Move the batch's uploaded objects from ``lake/`` to ``quarantine/`` (idempotent)."""
+    """Move the batch's uploaded objects from ``lake/`` to ``quarantine/``, erasing every
+    stored version of the lake key (the quarantined copy is then the only one; retention
+    and erasure find it there). Idempotent."""
     for entry in batch.files:
         key = str(entry["key"])
         if store.size(key) is not None:
             store.put(quarantine_key(key), store.get(key))
-            store.delete(key)
+            store.erase(key)
 
 
 def refuse_expired(store: ObjectStore, batch: IngestBatch) -> None:

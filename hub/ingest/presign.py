@@ -82,10 +82,11 @@ def _announce(
 
 
 def _clear_unverified(store: ObjectStore, batch: IngestBatch) -> None:
-    """Delete what was uploaded for a batch announced again (never registered, hence
-    unverified), so that the new single-use grants can write its keys."""
+    """Erase what was uploaded for a batch announced again (never registered, hence
+    unverified), every stored version too (the new file list may name other days, whose
+    keys nothing would purge), so that the new single-use grants can write its keys."""
     for entry in batch.files:
-        store.delete(str(entry["key"]))
+        store.erase(str(entry["key"]))
 
 
 def presign(ctx: HubContext, session: Session, connector: Connector, body: PresignIn) -> GrantOut:

@@ -56,7 +56,6 @@ from tests.support.ingest_fixtures import (
     IngestSetup,
     finalize_contract,
     ingest_setup,
-    s3_settings,
 )
 from tests.support.ingest_queries import released_exact_job
 from tests.support.pupil_use import release, table_text
@@ -64,23 +63,6 @@ from tests.support.pupil_use import release, table_text
 IDENTIFIER = "account:https://ent.example.fr|eleve-1"
 SQL = "SELECT verb_id, count(*) AS n FROM statements GROUP BY 1"
 DPO_API = "/api/v1/pseudonym/dpo/erasure-requests"
-
-
-@pytest.fixture
-def s3_ingest(tmp_path: Path, s3_endpoint: str) -> Iterator[IngestSetup]:
-    """An ingest setup on a versioned S3 bucket (as in production)."""
-    from minio.versioningconfig import ENABLED, VersioningConfig
-
-    with ingest_setup(
-        f"sqlite:///{tmp_path / 'hub.sqlite3'}",
-        tmp_path,
-        s3_settings(s3_endpoint),
-        release_mode="reviewed",
-    ) as setup:
-        store = setup.ctx.store
-        assert isinstance(store, S3Store)
-        store._client.set_bucket_versioning(store.bucket, VersioningConfig(ENABLED))
-        yield setup
 
 
 def _target(setup: IngestSetup, contract_id: str, *, honest: bool = True) -> Target:

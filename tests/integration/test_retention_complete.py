@@ -26,6 +26,7 @@ from hub.audit.schedule import AuditScheduler
 from hub.catalog.models import Dataset
 from hub.contracts.models import ContractVersion
 from hub.ingest.models import BatchStatus, IngestBatch
+from hub.storage.s3 import S3Store
 from tests.support.ingest_batches import Shipment, presigned, recent_day, statements
 from tests.support.ingest_fixtures import IngestSetup
 
@@ -187,3 +188,23 @@ def test_connector_drops_statements_past_retention_before_shipping(
     assert [k for k in _keys(ingest) if "date=" in k] == [
         k for k in _keys(ingest) if f"date={recent_day(3)}" in k
     ]
+
+
+def _versioned_keys(setup: IngestSetup) -> list[str]:
+    """Every key of the bucket with at least one stored version (delete markers aside)."""
+    store = setup.ctx.store
+    assert isinstance(store, S3Store)
+    listed = store._client.list_objects(store.bucket, recursive=True, include_version=True)
+    return sorted({str(v.object_name) for v in listed if not v.is_delete_marker})
+
+
+def test_no_version_of_a_replaced_or_quarantined_upload_lingers(s3_ingest: IngestSetup) -> None:
+    first = _presign(s3_ingest, recent_day(4))
+    first.upload_all()
+    again = _presign(s3_ingest, recent_day(3))  # the same sequence announced again
+    assert again.grant["batch_id"] == first.grant["batch_id"]
+    with pytest.raises(HubRefused):
+        _complete(again, Ed25519PrivateKey.generate())  # quarantined
+    kept = _versioned_keys(s3_ingest)
+    assert len(kept) == 1 and kept[0].startswith("quarantine/")
+    assert f"date={recent_day(3)}" in kept[0]
