@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -58,6 +58,7 @@ class BuiltBatch:
     end_cursor: int
     rejected: list[Rejection] = field(default_factory=list)
     dropped: int = 0
+    expired: int = 0
 
 
 def _pseudonyms(value: Any) -> Iterator[str]:
@@ -74,37 +75,56 @@ def _pseudonyms(value: Any) -> Iterator[str]:
             yield from _pseudonyms(item)
 
 
+def oldest_kept_day(retention_days: int | None) -> date | None:
+    """The first UTC day a contract keeping ``retention_days`` accepts today (the hub's
+    rule: an older day is past retention); ``None``: no limit known."""
+    if retention_days is None:
+        return None
+    return datetime.now(UTC).date() - timedelta(days=retention_days)
+
+
+class PastRetention(Exception):
+    """The statement's day is older than the contract keeps: it is never shipped."""
+
+
 class Transformer:
-    """Validate → pseudonymise → drop erased pupils → minimise one statement."""
+    """Validate → drop what is past retention → pseudonymise → drop erased pupils →
+    minimise one statement."""
 
     def __init__(
         self,
         pseudonymiser: Pseudonymiser,
         fields: FieldFilter,
         erased: ErasureFilter | None = None,
+        oldest_day: date | None = None,
     ) -> None:
-        """``erased``: the hub's erasure register for the contract."""
+        """``erased``: the hub's erasure register for the contract; ``oldest_day``: the
+        first (UTC) day the contract's retention still keeps."""
         self.pseudonymiser = pseudonymiser
         self.fields = fields
         self.erased = erased
+        self.oldest_day = oldest_day
 
     def __call__(self, raw: Any) -> tuple[dict[str, Any], datetime, datetime]:
         """The lake-ready statement and its parsed timestamp and stored time.
 
-        Raises ``InvalidStatement``, or ``ErasedPupil`` when it names an erased pupil. A
+        Raises ``InvalidStatement``, ``PastRetention`` for a statement of a day before
+        ``oldest_day``, or ``ErasedPupil`` when it names an erased pupil. A
         missing ``id`` is derived from the content (UUID v5, stable across retries); a
         missing ``timestamp``/``stored`` takes the other one.
         """
         st = validate(raw)
         if "timestamp" not in st and "stored" not in st:
             raise InvalidStatement("timestamp or stored is required")
+        ts_text = st.get("timestamp") or st["stored"]
+        timestamp = datetime.fromisoformat(ts_text).astimezone(UTC)
+        if self.oldest_day is not None and timestamp.date() < self.oldest_day:
+            raise PastRetention
         pseudonymised = self.pseudonymiser.statement(st)
         if self.erased:
             self.erased.check(st, frozenset(_pseudonyms(pseudonymised)))
         out = self.fields.apply(pseudonymised)
         out["id"] = st.get("id") or str(uuid.uuid5(_ID_NAMESPACE, orjson.dumps(st).decode()))
-        ts_text = st.get("timestamp") or st["stored"]
-        timestamp = datetime.fromisoformat(ts_text).astimezone(UTC)
         stored_text = st.get("stored")
         stored = datetime.fromisoformat(stored_text).astimezone(UTC) if stored_text else timestamp
         out["timestamp"] = ts_text
@@ -121,6 +141,7 @@ class _Accumulator:
         self.high: datetime | None = None
         self.rejected: list[Rejection] = []
         self.dropped = 0
+        self.expired = 0
 
     def add(self, st: dict[str, Any], ts: datetime, stored: datetime) -> None:
         day = ts.date().isoformat()
@@ -143,8 +164,9 @@ class _Accumulator:
             data = self.buffers[day].to_parquet()
             files.append(BuiltFile(day, index, data, sha256_hex(data), self.buffers[day].rows))
         return BuiltBatch(
-            files, self.rows, self.low, self.high, cursor, self.rejected, self.dropped
-        )
+            files, self.rows, self.low, self.high, cursor, self.rejected, self.dropped,
+            self.expired,
+        )  # fmt: skip
 
 
 def build_batches(
@@ -163,6 +185,8 @@ def build_batches(
             acc.rejected.append(Rejection(cursor, str(exc)))
         except ErasedPupil:
             acc.dropped += 1
+        except PastRetention:
+            acc.expired += 1
         seen += 1
         if seen >= batch_size:
             yield acc.seal(cursor)

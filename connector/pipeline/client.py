@@ -38,6 +38,7 @@ class ContractTerms:
     allowed_fields: list[str]
     pseudonym_key: bytes
     erased: ErasureFilter = field(default_factory=ErasureFilter)
+    retention_days: int | None = None
 
 
 class HubClient:
@@ -84,6 +85,7 @@ class HubClient:
             datasets=list(terms["datasets"]),
             allowed_fields=list(terms["allowed_fields"]),
             pseudonym_key=base64.b64decode(key["key"]),
+            retention_days=terms.get("retention_days"),
             erased=ErasureFilter(
                 frozenset(erased["pseudonyms"]),
                 tuple(

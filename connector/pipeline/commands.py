@@ -118,7 +118,8 @@ def _report(report: PushReport) -> int:
         f"\n{report.accepted} déclarations acceptées, {len(report.rejected)} rejetées ; "
         f"{report.batches_registered} lots enregistrés, "
         f"{report.batches_already_registered} déjà enregistrés ; "
-        f"{report.dropped_erased} écartées (élèves effacés)",
+        f"{report.dropped_erased} écartées (élèves effacés), "
+        f"{report.dropped_expired} écartées (au-delà de la durée de conservation)",
         file=sys.stderr,
     )
     for rejection in report.rejected[:20]:
@@ -195,7 +196,7 @@ def _simulate(args: argparse.Namespace) -> int:
         pupils=args.pupils,
         weeks=args.weeks,
         seed=args.seed,
-        start=date.fromisoformat(args.start),
+        start=date.fromisoformat(args.start) if args.start else None,
         dropout_share=args.dropout,
     )
     with contextlib.ExitStack() as stack:
@@ -232,7 +233,9 @@ def register(sub: Any) -> None:
     sim.add_argument("--pupils", type=int, default=500, help="nombre d'élèves")
     sim.add_argument("--weeks", type=int, default=12, help="semaines de cours")
     sim.add_argument("--seed", type=int, default=42, help="graine (reproductible)")
-    sim.add_argument("--start", default="2025-09-01", help="premier lundi (AAAA-MM-JJ)")
+    sim.add_argument(
+        "--start", help="premier lundi (AAAA-MM-JJ) ; défaut : il y a --weeks semaines"
+    )
     sim.add_argument("--dropout", type=float, default=0.15, help="part d'élèves décrocheurs")
     sim.add_argument("--statements", type=int, help="arrêter après N déclarations")
     sim.add_argument("--out", help="fichier de sortie (.gz compressé) ; défaut : stdout")

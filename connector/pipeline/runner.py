@@ -8,7 +8,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connector.pipeline.batch import BuiltBatch, Rejection, Transformer, build_batches
+from connector.pipeline.batch import (
+    BuiltBatch,
+    Rejection,
+    Transformer,
+    build_batches,
+    oldest_kept_day,
+)
 from connector.pipeline.client import ContractTerms, HubClient
 from connector.pipeline.manifest import build_manifest
 from connector.pipeline.pseudonymise import Pseudonymiser
@@ -28,6 +34,7 @@ class PushReport:
     batches_registered: int = 0
     batches_already_registered: int = 0
     dropped_erased: int = 0
+    dropped_expired: int = 0
     erasures_declared: int = 0
 
 
@@ -43,6 +50,7 @@ class Target:
             Pseudonymiser(self.terms.pseudonym_key),
             FieldFilter(self.terms.allowed_fields),
             self.terms.erased,
+            oldest_kept_day(self.terms.retention_days),
         )
 
 
@@ -91,7 +99,8 @@ def push(
 
     After each batch is registered, the cursor and sequence number are saved durably, so
     a rerun after a crash at any step resumes without loss or double registration.
-    Statements naming an erased pupil are dropped; pupils recognised through an earlier
+    Statements naming an erased pupil, or of a day past the contract's retention, are
+    dropped; pupils recognised through an earlier
     contract only are declared erased again at the end (the register then covers this
     contract).
     """
@@ -106,8 +115,9 @@ def push(
         report.accepted += batch.row_count
         report.rejected.extend(batch.rejected)
         report.dropped_erased += batch.dropped
+        report.dropped_expired += batch.expired
         if progress:
-            progress(batch.row_count + len(batch.rejected) + batch.dropped)
+            progress(batch.row_count + len(batch.rejected) + batch.dropped + batch.expired)
     for identifier in sorted(target.terms.erased.to_declare):
         client.erase(identifier)
         report.erasures_declared += 1

@@ -64,9 +64,17 @@ class SimulationSpec:
     pupils: int = 500
     weeks: int = 12
     seed: int = 42
-    start: date = date(2025, 9, 1)
+    start: date | None = None
     dropout_share: float = 0.15
     class_size: int = 25
+
+    def first_monday(self) -> date:
+        """``start``, by default the Monday ``weeks`` weeks before this week's: the
+        simulated period ends last week (recent data, within a contract's retention)."""
+        if self.start is not None:
+            return self.start
+        today = datetime.now(UTC).date()
+        return today - timedelta(days=today.weekday(), weeks=self.weeks)
 
 
 def _population(spec: SimulationSpec, rng: random.Random) -> list[Klass]:
@@ -173,13 +181,14 @@ def _active(pupil: Pupil, week: int, rng: random.Random) -> bool:
 
 
 def simulate(spec: SimulationSpec, limit: int | None = None) -> Iterator[dict[str, Any]]:
-    """Yield statements day by day (at most ``limit``); the same spec gives the same output."""
+    """Yield statements day by day (at most ``limit``); the same spec gives the same
+    output (on the same day, when it has no ``start``)."""
     rng = random.Random(spec.seed)  # noqa: S311 - reproducible simulation, not security
     classes = _population(spec, rng)
-    writer, emitted = _Writer(rng), 0
+    writer, emitted, first = _Writer(rng), 0, spec.first_monday()
     for week in range(spec.weeks):
         for weekday in range(5):
-            day = spec.start + timedelta(weeks=week, days=weekday)
+            day = first + timedelta(weeks=week, days=weekday)
             base = datetime(day.year, day.month, day.day, 7, 30, tzinfo=UTC)
             for klass in classes:
                 for pupil in klass.pupils:

@@ -1,7 +1,8 @@
 """The audit's periodic tasks, run by the hub itself: checkpoint, alert rules, verification
 and retention purge (``EDH_AUDIT__*_EVERY_MINUTES``; 0 disables one task). The retention
 purge also deletes the outbox events published more than ``EDH_BUS__OUTBOX_RETENTION_DAYS``
-ago. The checkpoint
+ago. The lake purge (``lake-purge``) applies the contracts' retention to the lake, the
+quarantine, the catalog's counts and the sandbox's results and ledgers. The checkpoint
 also runs as soon as ``EDH_AUDIT__CHECKPOINT_EVERY_EVENTS`` events follow the last one.
 
 Every hub process runs an :class:`AuditScheduler` thread that calls :meth:`~AuditScheduler.tick`
@@ -104,13 +105,20 @@ def _purge(ctx: HubContext, now: datetime) -> str:
 
 def _lake_purge(ctx: HubContext, now: datetime) -> str:
     from hub.ingest.erasure import purge_lake
+    from hub.sandbox.retention import purge_results
 
+    with session_scope(ctx.engine) as session:
+        results = purge_results(session, now.date())
+    sandbox = f"{results.jobs} résultat(s) du bac à sable purgé(s)"
     if ctx.store is None:
-        return "pas de lac configuré"
+        return f"pas de lac configuré ; {sandbox}"
     with session_scope(ctx.engine) as session:
         done = purge_lake(ctx.store, session, now.date(), STALE_UPLOADS)
     objects = sum(done["deleted"].values())
-    return f"{objects} fichier(s) du lac purgé(s), {len(done['quarantined'])} lot(s) en quarantaine"
+    return (
+        f"{objects} fichier(s) du lac purgé(s), {len(done['quarantined'])} lot(s) en "
+        f"quarantaine, {len(done['recounted'])} jeu(x) recompté(s) ; {sandbox}"
+    )
 
 
 RUNNERS: dict[str, Runner] = {

@@ -106,6 +106,7 @@ class AuditSettings(BaseModel):
         default=1440,
         ge=0,
         le=525_600,
-        description="Purge the lake and quarantine past each contract's retention, and "
-        "quarantine uploads never completed, this often (0 disables).",
+        description="Purge the lake, quarantine and sandbox results past each contract's "
+        "retention (catalog counts follow), and quarantine uploads never completed, this "
+        "often (0 disables).",
     )

@@ -66,7 +66,7 @@ TASK_LABELS = {
     "alerts": "Évaluation des règles d'alerte",
     "verify": "Vérification de l'intégrité",
     "purge": "Purge (durée de conservation)",
-    "lake-purge": "Purge du lac et de la quarantaine (conservation des contrats)",
+    "lake-purge": "Purge du lac, de la quarantaine et des résultats (conservation des contrats)",
 }
 
 

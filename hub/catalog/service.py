@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
@@ -105,3 +106,34 @@ def record_batch_stats(
     session.add(dataset)
     session.flush()
     return dataset
+
+
+@dataclass(frozen=True)
+class HeldStats:
+    """What the lake holds of a dataset: statements, batches holding any, time span."""
+
+    rows: int
+    batches: int
+    first: datetime | None
+    last: datetime | None
+
+
+def set_held_stats(session: Session, dataset_id: str, held: HeldStats) -> bool:
+    """Replace the dataset's statistics by what the lake holds (after a retention purge
+    or an erasure); True when they changed. An unknown dataset is skipped (False)."""
+    dataset = session.exec(
+        select(Dataset).where(Dataset.id == dataset_id).with_for_update()
+    ).first()
+    if dataset is None:
+        return False
+    now = (dataset.statement_count, dataset.batch_count)
+    span = [
+        as_utc(t) if t else None for t in (dataset.first_statement_at, dataset.last_statement_at)
+    ]
+    if now == (held.rows, held.batches) and span == [held.first, held.last]:
+        return False
+    dataset.statement_count, dataset.batch_count = held.rows, held.batches
+    dataset.first_statement_at, dataset.last_statement_at = held.first, held.last
+    dataset.updated_at = datetime.now(UTC)
+    session.add(dataset)
+    return True

@@ -22,6 +22,7 @@ from hub.ingest.gate import upload_scope
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import presign
 from hub.ingest.refusals import audited_refusal
+from hub.ingest.retention import PAST_RETENTION, PastRetention, refused_for_retention
 from hub.ingest.schemas import BatchOut, CompleteIn, GrantOut, PresignIn, TermsOut
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
@@ -47,6 +48,7 @@ def terms(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> TermsOut:
         provider_id=scope.provider_id,
         datasets=list(scope.datasets),
         allowed_fields=list(scope.allowed_fields),
+        retention_days=scope.retention_days,
     )
 
 
@@ -70,11 +72,18 @@ def complete_batch(
 ) -> IngestBatch:
     """Verify and register an uploaded batch (role: its connector). Idempotent. A batch that
     fails verification is quarantined and answered 400 ``batch-rejected`` with ``reasons``.
-    Its ``edh.batch.registered`` (or alert) event is committed with it to the outbox and
+    A batch past the contract's retention is refused (422 ``past-retention``), its uploads
+    deleted. Its ``edh.batch.registered`` (or alert) event is committed with it to the outbox and
     published by the relay, at least once, even if the hub stops right after the commit."""
     with session_scope(ctx.engine) as session:
         batch = complete(ctx, session, connector, batch_id, body.manifest)
     outbox.flush(ctx)
+    if refused_for_retention(batch):
+        raise PastRetention(
+            f"batch {batch.sequence} holds data {PAST_RETENTION}: refused, uploads deleted",
+            reasons=batch.reasons,
+            batch_id=batch.id,
+        )
     if batch.status == BatchStatus.QUARANTINED:
         raise BatchRejected(
             f"batch {batch.sequence} was refused and quarantined: {batch.reasons[0]}",

@@ -26,6 +26,7 @@ def _purge(args: argparse.Namespace) -> int:
     from hub.db import session_scope
     from hub.ingest.erasure import purge_expired, purge_lake
     from hub.ingest.presign import store_of
+    from hub.sandbox.retention import purge_results
 
     ctx = _context()
     on = date.fromisoformat(args.on) if args.on else datetime.now(UTC).date()
@@ -35,6 +36,7 @@ def _purge(args: argparse.Namespace) -> int:
             done: dict[str, Any] = {"on": on.isoformat(), "deleted": change.objects_deleted}
         else:
             done = purge_lake(store_of(ctx), session, on, timedelta(hours=args.stale_hours))
+            done["sandbox"] = vars(purge_results(session, on))
     print(json.dumps(done, indent=2))
     return 0
 
@@ -84,7 +86,9 @@ def register(sub: Any) -> None:
     """Add ``edh ingest purge``, ``edh ingest erase`` and ``edh ingest verify``."""
     ingest = sub.add_parser("ingest", help="lake maintenance: retention purge, erasure")
     isub = ingest.add_subparsers(dest="ingest_command", required=True)
-    purge = isub.add_parser("purge", help="delete lake partitions past contract retention")
+    purge = isub.add_parser(
+        "purge", help="delete lake partitions and sandbox results past contract retention"
+    )
     purge.add_argument("--contract", help="one contract (default: all)")
     purge.add_argument("--on", help="reference day YYYY-MM-DD (default: today)")
     purge.add_argument(

@@ -17,6 +17,7 @@ from hub.ingest.erasure import strip_erased
 from hub.ingest.gate import UploadScope, upload_scope
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key, store_of
+from hub.ingest.retention import PAST_RETENTION, batch_expired
 from hub.ingest.verify import check_manifest, check_objects
 from hub.registry.models import Connector
 from hub.storage.port import ObjectStore
@@ -40,12 +41,28 @@ def _verify(
 
 
 def quarantine_objects(store: ObjectStore, batch: IngestBatch) -> None:
-    """Move the batch's uploaded objects from ``lake/`` to ``quarantine/`` (idempotent)."""
+    """Move the batch's uploaded objects from ``lake/`` to ``quarantine/``, erasing every
+    stored version of the lake key (the quarantined copy is then the only one; retention
+    and erasure find it there). Idempotent."""
     for entry in batch.files:
         key = str(entry["key"])
         if store.size(key) is not None:
             store.put(quarantine_key(key), store.get(key))
-            store.delete(key)
+            store.erase(key)
+
+
+def refuse_expired(store: ObjectStore, batch: IngestBatch) -> None:
+    """Delete what was uploaded for ``batch`` (every version, in the lake and in
+    quarantine) and record it refused: quarantined, files marked purged, reason
+    ``PAST_RETENTION``. Idempotent."""
+    files: list[dict[str, Any]] = []
+    for entry in batch.files:
+        for key in (str(entry["key"]), quarantine_key(str(entry["key"]))):
+            store.erase(key)
+        files.append({**entry, "purged": True})
+    batch.files, batch.status = files, BatchStatus.QUARANTINED
+    batch.reasons, batch.row_count = [PAST_RETENTION], 0
+    batch.updated_at = datetime.now(UTC)
 
 
 def _parse(ts: Any) -> datetime | None:
@@ -63,11 +80,14 @@ def _register(
     span = manifest.get("time_range") or {}
     batch.time_from, batch.time_to = _parse(span.get("from")), _parse(span.get("to"))
     batch.status = BatchStatus.REGISTERED
-    if batch.time_from and batch.time_to:
-        record_batch_stats(
-            session, batch.dataset_id, batch.row_count, batch.time_from, batch.time_to
-        )
     _audit(session, batch, "ingest.batch.registered", Decision.INFO, scope)
+
+
+def _count(session: Session, batch: IngestBatch) -> None:
+    """Add the registered batch, as the lake now holds it, to its dataset's statistics."""
+    if batch.time_from and batch.time_to:
+        rows = batch.row_count or 0
+        record_batch_stats(session, batch.dataset_id, rows, batch.time_from, batch.time_to)
 
 
 def _audit(
@@ -100,8 +120,10 @@ def complete(
     connector's key and describes exactly the presigned keys, every object has the
     manifest's size, SHA-256 and row count, is ``edh-xapi-1`` Parquet, and holds only the
     contract's allowed fields (columns and ``statement_json``). Raises
-    ``NotFound`` for a batch of another connector. The batch's event goes to the outbox
-    in the same transaction; the caller commits, then nudges the relay.
+    ``NotFound`` for a batch of another connector. A batch holding a day past the
+    contract's retention is refused and its uploads deleted (``refuse_expired``). The
+    batch's event goes to the outbox in the same transaction; the caller commits, then
+    nudges the relay.
     """
     batch = session.get(IngestBatch, batch_id)
     if batch is None or batch.connector_id != connector.id:
@@ -110,13 +132,18 @@ def complete(
         return batch
     scope, manifest, reasons = _verify(ctx, session, connector, batch, jws)
     batch.manifest_jws, batch.updated_at = jws, datetime.now(UTC)
-    if reasons or manifest is None or scope is None:
+    today = batch.updated_at.date()
+    if scope is not None and batch_expired(batch, scope.retention_days, today):
+        refuse_expired(store_of(ctx), batch)
+        _audit(session, batch, "ingest.batch.expired", Decision.DENY, scope)
+    elif reasons or manifest is None or scope is None:
         batch.status, batch.reasons = BatchStatus.QUARANTINED, reasons
         quarantine_objects(store_of(ctx), batch)
         _audit(session, batch, "ingest.batch.quarantined", Decision.DENY, scope)
     else:
         _register(session, batch, manifest, scope)
         strip_erased(store_of(ctx), ctx.settings, session, batch)
+        _count(session, batch)
     session.add(batch)
     topic = REGISTERED_TOPIC if batch.status == BatchStatus.REGISTERED else ALERT_TOPIC
     outbox.enqueue(session, topic, batch.id, batch_event(batch))

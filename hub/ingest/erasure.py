@@ -32,6 +32,7 @@ from hub.config import Settings
 from hub.contracts.hubkey import hub_jwk, hub_signing_key
 from hub.contracts.models import Contract
 from hub.contracts.service import current_terms, get_contract
+from hub.ingest.counts import refresh_catalog
 from hub.ingest.integrity import IntegrityGuard, stored_object
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key
@@ -138,7 +139,9 @@ class Eraser:
             if not entry.get("purged"):
                 removed += self._file(session, batch, entry, wanted)
         if removed:
-            batch.files, batch.row_count = files, (batch.row_count or 0) - removed
+            batch.files = files
+            if batch.row_count is not None:  # None: a quarantined batch never counted
+                batch.row_count -= removed
             session.add(batch)
         return removed
 
@@ -323,8 +326,9 @@ def purge_expired(
                 removed += int(str(entry.get("rows", 0)))
         if removed or files != batch.files:
             batch.files = files
+            if batch.row_count is not None:
+                batch.row_count = max(0, batch.row_count - removed)
             if batch.status == BatchStatus.REGISTERED:
-                batch.row_count = max(0, (batch.row_count or 0) - removed)
                 change.rows_removed += removed
             session.add(batch)
     if change.objects_deleted:
@@ -348,7 +352,8 @@ def purge_lake(
 ) -> dict[str, Any]:
     """The scheduled retention run: uploads never completed for ``stale_after`` go to
     quarantine, then every contract's partitions past retention are deleted (lake and
-    quarantine). Returns what was done (batch ids, object counts)."""
+    quarantine), and the catalog's counts are set to what the lake then holds. Returns what
+    was done (batch ids, object counts, datasets recounted)."""
     from hub.ingest.janitor import quarantine_stale  # janitor → complete → this module
 
     stale = quarantine_stale(store, session, SYSTEM, stale_after)
@@ -357,4 +362,5 @@ def purge_lake(
         change = purge_expired(store, session, SYSTEM, contract_id, on)
         if change.objects_deleted:
             deleted[contract_id] = len(change.objects_deleted)
-    return {"on": on.isoformat(), "deleted": deleted, "quarantined": stale}
+    recounted = refresh_catalog(session)
+    return {"on": on.isoformat(), "deleted": deleted, "quarantined": stale, "recounted": recounted}

@@ -10,6 +10,7 @@ from hub.context import HubContext
 from hub.errors import Conflict, ServiceUnavailable
 from hub.ingest.gate import check_dataset, check_upload_policy, upload_scope
 from hub.ingest.models import BatchStatus, IngestBatch
+from hub.ingest.retention import check_fresh
 from hub.ingest.schemas import FileIn, GrantOut, PresignIn, UploadOut
 from hub.registry.models import Connector
 from hub.storage.port import ObjectStore
@@ -81,10 +82,11 @@ def _announce(
 
 
 def _clear_unverified(store: ObjectStore, batch: IngestBatch) -> None:
-    """Delete what was uploaded for a batch announced again (never registered, hence
-    unverified), so that the new single-use grants can write its keys."""
+    """Erase what was uploaded for a batch announced again (never registered, hence
+    unverified), every stored version too (the new file list may name other days, whose
+    keys nothing would purge), so that the new single-use grants can write its keys."""
     for entry in batch.files:
-        store.delete(str(entry["key"]))
+        store.erase(str(entry["key"]))
 
 
 def presign(ctx: HubContext, session: Session, connector: Connector, body: PresignIn) -> GrantOut:
@@ -93,11 +95,14 @@ def presign(ctx: HubContext, session: Session, connector: Connector, body: Presi
     A registered batch answers ``status=registered`` with no URL (the connector skips it);
     a presigned or quarantined one is announced again with the new file list, its
     unverified uploads deleted (upload URLs never overwrite). Raises
-    ``NotFound``/``Forbidden`` from the gate and ``Conflict`` when the sequence number
-    belongs to another contract or dataset.
+    ``NotFound``/``Forbidden`` from the gate, ``PastRetention`` when a file's day is past
+    the contract's retention (``hub.ingest.retention``) and ``Conflict`` when the sequence
+    number belongs to another contract or dataset.
     """
-    scope = upload_scope(session, connector, body.contract_id, datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    scope = upload_scope(session, connector, body.contract_id, today)
     check_dataset(scope, body.dataset_id)
+    check_fresh((f.date for f in body.files), scope.retention_days, today)
     check_upload_policy(ctx, session, connector, scope, body.dataset_id)
     ttl = ctx.settings.storage.presign_ttl_seconds
     existing = find_batch(session, connector.id, body.sequence)

@@ -84,6 +84,10 @@ class TermsOut(BaseModel):
     provider_id: str
     datasets: list[str]
     allowed_fields: list[str]
+    retention_days: int = Field(
+        description="Days of data the contract keeps: statements of an older day are "
+        "refused (422 past-retention), the connector drops them before shipping."
+    )
 
 
 class KeyOut(BaseModel):

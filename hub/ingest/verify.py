@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from contracts.batch_manifest import SCHEMA_VERSION, ManifestError, verify_manifest
 from hub.ingest.minimised import minimisation_failures
 from hub.ingest.models import IngestBatch
+from hub.ingest.retention import partition_failures
 from hub.keys import load_public_key
 from hub.registry.models import Connector
 from hub.storage.port import ObjectNotFound, ObjectStore
@@ -61,7 +62,7 @@ def check_objects(
     store: ObjectStore, manifest: dict[str, Any], allowed: Iterable[str]
 ) -> list[str]:
     """Re-hash every uploaded object against the manifest and check that it holds only
-    ``allowed`` fields; the reasons of each mismatch."""
+    ``allowed`` fields, and only rows of its day partition; the reasons of each mismatch."""
     reasons = []
     for entry in manifest["files"]:
         key = str(entry["key"])
@@ -83,4 +84,11 @@ def check_objects(
             reasons.append(str(exc))
             continue
         reasons += minimisation_failures(data, key, allowed)
+        reasons += partition_failures(data, key, partition_day(key))
     return reasons
+
+
+def partition_day(key: str) -> str:
+    """The day of a lake key's ``date=YYYY-MM-DD`` partition (empty when it has none)."""
+    folder = next((p for p in key.split("/") if p.startswith("date=")), "")
+    return folder.removeprefix("date=")

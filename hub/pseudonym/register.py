@@ -4,7 +4,8 @@ A request carries the clear identifier once; the register keeps only its keyed d
 (:func:`register_digest`) and the pupil's pseudonym under every contract the hub knows
 (each request is extended to contracts created since, whenever it is submitted again).
 The same call rewrites the lake and quarantine of those contracts and the pupil sketches
-of their projects' exact results in the airlock; connectors drop the pupil before
+of their projects' exact results in the airlock, and sets the catalog's counts to what
+the lake then holds; connectors drop the pupil before
 shipping and the hub strips them at registration, both from these pseudonyms.
 """
 
@@ -17,6 +18,7 @@ from sqlmodel import Session, select
 from hub.audit.trail import Actor, EventDraft, Resource, Why, record
 from hub.config import Settings
 from hub.contracts.models import Contract
+from hub.ingest.counts import refresh_catalog
 from hub.ingest.erasure import erase_everywhere, eraser_for, lake_guard
 from hub.pseudonym.models import ErasedPseudonym, ErasureRequest
 from hub.pseudonym.results import erase_from_ledger
@@ -88,6 +90,7 @@ def request_erasure(
     request = _request(session, digest, origin, actor)
     wanted = _register_pseudonyms(session, settings, request, value)
     change = erase_everywhere(eraser_for(store, settings, lake_guard(session)), session, wanted)
+    refresh_catalog(session)
     secret = derive_key(settings.hub_secret, SANDBOX_PROJECT_LABEL)  # as hub.sandbox.jobs
     outcome = ErasureOutcome(
         request.id,

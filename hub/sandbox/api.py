@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.auth import Principal, Role, require
 from hub.deps import SessionDep, hub_context
 from hub.sandbox import jobs, output
-from hub.sandbox.errors import ResultNotReady
+from hub.sandbox.errors import ResultNotReady, ResultPurged
 from hub.sandbox.models import QueryJob
+from hub.sandbox.retention import PURGED
 from hub.sandbox.runtime import runtime_for
 
 router = APIRouter(prefix="/api/v1", tags=["sandbox"])
@@ -130,6 +131,8 @@ def get_result(
 ) -> Response:
     """The released result as JSON, CSV or Parquet (suppressed cells are null/empty)."""
     job = jobs.get_job(session, who, job_id)
+    if job.result is None and (job.report or {}).get(PURGED):
+        raise ResultPurged("the result was deleted at the end of its contracts' retention")
     if job.result is None:
         raise ResultNotReady(f"the job is {job.status}", job_status=job.status)
     columns, rows = job.result["columns"], job.result["rows"]

@@ -15,3 +15,9 @@ class ResultNotReady(HubError):
     """The job has no result (yet, or ever); ``job_status`` says where it stands (409)."""
 
     status, slug, title = 409, "result-not-ready", "Result not available"
+
+
+class ResultPurged(HubError):
+    """The job's result was deleted at the end of its contracts' retention (410)."""
+
+    status, slug, title = 410, "result-purged", "Result deleted (retention period over)"

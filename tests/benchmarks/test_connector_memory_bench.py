@@ -83,7 +83,7 @@ def test_connector_push_memory_is_flat_and_small(served: IngestSetup, tmp_path: 
     peaks: dict[int, float] = {}
     for size in SIZES:
         data = tmp_path / f"traces-{size}.jsonl.gz"
-        simulate = ["simulate", "--pupils", "20000", "--weeks", "36", "--statements", str(size)]
+        simulate = ["simulate", "--pupils", "20000", "--weeks", "20", "--statements", str(size)]
         subprocess.run([*CONNECTOR, *simulate, "--out", str(data)], check=True)
         env = connector_env(served, tmp_path / f"connector-{size}")
         peaks[size] = _peak_rss_mb(["push", str(data), "--batch-size", "50000"], env)

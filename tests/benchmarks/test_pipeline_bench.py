@@ -114,7 +114,7 @@ def test_simulated_statements_end_to_end_through_s3_and_kafka(
         client = setup.hub_client()
         start = time.perf_counter()
         report = push(
-            enumerate(simulate(SimulationSpec(pupils=20_000, weeks=36), count), start=1),
+            enumerate(simulate(SimulationSpec(pupils=20_000, weeks=20), count), start=1),
             source="bench",
             client=client,
             key=setup.connector_key,

@@ -17,7 +17,7 @@ from connector.xapi.app import create_app
 from hub.pseudonym.service import pseudonym_for
 from tests.support.connector_fixtures import basic
 from tests.support.contract_ref import ContractRef
-from tests.support.ingest_batches import statements
+from tests.support.ingest_batches import recent_day, statements
 from tests.support.ingest_cli import CONNECTOR, connector_env, lake_column, run_connector
 from tests.support.ingest_fixtures import IngestSetup
 
@@ -56,7 +56,7 @@ def test_erase_forgets_the_pupil_in_the_lake_and_the_spool(
 ) -> None:
     data_dir = tmp_path / "connector"
     env = connector_env(sqlite_ingest, data_dir)
-    _store(data_dir, "2026-03-02")
+    _store(data_dir, recent_day(9))
     assert run_connector(["ship"], env).returncode == 0
     pseudonym = pseudonym_for(
         sqlite_ingest.ctx.settings, ContractRef(sqlite_ingest.contract_id), IDENTIFIER
@@ -84,7 +84,7 @@ def test_erase_forgets_the_pupil_in_the_lake_and_the_spool(
     assert b"eleve-1" not in held and "Éloïse".encode() not in held
     assert b"eleve-2" in held  # the others are kept
 
-    _store(data_dir, "2026-03-09")  # the vendor's app sends the pupil again
+    _store(data_dir, recent_day(2))  # the vendor's app sends the pupil again
     again = run_connector(["ship"], env)
     assert again.returncode == 0, again.stderr
     assert "1 écartées (élèves effacés)" in again.stderr

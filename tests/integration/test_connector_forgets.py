@@ -24,7 +24,7 @@ from connector.spool import Spool
 from connector.xapi.app import create_app
 from tests.support.browser import free_port
 from tests.support.connector_fixtures import basic
-from tests.support.ingest_batches import statements
+from tests.support.ingest_batches import recent_day, statements
 from tests.support.ingest_cli import connector_env, lake_column, run_connector
 from tests.support.ingest_fixtures import IngestSetup
 
@@ -73,7 +73,7 @@ def test_shipped_voided_and_documents_leave_the_spool_after_the_window(
 ) -> None:
     data_dir = tmp_path / "connector"
     env = connector_env(sqlite_ingest, data_dir)
-    _store(data_dir, "2026-03-02")
+    _store(data_dir, recent_day(4))
     shipped = run_connector(["ship"], env)
     assert shipped.returncode == 0, shipped.stderr
     assert len(lake_column(sqlite_ingest, "actor_pseudonym")) == 10  # voiding one too
@@ -83,7 +83,7 @@ def test_shipped_voided_and_documents_leave_the_spool_after_the_window(
     assert status["purged_by"] in {(today + timedelta(days=d)).isoformat() for d in (6, 7)}
     assert b"eleve-3" in _held(data_dir)  # inside the window: still readable over xAPI
 
-    _store(data_dir, "2026-03-03", first=20)  # not shipped yet: must survive any purge
+    _store(data_dir, recent_day(3), first=20)  # not shipped yet: must survive any purge
     settings = _settings(data_dir)
     spool = Spool(settings.spool_path)
     try:
@@ -108,7 +108,7 @@ def test_retention_zero_forgets_at_the_end_of_ship(
 ) -> None:
     data_dir = tmp_path / "connector"
     env = {**connector_env(sqlite_ingest, data_dir), "EDH_CONNECTOR_RETENTION_DAYS": "0"}
-    _store(data_dir, "2026-03-02")
+    _store(data_dir, recent_day(4))
     time.sleep(0.01)
     shipped = run_connector(["ship"], env)
     assert shipped.returncode == 0, shipped.stderr

@@ -1,10 +1,15 @@
-"""Erasure that lasts: one pupil erased by the DPO is found nowhere afterwards, although
-new data for them arrive under the same contract (from an up-to-date connector and from
-one that ignores the register) and under a contract created after the erasure.
+"""Erasure that lasts: one pupil followed through ingestion, a released query (record
+of use), the DPO's report, erasure, new data under the same contract (from an
+up-to-date connector and from one that ignores the register) and under a contract
+created after the erasure, then the retention purge: found nowhere after the erasure,
+nothing left after retention, and the DPO's report still says which project used them.
 
 Ground truth: every object of the store (every S3 version too), the batch registry
-against the store, the register's tables and every audit row are searched for the
-pupil's identifier and for their pseudonym under each contract.
+against the store, and every row of the register's, the audit's, the outbox's, the
+catalog's, the record of use's and the sandbox's tables are searched for the pupil's
+identifier and for their pseudonym under each contract (``erasure_pseudonym``, the
+register itself, is the one table meant to hold them). The connector's spool and logs
+are followed in ``test_connector_erase`` and ``test_connector_forgets``.
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ import dataclasses
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from connector.pipeline.batch import build_batches
@@ -31,38 +37,32 @@ from connector.pipeline.state import PipelineState
 from contracts.batch_manifest import sign_manifest
 from contracts.canonical import canonical_json, sha256_hex
 from contracts.signing import public_key_from_jwk, verify_detached
+from hub.audit.schedule import AuditScheduler
+from hub.catalog.models import Dataset
 from hub.contracts.hubkey import hub_jwk
+from hub.contracts.models import Contract
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key
 from hub.pseudonym.models import ErasureRewrite
-from hub.pseudonym.service import pseudonym_for
+from hub.pseudonym.service import custody, pseudonym_for
+from hub.sandbox.runtime import uninstall
+from hub.sandbox.scope import project_key
+from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
+from hub.storage.local import LocalStore
 from hub.storage.s3 import S3Store
-from tests.support.contract_ref import ContractRef
-from tests.support.ingest_batches import statements
+from tests.support.ingest_batches import recent_day, statements
 from tests.support.ingest_fixtures import (
     LAKE_FIELDS,
     IngestSetup,
     finalize_contract,
     ingest_setup,
-    s3_settings,
 )
+from tests.support.ingest_queries import released_exact_job
+from tests.support.pupil_use import release, table_text
 
 IDENTIFIER = "account:https://ent.example.fr|eleve-1"
+SQL = "SELECT verb_id, count(*) AS n FROM statements GROUP BY 1"
 DPO_API = "/api/v1/pseudonym/dpo/erasure-requests"
-
-
-@pytest.fixture
-def s3_ingest(tmp_path: Path, s3_endpoint: str) -> Iterator[IngestSetup]:
-    """An ingest setup on a versioned S3 bucket (as in production)."""
-    from minio.versioningconfig import ENABLED, VersioningConfig
-
-    with ingest_setup(
-        f"sqlite:///{tmp_path / 'hub.sqlite3'}", tmp_path, s3_settings(s3_endpoint)
-    ) as setup:
-        store = setup.ctx.store
-        assert isinstance(store, S3Store)
-        store._client.set_bucket_versioning(store.bucket, VersioningConfig(ENABLED))
-        yield setup
 
 
 def _target(setup: IngestSetup, contract_id: str, *, honest: bool = True) -> Target:
@@ -134,25 +134,52 @@ def _pseudonyms_in(data: bytes) -> set[str]:
     return set(pq.read_table(io.BytesIO(data), columns=["actor_pseudonym"]).column(0).to_pylist())
 
 
+SEARCHED = (
+    "audit_event",
+    "audit_pending",
+    "erasure_request",
+    "erasure_rewrite",
+    "ingest_batch",
+    "outbox_event",
+    "dataset",
+    "pupil_use",
+    "sandbox_query_job",
+    "sandbox_output_hold",
+    "sandbox_dp_spend",
+)
+
+
 def _db_text(setup: IngestSetup) -> str:
-    tables = ("audit_event", "audit_pending", "erasure_request", "erasure_rewrite", "ingest_batch")
-    with setup.ctx.engine.connect() as conn:
-        return "\n".join(
-            str(row) for t in tables for row in conn.execute(text(f"SELECT * FROM {t}"))
-        )
+    return table_text(setup, SEARCHED)
 
 
 def _pseudonym(setup: IngestSetup, contract_id: str) -> str:
-    return pseudonym_for(setup.ctx.settings, ContractRef(contract_id), IDENTIFIER)
+    """The pupil's pseudonym under the contract's own master key version."""
+    with Session(setup.ctx.engine) as session:
+        contract = session.get(Contract, contract_id)
+        assert contract is not None
+        return pseudonym_for(setup.ctx.settings, contract, IDENTIFIER)
 
 
-def assert_found_nowhere(setup: IngestSetup, contracts: list[str]) -> None:
-    """The ground truth: no trace of the pupil in any object, version, or database row."""
-    secrets = {_pseudonym(setup, c) for c in contracts}
+def _rotate(setup: IngestSetup) -> None:
+    """Rotate the master key as the operator does: a new version in the key custody
+    (``edh pseudonym keys create v2``), then ``EDH_PSEUDONYM__KEY_VERSION=v2``."""
+    keys = custody(setup.ctx.settings)
+    if "v2" not in keys.versions():
+        keys.create("v2")
+    setup.ctx.settings.pseudonym.key_version = "v2"
+
+
+def assert_found_nowhere(setup: IngestSetup, contracts: list[str], *, lake: bool = True) -> None:
+    """The ground truth: no trace of the pupil in any object, version, or database row,
+    by identifier, pseudonym or project pupil id (``lake``: the lake still holds other
+    pupils' objects)."""
+    pseudonyms = {_pseudonym(setup, c) for c in contracts}
+    secrets = pseudonyms | {_project_pupil_id(setup, p) for p in pseudonyms}
     objects = _objects(setup)
-    assert objects
+    assert bool(objects) == lake
     for data in objects:
-        assert not _pseudonyms_in(data) & secrets
+        assert not _pseudonyms_in(data) & pseudonyms
         assert IDENTIFIER.encode() not in data
     text_rows = _db_text(setup)
     assert IDENTIFIER not in text_rows
@@ -186,11 +213,59 @@ def assert_registry_verifies(setup: IngestSetup) -> None:
             assert store.size(quarantine_key(rewrite.old_key)) is None
 
 
+@pytest.fixture
+def reviewed_ingest(db_url: str, tmp_path: Path) -> Iterator[IngestSetup]:
+    """An ingest setup whose contract releases exact results through the airlock."""
+    with ingest_setup(db_url, tmp_path, release_mode="reviewed") as setup:
+        yield setup
+
+
+def _project_pupil_id(setup: IngestSetup, pseudonym: str) -> str:
+    """The pupil's id in the project's views (the sandbox's formula, run by DuckDB)."""
+    secret = derive_key(setup.ctx.settings.hub_secret, SANDBOX_PROJECT_LABEL)
+    key = project_key(secret, setup.world.project_id)
+    with duckdb.connect() as con:
+        row = con.execute("SELECT xor(hash($p), hash($k))", {"p": pseudonym, "k": key})
+        found = row.fetchone()
+    assert found is not None
+    return str(found[0])
+
+
+def _report(setup: IngestSetup) -> dict[str, dict[str, Any]]:
+    """The DPO's per-pupil report, by contract."""
+    dpo = setup.world.auth("dpo", sub="dpo.1")
+    body = {"identifier": IDENTIFIER, "purpose": "demande d'accès 7"}
+    resp = setup.client.post("/api/v1/audit/pupil-report", json=body, headers=dpo)
+    assert resp.status_code == 200, resp.text
+    return {u["contract_id"]: u for u in resp.json()}
+
+
+def _used(report: dict[str, dict[str, Any]], contract_id: str) -> list[str]:
+    return [r["job_id"] for r in report[contract_id]["releases"]]
+
+
 def _journey(setup: IngestSetup, tmp_path: Path) -> None:
+    try:
+        _follow(setup, tmp_path)
+    finally:
+        uninstall(setup.ctx)  # the sandbox runtime started by the query
+
+
+def _follow(setup: IngestSetup, tmp_path: Path) -> None:
     first = setup.contract_id
     target = _target(setup, first)
-    assert _ship(setup, target, 1, "2026-03-02") == 10
-    _quarantined(setup, target, 2, "2026-03-03")
+    assert _ship(setup, target, 1, recent_day(8)) == 10
+    _quarantined(setup, target, 2, recent_day(7))
+    job_id = released_exact_job(setup, SQL)  # a real query, released through the airlock
+    sketch = _project_pupil_id(setup, _pseudonym(setup, first))
+    assert sketch in table_text(setup, ("sandbox_output_hold",))
+    local = isinstance(setup.ctx.store, LocalStore)  # the sandbox reads local files here
+    if local:  # its use is recorded (as the airlock's release will, see record_use)
+        assert release(setup, "job-1", first) == 10
+    before = _report(setup)
+    assert before[first]["objects"] == 1 and not before[first]["erased"]
+    assert _used(before, first) == (["job-1"] if local else [])
+    assert_registry_verifies(setup)
     dpo = setup.world.auth("dpo", sub="dpo.1")
     resp = setup.client.post(DPO_API, json={"identifier": IDENTIFIER}, headers=dpo)
     assert resp.status_code == 200, resp.text
@@ -199,20 +274,26 @@ def _journey(setup: IngestSetup, tmp_path: Path) -> None:
     assert_found_nowhere(setup, [first])
     assert_registry_verifies(setup)
     erasure = [r for r in _db_text(setup).splitlines() if "pseudonym.erasure" in r]
-    assert erasure and not [r for r in erasure if "2026-03-0" in r]  # no activity day
+    days = [recent_day(d) for d in range(3, 9)]
+    assert erasure and not [r for r in erasure if any(d in r for d in days)]  # no activity day
 
     # New data under the same contract: the connector drops the pupil ...
-    assert _ship(setup, _target(setup, first), 3, "2026-03-04") == 9
+    assert _ship(setup, _target(setup, first), 3, recent_day(6)) == 9
     # ... and a connector ignoring the register is stripped by the hub at registration.
-    assert _ship(setup, _target(setup, first, honest=False), 4, "2026-03-05") == 10
+    assert _ship(setup, _target(setup, first, honest=False), 4, recent_day(5)) == 10
     assert_found_nowhere(setup, [first])
 
-    # A contract created after the erasure (a renewal: new pseudonymisation key).
+    # The master key is rotated, then the contract renewed: a new contract whose key
+    # derives from v2 (the erasure register's key stays on v1).
+    _rotate(setup)
     second = finalize_contract(setup.world, [setup.connector_id], allowed_fields=LAKE_FIELDS)
+    with Session(setup.ctx.engine) as session:
+        versions = {c.id: c.key_version for c in session.exec(select(Contract)).all()}
+    assert versions[first] == "v1" and versions[second] == "v2"
     renewed = _target(setup, second)
     state = PipelineState.load(tmp_path / "state.json")
     state.next_sequence = 5
-    items = enumerate(statements(10, "2026-03-06"), start=1)
+    items = enumerate(statements(10, recent_day(4)), start=1)
     report = push(
         items,
         source="t",
@@ -224,7 +305,7 @@ def _journey(setup: IngestSetup, tmp_path: Path) -> None:
     )
     assert report.accepted == 9 and report.dropped_erased == 1
     assert report.erasures_declared == 1  # the register now covers the new contract
-    assert _ship(setup, _target(setup, second, honest=False), 6, "2026-03-07") == 10
+    assert _ship(setup, _target(setup, second, honest=False), 6, recent_day(3)) == 10
     assert_found_nowhere(setup, [first, second])
     assert_registry_verifies(setup)
     with Session(setup.ctx.engine) as session:
@@ -234,10 +315,26 @@ def _journey(setup: IngestSetup, tmp_path: Path) -> None:
             if b.status == BatchStatus.REGISTERED
         )
     assert rows == 5 * 9  # five registered batches, the pupil out of each
+    after = _report(setup)  # listed while the pupil's data are held or were used
+    assert list(after) == ([first] if local else [])
+    assert not local or (after[first]["erased"] and after[first]["objects"] == 0)
+
+    # Retention: the day every batch is past the contracts' 180 days, the hub's own task
+    later = datetime.now(UTC) + timedelta(days=181)
+    assert AuditScheduler(setup.ctx).tick(later)["lake-purge"] is True
+    assert_found_nowhere(setup, [first, second], lake=False)  # no object, no version left
+    gone = setup.client.get(f"/api/v1/queries/{job_id}/result", headers=setup.world.as_lab())
+    assert gone.status_code == 410  # the result went with the data's retention
+    with Session(setup.ctx.engine) as session:
+        dataset = session.get(Dataset, setup.dataset_id)
+        assert dataset is not None and (dataset.statement_count, dataset.batch_count) == (0, 0)
+        assert not [b for b in session.exec(select(IngestBatch)).all() if b.row_count]
+    last = _report(setup)  # the record of use outlives the data
+    assert last == after
 
 
-def test_erased_pupil_stays_erased_everywhere(ingest: IngestSetup, tmp_path: Path) -> None:
-    _journey(ingest, tmp_path)
+def test_erased_pupil_stays_erased_everywhere(reviewed_ingest: IngestSetup, tmp_path: Path) -> None:
+    _journey(reviewed_ingest, tmp_path)
 
 
 def test_erased_pupil_stays_erased_on_a_versioned_bucket(
@@ -266,7 +363,7 @@ def test_dpo_cli_reads_identifiers_from_stdin_never_argv(
 ) -> None:
     from hub.cli import main
 
-    _ship(ingest, _target(ingest, ingest.contract_id), 1, "2026-03-02")
+    _ship(ingest, _target(ingest, ingest.contract_id), 1, recent_day(8))
     monkeypatch.setenv("EDH_DATABASE__URL", ingest.ctx.settings.database_url())
     monkeypatch.setenv("EDH_DATA_DIR", str(ingest.ctx.settings.data_dir))
     monkeypatch.setenv("EDH_DEV_MODE", "true")
@@ -286,7 +383,7 @@ def test_a_failed_erasure_transaction_leaves_the_lake_as_it_was(ingest: IngestSe
     from hub.db import session_scope
     from hub.pseudonym.register import request_erasure
 
-    _ship(ingest, _target(ingest, ingest.contract_id), 1, "2026-03-02")
+    _ship(ingest, _target(ingest, ingest.contract_id), 1, recent_day(8))
     store = ingest.ctx.store
     assert store is not None
     before = {k: store.get(k) for k in store.list("lake/")}

@@ -18,6 +18,7 @@ from hub.ingest.complete import REGISTERED_TOPIC
 from hub.storage.port import ObjectStore
 from hub.storage.s3 import S3Store
 from tests.conftest import SAMPLE_STATEMENTS
+from tests.support.ingest_batches import recent_copy
 from tests.support.ingest_fixtures import (
     IngestSetup,
     collector,
@@ -56,7 +57,8 @@ def original_identifiers() -> set[str]:
 def test_shared_statements_reach_the_lake_pseudonymised(
     sqlite_ingest: IngestSetup, tmp_path: Path
 ) -> None:
-    report = run_push(sqlite_ingest, SAMPLE_STATEMENTS, tmp_path / "state.json", batch_size=5000)
+    sample = recent_copy(SAMPLE_STATEMENTS, tmp_path / "sample.jsonl.gz")
+    report = run_push(sqlite_ingest, sample, tmp_path / "state.json", batch_size=5000)
     assert report.accepted == 22_000 and not report.rejected
     assert report.batches_registered == 5
     store = sqlite_ingest.ctx.store
@@ -93,7 +95,8 @@ def test_shared_statements_through_s3_and_kafka(
         events: dict[str, Any] = {}  # by event id: delivery is at-least-once
         assert setup.ctx.bus is not None
         setup.ctx.bus.subscribe(REGISTERED_TOPIC, "e2e", collector(events, setup.contract_id))
-        report = run_push(setup, SAMPLE_STATEMENTS, tmp_path / "state.json", batch_size=8000)
+        sample = recent_copy(SAMPLE_STATEMENTS, tmp_path / "sample.jsonl.gz")
+        report = run_push(setup, sample, tmp_path / "state.json", batch_size=8000)
         assert report.batches_registered == 3 and report.accepted == 22_000
         store = setup.ctx.store
         assert isinstance(store, S3Store)

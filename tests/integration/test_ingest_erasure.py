@@ -20,7 +20,7 @@ from hub.ingest.janitor import quarantine_stale
 from hub.ingest.models import IngestBatch
 from hub.pseudonym.service import pseudonym_for
 from tests.support.contract_ref import ContractRef
-from tests.support.ingest_batches import Shipment, presigned, statements
+from tests.support.ingest_batches import Shipment, presigned, recent_day, statements
 from tests.support.ingest_cli import lake_column
 from tests.support.ingest_fixtures import IngestSetup
 
@@ -80,7 +80,7 @@ def test_retention_purge_deletes_only_expired_partitions(ingest: IngestSetup) ->
     registered_shipment(ingest)
     store = ingest.ctx.store
     assert store is not None
-    day = date(2026, 3, 2)
+    day = date.fromisoformat(recent_day())
     with Session(ingest.ctx.engine) as session:
         kept = purge_expired(store, session, SYSTEM, ingest.contract_id, day + timedelta(days=180))
         session.commit()
@@ -128,8 +128,8 @@ def test_retention_purges_quarantine_and_registry_counts_on_schedule(ingest: Ing
         )
     store = ingest.ctx.store
     assert store is not None and len(list(store.list("quarantine/"))) == 1
-    later = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(days=181)
-    ran = AuditScheduler(ingest.ctx).tick(max(later, datetime.now(UTC)))
+    later = datetime.fromisoformat(recent_day()).replace(tzinfo=UTC) + timedelta(days=181)
+    ran = AuditScheduler(ingest.ctx).tick(later)
     assert ran["lake-purge"] is True
     assert list(store.list("lake/")) == [] and list(store.list("quarantine/")) == []
     with Session(ingest.ctx.engine) as session:

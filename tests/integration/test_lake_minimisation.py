@@ -23,7 +23,7 @@ from connector.pipeline.pseudonymise import Pseudonymiser
 from connector.pipeline.simulate import SimulationSpec, simulate
 from contracts.batch_manifest import sign_manifest
 from contracts.minimisation import CLASS_TYPE, ESSENTIAL_COLUMNS, SCHOOL_TYPE, FieldFilter
-from tests.support.ingest_batches import Shipment, presigned
+from tests.support.ingest_batches import Shipment, presigned, recent_day
 from tests.support.ingest_fixtures import IngestSetup, finalize_contract
 
 KEY = b"k" * 32
@@ -54,7 +54,7 @@ FULL: dict[str, Any] = {
             ]
         },
     },
-    "timestamp": "2026-03-02T08:15:00+00:00",
+    "timestamp": f"{recent_day()}T08:15:00+00:00",
 }
 # Where each optional field sits in a statement (written here, apart from the code).
 SOURCE: dict[str, tuple[str, ...]] = {

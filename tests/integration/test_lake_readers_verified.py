@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from tests.integration.test_erasure_register import (
     _ship,
     _target,
 )
+from tests.support.ingest_batches import recent_day
 from tests.support.ingest_fixtures import IngestSetup
 
 
@@ -64,7 +65,7 @@ def registry(setup: IngestSetup) -> list[list[dict[str, Any]]]:
 
 
 def test_erasure_refuses_an_altered_object_and_alerts(ingest: IngestSetup) -> None:
-    _ship(ingest, _target(ingest, ingest.contract_id), 1, "2026-03-02")
+    _ship(ingest, _target(ingest, ingest.contract_id), 1, recent_day(5))
     files_before = registry(ingest)
     lake, _path = alter_behind_the_hub(ingest)
     dpo = ingest.world.auth("dpo", sub="dpo.1")
@@ -86,14 +87,19 @@ def test_erasure_refuses_an_altered_object_and_alerts(ingest: IngestSetup) -> No
     assert alert["contract_id"] == ingest.contract_id
 
 
+def _past_retention() -> date:
+    """A day when the recent test data are past the contract's 180 days."""
+    return date.today() + timedelta(days=181)
+
+
 def test_retention_refuses_to_purge_an_altered_object_and_alerts(ingest: IngestSetup) -> None:
-    _ship(ingest, _target(ingest, ingest.contract_id), 1, "2020-03-02")
+    _ship(ingest, _target(ingest, ingest.contract_id), 1, recent_day(5))
     files_before = registry(ingest)
     lake, _path = alter_behind_the_hub(ingest)
     store = ingest.ctx.store
     assert store is not None
     with pytest.raises(LakeObjectAltered), session_scope(ingest.ctx.engine) as session:
-        purge_expired(store, session, SYSTEM, ingest.contract_id, date(2026, 12, 1))
+        purge_expired(store, session, SYSTEM, ingest.contract_id, _past_retention())
     assert {k: store.get(k) for k in store.list("lake/")} == lake  # nothing deleted
     assert registry(ingest) == files_before
     (alert,) = lake_alerts(ingest)
@@ -101,10 +107,10 @@ def test_retention_refuses_to_purge_an_altered_object_and_alerts(ingest: IngestS
 
 
 def test_retention_purges_a_verified_object(ingest: IngestSetup) -> None:
-    _ship(ingest, _target(ingest, ingest.contract_id), 1, "2020-03-02")
+    _ship(ingest, _target(ingest, ingest.contract_id), 1, recent_day(5))
     store = ingest.ctx.store
     assert store is not None and list(store.list("lake/"))
     with session_scope(ingest.ctx.engine) as session:
-        change = purge_expired(store, session, SYSTEM, ingest.contract_id, date(2026, 12, 1))
+        change = purge_expired(store, session, SYSTEM, ingest.contract_id, _past_retention())
     assert len(change.objects_deleted) == 1 and list(store.list("lake/")) == []
     assert lake_alerts(ingest, timeout=0) == []

@@ -15,6 +15,7 @@ from hub.cli import main
 from hub.pseudonym.models import ErasureRewrite
 from tests.integration.test_erasure_register import DPO_API, IDENTIFIER, _ship, _target
 from tests.integration.test_lake_readers_verified import alter_behind_the_hub
+from tests.support.ingest_batches import recent_day
 from tests.support.ingest_fixtures import IngestSetup
 
 
@@ -31,8 +32,8 @@ def verify(
 def test_erasure_then_verify_passes_and_explains_the_rewrite(
     ingest: IngestSetup, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _ship(ingest, _target(ingest, ingest.contract_id), 1, "2026-03-02")
-    _ship(ingest, _target(ingest, ingest.contract_id), 2, "2026-03-03")
+    _ship(ingest, _target(ingest, ingest.contract_id), 1, recent_day(5))
+    _ship(ingest, _target(ingest, ingest.contract_id), 2, recent_day(4))
     dpo = ingest.world.auth("dpo", sub="dpo.1")
     resp = ingest.client.post(DPO_API, json={"identifier": IDENTIFIER}, headers=dpo)
     assert resp.status_code == 200, resp.text
@@ -56,7 +57,7 @@ def test_erasure_then_verify_passes_and_explains_the_rewrite(
 def test_verify_names_an_object_changed_behind_the_hub(
     ingest: IngestSetup, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _ship(ingest, _target(ingest, ingest.contract_id), 1, "2026-03-02")
+    _ship(ingest, _target(ingest, ingest.contract_id), 1, recent_day(5))
     assert verify(ingest, monkeypatch, capsys)[0] == 0
     lake, _path = alter_behind_the_hub(ingest)
     code, report = verify(ingest, monkeypatch, capsys)

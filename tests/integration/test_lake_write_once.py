@@ -5,7 +5,6 @@ the stored object's SHA-256 against the registry, and what the sandbox serves)."
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,11 @@ from connector.pipeline.client import HubRefused
 from contracts.batch_manifest import sign_manifest
 from hub.audit.models import AuditEvent
 from hub.ingest.models import IngestBatch
-from hub.sandbox.models import ACTIVE
 from hub.sandbox.runtime import SandboxRuntime, install, uninstall
 from hub.sandbox.settings import SandboxSettings
 from tests.support.ingest_batches import Shipment, presigned
 from tests.support.ingest_fixtures import IngestSetup, ingest_setup, s3_settings
+from tests.support.ingest_queries import released_exact_job
 
 
 def registered_shipment(setup: IngestSetup, count: int = 20) -> Shipment:
@@ -70,35 +69,14 @@ def ingest(db_url: str, tmp_path: Path) -> Iterator[IngestSetup]:
         yield setup
 
 
-def _approve(setup: IngestSetup, job_id: str) -> None:
-    """Two distinct output checkers approve the held result (the airlock's rule)."""
-    for checker in ("carol", "dave"):
-        token = setup.ctx.issuer.mint(checker, ["output_checker"])
-        resp = setup.client.post(
-            f"/api/v1/reviews/outputs/{job_id}/approve",
-            json={"comment": "comptes vérifiés"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert resp.status_code == 200, resp.text
-
-
 def sandbox_rows(setup: IngestSetup) -> list[Any]:
     """What the project's researcher gets for the whole lake of the contract."""
     world = setup.world
     install(SandboxRuntime(setup.ctx, SandboxSettings()))
     try:
         sql = "SELECT count(*) AS n, count(DISTINCT pupil_id) AS p FROM statements"
-        body = {"sql": sql, "purpose": world.terms()["purpose"]}
-        url = f"/api/v1/projects/{world.project_id}/queries"
-        resp = setup.client.post(url, json=body, headers=world.as_lab())
-        assert resp.status_code == 202, resp.text
-        job_url = f"/api/v1/queries/{resp.json()['id']}"
-        deadline = time.monotonic() + 60
-        while setup.client.get(job_url, headers=world.as_lab()).json()["status"] in ACTIVE:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        _approve(setup, resp.json()["id"])
-        result = setup.client.get(f"{job_url}/result", headers=world.as_lab())
+        job_id = released_exact_job(setup, sql)
+        result = setup.client.get(f"/api/v1/queries/{job_id}/result", headers=world.as_lab())
         assert result.status_code == 200, result.text
         return list(result.json()["rows"])
     finally:

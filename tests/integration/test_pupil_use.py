@@ -8,23 +8,17 @@ and the record are searched for the identifier and its pseudonyms."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from contracts.batch_manifest import sign_manifest
 from hub.audit import pupil
-from hub.db import session_scope
-from hub.ingest.models import BatchStatus, IngestBatch
 from hub.pseudonym.models import PupilUseDigest
 from hub.pseudonym.service import pseudonym_for
-from hub.sandbox.scope import ContractPart, ProjectScope
-from hub.storage.local import LocalStore
 from tests.support.contract_ref import ContractRef
 from tests.support.ingest_batches import presigned
 from tests.support.ingest_fixtures import LAKE_FIELDS, IngestSetup, finalize_contract
+from tests.support.pupil_use import release, table_text
 
 API = "/api/v1/audit/pupil-report"
 IDENTIFIER = "account:https://ent.example.fr|eleve-1"
@@ -43,28 +37,6 @@ def _ship(setup: IngestSetup, contract_id: str, sequence: int) -> None:
         setup.contract_id = original
 
 
-def _part(setup: IngestSetup, contract_id: str) -> ContractPart:
-    store = setup.ctx.store
-    assert isinstance(store, LocalStore)
-    with Session(setup.ctx.engine) as session:
-        batches = session.exec(
-            select(IngestBatch).where(
-                IngestBatch.contract_id == contract_id,
-                IngestBatch.status == BatchStatus.REGISTERED,
-            )
-        ).all()
-        paths = tuple(str(Path(store.root) / str(f["key"])) for b in batches for f in b.files)
-    return ContractPart(contract_id, (setup.dataset_id,), frozenset(LAKE_FIELDS), paths)
-
-
-def _release(setup: IngestSetup, job_id: str, *contracts: str) -> int:
-    scope = ProjectScope(
-        setup.world.project_id, tuple(_part(setup, c) for c in contracts), 10, False, None, "k"
-    )
-    with session_scope(setup.ctx.engine) as session:
-        return pupil.record_use(setup.ctx, session, job_id, scope)
-
-
 def _report(setup: IngestSetup) -> list[dict]:
     dpo = setup.world.auth("dpo", sub="dpo.1")
     resp = setup.client.post(
@@ -76,13 +48,13 @@ def _report(setup: IngestSetup) -> list[dict]:
 
 def test_report_is_a_record_of_use_across_contracts_and_erasure(ingest: IngestSetup) -> None:
     first = ingest.contract_id
-    assert _release(ingest, "job-before-data", first) == 0  # nothing in scope yet
+    assert release(ingest, "job-before-data", first) == 0  # nothing in scope yet
     assert _report(ingest) == []  # no false positive before the data arrived
     _ship(ingest, first, 1)
-    assert _release(ingest, "job-1", first) == 30
+    assert release(ingest, "job-1", first) == 30
     second = finalize_contract(ingest.world, [ingest.connector_id], allowed_fields=LAKE_FIELDS)
     _ship(ingest, second, 2)
-    assert _release(ingest, "job-2", first, second) == 60
+    assert release(ingest, "job-2", first, second) == 60
     by_contract = {u["contract_id"]: u for u in _report(ingest)}
     assert set(by_contract) == {first, second}
     assert [r["job_id"] for r in by_contract[first]["releases"]] == ["job-1", "job-2"]
@@ -102,12 +74,7 @@ def test_report_is_a_record_of_use_across_contracts_and_erasure(ingest: IngestSe
     pseudonyms = [
         pseudonym_for(ingest.ctx.settings, ContractRef(c), IDENTIFIER) for c in (first, second)
     ]
-    with ingest.ctx.engine.connect() as conn:
-        stored = "\n".join(
-            str(r)
-            for t in ("audit_event", "pupil_use")
-            for r in conn.execute(text(f"SELECT * FROM {t}"))
-        )
+    stored = table_text(ingest, ("audit_event", "pupil_use"))
     assert IDENTIFIER not in stored and not [p for p in pseudonyms if p in stored]
     assert stored.count("audit.pupil.lookup") == 3
     assert "demande 42" in stored
@@ -129,7 +96,7 @@ def test_lookups_are_rate_limited(ingest: IngestSetup, monkeypatch: pytest.Monke
 
 def test_release_records_exactly_the_pupils_in_scope(ingest: IngestSetup) -> None:
     _ship(ingest, ingest.contract_id, 1)
-    assert _release(ingest, "job-1", ingest.contract_id) == 30
+    assert release(ingest, "job-1", ingest.contract_id) == 30
     with Session(ingest.ctx.engine) as session:
         rows = session.exec(select(PupilUseDigest)).all()
     assert len({r.digest for r in rows}) == 30 and {r.job_id for r in rows} == {"job-1"}

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import gzip
+import json
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from connector.pipeline.batch import BuiltBatch, build_batches
@@ -12,8 +16,30 @@ from connector.pipeline.runner import Target
 from tests.support.ingest_fixtures import IngestSetup
 
 
-def statements(count: int, day: str = "2026-03-02") -> list[dict[str, Any]]:
-    """``count`` valid statements of distinct pupils on ``day``."""
+def recent_day(days_ago: int = 3) -> str:
+    """A day ``days_ago`` before today (UTC): within every test contract's retention."""
+    return (datetime.now(UTC).date() - timedelta(days=days_ago)).isoformat()
+
+
+def recent_copy(source: Path, into: Path) -> Path:
+    """A gzip JSON Lines copy of the statements of ``source`` moved by whole days so that
+    the last ends ``recent_day()`` (real samples are older than any contract's retention)."""
+    with gzip.open(source, "rt", encoding="utf-8") as lines:
+        rows = [json.loads(line) for line in lines]
+    last = max(datetime.fromisoformat(r["timestamp"]) for r in rows).date()
+    shift = datetime.fromisoformat(recent_day()).date() - last
+    for row in rows:
+        for name in ("timestamp", "stored"):
+            if name in row:
+                row[name] = (datetime.fromisoformat(row[name]) + shift).isoformat()
+    with gzip.open(into, "wt", encoding="utf-8") as out:
+        out.writelines(json.dumps(r) + "\n" for r in rows)
+    return into
+
+
+def statements(count: int, day: str | None = None) -> list[dict[str, Any]]:
+    """``count`` valid statements of distinct pupils on ``day`` (default: ``recent_day()``)."""
+    day = day or recent_day()
     return [
         {
             "id": f"00000000-0000-4000-8000-{i:012d}",
@@ -52,11 +78,22 @@ class Shipment:
         )
 
 
-def presigned(setup: IngestSetup, sequence: int = 1, count: int = 20) -> Shipment:
-    """Build a batch of ``count`` statements and obtain its upload URLs."""
+def presigned(
+    setup: IngestSetup,
+    sequence: int = 1,
+    count: int = 20,
+    day: str | None = None,
+    *,
+    retention: bool = True,
+) -> Shipment:
+    """Build a batch of ``count`` statements (of ``day``) and obtain its upload URLs
+    (``retention=False``: as a connector that does not drop days past retention)."""
     client = setup.hub_client()
-    target = Target(client.terms(setup.contract_id), setup.dataset_id)
-    items = enumerate(statements(count), start=1)
+    terms = client.terms(setup.contract_id)
+    if not retention:
+        terms = replace(terms, retention_days=None)
+    target = Target(terms, setup.dataset_id)
+    items = enumerate(statements(count, day), start=1)
     batch = next(build_batches(items, target.transformer(), count))
     request = {
         "contract_id": setup.contract_id,

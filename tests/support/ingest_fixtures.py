@@ -26,6 +26,7 @@ from hub.app import create_app
 from hub.bus.port import Handler
 from hub.bus.settings import BusSettings
 from hub.context import HubContext
+from hub.storage.s3 import S3Store
 from hub.storage.settings import StorageSettings
 from tests.support.browser import free_port, serve
 from tests.support.contracts_fixtures import World, build_world, dataset_body, public_pem
@@ -213,4 +214,19 @@ def ingest(db_url: str, tmp_path: Path) -> Iterator[IngestSetup]:
 def sqlite_ingest(tmp_path: Path) -> Iterator[IngestSetup]:
     """An :class:`IngestSetup` on SQLite only (for heavier end-to-end runs)."""
     with ingest_setup(f"sqlite:///{tmp_path / 'hub.sqlite3'}", tmp_path) as setup:
+        yield setup
+
+
+@pytest.fixture
+def s3_ingest(tmp_path: Path, s3_endpoint: str) -> Iterator[IngestSetup]:
+    """An ingest setup on a versioned S3 bucket (as in production) whose contract releases
+    exact results through the airlock."""
+    from minio.versioningconfig import ENABLED, VersioningConfig
+
+    db = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+    storage = s3_settings(s3_endpoint)
+    with ingest_setup(db, tmp_path, storage, release_mode="reviewed") as setup:
+        store = setup.ctx.store
+        assert isinstance(store, S3Store)
+        store._client.set_bucket_versioning(store.bucket, VersioningConfig(ENABLED))
         yield setup

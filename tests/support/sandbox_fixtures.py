@@ -115,6 +115,19 @@ def write_batch(
     return path
 
 
+def approve_held(client: TestClient, ctx: HubContext, job_id: str) -> None:
+    """Two distinct output checkers (``CHECKERS``) approve the held job ``job_id`` (the
+    airlock's rule)."""
+    for checker in CHECKERS:
+        token = ctx.issuer.mint(checker, ["output_checker"])
+        resp = client.post(
+            f"/api/v1/reviews/outputs/{job_id}/approve",
+            json={"comment": "agrégats vérifiés"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert resp.status_code == 200, resp.text
+
+
 def contract_doc(
     contract_id: str,
     project_id: str,
@@ -341,14 +354,7 @@ class SandboxWorld:
     def approve(self, job_id: str, sub: str = "alice") -> dict[str, Any]:
         """Have two distinct output checkers (``carol``, ``dave``) approve the held job
         ``job_id``, the airlock's rule; returns the job's status as ``sub`` sees it."""
-        for checker in CHECKERS:
-            token = self.ctx.issuer.mint(checker, ["output_checker"])
-            resp = self.client.post(
-                f"/api/v1/reviews/outputs/{job_id}/approve",
-                json={"comment": "agrégats vérifiés"},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            assert resp.status_code == 200, resp.text
+        approve_held(self.client, self.ctx, job_id)
         return self.wait(job_id, sub)
 
     def run(self, sql: str, sub: str = "alice") -> tuple[dict[str, Any], dict[str, Any]]:
