@@ -3,7 +3,8 @@
 Basic composition: a project's spend is the sum of the ε of its releases (and of their
 δ). A query is refused at submission when the remaining ε is below the ε one query may
 spend, and its release is withheld when, by the time it is released, other releases have
-left too little (the check and the debit are one transaction with the job's success).
+left too little (the check and the debit are one transaction with the job's success,
+under a lock on the project's row).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from hub.registry.models import Project
 from hub.sandbox.dp.models import BudgetSpend
 from hub.sandbox.errors import QueryRefused
 
@@ -83,7 +85,12 @@ def debit(
     total: float,
     details: dict[str, Any],
 ) -> Budget:
-    """Record ``spend`` (ε, δ) for ``job_id``; raise ``BudgetSpent`` when it does not fit."""
+    """Record ``spend`` (ε, δ) for ``job_id``; raise ``BudgetSpent`` when it does not fit.
+
+    The project's row stays locked until the caller commits: releases of one project on
+    several hubs debit one after the other, each seeing the others' debits (without the
+    lock, two could both fit in what remains and overspend the budget together)."""
+    session.exec(select(Project.id).where(Project.id == project_id).with_for_update()).first()
     require(session, project_id, spend[0], total)
     session.add(
         BudgetSpend(
