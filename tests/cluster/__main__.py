@@ -18,6 +18,7 @@ from pathlib import Path
 from tests.cluster.chaos import Chaos
 from tests.cluster.checks import (
     Verdict,
+    check_alerts,
     check_audit,
     check_batches,
     check_events,
@@ -94,6 +95,7 @@ def _verdict(cluster: Cluster, load: Load, undrained: list[str]) -> Verdict:
     if answers[500]:
         verdict.violations.append(f"{answers[500]} query submissions answered 500")
     print(f"cluster: query submissions answered {dict(sorted(answers.items()))}")
+    check_alerts(cluster, verdict)
     check_audit(cluster, verdict)
     return verdict
 
@@ -110,14 +112,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         load = _load(cluster, seed)
         time.sleep(3)
         chaos = Chaos(cluster.services, load.shippers, random.Random(seed))
+        phases = {"start": time.monotonic() - started}
         report = chaos.run(args.kills, args.seconds)
+        phases["chaos"] = time.monotonic() - started - sum(phases.values())
         undrained = _settle(cluster, load)
+        phases["drain"] = time.monotonic() - started - sum(phases.values())
         verdict = _verdict(cluster, load, undrained)
+        phases["checks"] = time.monotonic() - started - sum(phases.values())
     finally:
         cluster.stop()
     verdict.violations += [f"{name} did not restart" for name in report.not_restarted]
     elapsed = time.monotonic() - started
     print(f"cluster: seed {seed}; actions {dict(sorted(report.actions.items()))}")
+    print("cluster: phases " + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()))
     for violation in verdict.violations:
         print(f"cluster: VIOLATION {violation}")
     print(

@@ -12,8 +12,12 @@ from dataclasses import dataclass, field
 
 import httpx
 from kafka import KafkaConsumer
+from sqlalchemy import func
+from sqlmodel import Session, select
 
+from hub.audit.models import AuditAlert
 from hub.ingest.complete import REGISTERED_TOPIC, batch_event
+from hub.ingest.integrity import RULE as LAKE_RULE
 from hub.ingest.models import IngestBatch
 from tests.cluster.topology import HUB, Cluster
 from tests.support.ingest_cli import lake_statement_ids, registered
@@ -128,3 +132,12 @@ def check_health(cluster: Cluster, verdict: Verdict, timeout: float = 60) -> Non
                 time.sleep(1)
         if not healthy:
             verdict.violations.append(f"{name} stayed unhealthy")
+
+
+def check_alerts(cluster: Cluster, verdict: Verdict) -> None:
+    """No ``lake-integrity`` alert: nothing alters the lake in a run, so any is false."""
+    assert cluster.setup is not None
+    with Session(cluster.setup.ctx.engine) as session:
+        raised = session.exec(select(func.count()).where(AuditAlert.rule == LAKE_RULE)).one()
+    if raised:
+        verdict.violations.append(f"{raised} lake-integrity alerts raised on an intact lake")

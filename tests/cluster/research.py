@@ -38,6 +38,7 @@ class Researcher(threading.Thread):
         assert cluster.setup is not None and cluster.ca_file is not None
         project = cluster.setup.world.project_id
         self.url = f"{cluster.proxy_url}/api/v1/projects/{project}/queries"
+        self.purpose = str(cluster.setup.world.terms()["purpose"])  # the contracts' purpose
         self.verify, self.token, self.interval = str(cluster.ca_file), token, interval
         self.answers: Counter[int] = Counter()
         self.stopping = threading.Event()
@@ -52,7 +53,8 @@ class Researcher(threading.Thread):
     def _submit(self, client: httpx.Client, sql: str) -> None:
         headers = {"Authorization": f"Bearer {self.token()}"}
         try:
-            status = client.post(self.url, json={"sql": sql}, headers=headers).status_code
+            body = {"sql": sql, "purpose": self.purpose}
+            status = client.post(self.url, json=body, headers=headers).status_code
         except httpx.HTTPError:
             status = 0
         self.answers[status] += 1
