@@ -95,7 +95,8 @@ def _verdict(cluster: Cluster, load: Load, undrained: list[str]) -> Verdict:
     if answers[500]:
         verdict.violations.append(f"{answers[500]} query submissions answered 500")
     print(f"cluster: query submissions answered {dict(sorted(answers.items()))}")
-    check_alerts(cluster, verdict)
+    changed = check_alerts(cluster, verdict)
+    print(f"cluster: {changed} lake-integrity alerts for objects re-versioned by an S3 restart")
     check_audit(cluster, verdict)
     return verdict
 
