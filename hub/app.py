@@ -29,7 +29,7 @@ from hub.dataspace.api import router as dataspace_router
 from hub.dataspace.manage import router as dataspace_manage_router
 from hub.dataspace.pull import router as dataspace_pull_router
 from hub.dataspace.wiring import build_node
-from hub.errors import ServiceUnavailable, install_error_handlers
+from hub.errors import ServiceUnavailable, StorageUnavailable, answer_as, install_error_handlers
 from hub.ingest.api import router as ingest_router
 from hub.ingest.wiring import attach_data_plane
 from hub.keys import is_held, load_or_create_key
@@ -48,6 +48,7 @@ from hub.sandbox.runtime import runtime_for, uninstall
 from hub.sandbox.web import router as research_router
 from hub.secrets import check_secret
 from hub.storage.local import UPLOAD_ROUTE
+from hub.storage.port import StoreError
 from hub.storage.upload_api import router as storage_router
 from hub.system import router as system_router
 from hub.web.csrf import CsrfCookieMiddleware, is_https
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
     app.state.hub = ctx
     app.state.dataspace = build_node(ctx)
     install_error_handlers(app)
+    answer_as(app, StoreError, StorageUnavailable("the object store could not serve the request"))
     install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -79,6 +80,18 @@ class ServiceUnavailable(HubError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database could not be reached or dropped the session: nothing was changed."""
+
+    slug, title = "database-unavailable", "Database unavailable"
+
+
+class StorageUnavailable(ServiceUnavailable):
+    """The object store could not be reached."""
+
+    slug, title = "storage-unavailable", "Object storage unavailable"
+
+
 class PolicyUnavailable(ServiceUnavailable):
     """The policy engine or its data could not answer: nothing was decided (retry later)."""
 
@@ -123,16 +136,33 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return out
 
 
+async def _hub_error(request: Request, exc: HubError) -> Response:
+    from hub.web.errors_html import html_error, wants_html
+
+    if wants_html(request):
+        return html_error(request, exc)
+    return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path, **exc.extra)
+
+
+def answer_as(app: FastAPI, raised: type[Exception], answer: HubError) -> None:
+    """Answer every ``raised`` exception (a dependency that is down) with ``answer``; the
+    exception's type is logged, never its message (it may hold data)."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        log.warning(
+            "dependency unavailable",
+            extra={"path": request.url.path, "error": type(exc).__name__, "answer": answer.slug},
+        )
+        return await _hub_error(request, answer)
+
+    app.add_exception_handler(raised, handler)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every exception the app can raise to problem+json (never FastAPI's 422)."""
 
-    @app.exception_handler(HubError)
-    async def _hub_error(request: Request, exc: HubError) -> Response:
-        from hub.web.errors_html import html_error, wants_html
-
-        if wants_html(request):
-            return html_error(request, exc)
-        return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path, **exc.extra)
+    app.add_exception_handler(HubError, _hub_error)  # type: ignore[arg-type]
+    answer_as(app, OperationalError, DatabaseUnavailable("the database cannot be reached"))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

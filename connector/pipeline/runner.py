@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,27 @@ def ship_batch(
     return True
 
 
+def _batches(
+    items: Iterable[tuple[int, Any]], transform: Transformer, size: int, pending_end: int | None
+) -> Iterator[BuiltBatch]:
+    """``build_batches``; with ``pending_end``, the first batch (the one a crashed run had
+    begun) stops at that cursor whatever was spooled since, so it is rebuilt identical."""
+    if pending_end is None:
+        yield from build_batches(items, transform, size)
+        return
+    iterator, carried = iter(items), []
+
+    def head() -> Iterator[tuple[int, Any]]:
+        for cursor, raw in iterator:
+            if cursor > pending_end:
+                carried.append((cursor, raw))
+                return
+            yield cursor, raw
+
+    yield from build_batches(head(), transform, size)
+    yield from build_batches(itertools.chain(carried, iterator), transform, size)
+
+
 def push(
     items: Iterable[tuple[int, Any]],
     *,
@@ -97,16 +119,18 @@ def push(
 ) -> PushReport:
     """Run the pipeline over ``items`` (positions after ``state.cursors[source]``).
 
-    After each batch is registered, the cursor and sequence number are saved durably, so
-    a rerun after a crash at any step resumes without loss or double registration.
+    Before each batch is announced, where it ends is saved durably; after it is
+    registered, the cursor and sequence number are; so a rerun after a crash at any step
+    rebuilds the same batch and resumes without loss or double registration.
     Statements naming an erased pupil, or of a day past the contract's retention, are
     dropped; pupils recognised through an earlier
     contract only are declared erased again at the end (the register then covers this
     contract).
     """
     report = PushReport()
-    for batch in build_batches(items, target.transformer(), batch_size):
+    for batch in _batches(items, target.transformer(), batch_size, state.pending_end(source)):
         if batch.files:
+            state.begin(source, batch.end_cursor)
             if ship_batch(client, key, target, batch, state.next_sequence):
                 report.batches_registered += 1
             else:

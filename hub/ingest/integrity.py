@@ -119,24 +119,35 @@ class IntegrityGuard:
         self._lock = threading.Lock()
 
     def check(
-        self, contract_id: str, objects: Iterable[LakeObject], prefixes: tuple[str, ...] = ()
+        self,
+        contract_id: str,
+        objects: Iterable[LakeObject],
+        prefixes: tuple[str, ...] = (),
+        locate: Callable[[str], LakeObject] | None = None,
     ) -> dict[str, str]:
         """Return the fingerprint each object had when its bytes matched its registered
         digest (``{key: fingerprint}``), when every object matches and no live registered
         object under ``prefixes`` is missing from ``objects``; otherwise alert the DPO and
-        raise ``LakeObjectAltered``. An object the registry does not know fails. The
-        alert is stored by a thread of its own, once the caller's transaction (which may
-        hold SQLite's write lock) has ended."""
+        raise ``LakeObjectAltered``. An object the registry does not know fails. A
+        registered object ``objects`` lacks is looked up (``locate``: the object under a
+        key) before it counts as missing: its batch may have been registered after
+        ``objects`` were listed (ingestion goes on while queries are vetted). The alert is
+        stored by a thread of its own, once the caller's transaction (which may hold
+        SQLite's write lock) has ended."""
         known = registered_objects(self._engine, contract_id)
         listed = list(objects)
         prints = {o.key: self._intact(o, known.get(o.key)) for o in listed}
         altered = [o for o in listed if prints[o.key] is None]
         seen = {o.key for o in listed}
-        altered += [
-            LakeObject(key, _absent, _no_bytes)
+        unlisted = [
+            key
             for key, entry in sorted(known.items())
             if prefixes and key.startswith(prefixes) and key not in seen and not entry.purged
         ]
+        for key in unlisted:
+            found = locate(key) if locate else None
+            if found is None or self._intact(found, known[key]) is None:
+                altered.append(LakeObject(key, _absent, _no_bytes))
         if altered:
             self.refuse(contract_id, altered, known)
         return {key: fp for key, fp in prints.items() if fp is not None}

@@ -50,7 +50,8 @@ class VerifiedLake:
             paths = self.inner.files(provider, contract, datasets, registered)
         try:
             prefixes = tuple(f"lake/{provider}/{contract}/{d}/" for d in datasets)
-            self.guard.check(contract, [self._object(p) for p in paths], prefixes)
+            objects = [self._object(p) for p in paths]
+            self.guard.check(contract, objects, prefixes, locate=self.object_at)
         except LakeObjectAltered as exc:
             raise QueryRefused(exc.detail, reasons=[exc.slug]) from exc
         return paths
@@ -71,6 +72,14 @@ class VerifiedLake:
         read may not be the verified bytes, so nothing of it may be released."""
         for part in parts:
             self.guard.unchanged(part.contract_id, [self._object(p) for p in part.paths], pinned)
+
+    def object_at(self, key: str) -> LakeObject:
+        """The object stored under lake ``key`` (``lake/...``), as ``files`` lists it."""
+        if isinstance(self.inner, Path):
+            return self._object(str(self.inner.resolve() / key.removeprefix("lake/")))
+        if isinstance(self.inner, S3Lake):
+            return self._object(f"s3://{self.inner.bucket}/{key}")
+        raise TypeError(f"no integrity check for a lake of type {type(self.inner).__name__}")
 
     def _object(self, path: str) -> LakeObject:
         if isinstance(self.inner, Path):

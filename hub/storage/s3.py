@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import botocore.session
+import urllib3
 from botocore.config import Config
 from minio import Minio
 from minio.error import S3Error
@@ -36,36 +38,42 @@ class S3Store:
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (idempotent)."""
-        if not self._client.bucket_exists(self.bucket):
-            self._client.make_bucket(self.bucket)
+        with _reachable():
+            if not self._client.bucket_exists(self.bucket):
+                self._client.make_bucket(self.bucket)
 
     def put(self, key: str, data: bytes) -> None:
-        self._client.put_object(self.bucket, check_key(key), io.BytesIO(data), len(data))
+        with _reachable():
+            self._client.put_object(self.bucket, check_key(key), io.BytesIO(data), len(data))
 
     def get(self, key: str) -> bytes:
         return b"".join(self.chunks(key))
 
     def chunks(self, key: str) -> Iterator[bytes]:
         try:
-            response = self._client.get_object(self.bucket, check_key(key))
+            with _reachable():
+                response = self._client.get_object(self.bucket, check_key(key))
         except S3Error as exc:
             raise _translate(exc, key) from exc
         try:
-            yield from response.stream(1 << 20)
+            with _reachable():
+                yield from response.stream(1 << 20)
         finally:
             response.close()
             response.release_conn()
 
     def size(self, key: str) -> int | None:
         try:
-            return int(self._client.stat_object(self.bucket, check_key(key)).size or 0)
+            with _reachable():
+                return int(self._client.stat_object(self.bucket, check_key(key)).size or 0)
         except S3Error as exc:
             if exc.code in _MISSING:
                 return None
             raise StoreError(f"S3 stat failed: {exc.code}") from exc
 
     def delete(self, key: str) -> None:
-        self._client.remove_object(self.bucket, check_key(key))
+        with _reachable():
+            self._client.remove_object(self.bucket, check_key(key))
 
     def erase(self, key: str) -> None:
         """Remove every version and delete marker of ``key`` (versioned bucket or not), with
@@ -77,12 +85,15 @@ class S3Store:
             self._eraser.remove_object(self.bucket, key, version_id=version.version_id)
 
     def list(self, prefix: str) -> Iterator[str]:
-        objects = self._client.list_objects(self.bucket, prefix=prefix, recursive=True)
-        yield from sorted(str(o.object_name) for o in objects)
+        with _reachable():
+            objects = self._client.list_objects(self.bucket, prefix=prefix, recursive=True)
+            names = sorted(str(o.object_name) for o in objects)
+        yield from names
 
     def fingerprint(self, key: str) -> str | None:
         try:
-            st = self._client.stat_object(self.bucket, check_key(key))
+            with _reachable():
+                st = self._client.stat_object(self.bucket, check_key(key))
         except S3Error as exc:
             if exc.code in _MISSING:
                 return None
@@ -112,8 +123,20 @@ class S3Store:
         return self._presigner
 
     def health(self) -> None:
-        if not self._client.bucket_exists(self.bucket):
+        with _reachable():
+            exists = self._client.bucket_exists(self.bucket)
+        if not exists:
             raise StoreError(f"bucket {self.bucket} does not exist")
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """The S3 server unreachable or the connection cut (``urllib3`` transport errors, which
+    the client lets through) as ``StoreError``."""
+    try:
+        yield
+    except urllib3.exceptions.HTTPError as exc:
+        raise StoreError(f"S3 server unreachable: {type(exc).__name__}") from exc
 
 
 def _client(settings: StorageSettings, access_key: str, secret_key: SecretStr) -> Minio:

@@ -10,12 +10,15 @@ import signal
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.cluster.chaos import Chaos
 from tests.cluster.checks import (
     Verdict,
+    check_alerts,
     check_audit,
     check_batches,
     check_events,
@@ -23,6 +26,7 @@ from tests.cluster.checks import (
     check_lake,
 )
 from tests.cluster.load import Emitter, Shipper, drain
+from tests.cluster.research import Researcher, check_queries, researcher_token
 from tests.cluster.topology import Cluster, start_cluster
 
 
@@ -36,20 +40,34 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _load(cluster: Cluster, seed: int) -> tuple[list[Emitter], list[Shipper]]:
-    emitters, shippers = [], []
+@dataclass
+class Load:
+    """The threads that load the topology: vendors' emitters, shippers, researchers."""
+
+    emitters: list[Emitter] = field(default_factory=list)
+    shippers: list[Shipper] = field(default_factory=list)
+    researchers: list[Researcher] = field(default_factory=list)
+
+    def threads(self) -> list[Emitter | Shipper | Researcher]:
+        return [*self.emitters, *self.shippers, *self.researchers]
+
+
+def _load(cluster: Cluster, seed: int) -> Load:
+    load = Load()
     for i, (name, env) in enumerate(cluster.connector_envs.items()):
         port = cluster.services[name].port
-        emitters.append(Emitter(f"http://127.0.0.1:{port}", seed + i))
-        shippers.append(Shipper(name, env, cluster.run_dir / "logs"))
-    for thread in (*emitters, *shippers):
+        load.emitters.append(Emitter(f"http://127.0.0.1:{port}", seed + i))
+        load.shippers.append(Shipper(name, env, cluster.run_dir / "logs"))
+    token = researcher_token(cluster)
+    load.researchers = [Researcher(cluster, token) for _ in range(2)]
+    for thread in load.threads():
         thread.start()
-    return emitters, shippers
+    return load
 
 
-def _settle(cluster: Cluster, emitters: list[Emitter], shippers: list[Shipper]) -> list[str]:
+def _settle(cluster: Cluster, load: Load) -> list[str]:
     """Stop the load, bring every service back, ship every spool; names of undrained ones."""
-    threads: list[Emitter | Shipper] = [*emitters, *shippers]
+    threads = load.threads()
     for thread in threads:
         thread.stopping.set()
     for thread in threads:
@@ -58,18 +76,28 @@ def _settle(cluster: Cluster, emitters: list[Emitter], shippers: list[Shipper]) 
         service.resume()
         if service.proc is None or service.proc.poll() is not None:
             service.start()
-    return [s.name for s in shippers if not drain(s)]
+    return [s.name for s in load.shippers if not drain(s)]
 
 
-def _verdict(cluster: Cluster, emitters: list[Emitter], undrained: list[str]) -> Verdict:
+def _verdict(cluster: Cluster, load: Load, undrained: list[str]) -> Verdict:
+    assert cluster.setup is not None
+    cluster.setup.ctx.engine.dispose()  # its pooled sessions died with a killed PostgreSQL
     verdict = Verdict()
     verdict.violations += [f"{name} could not ship its spool" for name in undrained]
-    acknowledged = set().union(*(e.acknowledged for e in emitters))
-    check_lake(cluster, acknowledged, verdict)
-    batch_ids = check_batches(cluster, verdict)
-    check_events(cluster.hub_env["EDH_BUS__BOOTSTRAP_SERVERS"], batch_ids, verdict)
-    check_audit(cluster, verdict)
     check_health(cluster, verdict)
+    acknowledged = set().union(*(e.acknowledged for e in load.emitters))
+    check_lake(cluster, acknowledged, verdict)
+    batches = check_batches(cluster, verdict)
+    check_events(cluster.hub_env["EDH_BUS__BOOTSTRAP_SERVERS"], batches, verdict)
+    verdict.queries, problems = check_queries(cluster, researcher_token(cluster))
+    verdict.violations += problems
+    answers = sum((r.answers for r in load.researchers), Counter[int]())
+    if answers[500]:
+        verdict.violations.append(f"{answers[500]} query submissions answered 500")
+    print(f"cluster: query submissions answered {dict(sorted(answers.items()))}")
+    changed = check_alerts(cluster, verdict)
+    print(f"cluster: {changed} lake-integrity alerts for objects re-versioned by an S3 restart")
+    check_audit(cluster, verdict)
     return verdict
 
 
@@ -82,24 +110,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     cluster = start_cluster(run_dir, connectors=args.connectors)
     try:
-        emitters, shippers = _load(cluster, seed)
+        load = _load(cluster, seed)
         time.sleep(3)
-        chaos = Chaos(cluster.services, shippers, random.Random(seed))
+        chaos = Chaos(cluster.services, load.shippers, random.Random(seed))
+        phases = {"start": time.monotonic() - started}
         report = chaos.run(args.kills, args.seconds)
-        undrained = _settle(cluster, emitters, shippers)
-        verdict = _verdict(cluster, emitters, undrained)
+        phases["chaos"] = time.monotonic() - started - sum(phases.values())
+        undrained = _settle(cluster, load)
+        phases["drain"] = time.monotonic() - started - sum(phases.values())
+        verdict = _verdict(cluster, load, undrained)
+        phases["checks"] = time.monotonic() - started - sum(phases.values())
     finally:
         cluster.stop()
     verdict.violations += [f"{name} did not restart" for name in report.not_restarted]
     elapsed = time.monotonic() - started
     print(f"cluster: seed {seed}; actions {dict(sorted(report.actions.items()))}")
+    print("cluster: phases " + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()))
     for violation in verdict.violations:
         print(f"cluster: VIOLATION {violation}")
     print(
         f"cluster: {report.kills} kills over {elapsed:.0f} s: "
         f"acknowledged {verdict.acknowledged}, in lake {verdict.in_lake}, lost {verdict.lost}, "
         f"duplicated {verdict.duplicated}; batches {verdict.batches}; "
-        f"audit {'OK' if verdict.audit_ok else 'FAILED'}"
+        f"queries {verdict.queries}; audit {'OK' if verdict.audit_ok else 'FAILED'}"
     )
     if args.keep or not verdict.ok:
         print(f"cluster: logs kept in {run_dir}", file=sys.stderr)

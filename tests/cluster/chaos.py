@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from tests.cluster.load import Shipper
 from tests.cluster.procs import Service
 
-# Killed with SIGKILL and restarted. The S3 server (moto) keeps objects in memory only and
-# the machine's PostgreSQL is shared: both are paused (SIGSTOP/SIGCONT), never killed.
-KILLABLE = ("hub-", "connector-", "proxy", "broker", "opa")
-PAUSABLE = ("hub-", "connector-", "proxy", "broker", "opa", "s3")
+# Killed with SIGKILL and restarted, or paused (SIGSTOP/SIGCONT): every process of the
+# topology, by kind ("ship" is a connector's ``edh-connector ship`` run in flight).
+KILLABLE = ("hub-", "connector-", "ship", "proxy", "broker", "opa", "postgres", "s3")
+PAUSABLE = ("hub-", "connector-", "proxy", "broker", "opa", "postgres", "s3")
 
 
 @dataclass
@@ -34,6 +34,11 @@ class Chaos:
     shippers: list[Shipper]
     rng: random.Random
     report: ChaosReport = field(default_factory=ChaosReport)
+    untried: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Every kind is killed once (in random order) before any is killed twice.
+        self.untried = self.rng.sample(KILLABLE, len(KILLABLE))
 
     def run(self, kills: int, seconds: float, pause_share: float = 0.2) -> ChaosReport:
         """``kills`` kills (plus pauses, ``pause_share`` of the actions) spread over
@@ -48,18 +53,21 @@ class Chaos:
             time.sleep(self.rng.uniform(0, gap))
         return self.report
 
-    def _pick(self, prefixes: tuple[str, ...]) -> Service:
-        names = [n for n in self.services if n.startswith(prefixes)]
+    def _pick(self, kind: str) -> Service:
+        names = [n for n in self.services if n.startswith(kind)]
         return self.services[self.rng.choice(names)]
 
     def _kill(self) -> None:
-        if self.shippers and self.rng.random() < 0.15:
+        kind = self.untried.pop() if self.untried else self.rng.choice(KILLABLE)
+        if kind == "ship":
             shipper = self.rng.choice(self.shippers)
             if shipper.kill_current():
                 self.report.kills += 1
                 self.report.actions[f"kill {shipper.name} ship"] += 1
+            else:
+                self.untried.insert(0, kind)  # no run in flight: try again later
             return
-        service = self._pick(KILLABLE)
+        service = self._pick(kind)
         service.kill()
         self.report.kills += 1
         self.report.actions[f"kill {service.name}"] += 1
@@ -67,7 +75,7 @@ class Chaos:
         self.restart(service)
 
     def _pause(self) -> None:
-        service = self._pick(PAUSABLE)
+        service = self._pick(self.rng.choice(PAUSABLE))
         service.pause()
         self.report.actions[f"pause {service.name}"] += 1
         time.sleep(self.rng.uniform(0.2, 3.0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import time
 from collections import Counter
@@ -12,8 +13,12 @@ from dataclasses import dataclass, field
 
 import httpx
 from kafka import KafkaConsumer
+from sqlmodel import Session, select
 
-from hub.ingest.complete import REGISTERED_TOPIC
+from hub.audit.models import AuditAlert
+from hub.ingest.complete import REGISTERED_TOPIC, batch_event
+from hub.ingest.integrity import RULE as LAKE_RULE
+from hub.ingest.models import IngestBatch
 from tests.cluster.topology import HUB, Cluster
 from tests.support.ingest_cli import lake_statement_ids, registered
 
@@ -27,6 +32,8 @@ class Verdict:
     lost: int = 0
     duplicated: int = 0
     batches: int = 0
+    redelivered: int = 0
+    queries: int = 0
     audit_ok: bool = False
     violations: list[str] = field(default_factory=list)
 
@@ -49,8 +56,8 @@ def check_lake(cluster: Cluster, acknowledged: set[str], verdict: Verdict) -> No
         verdict.violations.append(f"{verdict.duplicated} statements duplicated in the lake")
 
 
-def check_batches(cluster: Cluster, verdict: Verdict) -> list[str]:
-    """Every registered batch's objects have their registered SHA-256; returns the ids."""
+def check_batches(cluster: Cluster, verdict: Verdict) -> list[IngestBatch]:
+    """Every registered batch's objects have their registered SHA-256; returns the batches."""
     assert cluster.setup is not None and cluster.setup.ctx.store is not None
     store = cluster.setup.ctx.store
     batches = registered(cluster.setup)
@@ -59,7 +66,7 @@ def check_batches(cluster: Cluster, verdict: Verdict) -> list[str]:
         for f in batch.files:
             if hashlib.sha256(store.get(str(f["key"]))).hexdigest() != f["sha256"]:
                 verdict.violations.append(f"batch {batch.id}: an object differs from its digest")
-    return [b.id for b in batches]
+    return batches
 
 
 def check_audit(cluster: Cluster, verdict: Verdict) -> None:
@@ -77,8 +84,10 @@ def check_audit(cluster: Cluster, verdict: Verdict) -> None:
         verdict.violations.append("the audit chain or a checkpoint does not verify")
 
 
-def check_events(bootstrap: str, batch_ids: list[str], verdict: Verdict) -> None:
-    """Every registered batch has at least one ``batch.registered`` event on the broker."""
+def check_events(bootstrap: str, batches: list[IngestBatch], verdict: Verdict) -> None:
+    """Every registered batch announced at least once on ``batch.registered``, and a
+    consumer that deduplicates by event id sees the registry exactly: redelivered copies
+    are identical, and no event announces a batch the registry does not hold as sent."""
     consumer = KafkaConsumer(
         REGISTERED_TOPIC,
         bootstrap_servers=bootstrap,
@@ -87,12 +96,24 @@ def check_events(bootstrap: str, batch_ids: list[str], verdict: Verdict) -> None
         consumer_timeout_ms=5000,
     )
     try:
-        seen = {json.loads(m.value)["id"] for m in consumer}
+        events = [json.loads(m.value) for m in consumer]
     finally:
         consumer.close()
-    missing = [b for b in batch_ids if b not in seen]
+    deduplicated: dict[str, dict[str, object]] = {}
+    for event in events:
+        if deduplicated.setdefault(event["id"], event) != event:
+            verdict.violations.append(f"event {event['id']} redelivered with other content")
+    verdict.redelivered = len(events) - len(deduplicated)
+    expected = {b.id: batch_event(b) for b in batches}
+    missing = expected.keys() - deduplicated.keys()
     if missing:
         verdict.violations.append(f"{len(missing)} registered batches never announced")
+    unknown = deduplicated.keys() - expected.keys()
+    if unknown:
+        verdict.violations.append(f"{len(unknown)} announced batches are not registered")
+    differ = [i for i in expected.keys() & deduplicated.keys() if expected[i] != deduplicated[i]]
+    if differ:
+        verdict.violations.append(f"{len(differ)} announcements differ from their batch")
 
 
 def check_health(cluster: Cluster, verdict: Verdict, timeout: float = 60) -> None:
@@ -111,3 +132,25 @@ def check_health(cluster: Cluster, verdict: Verdict, timeout: float = 60) -> Non
                 time.sleep(1)
         if not healthy:
             verdict.violations.append(f"{name} stayed unhealthy")
+
+
+def check_alerts(cluster: Cluster, verdict: Verdict) -> int:
+    """No ``lake-integrity`` alert for a missing object: nothing deletes lake objects in a
+    run, so any is false. Returns how many alerts were for a changed object: the S3
+    stand-in's journal replay gives every object a new version id and date (MinIO keeps
+    them), so a read across its restart sees a change and is failed, as it should be."""
+    assert cluster.setup is not None
+    with Session(cluster.setup.ctx.engine) as session:
+        alerts = list(session.exec(select(AuditAlert).where(AuditAlert.rule == LAKE_RULE)))
+    missing = [a for a in alerts if _alerted_absent(a)]
+    if missing:
+        verdict.violations.append(f"{len(missing)} lake-integrity alerts for present objects")
+    return len(alerts) - len(missing)
+
+
+def _alerted_absent(alert: AuditAlert) -> bool:
+    """Whether ``alert`` was raised for an absent object (its key is the SHA-256 of
+    ``object key|state``, the state ``absent`` for a missing one)."""
+    found = re.search(r"lac (\S+) ", alert.message)
+    key = found.group(1) if found else ""
+    return hashlib.sha256(f"{key}|absent".encode()).hexdigest() == alert.key

@@ -1,10 +1,12 @@
 """Start the production topology of ``infra/compose.yaml`` as native loopback processes.
 
-PostgreSQL (a fresh database on the machine's server), a moto S3 server with the buckets of
-``infra/minio/init.sh`` (versioned ``edh-lake``, object-locked ``edh-audit``; moto does not
-enforce the IAM policies), a Tansu broker, ``edh policy serve-opa-api``, three
-``edh serve`` behind nginx rendered from ``infra/proxy/nginx.conf``, and connectors
-(``edh-connector run``) bound to a FINALIZED contract.
+PostgreSQL (the harness's own cluster, ``postgres.py``), a moto S3 server that survives a
+kill (``s3.py``) with the buckets of ``infra/minio/init.sh`` (versioned ``edh-lake``,
+object-locked ``edh-audit``; moto does not enforce the IAM policies), a Tansu broker,
+``edh policy serve-opa-api``, three ``edh serve`` behind nginx rendered from
+``infra/proxy/nginx.conf``, and connectors (``edh-connector run``) bound to FINALIZED
+contracts released under differential privacy (``QUERY_TERMS``), over the project the
+researchers query.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -23,6 +26,7 @@ from pydantic import SecretStr
 from hub.bus.settings import BusSettings
 from hub.storage.settings import StorageSettings
 from tests.cluster.nginx import render_nginx, self_signed
+from tests.cluster.postgres import OWNER, create_database, init_cluster, server_argv
 from tests.cluster.procs import Service
 from tests.support.browser import free_port
 from tests.support.factories import make_context
@@ -34,7 +38,6 @@ from tests.support.ingest_fixtures import (
     finalize_contract,
     prepare,
 )
-from tests.support.pg import create_database, sqlalchemy_url
 
 REPO = Path(__file__).resolve().parents[2]
 HUB = [sys.executable, "-m", "hub"]
@@ -42,6 +45,19 @@ CONNECTOR = [sys.executable, "-m", "connector.cli"]
 LAKE_BUCKET = "edh-lake"
 AUDIT_BUCKET = "edh-audit"
 BROKER_BUCKET = "tansu"
+# Every contract over the researchers' project: a budget that runs out within a short run,
+# so releases race for its last ε on three hubs.
+QUERY_TERMS = {
+    "release_mode": "differential_privacy",
+    "epsilon_per_query": 0.5,
+    "epsilon_budget": 10.0,
+}
+# Jobs of a killed hub are taken over within seconds (the same on every hub).
+SANDBOX_ENV = {
+    "EDH_SANDBOX__HEARTBEAT_S": "2",
+    "EDH_SANDBOX__LEASE_S": "8",
+    "EDH_SANDBOX__THREADS": "1",
+}
 
 
 @dataclass
@@ -56,8 +72,11 @@ class Cluster:
     proxy_url: str = ""
     ca_file: Path | None = None
 
-    def add(self, name: str, argv: list[str], env: dict[str, str], port: int) -> Service:
-        service = Service(name, argv, env, port, self.run_dir / "logs" / f"{name}.log")
+    def add(
+        self, name: str, argv: list[str], env: dict[str, str], port: int, **how: Any
+    ) -> Service:
+        """Start ``argv`` as service ``name`` (``how``: ``Service``'s other fields)."""
+        service = Service(name, argv, env, port, self.run_dir / "logs" / f"{name}.log", **how)
         self.services[name] = service
         service.start()
         return service
@@ -114,7 +133,8 @@ def _start_backends(cluster: Cluster) -> tuple[str, str, str]:
     """S3, broker, OPA API: returns their ``host:port`` / URLs."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(cluster.run_dir)}
     s3_port = free_port()
-    moto = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)]
+    journal = str(cluster.run_dir / "s3-journal.jsonl")
+    moto = [sys.executable, "-m", "tests.cluster.s3", "--port", str(s3_port), "--journal", journal]
     cluster.add("s3", moto, env, s3_port)
     _buckets(f"127.0.0.1:{s3_port}")
     kafka_port = free_port()
@@ -138,6 +158,16 @@ def _start_backends(cluster: Cluster) -> tuple[str, str, str]:
     return f"127.0.0.1:{s3_port}", f"127.0.0.1:{kafka_port}", f"http://127.0.0.1:{opa_port}"
 
 
+def _start_postgres(cluster: Cluster) -> str:
+    """The cluster's own PostgreSQL and a fresh database on it: its SQLAlchemy URL."""
+    cluster.run_dir.chmod(0o755)  # the server runs as its own user, under the run directory
+    data, port = cluster.run_dir / "pg", free_port()
+    init_cluster(data)
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    cluster.add("postgres", server_argv(data, port), env, port, user=OWNER, leader_only=True)
+    return create_database(port, "edh")
+
+
 def _hub_env(cluster: Cluster, db_url: str, s3: str, kafka: str, opa: str) -> dict[str, str]:
     """The settings ``infra/compose.yaml`` gives the hubs, on loopback stand-ins."""
     return {
@@ -158,6 +188,7 @@ def _hub_env(cluster: Cluster, db_url: str, s3: str, kafka: str, opa: str) -> di
         "EDH_STORAGE__SECRET_KEY": "testing",
         "EDH_STORAGE__BUCKET": LAKE_BUCKET,
         "FORWARDED_ALLOW_IPS": "127.0.0.1",
+        **SANDBOX_ENV,
     }
 
 
@@ -175,7 +206,7 @@ def _prepare_world(cluster: Cluster, db_url: str, s3: str, kafka: str) -> Ingest
         storage=_storage(s3),
         bus=BusSettings(),
     )
-    return prepare(ctx)
+    return prepare(ctx, **QUERY_TERMS)
 
 
 def start_cluster(run_dir: Path, hubs: int = 3, connectors: int = 2) -> Cluster:
@@ -185,8 +216,8 @@ def start_cluster(run_dir: Path, hubs: int = 3, connectors: int = 2) -> Cluster:
     proxy_port, objects_port = free_port(), free_port()
     cluster.proxy_url = f"https://127.0.0.1:{proxy_port}"
     try:
+        db_url = _start_postgres(cluster)
         s3, kafka, opa = _start_backends(cluster)
-        db_url = sqlalchemy_url(create_database())
         cluster.hub_env = _hub_env(cluster, db_url, s3, kafka, opa)
         cluster.setup = _prepare_world(cluster, db_url, s3, kafka)
         hub_ports = [free_port() for _ in range(hubs)]
@@ -218,7 +249,8 @@ def _bound_connector(setup: IngestSetup, first: bool) -> IngestSetup:
     if first:
         return setup
     connector_id, key = setup.register_connector()
-    contract_id = finalize_contract(setup.world, [connector_id], allowed_fields=LAKE_FIELDS)
+    terms = {"allowed_fields": LAKE_FIELDS, **QUERY_TERMS}
+    contract_id = finalize_contract(setup.world, [connector_id], **terms)
     return dataclasses.replace(
         setup, connector_id=connector_id, connector_key=key, contract_id=contract_id
     )
