@@ -175,3 +175,51 @@ def test_compaction_rewrites_prefixed_and_full_iris_to_terms() -> None:
 def test_compaction_refuses_documents_without_the_2025_1_context(document: object) -> None:
     with pytest.raises(InvalidMessage):
         jsonld.compact(document)
+
+
+def test_odrl_agreement_constraints_read_back_as_the_same_terms() -> None:
+    """ODRL both ways: the constraints written from a contract's terms read back as
+    exactly those terms, inside the offer's bounds, without a problem."""
+    from contracts.dsp import odrl
+
+    terms = {
+        "purpose": "Mesurer l'effet des vidéos sur la persévérance.",
+        "project_id": "p1",
+        "allowed_fields": ["verb_id", "timestamp"],
+        "min_cell_size": 12,
+        "release_mode": "reviewed",
+        "valid_from": "2026-01-01",
+        "valid_until": "2026-12-31",
+        "retention_days": 90,  # not an ODRL term: neither written nor read
+    }
+    offered = odrl.offer_constraints(["verb_id", "timestamp", "school_id"])
+    written = odrl.agreement_constraints(terms)
+    assert {c["leftOperand"] for c in written} == {t.left for t in odrl.TERMS}
+    read, problems = odrl.request_terms(written, offered)
+    assert problems == []
+    assert read == {k: v for k, v in terms.items() if k != "retention_days"}
+
+
+def test_odrl_request_terms_report_every_problem_and_leave_unknown_ones_to_rego() -> None:
+    from contracts.dsp import odrl
+
+    offered = odrl.offer_constraints(["verb_id"])
+    asked = [
+        {"leftOperand": "odrl:purpose", "operator": "eq", "rightOperand": ["not", "text"]},
+        {"leftOperand": "edh:allowedFields", "operator": "isAllOf", "rightOperand": ["pupil"]},
+        {"leftOperand": "edh:minCellSize", "operator": "gteq", "rightOperand": "3"},
+        {"leftOperand": "spatial", "operator": "eq", "rightOperand": "FR"},
+        {"and": []},
+    ]
+    read, problems = odrl.request_terms(asked, offered)
+    assert read == {}
+    assert problems == [
+        "purpose needs a string",
+        "edh:allowedFields outside the offer: pupil",
+        "edh:minCellSize is below the offer's 10",
+        "only atomic constraints are understood",
+        "the request lacks purpose",
+        "the request lacks edh:project",
+        "the request lacks dateTime",
+    ]
+    assert odrl.request_terms([], offered) == ({}, [])  # no terms asked: no contract
