@@ -29,7 +29,8 @@ def wait_port(port: int, timeout: float = 60.0, alive: Callable[[], bool] = lamb
 class Service:
     """A named process: ``argv`` run with ``env`` (as ``user``), listening on ``port``,
     logging to ``log``. ``leader_only``: a kill hits the process, not its group (PostgreSQL's
-    postmaster, whose backends notice its death and exit on their own)."""
+    postmaster, whose backends notice its death and exit on their own); ``start_timeout``:
+    how long it may take to listen (the S3 stand-in replays its journal first)."""
 
     name: str
     argv: list[str]
@@ -38,6 +39,7 @@ class Service:
     log: Path
     user: str | None = None
     leader_only: bool = False
+    start_timeout: float = 60.0
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self, attempts: int = 10) -> None:
@@ -54,7 +56,7 @@ class Service:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # its own group: killing it kills its workers too
                 )
-            if wait_port(self.port, alive=self.running):
+            if wait_port(self.port, self.start_timeout, alive=self.running):
                 return
             if self.running():
                 break

@@ -135,7 +135,7 @@ def _start_backends(cluster: Cluster) -> tuple[str, str, str]:
     s3_port = free_port()
     journal = str(cluster.run_dir / "s3-journal.jsonl")
     moto = [sys.executable, "-m", "tests.cluster.s3", "--port", str(s3_port), "--journal", journal]
-    cluster.add("s3", moto, env, s3_port)
+    cluster.add("s3", moto, env, s3_port, start_timeout=600)  # its replay grows with the run
     _buckets(f"127.0.0.1:{s3_port}")
     kafka_port = free_port()
     url = f"tcp://127.0.0.1:{kafka_port}"
