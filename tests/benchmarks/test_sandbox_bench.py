@@ -162,7 +162,7 @@ def test_aggregate_through_sandbox_vs_raw_duckdb(
     ratio = boxed / raw
     print(
         f"\nsandbox bench: {STATEMENTS:,} statements, raw {raw:.3f} s, sandbox {boxed:.3f} s "
-        f"(of which DuckDB {query_s:.3f} s), ratio {ratio:.2f}x"
+        f"(of which DuckDB {query_s:.3f} s), ratio {ratio:.2f}x; {host_load()}"
     )
     assert query_s / raw <= REGRESSION_GUARD  # the DuckDB work, without the fixed job cost
     meet_or_xfail("sandbox vs raw DuckDB", ratio, GOAL, REGRESSION_GUARD, lower_is_better=True)
@@ -180,7 +180,7 @@ def test_dp_release_vs_raw_duckdb(pool: Pool, bench_lake: Path, tmp_path: Path) 
     print(
         f"\nsandbox DP bench: {STATEMENTS:,} statements, raw DuckDB (the researcher's query on "
         f"the raw Parquet) {raw:.3f} s, DP release (rewrite, clamping, noise) {boxed:.3f} s, "
-        f"ratio {ratio:.2f}x"
+        f"ratio {ratio:.2f}x; {host_load()}"
     )
     meet_or_xfail("sandbox DP vs raw DuckDB", ratio, GOAL, REGRESSION_GUARD, lower_is_better=True)
 
@@ -190,7 +190,9 @@ def test_first_result_of_a_small_query_under_one_second(
 ) -> None:
     scope = _scope(small_lake)
     elapsed, status, _ = _sandbox(pool, scope, "SELECT count(*) AS n FROM statements", tmp_path)
-    print(f"\nsandbox small query ({SMALL_STATEMENTS:,} statements): {elapsed:.3f} s")
+    print(
+        f"\nsandbox small query ({SMALL_STATEMENTS:,} statements): {elapsed:.3f} s; {host_load()}"
+    )
     assert status == "ok" and elapsed < 1.0
 
 
@@ -224,5 +226,8 @@ def test_runaway_query_stopped_within_one_second_of_deadline(
     scope = _scope(bench_lake)
     # an allowed query that runs for minutes (a per-pupil self-join, tests.support)
     _, status, stats = _sandbox(pool, scope, RUNAWAY, tmp_path, deadline=2.0)
-    print(f"\nsandbox runaway: stopped {stats['run_s'] - 2.0:.3f} s after its 2 s deadline")
+    print(
+        f"\nsandbox runaway: stopped {stats['run_s'] - 2.0:.3f} s after its 2 s deadline; "
+        f"{host_load()}"
+    )
     assert status == "timeout" and stats["run_s"] <= 2.0 + 1.0
