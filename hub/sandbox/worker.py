@@ -41,6 +41,7 @@ CPU_GRACE_S = 2
 WORKER_NICE = 10
 STARTUP_S = 30.0
 STARTED = "started"
+READY = "ready"  # the child has opened its DuckDB and waits for a job
 _CTX = mp.get_context("forkserver")
 _CTX.set_forkserver_preload(["duckdb", "pyarrow", "hub.sandbox.worker"])
 
@@ -168,8 +169,21 @@ class Pool:
             return spare
         return _spawn()
 
+    def wait_for_spare(self, timeout: float) -> bool:
+        """True once an idle child has opened its DuckDB, False after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._spare is not None:
+                    return True
+            time.sleep(0.01)
+        return False
+
     def _refill(self) -> None:
         child = _spawn()
+        if not (child.conn.poll(STARTUP_S) and child.conn.recv() == READY):
+            child.proc.kill()
+            return
         with self._lock:
             if self._spare is None and not self._closed:
                 self._spare, child = child, None  # type: ignore[assignment]
@@ -193,6 +207,8 @@ def _wait(parent: Connection, proc: Any, budget: float) -> Outcome:
     began = time.monotonic()
     try:
         first = parent.recv() if parent.poll(STARTUP_S) else None
+        if first == READY:  # a child spawned for this job: it opened DuckDB first
+            first = parent.recv() if parent.poll(STARTUP_S) else None
         if isinstance(first, Outcome):
             return first
         began = time.monotonic()
@@ -222,6 +238,7 @@ def _child_main(conn: Connection) -> None:
 
     con = _open()  # DuckDB starts while the child is idle, not on the job's clock
     try:
+        conn.send(READY)
         job: WorkerJob = conn.recv()
     except EOFError:
         return
