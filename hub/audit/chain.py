@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+import orjson
 from psycopg.rows import dict_row
 from sqlalchemy import (
     JSON,
@@ -104,11 +106,13 @@ def chain_head(session: Session) -> tuple[int, str]:
 
 
 class _Chained:
-    """A pending row with its place in the chain (what ``compute_hash`` reads) and its
-    seal."""
+    """A pending row placed in the chain: its attributes (what ``compute_hash`` reads) are
+    the event's columns, every pending column but ``id``, then ``seq``, ``prev_hash``,
+    ``hash`` and ``seal``."""
 
     def __init__(self, row: dict[str, Any], seq: int, prev_hash: str, key: bytes) -> None:
         self.__dict__.update(row, seq=seq, prev_hash=prev_hash)
+        self.__dict__.pop("id", None)
         self.hash = compute_hash(self)  # type: ignore[arg-type]
         self.seal = event_seal(key, seq, row["event_id"], self.hash)
 
@@ -117,13 +121,13 @@ def _chain(
     rows: list[dict[str, Any]], head: tuple[int, str], key: bytes
 ) -> tuple[list[dict[str, Any]], int, str]:
     """``rows`` as events placed after ``head``; returns them and the new head."""
-    events = []
+    events: list[dict[str, Any]] = []
     seq, prev_hash = head
     for row in rows:
         seq += 1
-        chained = _Chained({k: v for k, v in row.items() if k != "id"}, seq, prev_hash, key)
+        chained = _Chained(row, seq, prev_hash, key)
+        events.append(vars(chained))
         prev_hash = chained.hash
-        events.append({c.name: getattr(chained, c.name) for c in EVENTS.c})
     return events, seq, prev_hash
 
 
@@ -172,7 +176,7 @@ def _append(
     move_sql = _compiled(MOVE_HEAD, conn.dialect)
     raw: Any = conn.connection.driver_connection
     with raw.cursor() as cur, raw.pipeline():
-        cur.execute(INSERT_FROM_JSON, [json.dumps(events, default=_json_value)])
+        cur.execute(INSERT_FROM_JSON, [_events_json(events)])
         cur.execute(move_sql.string, {**move_sql.params, **moved})
     return seq, prev_hash
 
@@ -203,6 +207,15 @@ def _lock_and_read(conn: Connection) -> tuple[tuple[int, str], list[dict[str, An
     if head is None:  # a chain never sealed: create the head, then read under its lock
         return _create_head(conn), _pending_page(conn, 0)
     return (head[0], head[1]), rows
+
+
+def _events_json(events: list[dict[str, Any]]) -> str:
+    """The events as one JSON array: ``orjson`` (timestamps in ISO 8601), or the standard
+    encoder for what it refuses (integers beyond 64 bits, non-string keys)."""
+    try:
+        return orjson.dumps(events).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(events, default=_json_value)
 
 
 def _json_value(value: Any) -> str:
@@ -280,10 +293,13 @@ class GroupCommitter:
 
     WAIT_SECONDS = 30.0
     IDLE_SECONDS = 60.0
+    REUSE_SECONDS = 1.0
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._own: Engine | None = None
+        self._conn: Connection | None = None  # the writer thread's, on ``_own``
+        self._used = 0.0  # when ``_conn`` last committed (monotonic)
         self._work = threading.Condition()
         self._queue: list[_Entry] = []
         self._writer: threading.Thread | None = None
@@ -340,6 +356,7 @@ class GroupCommitter:
                     self._work.wait(self.IDLE_SECONDS)
                 if not self._queue:  # closed, or idle: the next submission restarts it
                     self._writer = None
+                    self._release()
                     if self._own is not None:
                         self._own.dispose()  # closes its connection; reopened on demand
                     return
@@ -361,8 +378,28 @@ class GroupCommitter:
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
         key = seal_key(self._engine)
-        with self._seal_engine().begin() as conn:
-            seal_on(conn, rows, key)
+        conn = self._connection()
+        try:
+            with conn.begin():
+                seal_on(conn, rows, key)
+        except Exception:
+            self._release()  # a broken connection is not reused
+            raise
+        self._used = time.monotonic()
+
+    def _connection(self) -> Connection:
+        """The writer's connection, kept between back-to-back batches (no checkout nor
+        ping each); after a pause it goes back to the pool, whose checkout pings."""
+        if self._conn is not None and time.monotonic() - self._used > self.REUSE_SECONDS:
+            self._release()
+        if self._conn is None:
+            self._conn = self._seal_engine().connect()
+        return self._conn
+
+    def _release(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 _COMMITTERS: weakref.WeakKeyDictionary[Engine, GroupCommitter] = weakref.WeakKeyDictionary()

@@ -16,6 +16,7 @@ problems: the outcome says what happened.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import multiprocessing as mp
@@ -26,7 +27,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing import forkserver, popen_forkserver, reduction, util
+from multiprocessing import spawn as mp_spawn
 from multiprocessing.connection import Connection
+from multiprocessing.context import set_spawning_popen
 from typing import Any
 
 from hub.sandbox.s3lake import S3Access
@@ -37,8 +41,45 @@ CPU_GRACE_S = 2
 WORKER_NICE = 10
 STARTUP_S = 30.0
 STARTED = "started"
+READY = "ready"  # the child has opened its DuckDB and waits for a job
 _CTX = mp.get_context("forkserver")
-_CTX.set_forkserver_preload(["__main__", "duckdb", "pyarrow", "hub.sandbox.worker"])
+_CTX.set_forkserver_preload(["duckdb", "pyarrow", "hub.sandbox.worker"])
+
+
+class _LeanPopen(popen_forkserver.Popen):
+    """Starts a child from the fork server without the application's main module.
+
+    multiprocessing re-runs ``__main__`` in every child (under ``edh serve``, the whole
+    CLI) so that objects defined there unpickle; the worker's target and job live in this
+    package, so its children skip that (the fork server preloads only DuckDB, Arrow and
+    this module)."""
+
+    def _launch(self, process_obj: Any) -> None:
+        # popen_forkserver.Popen._launch (CPython 3.11), minus the main module's keys
+        prep = mp_spawn.get_preparation_data(process_obj._name)
+        buf = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump({k: v for k, v in prep.items() if k not in _MAIN_KEYS}, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
+        parent_w = os.dup(w)  # the parent's sentinel, as in CPython
+        close = util.close_fds  # type: ignore[attr-defined]
+        self.finalizer = util.Finalize(self, close, (parent_w, self.sentinel))
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+_MAIN_KEYS = frozenset({"init_main_from_name", "init_main_from_path"})
+
+
+class _WorkerProcess(_CTX.Process):  # type: ignore[name-defined,misc]
+    @staticmethod
+    def _Popen(process_obj: Any) -> _LeanPopen:
+        return _LeanPopen(process_obj)
 
 
 @dataclass(frozen=True)
@@ -86,12 +127,16 @@ class Pool:
     """Keeps one idle child ready (DuckDB already imported) so a query skips the spawn.
 
     Each child runs exactly one query and exits; ``run`` takes the spare (or spawns one)
-    and starts the next spare in the background. Thread-safe.
+    and, once its query is over, starts the next spare in the background: a warming spare
+    never competes with the query that took the last one. The first spare warms as the
+    pool is made. Thread-safe; ``close`` stops it for good.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._spare: _Child | None = None
+        self._closed = False
+        threading.Thread(target=self._refill, daemon=True).start()  # ready for the first
 
     def run(self, job: WorkerJob, on_start: Callable[[Any], None] | None = None) -> Outcome:
         """Run ``job`` in a fresh child process and return its outcome (module docstring)."""
@@ -100,16 +145,19 @@ class Pool:
         child.conn.send(job)
         if on_start:
             on_start(child.proc)
-        outcome = _wait(child.conn, child.proc, job.limits.deadline_s + GRACE_S)
-        child.proc.join(timeout=1)
-        child.conn.close()
+        try:
+            outcome = _wait(child.conn, child.proc, job.limits.deadline_s + GRACE_S)
+            child.proc.join(timeout=1)
+            child.conn.close()
+        finally:
+            threading.Thread(target=self._refill, daemon=True).start()
         outcome.stats.setdefault("wall_s", round(time.monotonic() - started, 4))
         return outcome
 
     def close(self) -> None:
-        """Stop the idle child (idempotent)."""
+        """Stop the idle child; no spare is made after this (idempotent)."""
         with self._lock:
-            spare, self._spare = self._spare, None
+            spare, self._spare, self._closed = self._spare, None, True
         if spare is not None:
             spare.proc.kill()
             spare.conn.close()
@@ -117,15 +165,27 @@ class Pool:
     def _take(self) -> _Child:
         with self._lock:
             spare, self._spare = self._spare, None
-        threading.Thread(target=self._refill, daemon=True).start()
         if spare is not None and spare.proc.is_alive():
             return spare
         return _spawn()
 
+    def wait_for_spare(self, timeout: float) -> bool:
+        """True once an idle child has opened its DuckDB, False after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._spare is not None:
+                    return True
+            time.sleep(0.01)
+        return False
+
     def _refill(self) -> None:
         child = _spawn()
+        if not (child.conn.poll(STARTUP_S) and child.conn.recv() == READY):
+            child.proc.kill()
+            return
         with self._lock:
-            if self._spare is None:
+            if self._spare is None and not self._closed:
                 self._spare, child = child, None  # type: ignore[assignment]
         if child is not None:
             child.proc.kill()
@@ -133,7 +193,7 @@ class Pool:
 
 def _spawn() -> _Child:
     parent, child = _CTX.Pipe(duplex=True)
-    proc = _CTX.Process(target=_child_main, args=(child,), daemon=True)
+    proc = _WorkerProcess(target=_child_main, args=(child,), daemon=True)
     proc.start()
     child.close()
     return _Child(proc, parent)
@@ -147,6 +207,8 @@ def _wait(parent: Connection, proc: Any, budget: float) -> Outcome:
     began = time.monotonic()
     try:
         first = parent.recv() if parent.poll(STARTUP_S) else None
+        if first == READY:  # a child spawned for this job: it opened DuckDB first
+            first = parent.recv() if parent.poll(STARTUP_S) else None
         if isinstance(first, Outcome):
             return first
         began = time.monotonic()
@@ -176,6 +238,7 @@ def _child_main(conn: Connection) -> None:
 
     con = _open()  # DuckDB starts while the child is idle, not on the job's clock
     try:
+        conn.send(READY)
         job: WorkerJob = conn.recv()
     except EOFError:
         return

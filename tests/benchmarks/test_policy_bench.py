@@ -27,7 +27,7 @@ from hub.db import make_engine, upgrade
 from hub.policy.bundle import PolicyBundle
 from hub.policy.data import PolicyDataSync, read_version
 from hub.policy.inprocess import InProcessPolicyEngine
-from tests.benchmarks.goals import meet_or_xfail
+from tests.benchmarks.goals import host_load, meet_or_xfail
 
 pytestmark = pytest.mark.benchmark
 
@@ -141,7 +141,7 @@ def test_policy_decision_latency_and_throughput() -> None:
     print(
         f"\npolicy edh/sandbox/query in-process, quietest round: cpu p50 {cpu_p50:.3f} ms, "
         f"p99 {cpu_p99:.3f} ms; 2 threads: {rate:,.0f} decisions/s, "
-        f"wall p50 {wall_2t[0]:.3f} ms, p99 {wall_2t[1]:.3f} ms"
+        f"wall p50 {wall_2t[0]:.3f} ms, p99 {wall_2t[1]:.3f} ms; {host_load()}"
     )
     meet_or_xfail("decision p99 CPU ms", cpu_p99, P99_GOAL_MS, P99_GUARD_MS, lower_is_better=True)
 
@@ -200,7 +200,7 @@ def test_freshness_check_overhead(db_url: str) -> None:
     print(
         f"\n{db_engine.dialect.name}: plain wall p50 {p50:.3f} p99 {p99:.3f} ms; with version "
         f"check p50 {c50:.3f} p99 {c99:.3f} ms (overhead p50 {c50 - p50:.3f} ms); "
-        f"2 threads, checked: {rate:,.0f} decisions/s"
+        f"2 threads, checked: {rate:,.0f} decisions/s; {host_load()}"
     )
     meet_or_xfail(
         "freshness check p50 ms",

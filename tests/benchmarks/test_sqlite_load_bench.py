@@ -26,7 +26,7 @@ import pytest
 from hub.auth import TokenIssuer
 from hub.config import AuthSettings
 from hub.keys import load_or_create_key
-from tests.benchmarks.goals import meet_or_xfail
+from tests.benchmarks.goals import host_load, meet_or_xfail
 from tests.support.browser import free_port
 
 CLIENTS = 100
@@ -106,7 +106,10 @@ def test_one_sqlite_hub_serves_100_concurrent_clients(sqlite_hub: tuple[str, Pat
     total = sum(tally.values())
     errors = {k: v for k, v in tally.items() if k != "ok"}
     rps = total / elapsed
-    print(f"\n{CLIENTS} clients, {elapsed:.1f} s: {total} requests, {rps:.0f} req/s, {errors=}")
+    print(
+        f"\n{CLIENTS} clients, {elapsed:.1f} s: {total} requests, {rps:.0f} req/s, {errors=}; "
+        f"{host_load()}"
+    )
     answered_wrong = {k: v for k, v in errors.items() if not k.startswith("ReadTimeout")}
     assert answered_wrong == {}, answered_wrong
     timeouts = sum(errors.values()) / total

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -116,3 +118,36 @@ def test_coarse_resources_hide_a_tenfold_time_difference() -> None:
     fast, slow = coarse({"query_s": 0.08, "cpu_s": 0.1}), coarse({"query_s": 0.8, "cpu_s": 1.0})
     assert fast == slow == {"query_s": 1, "cpu_s": 1}
     assert coarse({"rows_scanned": 123_456})["rows_scanned"] == 120_000
+
+
+MAIN_SCRIPT = """
+import sys
+if __name__ == "__main__":
+    from hub.sandbox.worker import Limits, Pool, WorkerJob
+
+    pool = Pool()
+    for _ in range(2):  # the first child is the warm spare, the second made after a query
+        print(pool.run(WorkerJob((), (), ("SELECT 42 AS x",), Limits(), "k")).status)
+    pool.close()
+else:  # run again as __mp_main__: what a worker must never do
+    with open(sys.argv[1] if len(sys.argv) > 1 else MARKER, "a") as f:
+        f.write("re-imported\\n")
+"""
+
+
+def test_workers_do_not_run_the_application_main_module(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    script = tmp_path / "app_main.py"
+    script.write_text(MAIN_SCRIPT.replace("MARKER", repr(str(marker))))
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.split() == ["ok", "ok"], done.stderr[-2000:]
+    assert not marker.exists()  # multiprocessing's default re-runs it in every child
