@@ -7,9 +7,8 @@ submission decision (allow or deny with reasons, SQL hash, tables and columns), 
 outcome (release with its parameters, hold) or the failure. A failed run is released
 like a result, since whether it fails can depend on one pupil's row: under differential
 privacy it debits the query's ε and reads the same whatever the cause; on the reviewed
-path it is held for the output checkers. A job a dead hub process
-left behind is resumed (queued) or ended (running) by ``hub.sandbox.recovery``, audited
-the same way.
+path it is held for the output checkers. A job a dead hub process left behind is resumed
+(queued) or ended (running) by ``hub.sandbox.recovery``, audited the same way.
 """
 
 from __future__ import annotations
@@ -339,7 +338,7 @@ def _finish(
     job.finished_at = datetime.now(UTC)
     job.stats = coarse(outcome.stats)
     if outcome.status != "ok":
-        _failed_run(runtime, session, job, (plan, scope, approval), outcome.message)
+        _failed_run(session, job, (plan, scope, approval), outcome.message)
         return
     tables = [pa.ipc.open_stream(ipc).read_all() for ipc in outcome.ipc]
     if isinstance(plan, DpPlan):  # planned only under differential privacy
@@ -350,7 +349,6 @@ def _finish(
 
 
 def _failed_run(
-    runtime: SandboxRuntime,
     session: Session,
     job: QueryJob,
     work: tuple[rewrite.Rewritten | DpPlan | None, ProjectScope, Approval],

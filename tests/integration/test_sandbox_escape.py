@@ -121,7 +121,7 @@ def test_runaway_query_is_stopped_at_its_deadline(
         # Stopped, not run to completion (it would take minutes). The "within 1 s of the
         # deadline" goal is measured alone, without co-running tests, by the sandbox benchmark.
         ran = datetime.fromisoformat(job["finished_at"]) - datetime.fromisoformat(job["started_at"])
-        assert ran.total_seconds() < 1.0 + 5.0
+        assert ran.total_seconds() < 60  # wall clock from its start, worker spawn included
         again, _ = world.run("SELECT count(DISTINCT pupil_id) AS n FROM statements")
         assert again["status"] == "released"
     finally:
