@@ -4,9 +4,11 @@ A finished job is released under differential privacy (``hub.sandbox.dp``) or, o
 reviewed path, held for the output checkers (``hub.sandbox.airlock``): exact results
 never leave automatically. Every step is audited with ``hub.audit.trail.record``: the
 submission decision (allow or deny with reasons, SQL hash, tables and columns), and the
-outcome (release with its parameters, hold) or the failure. A job a dead hub process
-left behind is resumed (queued) or ended (running) by ``hub.sandbox.recovery``, audited
-the same way.
+outcome (release with its parameters, hold) or the failure. A failed run is released
+like a result, since whether it fails can depend on one pupil's row: under differential
+privacy it debits the query's ε and reads the same whatever the cause; on the reviewed
+path it is held for the output checkers. A job a dead hub process left behind is resumed
+(queued) or ended (running) by ``hub.sandbox.recovery``, audited the same way.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ if TYPE_CHECKING:
 
 SUBMIT, RESUME = "sandbox.query.submit", "sandbox.query.resume"
 INTERRUPTED = "interrupted by a hub restart; submit again"
+RUN_FAILED = (
+    "the query could not be run to the end (whatever the cause: an error, a limit, the "
+    "deadline); its privacy cost was debited"
+)
 
 
 @dataclass(frozen=True)
@@ -332,9 +338,7 @@ def _finish(
     job.finished_at = datetime.now(UTC)
     job.stats = coarse(outcome.stats)
     if outcome.status != "ok":
-        job.status, job.reasons = "failed", [outcome.message]
-        job.report = {"decision": "failed", "reasons": [outcome.message]}
-        _audit(session, None, job, "sandbox.query.failed", Decision.INFO, [outcome.message])
+        _failed_run(session, job, (plan, scope, approval), outcome.message)
         return
     tables = [pa.ipc.open_stream(ipc).read_all() for ipc in outcome.ipc]
     if isinstance(plan, DpPlan):  # planned only under differential privacy
@@ -342,6 +346,37 @@ def _finish(
         return
     # exact results (reviewed release path) leave only through the airlock
     airlock.hold(session, job, airlock.Exact(checked, plan, scope, approval.request, tables))
+
+
+def _failed_run(
+    session: Session,
+    job: QueryJob,
+    work: tuple[rewrite.Rewritten | DpPlan | None, ProjectScope, Approval],
+    cause: str,
+) -> None:
+    """A run that failed (error, deadline, limit) may have failed because of one pupil's
+    row, so its failure is released like a result. Under differential privacy it debits
+    the query's ε and reads the same whatever the cause (``RUN_FAILED``); on the reviewed
+    path it is held for the output checkers, who alone see its cause. The audit keeps
+    the cause for the DPO."""
+    plan, scope, approval = work
+    job.stats = {}  # a failed run's figures (how far it got) would tell where it failed
+    if not isinstance(plan, DpPlan):
+        airlock.hold_failure(session, job, cause, scope, approval.request)
+        return
+    spent = (scope.epsilon_per_query, 0.0)
+    details = {"mechanism": "failed run", "measures": [], "steps": []}
+    try:
+        left = dp_budget.debit(session, job.project_id, job.id, spent, scope.epsilon_budget,
+                               details)  # fmt: skip
+    except dp_budget.BudgetSpent as exc:  # as a release the budget cannot pay
+        _withhold(session, job.id, Outcome("ok", stats={}), exc)
+        return
+    job.status, job.reasons = "failed", [RUN_FAILED]
+    job.report = {"decision": "failed", "reasons": [RUN_FAILED], "epsilon": spent[0],
+                  "budget": left.as_dict()}  # fmt: skip
+    _audit(session, None, job, "sandbox.query.failed", Decision.INFO, [cause],
+           epsilon=spent[0], budget=left.as_dict())  # fmt: skip
 
 
 def _release_dp(

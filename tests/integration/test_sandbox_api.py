@@ -133,12 +133,23 @@ def test_malformed_bodies_get_400_problem_json(sandbox: SandboxWorld) -> None:
 
 
 def test_result_of_unfinished_or_failed_job_is_a_clear_409(sandbox: SandboxWorld) -> None:
+    """A failed run is held for the output checkers like a result; a rejection ends it."""
     failing = "SELECT count(*) AS n FROM statements WHERE CAST(verb_id AS INTEGER) > 0"
-    job, report = sandbox.run(failing)
-    assert job["status"] == "failed" and "ConversionException" in job["reasons"][0]
-    resp = sandbox.client.get(f"/api/v1/queries/{job['id']}/result", headers=sandbox.headers())
-    assert resp.status_code == 409 and resp.json()["job_status"] == "failed"
-    assert report["decision"] == "failed"
+    resp = sandbox.submit(failing)
+    job = sandbox.wait(resp.json()["id"])
+    assert job["status"] == "pending_review" and job["reasons"] == []
+    result = f"/api/v1/queries/{job['id']}/result"
+    resp = sandbox.client.get(result, headers=sandbox.headers())
+    assert resp.status_code == 409 and resp.json()["job_status"] == "pending_review"
+    token = sandbox.ctx.issuer.mint("carol", ["output_checker"])
+    sandbox.client.post(
+        f"/api/v1/reviews/outputs/{job['id']}/reject",
+        json={"comment": "échec de conversion"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    resp = sandbox.client.get(result, headers=sandbox.headers())
+    assert resp.status_code == 409 and resp.json()["job_status"] == "rejected"
+    assert "ConversionException" not in str(sandbox.report(job["id"]))
 
 
 def test_cancel_kills_a_running_query(sandbox: SandboxWorld) -> None:

@@ -3,6 +3,7 @@ path tricks, resource exhaustion. None may get through; the hub must stay health
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -115,11 +116,12 @@ def test_runaway_query_is_stopped_at_its_deadline(
 ) -> None:
     world = _runtime_world(client, hub_ctx, lake)
     try:
-        job, _ = world.run(RUNAWAY)
-        assert job["status"] == "failed" and "deadline" in job["reasons"][0]
+        job, cause = world.held_failure(RUNAWAY)  # held for the checkers, like a result
+        assert "deadline" in cause
         # Stopped, not run to completion (it would take minutes). The "within 1 s of the
         # deadline" goal is measured alone, without co-running tests, by the sandbox benchmark.
-        assert job["resources"]["run_s"] < 1.0 + 5.0
+        ran = datetime.fromisoformat(job["finished_at"]) - datetime.fromisoformat(job["started_at"])
+        assert ran.total_seconds() < 60  # wall clock from its start, worker spawn included
         again, _ = world.run("SELECT count(DISTINCT pupil_id) AS n FROM statements")
         assert again["status"] == "released"
     finally:
@@ -134,12 +136,11 @@ def test_memory_exhaustion_fails_cleanly(
     world.runtime.settings.max_temp_directory_size = "0KB"
     world.runtime.settings.deadline_s = 20
     try:
-        job, _ = world.run(MEMORY_HOG)
-        assert job["status"] == "failed"
-        assert job["reasons"] == [
+        _, cause = world.held_failure(MEMORY_HOG)
+        assert cause == (
             "the query failed: OutOfMemoryException "
             "(out of memory: the memory or temp-space limit was reached)"
-        ]
+        )
     finally:
         world.runtime.close()
 
@@ -149,8 +150,8 @@ def test_row_limit_applies_to_row_level_projects(
 ) -> None:
     world = _runtime_world(client, hub_ctx, lake, row_level=True)
     try:
-        job, _ = world.run("SELECT verb, school_id FROM statements")
-        assert job["status"] == "failed" and "more than 1000 rows" in job["reasons"][0]
+        _, cause = world.held_failure("SELECT verb, school_id FROM statements")
+        assert "more than 1000 rows" in cause
         job, result = world.run("SELECT verb, school_id FROM statements LIMIT 3")
         assert job["status"] == "released" and result["columns"] == ["verb", "school_id"]
     finally:

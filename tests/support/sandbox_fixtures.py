@@ -357,6 +357,21 @@ class SandboxWorld:
         approve_held(self.client, self.ctx, job_id)
         return self.wait(job_id, sub)
 
+    def held_failure(self, sql: str, sub: str = "alice") -> tuple[dict[str, Any], str]:
+        """Submit ``sql``, whose run fails on a reviewed project: the researcher sees it
+        held like a result; returns (the job as ``sub`` sees it, the cause the first
+        output checker reads)."""
+        resp = self.submit(sql, sub)
+        assert resp.status_code == 202, resp.text
+        job = self.wait(resp.json()["id"], sub)
+        assert job["status"] == "pending_review" and job["resources"] == {}, job
+        token = self.ctx.issuer.mint(CHECKERS[0], ["output_checker"])
+        shown = self.client.get(
+            f"/api/v1/reviews/outputs/{job['id']}", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert shown.status_code == 200, shown.text
+        return job, str(shown.json()["findings"]["failure"])
+
     def run(self, sql: str, sub: str = "alice") -> tuple[dict[str, Any], dict[str, Any]]:
         """Submit and wait; an exact result held in the airlock is approved (``approve``)
         first. Returns (job status, JSON result or report when none)."""

@@ -39,6 +39,11 @@ IN_A_CTE = "WITH c AS (SELECT pupil_id, {} AS v FROM statements) SELECT count(*)
         ("string_agg(verb_id, ',') OVER (PARTITION BY pupil_id)", "'string_agg'"),
         ("sum(1) OVER (PARTITION BY class_id)", "partitioned by pupil_id"),
         ("row_number() OVER ()", "partitioned by pupil_id"),
+        ("ln(result_score_scaled)", "'ln'"),  # raises on zero: a row's value could fail it
+        ("log10(result_duration_s)", "'log10'"),
+        ("(CASE WHEN result_score_scaled > 0.99 THEN 'a' ELSE '1' END) = 1", "text value"),
+        ("verb IN ('played', 1)", "text value"),
+        ("'a' BETWEEN 1 AND result_score_raw", "text value"),
     ],
 )
 def test_constructs_off_the_allowlist_are_refused_in_ctes_too(expression: str, named: str) -> None:
@@ -56,6 +61,8 @@ def test_constructs_off_the_allowlist_are_refused_in_ctes_too(expression: str, n
         "TRY_CAST(result_score_raw AS INTEGER) BETWEEN 1 AND 5",
         "coalesce(result_score_scaled, 0) * 100",
         "verb IN ('played', 'paused') AND NOT (verb_id LIKE '%x%')",
+        "(CASE WHEN result_score_scaled > 0.99 THEN 'a' ELSE 'b' END) = 'a'",
+        "(CASE WHEN result_success THEN 1 ELSE 0 END) = 1",
     ],
 )
 def test_ordinary_per_pupil_features_pass(expression: str) -> None:

@@ -1,5 +1,6 @@
-"""The airlock's service: hold an exact result, list and show held results to output
-checkers, record their approvals and rejections, release after two approvals.
+"""The airlock's service: hold an exact result (or a failed run, which ends rejected),
+list and show held results to output checkers, record their approvals and rejections,
+release after two approvals.
 
 Every step is audited in the same transaction as the change it makes:
 ``sandbox.output.hold`` (the job's result is held), ``sandbox.output.approve`` and
@@ -32,7 +33,7 @@ from hub.audit.pupil import record_use
 from hub.audit.trail import Actor, Decision, Resource, Why
 from hub.auth import Principal, Role
 from hub.context import HubContext
-from hub.errors import NotFound
+from hub.errors import NotFound, ValidationFailed
 from hub.policy import enforce
 from hub.sandbox import authorize, rewrite, sqlcheck
 from hub.sandbox.airlock import findings
@@ -43,7 +44,8 @@ from hub.sandbox.scope import ContractPart, ProjectScope
 
 REVIEW = "edh/sandbox/review"
 APPROVALS_NEEDED = 2
-INTERNAL = ("request", "scope")  # what a hold keeps for its release, never shown
+INTERNAL = ("request", "scope", "stats")  # what a hold keeps for its release, never shown
+FAILURE = "failure"  # in a failed run's findings: its error class, shown to checkers only
 
 
 class Action(StrEnum):
@@ -81,7 +83,39 @@ def hold(session: Session, job: QueryJob, exact: Exact) -> None:
     dominance findings computed. The job's own ``result`` stays empty; its ``report``
     says only that it awaits review."""
     held = _assess(exact)
-    request = {**vars(exact.request), "columns": list(exact.request.columns)}
+    rows_scanned = job.stats.get("rows_scanned")
+    kept = {**held.findings, "stats": job.stats}
+    _add_hold(session, job, held, kept, (exact.scope, exact.request))
+    summary = held.findings["summary"]
+    _audit(session, Actor(job.submitted_by, "researcher"), job, "sandbox.output.hold",
+           Decision.INFO, ["exact result held for output checking"], summary=summary,
+           rows_scanned=rows_scanned)  # fmt: skip
+
+
+def hold_failure(
+    session: Session, job: QueryJob, cause: str, scope: ProjectScope, request: authorize.Request
+) -> None:
+    """Hold ``job``'s failed run for review as a result is held: whether a run fails can
+    depend on one pupil's row, so the researcher learns it only from the checkers. The
+    checkers see ``cause`` (an error class, never a message); a failed run has nothing
+    to release, so it ends rejected, with the checker's comment (``review``)."""
+    held = findings.row_level([], [])
+    _add_hold(session, job, held, {**held.findings, FAILURE: cause}, (scope, request))
+    _audit(session, Actor(job.submitted_by, "researcher"), job, "sandbox.output.hold",
+           Decision.INFO, ["failed run held for output checking", cause])  # fmt: skip
+
+
+def _add_hold(
+    session: Session,
+    job: QueryJob,
+    held: findings.Held,
+    shown: dict[str, Any],
+    ran: tuple[ProjectScope, authorize.Request],
+) -> None:
+    """Store the hold of ``job`` (``shown``: the checker's findings, plus what the release
+    needs of the run) and leave the researcher the status only: a held result's figures
+    come with its release, and a failed run has none."""
+    scope, request = ran
     session.add(
         OutputHold(
             job_id=job.id,
@@ -89,15 +123,15 @@ def hold(session: Session, job: QueryJob, exact: Exact) -> None:
             submitted_by=job.submitted_by,
             status=PENDING,
             result={"columns": held.columns, "rows": held.rows},
-            findings={**held.findings, "request": request, "scope": _scope_record(exact.scope)},
+            findings={**shown, "request": _request_record(request), "scope": _scope_record(scope)},
             cells=held.cells,
         )
     )
-    job.status, job.report = PENDING, {"decision": PENDING}
-    summary = held.findings["summary"]
-    _audit(session, Actor(job.submitted_by, "researcher"), job, "sandbox.output.hold",
-           Decision.INFO, ["exact result held for output checking"], summary=summary,
-           rows_scanned=job.stats.get("rows_scanned"))  # fmt: skip
+    job.status, job.report, job.stats = PENDING, {"decision": PENDING}, {}
+
+
+def _request_record(request: authorize.Request) -> dict[str, Any]:
+    return {**vars(request), "columns": list(request.columns)}
 
 
 def _scope_record(scope: ProjectScope) -> dict[str, Any]:
@@ -240,6 +274,8 @@ def review(
     current = _held(session, found)
     actor = _checker(principal)
     _decide(ctx, session, actor, current, action)
+    if action is Action.APPROVE and FAILURE in found.findings:
+        raise ValidationFailed("a failed run has no result to release: reject it with a comment")
     session.add(
         OutputReview(job_id=job_id, checker=principal.sub, decision=action, comment=comment)
     )
@@ -307,7 +343,7 @@ def _release(
     scope = found.findings.get("scope")  # absent from holds made before it was kept
     if scope is not None:
         record_use(ctx, session, job.id, _scope_of(scope))
-    job.result = found.result
+    job.result, job.stats = found.result, found.findings.get("stats") or {}
     job.report = {
         "decision": RELEASED,
         "contract_ids": job.contract_ids,
