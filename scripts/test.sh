@@ -14,5 +14,5 @@ fi
 # Functional tests on both cores; benchmarks afterwards, alone, so their numbers mean something.
 .venv/bin/pytest -n 2 --dist loadfile --ignore=tests/benchmarks
 # The production topology on loopback, broken on purpose (docs/operations.md, "Cluster harness").
-scripts/cluster.sh --kills 20 --seconds 70
+scripts/cluster.sh --kills 20 --seconds 60
 exec .venv/bin/pytest tests/benchmarks -s -rxX

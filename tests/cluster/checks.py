@@ -10,9 +10,10 @@ import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 from sqlmodel import Session, select
 
 from hub.audit.models import AuditAlert
@@ -84,21 +85,38 @@ def check_audit(cluster: Cluster, verdict: Verdict) -> None:
         verdict.violations.append("the audit chain or a checkpoint does not verify")
 
 
+def read_topic(bootstrap: str, topic: str, timeout: float = 180) -> list[dict[str, Any]] | None:
+    """Every record of ``topic`` from its start to the end offsets it has now (a pause
+    between fetches does not end the read early); None when the end is not reached within
+    ``timeout`` seconds."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=1000
+    )
+    try:
+        consumer.topics()  # loads the metadata
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        end = consumer.end_offsets(partitions)
+        events: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(p) < end[p] for p in partitions):
+            if time.monotonic() > deadline:
+                return None
+            events += [json.loads(m.value) for m in consumer]
+        return events
+    finally:
+        consumer.close()
+
+
 def check_events(bootstrap: str, batches: list[IngestBatch], verdict: Verdict) -> None:
     """Every registered batch announced at least once on ``batch.registered``, and a
     consumer that deduplicates by event id sees the registry exactly: redelivered copies
     are identical, and no event announces a batch the registry does not hold as sent."""
-    consumer = KafkaConsumer(
-        REGISTERED_TOPIC,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=5000,
-    )
-    try:
-        events = [json.loads(m.value) for m in consumer]
-    finally:
-        consumer.close()
+    events = read_topic(bootstrap, REGISTERED_TOPIC)
+    if events is None:
+        verdict.violations.append(f"{REGISTERED_TOPIC} could not be read to its end")
+        return
     deduplicated: dict[str, dict[str, object]] = {}
     for event in events:
         if deduplicated.setdefault(event["id"], event) != event:
