@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Quick start, command 2: install, start what the tests need, lint, type-check, run every test.
+# Quick start, command 2: install, start what the tests need, lint, type-check, check the
+# import layers, run every test.
 # With arguments, runs only `pytest ARGS` (after the same set-up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,8 @@ fi
 .venv/bin/ruff check hub connector contracts tests
 .venv/bin/ruff format --check hub connector contracts tests
 .venv/bin/mypy
+# One-way layers: the import contracts in pyproject.toml (docs/architecture.md).
+.venv/bin/lint-imports
 # Functional tests on both cores; benchmarks afterwards, alone, so their numbers mean something.
 .venv/bin/pytest -n 2 --dist loadfile --ignore=tests/benchmarks
 # The production topology on loopback, broken on purpose (docs/operations.md, "Cluster harness").
