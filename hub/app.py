@@ -14,10 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from contracts import redaction
 from hub import db
 from hub.audit.api import router as audit_router
-from hub.audit.checkpoints import AUDIT_KEY_SETTING, audit_key_path
 from hub.audit.schedule import start_scheduler
-from hub.audit.seal import use_audit_key
-from hub.audit.ui import router as audit_ui_router
 from hub.auth import TokenIssuer, TokenVerifier, public_endpoint
 from hub.bus import outbox
 from hub.catalog.api import router as catalog_router
@@ -29,31 +26,35 @@ from hub.dataspace.api import router as dataspace_router
 from hub.dataspace.manage import router as dataspace_manage_router
 from hub.dataspace.pull import router as dataspace_pull_router
 from hub.dataspace.wiring import build_node
+from hub.enforcement.factory import attach_policy
 from hub.errors import ServiceUnavailable, StorageUnavailable, answer_as, install_error_handlers
 from hub.ingest.api import router as ingest_router
+from hub.ingest.upload_api import router as storage_router
 from hub.ingest.wiring import attach_data_plane
 from hub.keys import is_held, load_or_create_key
 from hub.metrics import RequestMetricsMiddleware
 from hub.metrics import router as metrics_router
 from hub.middleware import AccessLogMiddleware, BodyLimitMiddleware, SecurityHeadersMiddleware
 from hub.openapi import install_openapi
-from hub.policy.factory import attach_policy
 from hub.pseudonym.api import router as pseudonym_router
-from hub.pseudonym.settings import DEV_SERVICE_TOKEN
 from hub.registry.api import router as registry_router
 from hub.sandbox.airlock.api import router as airlock_router
-from hub.sandbox.airlock.web import router as airlock_ui_router
 from hub.sandbox.api import router as sandbox_router
 from hub.sandbox.runtime import runtime_for, uninstall
-from hub.sandbox.web import router as research_router
 from hub.secrets import check_secret
+from hub.settings.pseudonym import DEV_SERVICE_TOKEN
 from hub.storage.local import UPLOAD_ROUTE
 from hub.storage.port import StoreError
-from hub.storage.upload_api import router as storage_router
 from hub.system import router as system_router
+from hub.trail.key import AUDIT_KEY_SETTING, audit_key_path
+from hub.trail.seal import use_audit_key
+from hub.web.airlock import router as airlock_ui_router
+from hub.web.audit import router as audit_ui_router
 from hub.web.csrf import CsrfCookieMiddleware, is_https
+from hub.web.errors_html import error_page
 from hub.web.home import router as home_router
 from hub.web.login import router as login_router
+from hub.web.research import router as research_router
 from hub.web.review import router as review_router
 from hub.web.templating import STATIC_DIR
 
@@ -178,7 +179,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
     )
     app.state.hub = ctx
     app.state.dataspace = build_node(ctx)
-    install_error_handlers(app)
+    install_error_handlers(app, render_page=error_page)
     answer_as(app, StoreError, StorageUnavailable("the object store could not serve the request"))
     install_openapi(app)
     for router in ROUTERS:

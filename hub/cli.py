@@ -1,4 +1,4 @@
-"""The ``edh`` command: serve, demo, token, db, audit, and each area's own commands."""
+"""The ``edh`` command: serve, token, db, audit, and each area's own commands."""
 
 from __future__ import annotations
 
@@ -14,13 +14,15 @@ from hub.config import Settings
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from hub.context import HubContext
+
 Command = Callable[[argparse.Namespace], int]
 
 # Each area adds its own subcommands: a module with ``register(subparsers) -> None``.
 AREA_COMMANDS: tuple[str, ...] = (
     "hub.audit.cli",
     "hub.contracts.cli",
-    "hub.policy.cli",
+    "hub.enforcement.cli",
     "hub.ingest.cli",
     "hub.sandbox.cli",
     "hub.sandbox.airlock.cli",
@@ -63,7 +65,7 @@ def _audit_minting(engine: Engine, token: str, minted_by: str) -> None:
     the token itself, only its ``jti``)."""
     import jwt
 
-    from hub.audit.trail import Actor, EventDraft, Resource, record_now
+    from hub.trail.writer import Actor, EventDraft, Resource, record_now
 
     claims = jwt.decode(token, options={"verify_signature": False})
     draft = EventDraft(
@@ -89,12 +91,6 @@ def _db_upgrade(_: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from hub.demo import run_demo
-
-    return run_demo(host=args.host, port=args.port, data_dir=args.data_dir, serve=not args.no_serve)
-
-
 def _dataspace_demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -104,21 +100,23 @@ def _dataspace_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build_context(settings: Settings) -> HubContext:
+    """The whole hub's context, handed to the area commands as ``args.build_context``
+    (an area does not import the app that assembles it)."""
+    from hub.app import build_context
+
+    return build_context(settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edh", description="Education Data Hub")
+    parser.set_defaults(build_context=_build_context)
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the hub API and web UI")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(func=_serve)
-
-    demo = sub.add_parser("demo", help="seed a demo on embedded defaults and serve it")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--data-dir", default=".edh-demo")
-    demo.add_argument("--no-serve", action="store_true", help="seed and print, then exit")
-    demo.set_defaults(func=_demo)
 
     dsd = sub.add_parser(
         "dataspace-demo",

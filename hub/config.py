@@ -12,13 +12,13 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.audit.settings import AuditSettings
-from hub.bus.settings import BusSettings
-from hub.contracts.settings import ContractSettings, ReviewSettings
-from hub.dataspace.settings import DataspaceSettings
-from hub.pseudonym.settings import PseudonymSettings
-from hub.sandbox.settings import SandboxSettings
-from hub.storage.settings import StorageSettings
+from hub.settings.audit import AuditSettings
+from hub.settings.bus import BusSettings
+from hub.settings.contracts import ContractSettings, ReviewSettings
+from hub.settings.dataspace import DataspaceSettings
+from hub.settings.pseudonym import PseudonymSettings
+from hub.settings.sandbox import SandboxSettings
+from hub.settings.storage import StorageSettings
 
 DEV_PSEUDONYMISATION_SECRET = "dev-only-pseudonymisation-secret-change-me"  # noqa: S105
 DEV_HUB_SECRET = "dev-only-hub-secret-change-me"  # noqa: S105

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from sqlalchemy.engine import Engine
 
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, record_now
 from hub.auth import (
     AUTH_FAILED,
     UNAUTHENTICATED,
@@ -23,6 +22,7 @@ from hub.config import Settings
 from hub.db import ping
 from hub.policy.port import PolicyEngine
 from hub.storage.port import ObjectStore
+from hub.trail.writer import Actor, Decision, EventDraft, Resource, record_now
 
 HealthCheck = Callable[[], None]
 """A health check raises (any exception) when its component is unhealthy."""

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from hub.audit.trail import Actor
 from hub.auth import Principal
 from hub.context import HubContext
 from hub.db import reader, session_scope
+from hub.trail.writer import Actor
 
 
 def hub_context(request: Request) -> HubContext:

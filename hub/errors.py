@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -136,16 +137,9 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return out
 
 
-async def _hub_error(request: Request, exc: HubError) -> Response:
-    from hub.web.errors_html import html_error, wants_html
-
-    if wants_html(request):
-        return html_error(request, exc)
-    return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path, **exc.extra)
-
-
 def answer_as(app: FastAPI, raised: type[Exception], answer: HubError) -> None:
-    """Answer every ``raised`` exception (a dependency that is down) with ``answer``; the
+    """Answer every ``raised`` exception (a dependency that is down) with ``answer``, as
+    the app answers hub errors (call after :func:`install_error_handlers`); the
     exception's type is logged, never its message (it may hold data)."""
 
     async def handler(request: Request, exc: Exception) -> Response:
@@ -153,15 +147,29 @@ def answer_as(app: FastAPI, raised: type[Exception], answer: HubError) -> None:
             "dependency unavailable",
             extra={"path": request.url.path, "error": type(exc).__name__, "answer": answer.slug},
         )
-        return await _hub_error(request, answer)
+        answer_hub_error = app.exception_handlers[HubError]
+        return await answer_hub_error(request, answer)  # type: ignore[misc,no-any-return]
 
     app.add_exception_handler(raised, handler)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map every exception the app can raise to problem+json (never FastAPI's 422)."""
+PageRenderer = Callable[[Request, HubError], Response | None]
+"""Renders a hub error as a browser page, or None when the request is not for a page.
+The delivery layer registers one (``hub.web.errors_html.error_page``); the kernel never
+imports the web UI."""
 
-    app.add_exception_handler(HubError, _hub_error)  # type: ignore[arg-type]
+
+def install_error_handlers(app: FastAPI, render_page: PageRenderer | None = None) -> None:
+    """Map every exception the app can raise to problem+json (never FastAPI's 422);
+    ``render_page`` may answer a hub error with an HTML page instead."""
+
+    @app.exception_handler(HubError)
+    async def _hub_error(request: Request, exc: HubError) -> Response:
+        page = render_page(request, exc) if render_page is not None else None
+        if page is not None:
+            return page
+        return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path, **exc.extra)
+
     answer_as(app, OperationalError, DatabaseUnavailable("the database cannot be reached"))
 
     @app.exception_handler(RequestValidationError)

@@ -1,15 +1,5 @@
 """Every table of the hub, imported so migrations and ``create_all`` see them."""
 
-from hub.audit.models import (
-    AuditAlert,
-    AuditCheckpoint,
-    AuditEvent,
-    AuditHead,
-    AuditPending,
-    AuditPurge,
-    AuditTaskRun,
-    AuditVerification,
-)
 from hub.bus.models import OutboxEvent
 from hub.catalog.models import Dataset
 from hub.contracts.models import (
@@ -32,6 +22,16 @@ from hub.registry.models import Connector, Organisation, Project, ProjectMember,
 from hub.sandbox.airlock.models import OutputHold, OutputReview
 from hub.sandbox.dp.models import BudgetSpend
 from hub.sandbox.models import QueryJob
+from hub.trail.models import (
+    AuditAlert,
+    AuditCheckpoint,
+    AuditEvent,
+    AuditHead,
+    AuditPending,
+    AuditPurge,
+    AuditTaskRun,
+    AuditVerification,
+)
 
 __all__ = [
     "AuditAlert",

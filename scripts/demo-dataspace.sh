@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The data-space demo: the demo hub (provider, `edh demo`) and a lab's hub (consumer,
+# The data-space demo: the demo hub (provider, `edh-demo`) and a lab's hub (consumer,
 # `edh serve`), each its own process. The lab discovers the demo dataset, negotiates
 # through the ethics gate and receives a sandbox data address, all over the Dataspace
 # Protocol (`edh dataspace-demo`). Both hubs keep running afterwards; Ctrl-C stops them.
@@ -12,7 +12,7 @@ lab_port=${LAB_PORT:-8001}
 dir=${EDH_DEMO_DIR:-.edh-demo-dataspace}
 mkdir -p "$dir"
 EDH_PUBLIC_URL="http://127.0.0.1:$provider_port" \
-  .venv/bin/edh demo --port "$provider_port" --data-dir "$dir/provider" >"$dir/provider.log" 2>&1 &
+  .venv/bin/edh-demo --port "$provider_port" --data-dir "$dir/provider" >"$dir/provider.log" 2>&1 &
 provider=$!
 EDH_DEV_MODE=true EDH_DATA_DIR="$dir/lab" EDH_PUBLIC_URL="http://127.0.0.1:$lab_port" \
   .venv/bin/edh serve --port "$lab_port" >"$dir/lab.log" 2>&1 &

@@ -9,8 +9,8 @@ scripts/test-services.sh
 if [ "$#" -gt 0 ]; then
   exec .venv/bin/pytest "$@"
 fi
-.venv/bin/ruff check hub connector contracts tests
-.venv/bin/ruff format --check hub connector contracts tests
+.venv/bin/ruff check hub connector contracts demo tests
+.venv/bin/ruff format --check hub connector contracts demo tests
 .venv/bin/mypy
 # One-way layers: the import contracts in pyproject.toml (docs/architecture.md).
 .venv/bin/lint-imports

@@ -8,11 +8,11 @@ from urllib.parse import urlencode
 
 from sqlmodel import Session
 
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record_now
 from hub.auth import Principal, Role
 from hub.context import HubContext
+from hub.enforcement.enforce import check
 from hub.errors import HubError
-from hub.policy.enforce import check
+from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record_now
 
 READERS = (Role.DPO, Role.OPERATOR)
 READ_DECISION = "edh/audit/read"

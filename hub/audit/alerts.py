@@ -27,13 +27,13 @@ from sqlalchemy import Row
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from hub.audit.models import AuditAlert
-from hub.audit.settings import AuditSettings
-from hub.audit.stream import EVENTS
-from hub.audit.trail import SYSTEM, Decision, EventDraft, Resource, record, utc_text
 from hub.auth import AUTH_FAILED, UNKNOWN_SUBJECT
 from hub.bus.outbox import publish_on_commit
 from hub.bus.port import EventBus
+from hub.settings.audit import AuditSettings
+from hub.trail.models import AuditAlert
+from hub.trail.stream import EVENTS
+from hub.trail.writer import SYSTEM, Decision, EventDraft, Resource, record, utc_text
 
 ALERT_TOPIC = "edh.audit.alert"
 

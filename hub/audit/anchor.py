@@ -44,11 +44,11 @@ from hub.audit.publish import (
     published_roots,
     published_sizes,
 )
-from hub.audit.settings import AuditSettings, WitnessEndpoint
-from hub.audit.stream import iter_hashes
 from hub.audit.witness import SIZE_TYPE, request_body
 from hub.errors import HubError
+from hub.settings.audit import AuditSettings, WitnessEndpoint
 from hub.storage.port import ObjectNotFound, StoreError
+from hub.trail.stream import iter_hashes
 
 log = logging.getLogger("hub.audit.anchor")
 TIMEOUT_SECONDS = 5.0

@@ -22,13 +22,13 @@ from hub.audit.checkpoints import checkpoint_document, list_checkpoints, load_si
 from hub.audit.merkle import ProofUnavailable
 from hub.audit.pupil import PURPOSE, pupil_report
 from hub.audit.search import event_dict, export_csv, export_jsonl, parse_filter, search_page
-from hub.audit.stream import EVENTS
-from hub.audit.trail import Actor
 from hub.auth import ALL_ROLES, Principal, Role, require
 from hub.db import session_scope
 from hub.deps import SessionDep, hub_context
 from hub.errors import NotFound, ValidationFailed
 from hub.params import EventSeq, TreeSize
+from hub.trail.stream import EVENTS
+from hub.trail.writer import Actor
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 Reader = Annotated[Principal, Depends(require(*READERS))]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -18,15 +17,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlmodel import Session, col, select
 
 from contracts.canonical import b64url_decode, b64url_encode, canonical_json
-from hub.audit.chain import chain_head, seal
-from hub.audit.hashing import utc_text
 from hub.audit.merkle import Frontier, root_of_peaks
-from hub.audit.models import AuditCheckpoint, AuditEvent, AuditPurge
-from hub.audit.seal import UnsealedEvents, first_unsealed
-from hub.audit.stream import iter_hashes
 from hub.config import Settings
 from hub.errors import HubError
-from hub.keys import load_or_create_key, public_jwk
+from hub.keys import public_jwk
+from hub.trail.chain import chain_head, seal
+from hub.trail.hashing import utc_text
+from hub.trail.key import load_audit_key
+from hub.trail.models import AuditCheckpoint, AuditEvent, AuditPurge
+from hub.trail.seal import UnsealedEvents, first_unsealed
+from hub.trail.stream import iter_hashes
 
 LOG_ID = "urn:edh:audit"
 
@@ -45,24 +45,12 @@ class CheckpointSigner:
         return b64url_encode(self.key.sign(canonical_json(statement)))
 
 
-AUDIT_KEY_SETTING = "EDH_AUDIT__KEY_FILE"
-
-
-def audit_key_path(settings: Settings) -> Path:
-    """Where the audit key lives (``EDH_AUDIT__KEY_FILE`` or the data dir)."""
-    return settings.audit.key_file or settings.data_dir / "keys" / "audit-ed25519.pem"
-
-
 def load_signer(settings: Settings) -> CheckpointSigner:
-    """The audit key from ``EDH_AUDIT__KEY_FILE`` (generated under data_dir in dev mode),
-    held in memory once loaded.
+    """The checkpoint signer holding the audit key (``hub.trail.key.load_audit_key``).
 
     Raises ``ServiceUnavailable`` when the key is missing outside dev mode.
     """
-    key = load_or_create_key(
-        audit_key_path(settings), allow_create=settings.dev_mode, setting=AUDIT_KEY_SETTING
-    )
-    return CheckpointSigner(key)
+    return CheckpointSigner(load_audit_key(settings))
 
 
 def signed_statement(cp: AuditCheckpoint) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from hub.config import Settings
 
 def _engine(settings: Settings) -> Any:
     from hub import db
-    from hub.audit.seal import use_audit_key
+    from hub.trail.seal import use_audit_key
 
     engine = db.make_engine(settings.database_url())
     db.upgrade(engine)

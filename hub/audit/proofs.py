@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from hub.audit.chain import chain_head
 from hub.audit.checkpoints import (
     LOG_ID,
     CheckpointSigner,
@@ -20,8 +19,9 @@ from hub.audit.checkpoints import (
     purge_base,
 )
 from hub.audit.merkle import NodeSource, ProofUnavailable
-from hub.audit.models import AuditCheckpoint, AuditEvent
-from hub.audit.stream import iter_hashes
+from hub.trail.chain import chain_head
+from hub.trail.models import AuditCheckpoint, AuditEvent
+from hub.trail.stream import iter_hashes
 
 
 def node_source(session: Session, size: int) -> NodeSource:

@@ -31,8 +31,6 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from hub.audit.search import event_dict
-from hub.audit.stream import EVENTS
-from hub.audit.trail import Actor, EventDraft, Resource, Why, record_now
 from hub.context import HubContext
 from hub.contracts.models import Contract
 from hub.errors import ServiceUnavailable, TooManyRequests
@@ -47,6 +45,8 @@ from hub.pseudonym.service import (
 )
 from hub.sandbox.scope import ProjectScope
 from hub.storage.port import ObjectStore
+from hub.trail.stream import EVENTS
+from hub.trail.writer import Actor, EventDraft, Resource, Why, record_now
 
 DAY = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 ACCESS_ACTIONS = ("sandbox.query.submit", "sandbox.query.release", "sandbox.output.release")

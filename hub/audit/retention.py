@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from hub.audit.chain import seal
 from hub.audit.checkpoints import CheckpointSigner, create_checkpoint, purge_base
-from hub.audit.models import AuditPurge
-from hub.audit.stream import EVENTS
-from hub.audit.trail import SYSTEM, EventDraft, Resource, record
+from hub.trail.chain import seal
+from hub.trail.models import AuditPurge
+from hub.trail.stream import EVENTS
+from hub.trail.writer import SYSTEM, EventDraft, Resource, record
 
 
 def period_end(now: datetime, retention_days: int) -> datetime:

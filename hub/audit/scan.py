@@ -20,9 +20,9 @@ from typing import Any, Protocol
 import orjson
 from sqlmodel import Session
 
-from hub.audit.canonical import audit_canonical, plain_json
 from hub.audit.merkle import Frontier
-from hub.audit.stream import PG_COLUMNS, iter_stored
+from hub.trail.canonical import audit_canonical, plain_json
+from hub.trail.stream import PG_COLUMNS, iter_stored
 
 FETCH = 5_000
 Row = Sequence[Any]  # StoredEvent field order; reasons and details parsed or JSON text

@@ -30,17 +30,17 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from contracts.clock import as_utc
 from hub.audit.anchor import latest_publication
-from hub.audit.chain import chain_head
 from hub.audit.checkpoints import latest_checkpoint
-from hub.audit.models import AuditTaskRun
 from hub.audit.publish import witness_store
 from hub.audit.service import checkpoint_now, purge_now, run_alert_rules, verify_log
-from hub.audit.settings import AuditSettings
 from hub.bus.outbox import purge_published
 from hub.context import HubContext
 from hub.db import session_scope
-from hub.registry.models import as_utc
+from hub.settings.audit import AuditSettings
+from hub.trail.chain import chain_head
+from hub.trail.models import AuditTaskRun
 
 log = logging.getLogger("hub.audit.schedule")
 

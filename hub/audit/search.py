@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Row, Select, select
 from sqlmodel import Session
 
-from hub.audit.stream import EVENTS, StoredEvent
-from hub.audit.trail import Decision, utc_text
 from hub.errors import ValidationFailed
+from hub.trail.stream import EVENTS, StoredEvent
+from hub.trail.writer import Decision, utc_text
 
 EQUALITY_FILTERS = {
     "actor": EVENTS.c.actor_sub,

@@ -12,18 +12,18 @@ from sqlmodel import Session, col, select
 
 from hub.audit.alerts import ALERT_TOPIC, Finding, alert_event, alert_of, raise_alert, run_rules
 from hub.audit.anchor import gather_witnessed, hub_verifier, open_witness, publish
-from hub.audit.chain import seal_now
 from hub.audit.checkpoints import create_checkpoint, load_signer
-from hub.audit.models import AuditAlert, AuditCheckpoint, AuditPurge, AuditVerification
 from hub.audit.publish import witness_store
 from hub.audit.retention import purge_expired
-from hub.audit.seal import seal_key_of
 from hub.audit.verify import ChainReport, verify_chain
 from hub.bus.port import EventBus
 from hub.config import Settings
 from hub.db import session_scope
 from hub.errors import HubError
 from hub.storage.port import StoreError
+from hub.trail.chain import seal_now
+from hub.trail.models import AuditAlert, AuditCheckpoint, AuditPurge, AuditVerification
+from hub.trail.seal import seal_key_of
 
 log = logging.getLogger("hub.audit")
 

@@ -22,15 +22,15 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session, col, select
 
-from hub.audit.chain import chain_head
 from hub.audit.checkpoints import frontier_of, list_checkpoints, purge_base, signature_holds
-from hub.audit.hashing import EventRow, compute_hash
 from hub.audit.merkle import Frontier, peak_ranges
-from hub.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEvent
 from hub.audit.publish import WitnessStore, iter_published_leaves
 from hub.audit.scan import CleanScan, scan_clean
-from hub.audit.seal import SealState, first_unsealed
-from hub.audit.stream import EVENTS, StoredEvent, iter_rows, iter_stored
+from hub.trail.chain import chain_head
+from hub.trail.hashing import EventRow, compute_hash
+from hub.trail.models import GENESIS_HASH, AuditCheckpoint, AuditEvent
+from hub.trail.seal import SealState, first_unsealed
+from hub.trail.stream import EVENTS, StoredEvent, iter_rows, iter_stored
 
 MAX_PROBLEMS = 1000
 
@@ -247,7 +247,7 @@ def verify_chain(
     ``published`` adds the roots (``{size: root hex}``) of checkpoints verified outside
     the database, and ``store`` their leaves. Every checkpoint must be reproduced,
     including those beyond the chain head. With ``seal_key``, the events after the last
-    checkpoint must carry the hub's seals (:mod:`hub.audit.seal`). Streams the events
+    checkpoint must carry the hub's seals (:mod:`hub.trail.seal`). Streams the events
     (memory stays flat); read-only; never raises on tampering.
     """
     report = _verify(session, key, published or {}, store)

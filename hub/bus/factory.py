@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hub.bus.memory import InProcessBus
 from hub.bus.port import EventBus
-from hub.bus.settings import BusSettings
+from hub.settings.bus import BusSettings
 
 
 def make_bus(settings: BusSettings) -> EventBus:

@@ -13,8 +13,8 @@ from kafka.errors import KafkaError
 
 from hub.bus.memory import deliver
 from hub.bus.port import Handler
-from hub.bus.settings import BusSettings
 from hub.errors import ServiceUnavailable
+from hub.settings.bus import BusSettings
 
 log = logging.getLogger("hub.bus")
 HEALTH_TOPIC = "edh.batch.registered"

@@ -16,7 +16,7 @@ import threading
 import weakref
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete
 from sqlalchemy import event as sa_event
@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from hub.bus.models import OutboxEvent
 from hub.bus.port import EventBus
-from hub.context import HubContext
+from hub.config import Settings
 from hub.db import session_scope
 
 log = logging.getLogger("hub.bus.outbox")
@@ -125,13 +125,27 @@ class Relay:
             self._wake.wait(self._interval)
 
 
+class RelayHost(Protocol):
+    """What the outbox needs of the running hub (``hub.context.HubContext`` is one): its
+    database engine, its bus (None: nothing to relay) and its settings."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def bus(self) -> EventBus | None: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+
 # The running relays (started by a serving hub's lifespan), by engine; a relay lives as
 # long as its thread, so an engine's entry disappears with it.
 _RELAYS: weakref.WeakValueDictionary[int, Relay] = weakref.WeakValueDictionary()
 _LOCK = threading.Lock()
 
 
-def start_relay(ctx: HubContext) -> None:
+def start_relay(ctx: RelayHost) -> None:
     """Start the background relay of the hub ``ctx`` (idempotent; none without a bus)."""
     if ctx.bus is None:
         return
@@ -149,7 +163,7 @@ def stop_relay(engine: Engine) -> None:
         relay.stop()
 
 
-def flush(ctx: HubContext) -> None:
+def flush(ctx: RelayHost) -> None:
     """After a commit that enqueued events: publish them now (see ``Relay.try_flush``);
     a hub without a running relay (a CLI command, a test app) flushes by itself."""
     if ctx.bus is not None:
@@ -166,7 +180,7 @@ def flush_engine(engine: Engine, bus: EventBus) -> None:
 
 
 def publish_after_commit(
-    ctx: HubContext, session: Session, topic: str, key: str, event: Mapping[str, Any]
+    ctx: RelayHost, session: Session, topic: str, key: str, event: Mapping[str, Any]
 ) -> None:
     """Enqueue ``event`` in ``session``'s transaction and flush once it commits (nothing
     is sent on rollback)."""

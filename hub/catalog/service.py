@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
-from hub.audit.trail import Actor, EventDraft, Resource, Why, record
+from contracts.clock import as_utc
 from hub.catalog.models import Dataset
 from hub.catalog.schemas import DatasetIn
 from hub.errors import NotFound, ValidationFailed
-from hub.registry.models import Organisation, as_utc
+from hub.registry.models import Organisation
 from hub.registry.schemas import OrgKind
 from hub.registry.service import get_org
+from hub.trail.writer import Actor, EventDraft, Resource, Why, record
 
 
 def create_dataset(

@@ -11,7 +11,6 @@ from sqlmodel import col, select
 
 from contracts.lifecycle import State
 from contracts.model import ContractTerms
-from hub.audit.trail import Actor
 from hub.auth import Principal, Role, public_endpoint, require
 from hub.contracts import review, service, signatures
 from hub.contracts.authz import SUSPENDED, authorize
@@ -34,6 +33,7 @@ from hub.contracts.views import contract_out
 from hub.deps import SessionDep, actor_of, hub_context
 from hub.errors import Forbidden
 from hub.pagination import Page, PageParams, page_params, paginate
+from hub.trail.writer import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["contracts"])
 

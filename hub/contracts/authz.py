@@ -4,7 +4,7 @@ Each caller action is checked before anything changes: negotiation, suspension a
 termination as ``edh/contracts/transition`` with the state it moves the contract to,
 ethics review decisions as ``edh/contracts/review``, the parties' signatures and the
 hub's countersignature as ``edh/contracts/sign``. The decision (allow or deny, with
-reasons and the bundle hash) is audited by ``hub.policy.enforce.check``, and a refusal
+reasons and the bundle hash) is audited by ``hub.enforcement.enforce.check``, and a refusal
 raises ``Forbidden`` with the policy's reasons. Endpoint roles (``hub.auth.require``)
 and party checks (``hub.contracts.parties``) still apply first.
 """
@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from hub.audit.trail import Actor, Resource, Why
 from hub.context import HubContext
 from hub.contracts.models import Contract
-from hub.policy.enforce import check, decide
+from hub.enforcement.enforce import check, decide
+from hub.trail.writer import Actor, Resource, Why
 
 TRANSITION = "edh/contracts/transition"
 REVIEW = "edh/contracts/review"

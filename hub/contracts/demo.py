@@ -14,13 +14,13 @@ from sqlmodel import Session
 from contracts.lifecycle import ReviewVerdict, State
 from contracts.model import ContractTerms, LegalBasis, document_bytes
 from contracts.signing import sign_detached
-from hub.audit.trail import Actor
 from hub.catalog.schemas import DatasetIn, Frequency
 from hub.catalog.service import create_dataset
 from hub.config import Settings
 from hub.contracts import review, service, signatures
 from hub.contracts.models import Contract
 from hub.keys import load_or_create_key, public_jwk
+from hub.trail.writer import Actor
 
 FIELDS = [
     "statement_id",

@@ -8,10 +8,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlmodel import Session, col, select
 
+from contracts.clock import as_utc
 from hub.config import Settings
 from hub.contracts.models import OrganisationKey
 from hub.keys import load_or_create_key, load_public_key, public_jwk
-from hub.registry.models import as_utc
 from hub.registry.service import get_org
 
 HUB_KEY_SETTING = "EDH_CONTRACTS__HUB_KEY_FILE"

@@ -9,7 +9,6 @@ from sqlmodel import Session
 
 from contracts.lifecycle import State
 from contracts.model import ContractTerms
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record_now
 from hub.auth import Principal, Role
 from hub.context import HubContext
 from hub.contracts.authz import NEW_CONTRACT, authorize_transition
@@ -18,6 +17,7 @@ from hub.contracts.service import LAB, PROVIDER, create_request
 from hub.deps import actor_of
 from hub.errors import Forbidden
 from hub.registry.service import project_members, researcher_by_subject
+from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record_now
 
 
 def is_lab_member(session: Session, principal: Principal, project_id: str) -> bool:

@@ -12,12 +12,12 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from contracts.lifecycle import ReviewStatus, ReviewVerdict, State, verdict_outcome
-from hub.audit.trail import Actor
 from hub.context import HubContext
 from hub.contracts.authz import authorize_review, review_allowed
 from hub.contracts.models import Contract, ReviewDecision
 from hub.contracts.service import audit, transition, versions
 from hub.errors import Conflict, InvalidTransition, ValidationFailed
+from hub.trail.writer import Actor
 
 MIN_REASON = 10
 _OUTCOME_STATE = {

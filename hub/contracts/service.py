@@ -16,12 +16,12 @@ from sqlmodel import Session, col, select
 from contracts.errors import TransitionError
 from contracts.lifecycle import ReviewStatus, State, check_amendable, check_transition
 from contracts.model import ContractTerms, contract_document, document_digest
-from hub.audit.trail import Actor, EventDraft, Resource, Why, record
 from hub.config import Settings
 from hub.contracts.models import Contract, ContractVersion
 from hub.contracts.terms import check_terms
 from hub.errors import InvalidTransition, NotFound
 from hub.registry.service import get_project
+from hub.trail.writer import Actor, EventDraft, Resource, Why, record
 
 PROVIDER, LAB, HUB = "provider", "lab", "hub"
 

@@ -16,7 +16,6 @@ from contracts.errors import SignatureError
 from contracts.lifecycle import State
 from contracts.model import ContractTerms, contract_document, document_bytes
 from contracts.signing import read_header, sign_detached, verify_detached
-from hub.audit.trail import Actor, EventDraft, Resource, record
 from hub.config import Settings
 from hub.context import HubContext
 from hub.contracts.authz import authorize_sign
@@ -27,6 +26,7 @@ from hub.contracts.service import versions as all_versions
 from hub.errors import Conflict, InvalidTransition, ValidationFailed
 from hub.keys import load_public_key, public_jwk
 from hub.registry.service import get_org
+from hub.trail.writer import Actor, EventDraft, Resource, record
 
 
 def register_key(

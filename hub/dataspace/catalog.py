@@ -11,12 +11,12 @@ from sqlmodel import Session, col, select
 from contracts.dsp import messages, odrl
 from contracts.dsp.schema import validate
 from contracts.dsp.vocab import CONTEXT, Message
-from hub.audit.trail import Decision, EventDraft, Resource, record_now
 from hub.catalog.models import Dataset
 from hub.dataspace.identity import Participant
 from hub.dataspace.node import SERVICE_ID, Node
 from hub.dataspace.outbox import send
-from hub.policy.enforce import decide
+from hub.enforcement.enforce import decide
+from hub.trail.writer import Decision, EventDraft, Resource, record_now
 
 DATASET_DECISION = "edh/dataspace/dataset"
 PULL_FORMAT = "HttpData-PULL"

@@ -25,7 +25,6 @@ from sqlmodel import Session, col, select
 from contracts.dsp.states import NegotiationState, TransferState
 from contracts.dsp.vocab import Role
 from contracts.lifecycle import State
-from hub.audit.trail import SYSTEM, Decision, EventDraft, Resource, record_now
 from hub.contracts.models import Contract
 from hub.contracts.service import current_terms, get_contract, is_in_force
 from hub.dataspace.identity import tck_mode
@@ -33,6 +32,7 @@ from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
 from hub.dataspace.node import Node
 from hub.dataspace.outbox import DeliveryFailed
 from hub.errors import Conflict, HubError, InvalidTransition, NotFound
+from hub.trail.writer import SYSTEM, Decision, EventDraft, Resource, record_now
 
 log = logging.getLogger("hub.dataspace")
 

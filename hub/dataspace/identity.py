@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlmodel import Session
 
-from hub.audit.trail import Actor
 from hub.auth import authenticate, bearer_token
 from hub.context import HubContext
 from hub.dataspace.did import DidError, token_issuer, verify_token
 from hub.dataspace.models import DspParticipant
 from hub.errors import Unauthorized
+from hub.trail.writer import Actor
 
 TCK_PARTICIPANT = "urn:edh:participant:dsp-tck"
 DSP_ROLE = "dsp_participant"

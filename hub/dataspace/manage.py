@@ -15,7 +15,6 @@ from sqlmodel import Session, col, select
 from contracts.dsp.schema import InvalidMessage
 from contracts.dsp.vocab import Role as DspRole
 from contracts.errors import TransitionError
-from hub.audit.trail import Actor, EventDraft, Resource, record
 from hub.auth import Principal, Role, require
 from hub.dataspace import catalog, contract_gate, did, negotiation, transfer
 from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
@@ -31,6 +30,7 @@ from hub.errors import (
 )
 from hub.registry.schemas import OrgKind
 from hub.registry.service import get_org
+from hub.trail.writer import Actor, EventDraft, Resource, record
 
 router = APIRouter(prefix="/api/v1/dataspace", tags=["dataspace"])
 

@@ -27,7 +27,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from contracts.dsp import messages
-from hub.audit.trail import Decision, EventDraft, Resource, record, record_now
 from hub.auth import Principal, Role, bearer_token, public_endpoint
 from hub.contracts.service import get_contract, is_in_force
 from hub.dataspace.identity import Participant
@@ -38,6 +37,7 @@ from hub.errors import Forbidden, Unauthorized
 from hub.sandbox import jobs
 from hub.sandbox.api import JobOut, job_out
 from hub.sandbox.runtime import runtime_for
+from hub.trail.writer import Decision, EventDraft, Resource, record, record_now
 
 SCOPE = "dsp-transfer"
 PULL_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"

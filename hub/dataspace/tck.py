@@ -23,7 +23,6 @@ from sqlmodel import Session, select
 
 from contracts.dsp.states import NegotiationState
 from contracts.dsp.vocab import Role
-from hub.audit.trail import SYSTEM
 from hub.catalog.models import Dataset
 from hub.catalog.schemas import DatasetIn, Frequency
 from hub.catalog.service import create_dataset
@@ -35,6 +34,7 @@ from hub.dataspace.process import move
 from hub.registry.models import Organisation
 from hub.registry.schemas import OrganisationIn, OrgKind
 from hub.registry.service import create_org
+from hub.trail.writer import SYSTEM
 
 log = logging.getLogger("hub.dataspace")
 

@@ -23,7 +23,6 @@ from sqlmodel import Session
 
 from contracts.dsp import odrl
 from contracts.model import ContractTerms, LegalBasis
-from hub.audit.trail import Actor
 from hub.catalog.models import Dataset
 from hub.contracts.events import publish_after_commit
 from hub.contracts.models import Contract
@@ -36,6 +35,7 @@ from hub.dataspace.node import Node
 from hub.dataspace.process import authorize
 from hub.errors import ValidationFailed
 from hub.registry.models import Project
+from hub.trail.writer import Actor
 
 TERMS = "edh/dataspace/terms"
 LEGAL_BASIS = [LegalBasis.PUBLIC_TASK, LegalBasis.RESEARCH]

@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
 
-from hub.audit.trail import Resource, Why
 from hub.auth import Principal, Role, require
 from hub.bus import outbox
 from hub.context import HubContext
@@ -24,6 +23,7 @@ from hub.ingest.presign import presign
 from hub.ingest.refusals import audited_refusal
 from hub.ingest.retention import PAST_RETENTION, PastRetention, refused_for_retention
 from hub.ingest.schemas import BatchOut, CompleteIn, GrantOut, PresignIn, TermsOut
+from hub.trail.writer import Resource, Why
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
 Ctx = Annotated[HubContext, Depends(hub_context)]

@@ -10,16 +10,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hub.audit.trail import SYSTEM, Actor
 from hub.config import Settings
+from hub.trail.writer import SYSTEM, Actor
 
 DPO_CLI = Actor(sub="cli", role="dpo")
 
 
-def _context() -> Any:
-    from hub.app import build_context
-
-    return build_context(Settings())
+def _context(args: argparse.Namespace) -> Any:
+    """The hub's context, built by the ``edh`` command that runs this one
+    (``args.build_context``, set by ``hub.cli``: an area does not import the app)."""
+    return args.build_context(Settings())
 
 
 def _purge(args: argparse.Namespace) -> int:
@@ -28,7 +28,7 @@ def _purge(args: argparse.Namespace) -> int:
     from hub.ingest.presign import store_of
     from hub.sandbox.retention import purge_results
 
-    ctx = _context()
+    ctx = _context(args)
     on = date.fromisoformat(args.on) if args.on else datetime.now(UTC).date()
     with session_scope(ctx.engine) as session:
         if args.contract:
@@ -58,7 +58,7 @@ def _erase(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError):
         print("edh: cannot read the identifier file", file=sys.stderr)
         return 2
-    ctx = _context()
+    ctx = _context(args)
     done = []
     for identifier in identifiers:
         with session_scope(ctx.engine) as session:
@@ -70,12 +70,12 @@ def _erase(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify(_args: argparse.Namespace) -> int:
+def _verify(args: argparse.Namespace) -> int:
     from hub.db import session_scope
     from hub.ingest.lakecheck import verify_lake
     from hub.ingest.presign import store_of
 
-    ctx = _context()
+    ctx = _context(args)
     with session_scope(ctx.engine) as session:
         report = verify_lake(store_of(ctx), session, ctx.settings)
     print(json.dumps(report.as_dict(), indent=2))

@@ -8,7 +8,6 @@ from typing import Any
 from sqlmodel import Session
 
 from contracts.batch_manifest import ManifestError
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
 from hub.bus import outbox
 from hub.catalog.service import record_batch_stats
 from hub.context import HubContext
@@ -21,6 +20,7 @@ from hub.ingest.retention import PAST_RETENTION, batch_expired
 from hub.ingest.verify import check_manifest, check_objects
 from hub.registry.models import Connector
 from hub.storage.port import ObjectStore
+from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record
 
 REGISTERED_TOPIC = "edh.batch.registered"
 ALERT_TOPIC = "edh.audit.alert"

@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime, time
 
 from sqlmodel import Session, select
 
+from contracts.clock import as_utc
 from hub.catalog.service import HeldStats, set_held_stats
 from hub.ingest.models import BatchStatus, IngestBatch
-from hub.registry.models import as_utc
 
 
 def _live_days(batch: IngestBatch) -> list[date]:

@@ -27,7 +27,6 @@ from sqlmodel import Session, col, select
 
 from contracts.canonical import canonical_json, sha256_hex
 from contracts.signing import sign_detached
-from hub.audit.trail import SYSTEM, Actor, EventDraft, Resource, Why, record
 from hub.config import Settings
 from hub.contracts.hubkey import hub_jwk, hub_signing_key
 from hub.contracts.models import Contract
@@ -39,6 +38,7 @@ from hub.ingest.presign import quarantine_key
 from hub.pseudonym.models import ErasedPseudonym, ErasureRewrite
 from hub.registry.models import new_id
 from hub.storage.port import ObjectNotFound, ObjectStore
+from hub.trail.writer import SYSTEM, Actor, EventDraft, Resource, Why, record
 
 REWRITE_KIND = "edh-erasure-rewrite-1"
 

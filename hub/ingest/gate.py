@@ -3,7 +3,7 @@
 Combines the contract gate (``hub.contracts.service.is_in_force``), the connector's
 binding (a connector of the contract's provider, listed in the contract's
 ``connector_ids``) and the policy decision ``edh/ingest/upload`` through the hub's one
-enforcement point (``hub.policy.enforce.check``, fail closed).
+enforcement point (``hub.enforcement.enforce.check``, fail closed).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from datetime import date
 
 from sqlmodel import Session
 
-from hub.audit.trail import Actor, Resource, Why
 from hub.context import HubContext
 from hub.contracts.service import current_terms, get_contract, is_in_force
+from hub.enforcement.enforce import check
 from hub.errors import Forbidden
-from hub.policy.enforce import check
 from hub.registry.models import Connector
+from hub.trail.writer import Actor, Resource, Why
 
 UPLOAD_DECISION = "edh/ingest/upload"
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
 from hub.ingest.complete import quarantine_objects
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.storage.port import ObjectStore
+from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record
 
 STALE_REASON = "batch never completed"
 

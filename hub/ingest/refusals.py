@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from hub.audit.trail import Decision, EventDraft, Resource, Why, record_now
 from hub.context import HubContext
 from hub.errors import HubError
 from hub.ingest.gate import connector_actor
 from hub.registry.models import Connector
+from hub.trail.writer import Decision, EventDraft, Resource, Why, record_now
 
 
 @contextmanager

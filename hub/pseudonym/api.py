@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
-from hub.audit.trail import Actor, EventDraft, Resource, Why, record
 from hub.auth import Principal, Role, require
 from hub.context import HubContext
 from hub.contracts.models import Contract
@@ -26,6 +25,7 @@ from hub.ingest.refusals import audited_refusal
 from hub.ingest.schemas import KeyOut
 from hub.pseudonym.register import request_erasure
 from hub.pseudonym.service import contract_key
+from hub.trail.writer import Actor, EventDraft, Resource, Why, record
 
 router = APIRouter(prefix="/api/v1/pseudonym", tags=["pseudonym"])
 Ctx = Annotated[HubContext, Depends(hub_context)]

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from hub.audit.trail import Actor, EventDraft, Resource, Why, record
 from hub.config import Settings
 from hub.contracts.models import Contract
 from hub.ingest.counts import refresh_catalog
@@ -25,6 +24,7 @@ from hub.pseudonym.results import erase_from_ledger
 from hub.pseudonym.service import check_identifier, pseudonym_for, register_digest
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from hub.storage.port import ObjectStore
+from hub.trail.writer import Actor, EventDraft, Resource, Why, record
 
 
 @dataclass(frozen=True)

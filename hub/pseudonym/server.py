@@ -19,15 +19,15 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
-from hub.audit.seal import use_audit_key
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record_now
 from hub.config import Settings
 from hub.db import make_engine, upgrade
 from hub.errors import ServiceUnavailable, Unauthorized, ValidationFailed, install_error_handlers
 from hub.pseudonym.keys import KINDS, MAX_SUBJECT, PINNED_VERSION, VERSION, LocalDeriver
 from hub.pseudonym.service import custody
-from hub.pseudonym.settings import DEV_SERVICE_TOKEN
 from hub.secrets import check_secret
+from hub.settings.pseudonym import DEV_SERVICE_TOKEN
+from hub.trail.seal import use_audit_key
+from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record_now
 
 HUB = Actor(sub="hub", role="service-client")
 ANONYMOUS = Actor(sub="anonymous", role="none")

@@ -10,9 +10,9 @@ from sqlmodel import col, select
 
 from hub.auth import Principal, Role, require
 from hub.deps import SessionDep, actor_of
+from hub.enforcement.gate import operator_action
 from hub.errors import Forbidden
 from hub.pagination import Page, PageParams, page_params, paginate
-from hub.policy.gate import operator_action
 from hub.registry import schemas, service
 from hub.registry.models import Connector, Organisation, Project, Researcher
 

@@ -17,11 +17,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def as_utc(ts: datetime) -> datetime:
-    """``ts`` in UTC; a naive value is taken as UTC (SQLite returns timestamps naive)."""
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
 def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
     return Column(DateTime(timezone=True), nullable=nullable)
 

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from hub.audit.trail import Actor, EventDraft, Resource, Why, record
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.keys import load_public_key, public_jwk
 from hub.registry import schemas
 from hub.registry.models import Connector, Organisation, Project, ProjectMember, Researcher
+from hub.trail.writer import Actor, EventDraft, Resource, Why, record
 
 
 def _audit(

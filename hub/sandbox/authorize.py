@@ -15,12 +15,12 @@ from typing import Any
 from sqlmodel import Session
 
 from contracts.model import DEFAULT_EPSILON_BUDGET, DEFAULT_EPSILON_PER_QUERY, ReleaseMode
-from hub.audit.trail import Actor, Resource, Why
 from hub.auth import Principal
 from hub.context import HubContext
-from hub.policy import enforce
+from hub.enforcement import enforce
 from hub.sandbox import sqlcheck, views
 from hub.sandbox.scope import DEFAULT_K
+from hub.trail.writer import Actor, Resource, Why
 
 QUERY = "edh/sandbox/query"
 RELEASE = "edh/sandbox/release"

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
 from hub.sandbox.models import QueryJob
+from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record
 
 
 def record_job_event(

@@ -2,7 +2,7 @@
 
 A finished job is released under differential privacy (``hub.sandbox.dp``) or, on the
 reviewed path, held for the output checkers (``hub.sandbox.airlock``): exact results
-never leave automatically. Every step is audited with ``hub.audit.trail.record``: the
+never leave automatically. Every step is audited with ``hub.trail.writer.record``: the
 submission decision (allow or deny with reasons, SQL hash, tables and columns), and the
 outcome (release with its parameters, hold) or the failure. A failed run is released
 like a result, since whether it fails can depend on one pupil's row: under differential
@@ -24,7 +24,6 @@ from sqlmodel import Session, col, select
 
 from contracts.model import DEFAULT_EPSILON_BUDGET, ReleaseMode
 from hub.audit.pupil import record_use
-from hub.audit.trail import Actor, Decision
 from hub.auth import Principal, Role
 from hub.db import session_scope
 from hub.errors import Forbidden, HubError, NotFound, ValidationFailed
@@ -44,6 +43,7 @@ from hub.sandbox.output import jsonable
 from hub.sandbox.scope import ProjectScope, in_force, scope_for
 from hub.sandbox.worker import Outcome, WorkerJob, coarse
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
+from hub.trail.writer import Actor, Decision
 
 if TYPE_CHECKING:
     from hub.sandbox.runtime import SandboxRuntime

@@ -20,13 +20,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from hub.audit.trail import SYSTEM, EventDraft, Resource, Why, record
 from hub.contracts.models import Contract
 from hub.contracts.service import current_terms
 from hub.ingest.retention import cutoff
 from hub.sandbox.airlock.models import PENDING, REJECTED, OutputHold
 from hub.sandbox.dp.models import BudgetSpend
 from hub.sandbox.models import QueryJob
+from hub.trail.writer import SYSTEM, EventDraft, Resource, Why, record
 
 PURGED = "retention_purged_on"
 """Key of a job's ``report`` (and a hold's ``findings``) dated when its result went."""

@@ -22,9 +22,9 @@ from hub.sandbox import lease, recovery
 from hub.sandbox.dp.release import Settings as DpSettings
 from hub.sandbox.s3lake import S3Access, S3Lake
 from hub.sandbox.scope import ContractSource, Lake, RegistryContracts, StaticContracts
-from hub.sandbox.settings import SandboxSettings
 from hub.sandbox.verified import VerifiedLake
 from hub.sandbox.worker import Limits, Pool
+from hub.settings.sandbox import SandboxSettings
 from hub.storage.s3 import S3Store
 
 log = logging.getLogger("hub.sandbox.runtime")

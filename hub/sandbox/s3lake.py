@@ -19,7 +19,7 @@ from typing import Protocol
 import duckdb_extension_httpfs
 
 from hub.sandbox.scope import plain_ids
-from hub.storage.settings import StorageSettings
+from hub.settings.storage import StorageSettings
 
 _OBJECT = re.compile(r"^date=[0-9A-Za-z_-]{1,32}/[A-Za-z0-9][A-Za-z0-9_.-]{0,200}\.parquet$")
 

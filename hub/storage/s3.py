@@ -15,8 +15,8 @@ from minio import Minio
 from minio.error import S3Error
 from pydantic import SecretStr
 
+from hub.settings.storage import StorageSettings
 from hub.storage.port import ObjectNotFound, PresignedUpload, StoreError, check_key
-from hub.storage.settings import StorageSettings
 
 _MISSING = ("NoSuchKey", "NoSuchObject", "NotFound")
 

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, record_now
 from hub.errors import Forbidden
+from hub.trail.writer import Actor, Decision, EventDraft, Resource, record_now
 
 CSRF_COOKIE = "edh_csrf"
 CSRF_FIELD = "csrf_token"

@@ -24,3 +24,9 @@ def html_error(request: Request, exc: HubError) -> Response:
         return RedirectResponse(exc.detail, status_code=303)
     context = {"status": exc.status, "detail": exc.detail, "principal": None}
     return templates.TemplateResponse(request, "error.html", context, status_code=exc.status)
+
+
+def error_page(request: Request, exc: HubError) -> Response | None:
+    """The page answering ``exc`` for a browser page request; None for an API request
+    (registered with ``hub.errors.install_error_handlers`` by ``hub.app``)."""
+    return html_error(request, exc) if wants_html(request) else None

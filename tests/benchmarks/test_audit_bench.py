@@ -32,14 +32,14 @@ from hub.audit.checkpoints import create_checkpoint, load_signer
 from hub.audit.publish import witness_store
 from hub.audit.search import parse_filter, search_page
 from hub.audit.service import checkpoint_now, verify_log
-from hub.audit.settings import WitnessEndpoint
-from hub.audit.stream import EVENTS
-from hub.audit.trail import record, record_many, record_now
 from hub.audit.verify import verify_chain
 from hub.audit.witness import Witness, make_server
 from hub.context import HubContext
 from hub.db import session_scope
 from hub.keys import load_or_create_key
+from hub.settings.audit import WitnessEndpoint
+from hub.trail.stream import EVENTS
+from hub.trail.writer import record, record_many, record_now
 from tests.benchmarks.goals import host_load, meet_or_xfail
 from tests.support.audit_bulk import copy_into_postgres
 from tests.support.audit_fixtures import draft

@@ -24,8 +24,8 @@ import pytest
 from sqlmodel import Session
 
 from hub.db import make_engine, upgrade
+from hub.enforcement.data import PolicyDataSync, read_version
 from hub.policy.bundle import PolicyBundle
-from hub.policy.data import PolicyDataSync, read_version
 from hub.policy.inprocess import InProcessPolicyEngine
 from tests.benchmarks.goals import host_load, meet_or_xfail
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.audit.trail import Decision, record
 from hub.db import session_scope
+from hub.trail.writer import Decision, record
 from tests.support.audit_fixtures import draft, seed, sql
 from tests.support.browser import LiveHub
 

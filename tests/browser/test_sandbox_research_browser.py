@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hub.sandbox.demo import DEMO_SQL
+from demo.research import DEMO_SQL
 from hub.sandbox.runtime import uninstall
 from tests.support.browser import ARTIFACTS, LiveHub
 from tests.support.sandbox_fixtures import build_sandbox_world

@@ -16,10 +16,10 @@ import httpx
 from kafka import KafkaConsumer, TopicPartition
 from sqlmodel import Session, select
 
-from hub.audit.models import AuditAlert
 from hub.ingest.complete import REGISTERED_TOPIC, batch_event
 from hub.ingest.integrity import RULE as LAKE_RULE
 from hub.ingest.models import IngestBatch
+from hub.trail.models import AuditAlert
 from tests.cluster.topology import HUB, Cluster
 from tests.support.ingest_cli import lake_statement_ids, registered
 

@@ -14,10 +14,10 @@ import httpx
 from sqlalchemy import func, union_all
 from sqlmodel import Session, col, select
 
-from hub.audit.models import AuditEvent, AuditPending
 from hub.sandbox.dp.budget import EPSILON_SLACK
 from hub.sandbox.dp.models import BudgetSpend
 from hub.sandbox.models import ACTIVE, QueryJob
+from hub.trail.models import AuditEvent, AuditPending
 from tests.cluster.topology import QUERY_TERMS, Cluster
 
 # Allowed under differential privacy: pupils and statements by school and by verb.

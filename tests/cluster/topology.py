@@ -23,8 +23,8 @@ import boto3
 from kafka.admin import KafkaAdminClient, NewTopic
 from pydantic import SecretStr
 
-from hub.bus.settings import BusSettings
-from hub.storage.settings import StorageSettings
+from hub.settings.bus import BusSettings
+from hub.settings.storage import StorageSettings
 from tests.cluster.nginx import render_nginx, self_signed
 from tests.cluster.postgres import OWNER, create_database, init_cluster, server_argv
 from tests.cluster.procs import Service

@@ -12,9 +12,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from hub.audit.offline import verify_consistency_proof, verify_export, verify_inclusion_proof
-from hub.audit.trail import Decision
 from hub.context import HubContext
 from hub.db import session_scope
+from hub.trail.writer import Decision
 from tests.support.audit_fixtures import T0, draft, seed, sql
 
 Auth = Callable[..., dict[str, str]]
@@ -45,7 +45,7 @@ def test_search_by_decision_role_org_project_dataset(
     hub_ctx: HubContext, client: TestClient, auth: Auth
 ) -> None:
     with session_scope(hub_ctx.engine) as session:
-        from hub.audit.trail import record
+        from hub.trail.writer import record
 
         record(session, draft(1, decision=Decision.DENY), now=T0)
         record(session, draft(2), now=T0)

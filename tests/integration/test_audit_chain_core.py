@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import text
 from sqlmodel import Session
 
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
 from hub.audit.verify import verify_chain
 from hub.context import HubContext
 from hub.db import session_scope
+from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record
 
 
 def _append(ctx: HubContext, n: int) -> None:

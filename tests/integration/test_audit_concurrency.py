@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from hub.audit.stream import EVENTS
-from hub.audit.trail import record, record_many
 from hub.context import HubContext
 from hub.db import session_scope
+from hub.trail.stream import EVENTS
+from hub.trail.writer import record, record_many
 from tests.support.audit_fixtures import draft, verify_json
 
 Edh = Callable[..., tuple[int, str]]

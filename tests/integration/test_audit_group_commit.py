@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select, text
 
-from hub.audit.chain import PENDING, SEAL_BATCH, AuditUnavailable, GroupCommitter
-from hub.audit.stream import EVENTS
-from hub.audit.trail import (
+from hub.context import HubContext
+from hub.db import is_sqlite, session_scope
+from hub.trail.chain import PENDING, SEAL_BATCH, AuditUnavailable, GroupCommitter
+from hub.trail.stream import EVENTS
+from hub.trail.writer import (
     Actor,
     Decision,
     EventDraft,
@@ -23,8 +25,6 @@ from hub.audit.trail import (
     record_many,
     record_now,
 )
-from hub.context import HubContext
-from hub.db import is_sqlite, session_scope
 from tests.support.audit_fixtures import draft, verify_json
 
 Edh = Callable[..., tuple[int, str]]

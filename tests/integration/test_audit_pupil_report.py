@@ -10,9 +10,9 @@ from sqlmodel import select
 
 from contracts.batch_manifest import sign_manifest
 from contracts.pseudonym import identifier_of
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record
 from hub.db import session_scope
 from hub.registry.models import Project
+from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record
 from tests.support.ingest_batches import presigned, recent_day, statements
 from tests.support.ingest_fixtures import IngestSetup, finalize_contract
 from tests.support.web import form

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hub.audit.offline import verify_consistency_proof, verify_export, verify_inclusion_proof
-from hub.audit.trail import Decision, record
 from hub.context import HubContext
 from hub.db import session_scope
+from hub.trail.writer import Decision, record
 from tests.support.audit_fixtures import T0, draft, kinds, seed, sql, verify_json
 from tests.support.contracts_fixtures import World
 

@@ -16,11 +16,11 @@ from sqlmodel import select
 
 from hub.app import create_app
 from hub.audit.checkpoints import load_signer
-from hub.audit.models import AuditAlert, AuditCheckpoint, AuditTaskRun, AuditVerification
 from hub.audit.schedule import AuditScheduler
-from hub.audit.settings import AuditSettings
 from hub.context import HubContext
 from hub.db import session_scope
+from hub.settings.audit import AuditSettings
+from hub.trail.models import AuditAlert, AuditCheckpoint, AuditTaskRun, AuditVerification
 from hub.web.session import COOKIE
 from tests.support.audit_fixtures import seed, sql
 from tests.support.factories import make_context

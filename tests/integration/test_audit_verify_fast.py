@@ -8,12 +8,12 @@ from collections.abc import Callable
 import pytest
 
 from hub.audit.checkpoints import create_checkpoint, frontier_of, list_checkpoints, load_signer
-from hub.audit.models import GENESIS_HASH
 from hub.audit.scan import CleanScan, scan_clean
-from hub.audit.trail import chain_head
 from hub.audit.verify import verify_chain
 from hub.context import HubContext
 from hub.db import session_scope
+from hub.trail.models import GENESIS_HASH
+from hub.trail.writer import chain_head
 from tests.support.audit_fixtures import forge, rehash, row, seed, sql
 
 N = 40

@@ -17,13 +17,13 @@ import pytest
 
 from hub.audit.anchor import hub_verifier
 from hub.audit.checkpoints import load_signer
-from hub.audit.hashing import compute_hash
 from hub.audit.note import COSIGNATURE_V1, Verifier, parse_vkey, split_note, verified_by
 from hub.audit.publish import DirectoryStore, StoreRefused, published_sizes
-from hub.audit.stream import EVENTS
 from hub.audit.witness import Witness, make_server
 from hub.context import HubContext
 from hub.keys import load_or_create_key
+from hub.trail.hashing import compute_hash
+from hub.trail.stream import EVENTS
 from tests.support.audit_fixtures import forge, kinds, row, seed, sql, verify_json
 
 Edh = Callable[..., tuple[int, str]]
@@ -387,10 +387,10 @@ def test_unreachable_witness_fails_the_verification_clearly(hub_ctx: HubContext,
 
 
 def test_without_the_audit_key_nothing_is_appended_unsealed(db_url: str, tmp_path: Path) -> None:
-    from hub.audit.chain import AuditUnavailable, chain_head
-    from hub.audit.seal import use_audit_key
-    from hub.audit.trail import record_now
     from hub.db import session_scope
+    from hub.trail.chain import AuditUnavailable, chain_head
+    from hub.trail.seal import use_audit_key
+    from hub.trail.writer import record_now
     from tests.support.audit_fixtures import draft
     from tests.support.factories import make_context
 

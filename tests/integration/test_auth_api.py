@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from hub.app import create_app
-from hub.audit.models import AuditEvent
 from hub.config import AuthSettings
 from hub.context import HubContext
 from hub.keys import load_or_create_key
+from hub.trail.models import AuditEvent
 from tests.support.factories import make_context
 from tests.support.routes import api_routes, declared_roles
 

@@ -12,8 +12,8 @@ import pytest
 
 from hub.bus.factory import make_bus
 from hub.bus.port import EventBus
-from hub.bus.settings import BusSettings
 from hub.errors import ServiceUnavailable
+from hub.settings.bus import BusSettings
 from tests.support.ingest_fixtures import free_port, kafka_settings
 
 

@@ -1,4 +1,4 @@
-"""The ``edh`` command line: demo, token, db upgrade, audit verify, bad use."""
+"""The ``edh`` and ``edh-demo`` command lines: demo, token, db upgrade, audit verify, bad use."""
 
 from __future__ import annotations
 
@@ -10,18 +10,21 @@ from pathlib import Path
 import jwt
 
 EDH = [sys.executable, "-m", "hub"]
+DEMO = [sys.executable, "-m", "demo"]
 
 
-def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str], tmp_path: Path, command: list[str] = EDH, **env: str
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "EDH_DEV_MODE": "true", "EDH_DATA_DIR": str(tmp_path), **env}
     return subprocess.run(
-        [*EDH, *args], capture_output=True, text=True, env=full_env, timeout=120, check=False
+        [*command, *args], capture_output=True, text=True, env=full_env, timeout=120, check=False
     )
 
 
 def test_demo_seeds_and_prints_what_to_open(tmp_path: Path) -> None:
     data = tmp_path / "demo"
-    first = _run(["demo", "--no-serve", "--data-dir", str(data)], tmp_path)
+    first = _run(["--no-serve", "--data-dir", str(data)], tmp_path, DEMO)
     assert first.returncode == 0, first.stderr
     for path in ("/login", "/review", "/audit", "/research", "/docs", "/health", "/accessibilite"):
         assert f"http://127.0.0.1:8000{path}\n" in first.stdout, path
@@ -32,7 +35,7 @@ def test_demo_seeds_and_prints_what_to_open(tmp_path: Path) -> None:
     assert "diffusion         : bruit calibré" in first.stdout  # released under DP
     for english in ("succeeded", "FINALIZED", "jeton operator", "job "):
         assert english not in first.stdout, english
-    second = _run(["demo", "--no-serve", "--data-dir", str(data)], tmp_path)
+    second = _run(["--no-serve", "--data-dir", str(data)], tmp_path, DEMO)
     assert second.returncode == 0, second.stderr  # seeding is idempotent
     verify = _run(["audit", "verify"], data)
     assert verify.returncode == 0 and "audit chain OK" in verify.stdout
@@ -82,7 +85,7 @@ def test_unknown_role_is_a_clear_error(tmp_path: Path) -> None:
 def test_audit_verify_fails_on_tampering(tmp_path: Path) -> None:
     import sqlite3
 
-    assert _run(["demo", "--no-serve", "--data-dir", str(tmp_path)], tmp_path).returncode == 0
+    assert _run(["--no-serve", "--data-dir", str(tmp_path)], tmp_path, DEMO).returncode == 0
     with sqlite3.connect(tmp_path / "hub.sqlite3") as conn:
         conn.execute("UPDATE audit_event SET action = 'nothing' WHERE seq = 2")
     out = _run(["audit", "verify"], tmp_path)

@@ -1,4 +1,4 @@
-"""``edh demo`` seeds a contract walked from request to FINALIZED."""
+"""``edh-demo`` seeds a contract walked from request to FINALIZED."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from contracts.verify import verify_file
+from demo.seed import seed
 from hub.context import HubContext
 from hub.contracts.models import Contract
 from hub.contracts.policy_data import contract_documents
 from hub.contracts.service import is_in_force
-from hub.demo import seed
 
 
 def test_demo_contract_is_finalized_in_force_and_verifiable(

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 
 from contracts.verify import verify_file
-from hub.audit.models import AuditEvent
 from hub.audit.verify import verify_chain
 from hub.context import HubContext
 from hub.contracts.events import TOPIC
 from hub.contracts.policy_data import contract_documents
 from hub.contracts.service import get_contract, is_in_force
+from hub.trail.models import AuditEvent
 from tests.support.contracts_fixtures import World
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from hub.audit.models import AuditEvent
 from hub.context import HubContext
+from hub.trail.models import AuditEvent
 from tests.support.contracts_fixtures import World
 
 

@@ -21,13 +21,13 @@ from sqlmodel import Session, col, select
 
 from contracts.dsp import messages, odrl
 from contracts.dsp.vocab import CONTEXT
-from hub.audit.models import AuditEvent
 from hub.context import HubContext
 from hub.contracts.models import Contract
 from hub.contracts.service import current_terms
 from hub.dataspace.models import DspNegotiation
 from hub.policy.bundle import PolicyBundle
 from hub.policy.inprocess import InProcessPolicyEngine
+from hub.trail.models import AuditEvent
 from tests.support.contracts_fixtures import FIELDS, World
 from tests.support.dsp_peer import Peer
 from tests.support.factories import new_siren

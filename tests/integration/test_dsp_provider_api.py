@@ -14,14 +14,14 @@ from sqlmodel import Session, col, func, select
 from contracts.dsp import messages
 from contracts.dsp.schema import validate
 from contracts.dsp.vocab import CONTEXT, Message
-from hub.audit.models import AuditEvent
-from hub.audit.trail import SYSTEM
 from hub.catalog.schemas import DatasetIn, Frequency
 from hub.catalog.service import create_dataset
 from hub.context import HubContext
 from hub.dataspace.models import DspNegotiation, DspTransfer
 from hub.registry.schemas import OrganisationIn, OrgKind
 from hub.registry.service import create_org
+from hub.trail.models import AuditEvent
+from hub.trail.writer import SYSTEM
 from tests.support.contracts_fixtures import World
 from tests.support.factories import new_siren
 

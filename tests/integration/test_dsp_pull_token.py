@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from contracts.dsp import messages
-from hub.audit.models import AuditEvent
 from hub.context import HubContext
 from hub.sandbox.models import QueryJob
+from hub.trail.models import AuditEvent
 from tests.support.contracts_fixtures import World
 from tests.support.dsp_peer import Peer
 

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from hub.app import create_app
-from hub.audit.models import AuditEvent
 from hub.auth import ALL_ROLES
 from hub.context import HubContext
 from hub.registry.models import Organisation, Project
+from hub.trail.models import AuditEvent
 from tests.support.factories import make_context, new_siren
 from tests.support.routes import api_routes, declared_roles
 

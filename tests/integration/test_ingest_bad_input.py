@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 from connector.pipeline.client import HubClient, HubRefused
 from contracts.batch_manifest import sign_manifest
 from contracts.connector_token import mint_connector_token
-from hub.audit.models import AuditEvent
 from hub.ingest.models import IngestBatch
+from hub.trail.models import AuditEvent
 from tests.support.ingest_batches import presigned
 from tests.support.ingest_fixtures import IngestSetup
 

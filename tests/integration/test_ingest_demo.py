@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from hub.ingest.demo import DEMO_STATEMENTS, push_demo_traces
+from demo.push import DEMO_STATEMENTS, push_demo_traces
 from tests.support.ingest_fixtures import IngestSetup
 
 

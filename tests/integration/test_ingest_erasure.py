@@ -13,12 +13,12 @@ from connector.pipeline.client import HubRefused
 from connector.pipeline.pseudonymise import Pseudonymiser
 from contracts.batch_manifest import sign_manifest
 from contracts.pseudonym import identifier_of
-from hub.audit.models import AuditEvent
-from hub.audit.trail import SYSTEM
 from hub.ingest.erasure import locate_pupil, purge_expired
 from hub.ingest.janitor import quarantine_stale
 from hub.ingest.models import IngestBatch
 from hub.pseudonym.service import pseudonym_for
+from hub.trail.models import AuditEvent
+from hub.trail.writer import SYSTEM
 from tests.support.contract_ref import ContractRef
 from tests.support.ingest_batches import Shipment, presigned, recent_day, statements
 from tests.support.ingest_cli import lake_column

@@ -16,13 +16,13 @@ import pyarrow.parquet as pq
 import pytest
 from sqlmodel import Session, select
 
-from hub.audit.trail import SYSTEM
 from hub.db import session_scope
 from hub.ingest.erasure import purge_expired
 from hub.ingest.integrity import LakeObjectAltered
 from hub.ingest.models import IngestBatch
 from hub.pseudonym.models import ErasureRewrite
 from hub.storage.local import LocalStore
+from hub.trail.writer import SYSTEM
 from tests.integration.test_erasure_register import (
     DPO_API,
     IDENTIFIER,

@@ -15,10 +15,10 @@ from sqlmodel import Session, select
 
 from connector.pipeline.client import HubRefused
 from contracts.batch_manifest import sign_manifest
-from hub.audit.models import AuditEvent
 from hub.ingest.models import IngestBatch
 from hub.sandbox.runtime import SandboxRuntime, install, uninstall
-from hub.sandbox.settings import SandboxSettings
+from hub.settings.sandbox import SandboxSettings
+from hub.trail.models import AuditEvent
 from tests.support.ingest_batches import Shipment, presigned
 from tests.support.ingest_fixtures import IngestSetup, ingest_setup, s3_settings
 from tests.support.ingest_queries import released_exact_job

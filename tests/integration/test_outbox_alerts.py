@@ -15,13 +15,13 @@ from kafka import KafkaConsumer, TopicPartition
 from sqlmodel import Session, col, select
 
 from hub.audit.alerts import ALERT_TOPIC, Finding, raise_alert
-from hub.audit.models import AuditAlert
 from hub.audit.schedule import RUNNERS
 from hub.bus.kafka import KafkaBus
 from hub.bus.models import OutboxEvent
 from hub.bus.outbox import Relay
-from hub.bus.settings import BusSettings
 from hub.db import session_scope
+from hub.settings.bus import BusSettings
+from hub.trail.models import AuditAlert
 from tests.support.factories import make_context
 from tests.support.ingest_fixtures import tansu_broker
 

@@ -13,18 +13,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from hub.audit.models import AuditEvent
-from hub.audit.trail import Actor, Resource, Why
 from hub.context import HubContext
 from hub.db import session_scope
+from hub.enforcement.data import sync_for
+from hub.enforcement.enforce import NO_ENGINE, check
 from hub.errors import Forbidden, PolicyUnavailable
 from hub.metrics import POLICY_DECISIONS
 from hub.policy.bundle import PolicyBundle
-from hub.policy.data import sync_for
-from hub.policy.enforce import NO_ENGINE, check
 from hub.policy.inprocess import InProcessPolicyEngine
 from hub.policy.port import PolicyDecision
 from hub.registry.models import Organisation, Researcher
+from hub.trail.models import AuditEvent
+from hub.trail.writer import Actor, Resource, Why
 from tests.support.contracts_fixtures import World
 from tests.support.factories import new_siren
 from tests.support.policy_fixtures import claire, claire_id, query_input

@@ -14,16 +14,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from hub.audit.trail import Resource, Why
 from hub.context import HubContext
 from hub.db import make_engine, session_scope
+from hub.enforcement.data import STALE_DATA, PolicyDataSync, sync_for
+from hub.enforcement.enforce import check, decide
 from hub.errors import Forbidden
 from hub.policy.bundle import PolicyBundle
-from hub.policy.data import STALE_DATA, PolicyDataSync, sync_for
-from hub.policy.enforce import check, decide
 from hub.policy.inprocess import InProcessPolicyEngine
 from hub.policy.port import PolicyDecision
 from hub.registry.models import Researcher
+from hub.trail.writer import Resource, Why
 from tests.support.contracts_fixtures import World
 from tests.support.factories import make_context
 from tests.support.policy_fixtures import claire, claire_id, query_input

@@ -16,19 +16,19 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from hub.audit.models import AuditEvent
 from hub.auth import Principal
 from hub.context import HubContext
 from hub.contracts.policy_data import contract_documents
 from hub.db import session_scope
+from hub.enforcement.data import bump_version, install
 from hub.errors import PolicyUnavailable
 from hub.ingest.gate import UploadScope, check_upload_policy
 from hub.policy.bundle import PolicyBundle
-from hub.policy.data import bump_version, install
 from hub.policy.opa_api import OpaApiServer
 from hub.policy.server import OpaServerPolicyEngine, client_for
 from hub.registry.models import Connector, Organisation
 from hub.sandbox import authorize
+from hub.trail.models import AuditEvent
 from tests.support.contracts_fixtures import World
 from tests.support.factories import new_siren
 

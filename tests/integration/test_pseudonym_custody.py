@@ -16,7 +16,7 @@ import pytest
 from hub.config import Settings
 from hub.pseudonym.custody import InProcessCustody, KeyCustody, Pkcs11Custody, open_pkcs11
 from hub.pseudonym.service import contract_key, register_digest
-from hub.pseudonym.settings import PseudonymSettings
+from hub.settings.pseudonym import PseudonymSettings
 from tests.support.contract_ref import ContractRef
 
 LIBRARY = "/usr/lib/softhsm/libsofthsm2.so"

@@ -27,11 +27,11 @@ from sqlmodel import Session, create_engine, select
 
 from connector.pipeline.client import HubRefused
 from contracts.pseudonym import pseudonym
-from hub.audit.models import AuditEvent
 from hub.config import Settings
 from hub.errors import ServiceUnavailable
 from hub.pseudonym.service import contract_key, custody, pseudonym_for, register_digest
-from hub.pseudonym.settings import PseudonymServiceSettings, PseudonymSettings
+from hub.settings.pseudonym import PseudonymServiceSettings, PseudonymSettings
+from hub.trail.models import AuditEvent
 from tests.support.browser import free_port
 from tests.support.contract_ref import ContractRef
 from tests.support.ingest_fixtures import IngestSetup, finalize_contract

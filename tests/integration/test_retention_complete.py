@@ -21,12 +21,12 @@ from connector.pipeline.client import HubRefused
 from connector.pipeline.runner import Target, push
 from connector.pipeline.state import PipelineState
 from contracts.batch_manifest import sign_manifest
-from hub.audit.models import AuditEvent
 from hub.audit.schedule import AuditScheduler
 from hub.catalog.models import Dataset
 from hub.contracts.models import ContractVersion
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.storage.s3 import S3Store
+from hub.trail.models import AuditEvent
 from tests.support.ingest_batches import Shipment, presigned, recent_day, statements
 from tests.support.ingest_fixtures import IngestSetup
 

@@ -14,8 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from hub.audit.models import AuditEvent
-from hub.audit.trail import Actor
 from hub.context import HubContext
 from hub.db import session_scope
 from hub.pseudonym.models import PupilUseDigest
@@ -23,6 +21,8 @@ from hub.pseudonym.service import use_digest, use_key
 from hub.registry import service as registry
 from hub.sandbox.airlock.models import OutputReview
 from hub.sandbox.runtime import uninstall
+from hub.trail.models import AuditEvent
+from hub.trail.writer import Actor
 from tests.support.sandbox_fixtures import (
     SandboxWorld,
     build_sandbox_world,

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlmodel import Session, select
 
-from hub.audit.models import AuditEvent
 from hub.cli import main
 from hub.context import HubContext
 from hub.sandbox.airlock.models import OutputHold, OutputReview
 from hub.sandbox.runtime import uninstall
+from hub.trail.models import AuditEvent
 from hub.web.csrf import CSRF_FIELD
 from tests.integration.test_sandbox_airlock import BY_SCHOOL, held, lake_sql
 from tests.support.browser import LiveHub

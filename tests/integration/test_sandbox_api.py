@@ -13,11 +13,11 @@ import pyarrow.parquet as pq
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from hub.audit.models import AuditEvent
 from hub.context import HubContext
 from hub.sandbox.jobs import ACTIVE
 from hub.sandbox.runtime import SandboxRuntime, install, uninstall
-from hub.sandbox.settings import SandboxSettings
+from hub.settings.sandbox import SandboxSettings
+from hub.trail.models import AuditEvent
 from tests.support.contracts_fixtures import World
 from tests.support.sandbox_fixtures import (
     RUNAWAY,

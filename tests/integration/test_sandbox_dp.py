@@ -17,12 +17,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from hub.audit.chain import seal_now
-from hub.audit.models import AuditEvent
 from hub.context import HubContext
 from hub.sandbox.dp.models import BudgetSpend
 from hub.sandbox.jobs import RUN_FAILED
 from hub.sandbox.runtime import uninstall
+from hub.trail.chain import seal_now
+from hub.trail.models import AuditEvent
 from tests.support.sandbox_fixtures import SandboxWorld, build_sandbox_world
 
 PUPILS = 1000  # 250 in each of 4 schools

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from hub.audit.models import AuditEvent
-from hub.audit.trail import Actor
 from hub.db import session_scope
 from hub.registry import service as registry
+from hub.trail.models import AuditEvent
+from hub.trail.writer import Actor
 from tests.support.sandbox_fixtures import SandboxWorld, suspend_contract
 
 BY_SCHOOL = (

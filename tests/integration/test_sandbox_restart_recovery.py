@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from hub.app import create_app
-from hub.audit.models import AuditEvent
 from hub.auth import Principal
 from hub.config import Settings
 from hub.context import HubContext
@@ -28,6 +27,7 @@ from hub.sandbox.airlock.models import OutputHold
 from hub.sandbox.models import QueryJob
 from hub.sandbox.runtime import SandboxRuntime, runtime_for, uninstall
 from hub.sandbox.scope import RegistryContracts
+from hub.trail.models import AuditEvent
 from tests.support.factories import make_context
 from tests.support.sandbox_fixtures import (
     PURPOSE,

@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import select
 
-from hub.audit.models import AuditEvent
 from hub.context import HubContext
 from hub.db import session_scope
 from hub.sandbox.airlock.models import OutputHold
@@ -24,6 +23,7 @@ from hub.sandbox.dp.models import BudgetSpend
 from hub.sandbox.models import QueryJob
 from hub.sandbox.retention import purge_results
 from hub.sandbox.runtime import uninstall
+from hub.trail.models import AuditEvent
 from tests.support.sandbox_fixtures import SandboxWorld, build_sandbox_world
 
 SQL = "SELECT school_id, count(*) AS n FROM statements GROUP BY 1"

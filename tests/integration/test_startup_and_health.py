@@ -17,8 +17,8 @@ from hub.config import DEV_HUB_SECRET, DatabaseSettings, Settings
 from hub.context import HubContext
 from hub.errors import ServiceUnavailable
 from hub.keys import is_held, load_or_create_key
-from hub.pseudonym.settings import DEV_SERVICE_TOKEN, PseudonymServiceSettings, PseudonymSettings
 from hub.secrets import SANDBOX_PROJECT_LABEL, UPLOAD_URL_LABEL, derive_key, weakness
+from hub.settings.pseudonym import DEV_SERVICE_TOKEN, PseudonymServiceSettings, PseudonymSettings
 from hub.storage.factory import upload_secret
 
 Auth = Callable[..., dict[str, str]]

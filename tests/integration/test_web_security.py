@@ -13,9 +13,9 @@ from sqlmodel import Session, col, select
 
 from hub.app import create_app
 from hub.audit import alerts
-from hub.audit.models import AuditEvent
 from hub.auth import ALL_ROLES
 from hub.context import HubContext
+from hub.trail.models import AuditEvent
 from hub.web.csrf import CSRF_COOKIE, CSRF_FIELD, csrf_protect
 from hub.web.session import COOKIE
 from tests.support.contracts_fixtures import World

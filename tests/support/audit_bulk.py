@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from hub.audit.hashing import compute_hash, utc_text
-from hub.audit.models import GENESIS_HASH
-from hub.audit.stream import StoredEvent
+from hub.trail.hashing import compute_hash, utc_text
+from hub.trail.models import GENESIS_HASH
+from hub.trail.stream import StoredEvent
 
 COLUMNS = StoredEvent._fields
 START = datetime(2025, 1, 1, tzinfo=UTC)

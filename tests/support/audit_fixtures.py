@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, text
 
-from hub.audit.stream import EVENTS
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, compute_hash, record
 from hub.cli import main
 from hub.context import HubContext
 from hub.db import session_scope
+from hub.trail.stream import EVENTS
+from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, compute_hash, record
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

@@ -24,10 +24,10 @@ from connector.pipeline.client import HubClient
 from connector.pipeline.lake import COLUMNS
 from hub.app import create_app
 from hub.bus.port import Handler
-from hub.bus.settings import BusSettings
 from hub.context import HubContext
+from hub.settings.bus import BusSettings
+from hub.settings.storage import StorageSettings
 from hub.storage.s3 import S3Store
-from hub.storage.settings import StorageSettings
 from tests.support.browser import free_port, serve
 from tests.support.contracts_fixtures import World, build_world, dataset_body, public_pem
 from tests.support.factories import make_context

@@ -16,13 +16,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from hub.audit.trail import Actor
+from hub.enforcement.data import DOCUMENTS
 from hub.policy.bundle import PolicyBundle
-from hub.policy.data import DOCUMENTS
 from hub.policy.inprocess import InProcessPolicyEngine
 from hub.policy.opa_api import OpaApiServer
 from hub.policy.port import PolicyEngine
 from hub.policy.server import OpaServerPolicyEngine, client_for
+from hub.trail.writer import Actor
 from tests.support.browser import free_port
 from tests.support.contracts_fixtures import World
 

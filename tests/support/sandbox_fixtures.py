@@ -24,7 +24,6 @@ from contracts.model import (
     LegalBasis,
     ReleaseMode,
 )
-from hub.audit.trail import Actor
 from hub.context import HubContext
 from hub.contracts.models import Contract, ContractVersion
 from hub.db import session_scope
@@ -33,8 +32,9 @@ from hub.registry import schemas as rs
 from hub.registry import service as registry
 from hub.sandbox.runtime import SandboxRuntime, install, uninstall
 from hub.sandbox.scope import LAKE_COLUMNS, RegistryContracts
-from hub.sandbox.settings import SandboxSettings
+from hub.settings.sandbox import SandboxSettings
 from hub.storage.s3 import S3Store
+from hub.trail.writer import Actor
 from tests.support.factories import new_siren
 from tests.support.web import form
 

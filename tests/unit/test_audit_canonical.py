@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from contracts.canonical import canonical_json
-from hub.audit.canonical import audit_canonical
+from hub.trail.canonical import audit_canonical
 
 TRICKY = [
     "é",

@@ -8,9 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from hub.audit.schedule import configured_tasks, periods
-from hub.audit.settings import AuditSettings
-from hub.audit.ui import every_label
 from hub.config import Settings
+from hub.settings.audit import AuditSettings
+from hub.web.audit import every_label
 
 
 def test_production_defaults_run_every_task() -> None:

@@ -30,17 +30,17 @@ import pyarrow as pa
 from sqlmodel import Session, col, select
 
 from hub.audit.pupil import record_use
-from hub.audit.trail import Actor, Decision, Resource, Why
 from hub.auth import Principal, Role
 from hub.context import HubContext
+from hub.enforcement import enforce
 from hub.errors import NotFound, ValidationFailed
-from hub.policy import enforce
 from hub.sandbox import authorize, rewrite, sqlcheck
 from hub.sandbox.airlock import findings
 from hub.sandbox.airlock.models import PENDING, REJECTED, RELEASED, OutputHold, OutputReview
 from hub.sandbox.events import record_job_event
 from hub.sandbox.models import QueryJob
 from hub.sandbox.scope import ContractPart, ProjectScope
+from hub.trail.writer import Actor, Decision, Resource, Why
 
 REVIEW = "edh/sandbox/review"
 APPROVALS_NEEDED = 2

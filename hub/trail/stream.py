@@ -10,8 +10,8 @@ import orjson
 from sqlalchemy import Row, select
 from sqlmodel import Session
 
-from hub.audit.hashing import utc_text
-from hub.audit.models import AuditEvent
+from hub.trail.hashing import utc_text
+from hub.trail.models import AuditEvent
 
 CHUNK = 10_000
 EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""The end of ``edh demo``: the demo researcher runs one query and reads its report."""
+"""The end of ``edh-demo``: the demo researcher runs one query and reads its report."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hub.errors import HubError
 from hub.sandbox import jobs
 from hub.sandbox.models import QueryJob
 from hub.sandbox.runtime import runtime_for
-from hub.sandbox.web import STATUS_LABELS
 from hub.web.labels import reason
+from hub.web.research import STATUS_LABELS
 
 DEMO_SQL = (  # the shape released under differential privacy: per pupil, then per school
     "WITH p AS (SELECT pupil_id, any_value(school_id) AS school_id, count(*) AS n_statements "

@@ -2,7 +2,7 @@
 
 ``record`` writes the event inside the caller's transaction, so the change and its event
 commit together or not at all; right after that commit the event is sealed into the hash
-chain (see :mod:`hub.audit.chain`: one lock for a batch of events, so concurrent requests
+chain (see :mod:`hub.trail.chain`: one lock for a batch of events, so concurrent requests
 never fork the chain nor wait on each other's commits). ``record_many`` records several.
 ``record_now`` records events that stand alone (a refusal, a read): they are chained and
 committed before it returns, grouped with other threads' events in one transaction.
@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from hub.audit.chain import (
+from hub.trail.chain import (
     PENDING,
     PENDING_FLAG,
     chain_head,
@@ -29,8 +29,8 @@ from hub.audit.chain import (
     insert_rows,
     seal,
 )
-from hub.audit.hashing import EventRow, compute_hash, event_body, utc_text
-from hub.audit.models import AuditEvent
+from hub.trail.hashing import EventRow, compute_hash, event_body, utc_text
+from hub.trail.models import AuditEvent
 
 __all__ = [
     "SYSTEM",

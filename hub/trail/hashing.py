@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from contracts.canonical import sha256_hex
-from hub.audit.canonical import audit_canonical
-from hub.registry.models import as_utc
+from contracts.clock import as_utc
+from hub.trail.canonical import audit_canonical
 
 
 def utc_text(ts: datetime | str) -> str:

@@ -1,4 +1,4 @@
-"""``edh demo``: the hub on embedded defaults with seed data, and what to open."""
+"""``edh-demo``: the hub on embedded defaults with seed data, and what to open."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, select
 
-from hub.audit.trail import SYSTEM
+from demo.push import announce_demo_push
 from hub.config import Settings
 from hub.context import HubContext
 from hub.contracts.demo import DEMO_PURPOSE, walk_demo_contract
 from hub.db import session_scope
-from hub.ingest.demo import announce_demo_push
 from hub.registry import schemas, service
 from hub.registry.models import Organisation
+from hub.trail.writer import SYSTEM
 
 
 @dataclass
@@ -203,7 +203,7 @@ def run_demo(*, host: str, port: int, data_dir: str, serve: bool) -> int:
     print(f"  contrat en vigueur : {contract_file} (vérifier : edh contracts verify <fichier>)")
     print_pages(base)
     print_tokens(tokens, settings.auth.token_ttl_seconds)
-    from hub.sandbox.demo import print_demo_query
+    from demo.research import print_demo_query
 
     print_demo_query(ctx, ids.project_id, "claire.martin")
     print(f"  exemple : curl -H 'Authorization: Bearer <jeton opérateur>' {base}/api/v1/projects")

@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, Why, record, record_now
 from hub.context import HubContext
+from hub.enforcement import data
 from hub.errors import Forbidden, PolicyUnavailable
 from hub.metrics import record_policy_decision
-from hub.policy import data
 from hub.policy.decisions import unavailable
 from hub.policy.port import PolicyDecision
+from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record, record_now
 
 NO_ENGINE = "no policy engine is configured"
 

@@ -50,7 +50,7 @@ class AuditEvent(EventFields, table=True):
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
-    seal: str | None = Field(default=None, max_length=64)  # see hub.audit.seal; not hashed
+    seal: str | None = Field(default=None, max_length=64)  # see hub.trail.seal; not hashed
 
 
 class AuditPending(EventFields, table=True):

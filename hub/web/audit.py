@@ -17,12 +17,12 @@ from hub.audit.api import stream_export
 from hub.audit.checkpoints import list_checkpoints, load_signer
 from hub.audit.pupil import PURPOSE, pupil_report
 from hub.audit.search import event_dict, parse_filter, search_page
-from hub.audit.stream import EVENTS
-from hub.audit.trail import Actor
 from hub.auth import Principal, Role
 from hub.deps import SessionDep, hub_context
 from hub.errors import NotFound, TooManyRequests, ValidationFailed
 from hub.params import EventSeq, bounded_int
+from hub.trail.stream import EVENTS
+from hub.trail.writer import Actor
 from hub.web.csrf import csrf_protect
 from hub.web.names import names_for
 from hub.web.session import page_roles, ui_principal

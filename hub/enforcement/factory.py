@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hub.config import PolicySettings
 from hub.context import HubContext
+from hub.enforcement.data import PolicyDataSync, install
 from hub.policy.bundle import PolicyBundle
-from hub.policy.data import PolicyDataSync, install
 from hub.policy.inprocess import InProcessPolicyEngine
 from hub.policy.port import PolicyEngine, PolicyEngineError
 from hub.policy.server import OpaServerPolicyEngine, client_for

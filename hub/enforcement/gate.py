@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from hub.audit.trail import Resource, Why
 from hub.auth import Principal, Role, require
 from hub.deps import SessionDep, actor_of, hub_context
-from hub.policy.enforce import check
+from hub.enforcement.enforce import check
+from hub.trail.writer import Resource, Why
 
 ADMIN_REGISTRY = "edh/admin/registry"
 

@@ -44,7 +44,7 @@ def _eval(args: argparse.Namespace) -> int:
 
     from hub.config import Settings
     from hub.db import make_engine, upgrade
-    from hub.policy.data import publish
+    from hub.enforcement.data import publish
     from hub.policy.inprocess import InProcessPolicyEngine
 
     text = sys.stdin.read() if args.input == "-" else Path(args.input).read_text("utf-8")

@@ -26,12 +26,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from hub.audit.models import AuditHead
-from hub.audit.stream import EVENTS, iter_rows
 from hub.config import Settings
 from hub.errors import HubError
+from hub.trail.key import load_audit_key
+from hub.trail.models import AuditHead
+from hub.trail.stream import EVENTS, iter_rows
 
-log = logging.getLogger("hub.audit.seal")
+log = logging.getLogger("hub.trail.seal")
 SEAL_INFO = b"edh-audit-event-seal-v1"
 TAG = 16
 _LOCK = threading.Lock()
@@ -60,10 +61,8 @@ class _KeySource:
 
     def get(self) -> bytes | None:
         if self.key is None:
-            from hub.audit.checkpoints import load_signer
-
             try:
-                self.key = seal_key_of(load_signer(self.settings or Settings()).key)
+                self.key = seal_key_of(load_audit_key(self.settings or Settings()))
             except Exception:  # reported; the caller refuses to seal
                 log.exception("the audit key cannot be loaded: events stay pending")
         return self.key

@@ -16,7 +16,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from hub.audit.trail import Actor, Decision, EventDraft, Resource, record_now
 from hub.auth import public_endpoint
 from hub.context import HubContext
 from hub.db import session_scope
@@ -33,6 +32,7 @@ from hub.ingest.grants import CLOSED, grant_open
 from hub.params import SQL_INT_MAX
 from hub.storage.local import LocalStore
 from hub.storage.port import InvalidKey, ObjectExists
+from hub.trail.writer import Actor, Decision, EventDraft, Resource, record_now
 
 router = APIRouter(prefix="/storage", tags=["storage"], dependencies=[Depends(public_endpoint)])
 URL_HOLDER = Actor(sub="presigned-url", role="uploader")

@@ -1,6 +1,6 @@
 """The chain itself: its head, and sealing of pending and stand-alone events.
 
-``record`` (see :mod:`hub.audit.trail`) only inserts the event into ``audit_pending`` in
+``record`` (see :mod:`hub.trail.writer`) only inserts the event into ``audit_pending`` in
 the caller's transaction, so concurrent requests commit in parallel (PostgreSQL groups
 their commits). Right after a transaction that recorded events commits, the engine's
 :class:`GroupCommitter` runs :func:`seal`: it locks the head row and moves every committed
@@ -44,11 +44,11 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.sql import ClauseElement
 from sqlmodel import Session
 
-from hub.audit.hashing import compute_hash
-from hub.audit.models import GENESIS_HASH, AuditEvent, AuditHead, AuditPending
-from hub.audit.seal import event_seal, seal_key
 from hub.db import base_engine, make_engine
 from hub.errors import HubError
+from hub.trail.hashing import compute_hash
+from hub.trail.models import GENESIS_HASH, AuditEvent, AuditHead, AuditPending
+from hub.trail.seal import event_seal, seal_key
 
 CHAIN_LOCK_KEY = 0x45444841  # "EDHA": the advisory lock guarding the chain head
 PENDING_FLAG = "edh_audit_pending"
@@ -133,7 +133,7 @@ def _chain(
 
 def seal(session: Session, new_rows: Sequence[dict[str, Any]] = ()) -> int:
     """Chain every committed pending event, oldest first, then ``new_rows`` (pending-row
-    dicts, see :mod:`hub.audit.trail`); returns how many events were chained.
+    dicts, see :mod:`hub.trail.writer`); returns how many events were chained.
 
     Runs in ``session``'s transaction with the chain head locked; idempotent (a second
     call finds nothing pending). Raises only database errors.
@@ -147,7 +147,7 @@ def seal_on(
     conn: Connection, new_rows: Sequence[dict[str, Any]] = (), key: bytes | None = None
 ) -> int:
     """:func:`seal` on a plain connection (what the group committer uses), each event
-    sealed with ``key`` (see :mod:`hub.audit.seal`); ``AuditUnavailable`` without one."""
+    sealed with ``key`` (see :mod:`hub.trail.seal`); ``AuditUnavailable`` without one."""
     if key is None:
         raise AuditUnavailable("the audit key is unavailable: events stay pending")
     head, rows = _lock_and_read(conn)
