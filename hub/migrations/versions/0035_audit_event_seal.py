@@ -1,4 +1,4 @@
-"""audit: each event's seal (a MAC by the hub's audit key, see hub.audit.seal), and the
+"""audit: each event's seal (a MAC by the hub's audit key, see hub.trail.seal), and the
 first sequence number that must be sealed (events appended before this revision are not)
 
 Revision ID: 0035_audit_event_seal
