@@ -1,13 +1,16 @@
 # METADATA
 # title: Data space (Dataspace Protocol 2025-1)
 # description: |
-#   Decisions edh/dataspace/dataset, edh/dataspace/negotiate, edh/dataspace/terms and
-#   edh/dataspace/transfer.
+#   Decisions edh/dataspace/dataset, edh/dataspace/negotiate, edh/dataspace/terms,
+#   edh/dataspace/transfer, edh/dataspace/agreement and edh/dataspace/pull.
 #   Input: subject {sub, role, org} (the participant acting), today, participant
 #   {id, trusted}; dataset {id, offered} for dataset; negotiation {counterparty,
 #   state}, step and sender for negotiate; terms {constraints [{leftOperand,
 #   operator}], problems [...]} for terms; agreement {assignee, state}, contract
-#   {in_force} and format for transfer. The state machine itself (which step is legal in which state) is the
+#   {in_force} and format for transfer; negotiation {consumer_org, dataset} and contract
+#   {lab, datasets, in_force, problems, taken} for agreement; transfer {exists, state},
+#   granted and token {contract, project} and contract {in_force, problems} for pull.
+#   The state machine itself (which step is legal in which state) is the
 #   protocol's, checked by contracts.dsp.states: these rules decide who may act.
 package edh.decisions.dataspace
 
@@ -127,4 +130,84 @@ transfer_deny contains "the agreement's contract is not in force" if {
 
 transfer_deny contains "the hub does not serve this format" if {
 	not object.get(lib.obj, "format", "") in formats
+}
+
+# Reasons (strings) the hub found why the contract does not let data flow today.
+contract_reasons contains msg if {
+	some problem in object.get(lib.obj, ["contract", "problems"], [])
+	msg := sprintf("%v", [problem])
+}
+
+contract_reasons contains "the contract is not in force" if {
+	not object.get(lib.obj, ["contract", "in_force"], false) == true
+	count(object.get(lib.obj, ["contract", "problems"], [])) == 0
+}
+
+# METADATA
+# description: |
+#   A contract becomes the agreement of a negotiation of the hub as provider only when it
+#   is in force, made for the lab the consumer acts for, covers the negotiated dataset and
+#   is not yet the agreement of another negotiation (one agreement per contract version).
+agreement := lib.decision(agreement_deny, count(agreement_deny) == 0, "the contract may be this negotiation's agreement")
+
+agreement_deny contains msg if some msg in lib.input_problems
+
+agreement_deny contains msg if some msg in contract_reasons
+
+agreement_deny contains "the consumer does not act for the contract's lab" if {
+	not consumer_of_contract_lab
+}
+
+consumer_of_contract_lab if {
+	lab := object.get(lib.obj, ["contract", "lab"], "")
+	is_string(lab)
+	lab != ""
+	object.get(lib.obj, ["negotiation", "consumer_org"], null) == lab
+}
+
+agreement_deny contains "the contract does not cover the negotiated dataset" if {
+	not object.get(lib.obj, ["negotiation", "dataset"], null) in object.get(lib.obj, ["contract", "datasets"], [])
+}
+
+agreement_deny contains "this contract version is already the agreement of a negotiation" if {
+	not object.get(lib.obj, ["contract", "taken"], true) == false
+}
+
+# METADATA
+# description: |
+#   A scoped pull token opens a query only while its transfer exists and is STARTED, the
+#   transfer's agreement grants exactly the token's contract and project, and that
+#   contract is in force.
+pull := lib.decision(pull_deny, count(pull_deny) == 0, "the token may query its transfer's project now")
+
+pull_deny contains msg if some msg in lib.input_problems
+
+pull_deny contains "no such transfer" if {
+	not object.get(lib.obj, ["transfer", "exists"], false) == true
+}
+
+pull_deny contains msg if {
+	object.get(lib.obj, ["transfer", "exists"], false) == true
+	state := object.get(lib.obj, ["transfer", "state"], "")
+	state != "STARTED"
+	msg := sprintf("the transfer is %v, not STARTED", [state])
+}
+
+pull_deny contains "the transfer grants no project of the hub" if {
+	object.get(lib.obj, ["transfer", "exists"], false) == true
+	not token_scope_granted
+}
+
+token_scope_granted if {
+	granted := object.get(lib.obj, "granted", {})
+	token := object.get(lib.obj, "token", {})
+	is_string(granted.project)
+	granted.project != ""
+	granted.contract == token.contract
+	granted.project == token.project
+}
+
+pull_deny contains msg if {
+	token_scope_granted
+	some msg in contract_reasons
 }

@@ -66,3 +66,56 @@ test_problems_found_in_the_terms_are_reasons if {
 	d := dataspace.terms with input as object.union(base, {"terms": {"constraints": [], "problems": ["the request lacks purpose"]}})
 	d.reasons == ["the request lacks purpose"]
 }
+
+hub := {"subject": {"sub": "system", "role": "system"}, "today": "2026-12-06"}
+
+binding := {"negotiation": {"consumer_org": "lab1", "dataset": "d1"}, "contract": {"lab": "lab1", "datasets": ["d1", "d2"], "in_force": true, "problems": [], "taken": false}}
+
+test_contract_in_force_of_the_consumers_lab_is_the_agreement if {
+	dataspace.agreement.allow with input as object.union(hub, binding)
+}
+
+test_agreement_refused_for_another_lab_another_dataset_and_a_taken_version if {
+	facts := {"negotiation": {"consumer_org": "lab2", "dataset": "d9"}, "contract": object.union(binding.contract, {"taken": true})}
+	d := dataspace.agreement with input as object.union(hub, facts)
+	d.reasons == ["the consumer does not act for the contract's lab", "the contract does not cover the negotiated dataset", "this contract version is already the agreement of a negotiation"]
+}
+
+test_agreement_refused_with_the_contracts_problems if {
+	facts := object.union(binding, {"contract": {"in_force": false, "problems": ["contract c1 is suspended: audit"]}})
+	d := dataspace.agreement with input as object.union(hub, facts)
+	d.reasons == ["contract c1 is suspended: audit"]
+}
+
+test_agreement_refused_fail_closed_on_missing_facts if {
+	d := dataspace.agreement with input as hub
+	d.reasons == ["the consumer does not act for the contract's lab", "the contract does not cover the negotiated dataset", "the contract is not in force", "this contract version is already the agreement of a negotiation"]
+}
+
+token := {"subject": {"sub": "dsp-transfer:t1", "role": "dsp_participant"}, "today": "2026-12-06"}
+
+started := {"transfer": {"exists": true, "state": "STARTED"}, "granted": {"contract": "c1", "project": "p1"}, "token": {"contract": "c1", "project": "p1"}, "contract": {"in_force": true, "problems": []}}
+
+test_pull_allowed_while_started_under_a_contract_in_force if {
+	dataspace.pull.allow with input as object.union(token, started)
+}
+
+test_pull_refused_once_the_transfer_is_suspended if {
+	d := dataspace.pull with input as object.union(token, object.union(started, {"transfer": {"state": "SUSPENDED"}}))
+	d.reasons == ["the transfer is SUSPENDED, not STARTED"]
+}
+
+test_pull_refused_for_another_project_than_granted if {
+	d := dataspace.pull with input as object.union(token, object.union(started, {"token": {"project": "p2"}}))
+	d.reasons == ["the transfer grants no project of the hub"]
+}
+
+test_pull_refused_when_the_contract_is_not_in_force if {
+	d := dataspace.pull with input as object.union(token, object.union(started, {"contract": {"in_force": false, "problems": ["contract c1 expired on 2026-01-01"]}}))
+	d.reasons == ["contract c1 expired on 2026-01-01"]
+}
+
+test_pull_refused_without_a_transfer if {
+	d := dataspace.pull with input as token
+	d.reasons == ["no such transfer"]
+}

@@ -8,8 +8,9 @@ the contract is in force (a suspended, terminated or expired contract grants not
 a contract's suspension or termination ends what its agreements opened (:func:`withdraw`).
 A contract opened by a consumer's request (``hub.dataspace.terms``) is linked to its
 negotiation; once FINALIZED the hub sends it as the agreement by itself
-(:func:`agree_linked`), and a terminated one (e.g. rejected by the ethics committee) ends
-the negotiation.
+(:func:`agree_linked`); whether a contract may be a negotiation's agreement is Rego's
+decision ``edh/dataspace/agreement`` (:func:`agreement_decision`), and a terminated one
+(e.g. rejected by the ethics committee) ends the negotiation.
 """
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ from hub.dataspace.identity import tck_mode
 from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
 from hub.dataspace.node import Node
 from hub.dataspace.outbox import DeliveryFailed
-from hub.errors import Conflict, HubError, InvalidTransition, NotFound
+from hub.enforcement.enforce import decide
+from hub.errors import HubError, InvalidTransition, NotFound, PolicyUnavailable
+from hub.policy.port import PolicyDecision
 from hub.trail.writer import SYSTEM, Decision, EventDraft, Resource, record_now
 
 log = logging.getLogger("hub.dataspace")
 
 ORG_PREFIX = "urn:edh:org:"
+AGREEMENT = "edh/dataspace/agreement"
 
 
 def agreement_id(contract: Contract) -> str:
@@ -53,33 +57,51 @@ def acts_for(session: Session, participant_id: str) -> str | None:
     return trusted.organisation_id if trusted else None
 
 
-def binding_problems(session: Session, row: DspNegotiation, contract: Contract) -> list[str]:
-    """Why ``contract`` cannot be the agreement of negotiation ``row`` (empty if it can)."""
-    _, problems = is_in_force(contract, date.today())
-    if acts_for(session, row.counterparty) != contract.lab_id:
-        problems.append("the consumer does not act for the contract's lab")
-    if row.dataset_id not in current_terms(session, contract).datasets:
-        problems.append("the contract does not cover the negotiated dataset")
-    return problems
+def agreement_decision(
+    node: Node, session: Session, row: DspNegotiation, contract: Contract
+) -> PolicyDecision:
+    """Rego's decision (``edh/dataspace/agreement``) whether ``contract`` may be the
+    agreement of negotiation ``row``, with its reasons; without an engine, a refusal."""
+    in_force, problems = is_in_force(contract, date.today())
+    taken = select(DspNegotiation).where(DspNegotiation.agreement_id == agreement_id(contract))
+    facts = {
+        "negotiation": {
+            "consumer_org": acts_for(session, row.counterparty),
+            "dataset": row.dataset_id,
+        },
+        "contract": {
+            "lab": contract.lab_id,
+            "datasets": list(current_terms(session, contract).datasets),
+            "in_force": in_force,
+            "problems": problems,
+            "taken": session.exec(taken).first() is not None,
+        },
+    }
+    return decide(node.ctx, session, AGREEMENT, facts, SYSTEM, date.today())
 
 
 def contract_for_agreement(
     node: Node, session: Session, pid: str, contract_id: str
 ) -> tuple[DspNegotiation, Contract]:
-    """The hub's provider negotiation ``pid`` and the contract that may be its agreement;
-    raises ``NotFound``, ``InvalidTransition`` (with the reasons) or ``Conflict`` (the
-    contract's version is already another negotiation's agreement)."""
+    """The hub's provider negotiation ``pid`` and the contract that may be its agreement
+    (Rego's ``edh/dataspace/agreement``); raises ``NotFound``, ``InvalidTransition`` (the
+    policy's refusal, its reasons in ``reasons``) or ``PolicyUnavailable`` (no engine
+    answered: refused, fail closed)."""
     row = session.get(DspNegotiation, pid)
     if row is None or row.role != Role.PROVIDER:
         raise NotFound("no such negotiation of the hub as provider")
     contract = get_contract(session, contract_id)
-    problems = binding_problems(session, row, contract)
-    if problems:
-        raise InvalidTransition("; ".join(problems), allowed=[])
-    taken = select(DspNegotiation).where(DspNegotiation.agreement_id == agreement_id(contract))
-    if session.exec(taken).first() is not None:
-        raise Conflict("this contract version is already the agreement of a negotiation")
-    return row, contract
+    outcome = agreement_decision(node, session, row, contract)
+    if outcome.allow:
+        return row, contract
+    refusal = PolicyUnavailable if outcome.outage else InvalidTransition
+    raise refusal(
+        "; ".join(outcome.reasons),
+        allowed=[],
+        reasons=list(outcome.reasons),
+        decision=AGREEMENT,
+        bundle_hash=outcome.bundle_hash,
+    )
 
 
 def transfer_facts(
@@ -136,20 +158,23 @@ def agree_linked(node: Node, contract_id: str) -> None:
                 negotiation.agree(node, session, pid, by=node.participant_id, contract=contract)
             except HubError as exc:
                 session.rollback()
-                _refused(node, session, pid, exc.detail)
+                _refused(session, pid, exc)
             except DeliveryFailed as exc:
                 log.warning("the consumer of %s did not take its agreement: %s", pid, exc)
             except Exception:
                 log.exception("agreement of negotiation %s failed", pid)
 
 
-def _refused(node: Node, session: Session, pid: str, reason: str) -> None:
+def _refused(session: Session, pid: str, exc: HubError) -> None:
+    """Audit why the linked contract was not sent as ``pid``'s agreement: the policy's
+    reasons (and its decision and bundle) when it decided, else the error's detail."""
     draft = EventDraft(
         SYSTEM,
         "dsp_negotiation.agreed.refused",
         Resource("dsp_negotiation", pid),
         decision=Decision.DENY,
-        reasons=[reason],
+        reasons=list(exc.extra.get("reasons") or [exc.detail]),
+        details={k: exc.extra[k] for k in ("decision", "bundle_hash") if k in exc.extra},
     )
     record_now(session.get_bind(), draft)
 

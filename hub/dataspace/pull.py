@@ -7,11 +7,12 @@ agreement's project, behind a token scoped to that transfer; never raw data.
 (``dsp_transfer.token.issued``: its ``jti`` and expiry, never the token). The address is
 ``POST /api/v1/dataspace/transfers/{pid}/queries`` (``router``): it takes the token only
 for its own transfer, signed by this hub, unexpired, while the transfer is STARTED and its
-contract in force (so the token ends with the transfer: suspended, completed or
-terminated, it opens nothing), then submits the query to the sandbox on the token's
-project, never another, as the lab's researcher the body names: the sandbox's Rego
-decides as for any query (an accredited researcher, member of the project, the
-contract's purpose, tables and columns). Every refusal is audited with its reasons.
+contract in force (Rego's decision ``edh/dataspace/pull``, so the token ends with the
+transfer: suspended, completed or terminated, it opens nothing), then submits the query
+to the sandbox on the token's project, never another, as the lab's researcher the body
+names: the sandbox's Rego decides as for any query (an accredited researcher, member of
+the project, the contract's purpose, tables and columns). Every refusal is audited with
+its reasons.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from hub.dataspace.identity import Participant
 from hub.dataspace.models import DspTransfer
 from hub.dataspace.negotiation import finalized_agreement
 from hub.dataspace.node import Node
-from hub.errors import Forbidden, Unauthorized
+from hub.enforcement.enforce import decide
+from hub.errors import Forbidden, PolicyUnavailable, Unauthorized
+from hub.policy.port import PolicyDecision
 from hub.sandbox import jobs
 from hub.sandbox.api import JobOut, job_out
 from hub.sandbox.runtime import runtime_for
@@ -41,6 +44,7 @@ from hub.trail.writer import Decision, EventDraft, Resource, record, record_now
 
 SCOPE = "dsp-transfer"
 PULL_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"
+PULL = "edh/dataspace/pull"
 
 router = APIRouter(prefix="/api/v1/dataspace", tags=["dataspace"])
 
@@ -107,16 +111,43 @@ def _claims(node: Node, token: str, pid: str) -> dict[str, Any]:
     return claims
 
 
-def grant_problems(session: Session, row: DspTransfer | None, claims: dict[str, Any]) -> list[str]:
-    """Why the token opens nothing now (empty when it may query its project)."""
-    if row is None:
-        return ["no such transfer"]
-    problems = [] if row.state == "STARTED" else [f"the transfer is {row.state}, not STARTED"]
-    contract_id, project_id = _scope(session, row)
-    if not project_id or (contract_id, project_id) != (claims["contract"], claims["project"]):
-        return [*problems, "the transfer grants no project of the hub"]
-    _, reasons = is_in_force(get_contract(session, contract_id), date.today())
-    return problems + reasons
+def pull_decision(
+    node: Node, session: Session, row: DspTransfer | None, claims: dict[str, Any]
+) -> PolicyDecision:
+    """Rego's decision (``edh/dataspace/pull``) whether the token may query its project
+    now, on the facts of its transfer; without an engine, a refusal (fail closed)."""
+    facts: dict[str, Any] = {"transfer": {"exists": row is not None}}
+    if row is not None:
+        contract_id, project_id = _scope(session, row)
+        facts["transfer"]["state"] = row.state
+        facts["granted"] = {"contract": contract_id, "project": project_id}
+        facts["token"] = {"contract": claims.get("contract"), "project": claims.get("project")}
+        if project_id:
+            in_force, reasons = is_in_force(get_contract(session, contract_id), date.today())
+            facts["contract"] = {"in_force": in_force, "problems": reasons}
+    actor = Participant(str(claims["sub"]), True, "").actor()
+    return decide(node.ctx, session, PULL, facts, actor, date.today())
+
+
+def _refuse(session: Session, pid: str, claims: dict[str, Any], outcome: PolicyDecision) -> None:
+    """Audit the policy's refusal with its reasons and raise it: ``Forbidden``, or
+    ``PolicyUnavailable`` when no engine answered (nothing was decided)."""
+    reasons = list(outcome.reasons)
+    session.rollback()
+    record_now(
+        session.get_bind(),
+        EventDraft(
+            Participant(str(claims["sub"]), True, "").actor(),
+            "dsp_transfer.query.refused",
+            Resource("dsp_transfer", pid),
+            decision=Decision.DENY,
+            reasons=reasons,
+            details={"decision": PULL, "bundle_hash": outcome.bundle_hash},
+        ),
+    )
+    if outcome.outage:
+        raise PolicyUnavailable("the pull could not be decided", reasons=reasons, retryable=True)
+    raise Forbidden("the transfer opens no query now", reasons=reasons)
 
 
 class PullQueryIn(BaseModel):
@@ -145,20 +176,9 @@ def pull_query(pid: str, body: PullQueryIn, request: Request) -> Any:
     claims = _claims(node, bearer_token(request), pid)
     with Session(node.ctx.engine) as session:
         row = session.get(DspTransfer, pid)
-        problems = grant_problems(session, row, claims)
-        if problems:
-            session.rollback()
-            record_now(
-                session.get_bind(),
-                EventDraft(
-                    Participant(str(claims["sub"]), True, "").actor(),
-                    "dsp_transfer.query.refused",
-                    Resource("dsp_transfer", pid),
-                    decision=Decision.DENY,
-                    reasons=problems,
-                ),
-            )
-            raise Forbidden("the transfer opens no query now", reasons=problems)
+        outcome = pull_decision(node, session, row, claims)
+        if not outcome.allow:
+            _refuse(session, pid, claims, outcome)
         principal = Principal(sub=body.researcher, roles=frozenset({str(Role.RESEARCHER)}))
         runtime = runtime_for(node.ctx)
         job = jobs.submit(runtime, session, principal, claims["project"], body.sql, body.purpose)

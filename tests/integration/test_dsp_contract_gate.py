@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from contracts.dsp import messages
 from hub.context import HubContext
+from hub.dataspace import contract_gate
 from hub.dataspace.models import DspNegotiation, DspTransfer
 from hub.trail.models import AuditEvent
 from tests.support.contracts_fixtures import World
@@ -111,6 +113,65 @@ def test_another_lab_s_contract_opens_nothing(
     assert refused.status_code == 409
     assert "does not act for the contract's lab" in refused.json()["detail"]
     assert _row(hub_ctx, pid).agreement_id is None and "urn:c:stranger" not in peer.received
+
+
+def _refusals(ctx: HubContext, pid: str) -> list[AuditEvent]:
+    with Session(ctx.engine) as session:
+        query = select(AuditEvent).where(
+            AuditEvent.action == "dsp_negotiation.agreed.refused", AuditEvent.resource_id == pid
+        )
+        return list(session.exec(query).all())
+
+
+def _linked(world: World, peer: Peer, ctx: HubContext, tag: str, org: str) -> tuple[str, str]:
+    """A negotiation of ``org`` linked to the lab's FINALIZED contract, as a consumer's
+    terms would link it (the link is set in the database: the attacker's case)."""
+    pid = _negotiate(world, peer, tag, org=org)
+    contract_id = str(world.finalized()["id"])
+    with Session(ctx.engine) as session:
+        row = session.get(DspNegotiation, pid)
+        assert row is not None
+        row.contract_id = contract_id
+        session.add(row)
+        session.commit()
+    return pid, contract_id
+
+
+def test_the_automatic_agreement_is_the_policy_s_decision_with_its_reasons(
+    world: World, peer: Peer, hub_ctx: HubContext, client: TestClient
+) -> None:
+    """A contract FINALIZED for the lab is not sent as the agreement of a negotiation of
+    another organisation: Rego refuses (edh/dataspace/agreement), the refusal is audited
+    with the policy's reasons, nothing is sent."""
+    stranger = world.post(
+        "/organisations",
+        world.as_operator(),
+        {"name": "Labo tiers", "siren": new_siren(), "kind": "lab"},
+    )["id"]
+    pid, contract_id = _linked(world, peer, hub_ctx, "urn:c:auto", stranger)
+    contract_gate.agree_linked(client.app.state.dataspace, contract_id)  # type: ignore[attr-defined]
+    (refusal,) = _refusals(hub_ctx, pid)
+    assert refusal.reasons == ["the consumer does not act for the contract's lab"]
+    assert refusal.details["decision"] == "edh/dataspace/agreement"
+    assert refusal.details["bundle_hash"] == hub_ctx.policy.bundle_hash  # type: ignore[union-attr]
+    assert _row(hub_ctx, pid).agreement_id is None and "urn:c:auto" not in peer.received
+
+
+def test_no_policy_engine_no_agreement(
+    world: World,
+    peer: Peer,
+    hub_ctx: HubContext,
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fail closed: the lab's own FINALIZED contract is not sent as its agreement while no
+    policy engine answers (by the hub itself: audited; by the operator: 503)."""
+    pid, contract_id = _linked(world, peer, hub_ctx, "urn:c:closed", world.lab_id)
+    monkeypatch.setattr(hub_ctx, "policy", None)
+    contract_gate.agree_linked(client.app.state.dataspace, contract_id)  # type: ignore[attr-defined]
+    assert [e.reasons for e in _refusals(hub_ctx, pid)] == [["no policy engine is configured"]]
+    assert _agree(world, pid, contract_id).status_code == 503
+    assert _row(hub_ctx, pid).state == "REQUESTED" and "urn:c:closed" not in peer.received
 
 
 def test_a_transfer_is_granted_only_while_the_contract_is_in_force(

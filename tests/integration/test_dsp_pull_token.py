@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -126,4 +127,30 @@ def test_the_pull_token_queries_its_project_only_and_ends_with_the_transfer(
             select(AuditEvent).where(AuditEvent.action == "dsp_transfer.query.refused")
         ).all()
     assert [e.resource_id for e in denied] == [pid]
+    assert denied[0].details["decision"] == "edh/dataspace/pull"
+    assert denied[0].reasons == refused.json()["reasons"]
+    assert any(
+        r.endswith("is suspended: Manquement signalé par le DPO.") for r in denied[0].reasons
+    )
     assert other_pid != pid
+
+
+def test_no_policy_engine_no_pull(
+    world: World,
+    peer: Peer,
+    hub_ctx: HubContext,
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fail closed: a valid token of a STARTED transfer opens nothing while no policy
+    engine answers (503, audited with the reason), and no job reaches the sandbox."""
+    pid, address, _ = _started_transfer(world, peer, "closed")
+    monkeypatch.setattr(hub_ctx, "policy", None)
+    answer = _query(client, address["endpoint"], _token(address))
+    assert answer.status_code == 503, answer.text
+    assert _jobs(hub_ctx) == []
+    with Session(hub_ctx.engine) as session:
+        query = select(AuditEvent).where(AuditEvent.action == "dsp_transfer.query.refused")
+        assert [(e.resource_id, e.reasons) for e in session.exec(query).all()] == [
+            (pid, ["no policy engine is configured"])
+        ]
