@@ -31,7 +31,9 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(db_session)]
+# Committed before the response is sent (scope "function"): a client that got 200 reads
+# what it wrote, and a hub killed after answering has kept what it acknowledged.
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
 
 def actor_of(principal: Principal, role: str) -> Actor:
