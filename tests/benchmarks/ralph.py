@@ -12,15 +12,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
-
 from tests.support.browser import free_port
+from tests.support.processes import serving
 
 VERSION = "5.1.0"
 SIDE = Path(__file__).resolve().parent / "ralph_side"
@@ -103,21 +101,7 @@ def serve(data_dir: Path) -> Iterator[tuple[str, int]]:
         env=env, check=True, capture_output=True,
     )  # fmt: skip
     port = free_port()
-    proc = subprocess.Popen(
-        [str(ralph), str(SIDE / "serve.py"), str(data_dir / "lrs"), str(port)],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/xAPI/statements"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/__lbheartbeat__", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield url, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    command = [str(ralph), str(SIDE / "serve.py"), str(data_dir / "lrs"), str(port)]
+    ready = f"http://127.0.0.1:{port}/__lbheartbeat__"
+    with serving(command, env, ready, timeout=60, interval=0.2) as proc:
+        yield f"http://127.0.0.1:{port}/xAPI/statements", proc.pid

@@ -6,15 +6,12 @@ import base64
 import gzip
 import json
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -23,6 +20,7 @@ from connector.spool import Spool
 from connector.xapi.app import create_app
 from tests.conftest import SAMPLE_STATEMENTS
 from tests.support.browser import free_port
+from tests.support.processes import serving
 
 XAPI_KEY, XAPI_SECRET = "vendor-key", "vendor-secret-for-tests"
 
@@ -92,19 +90,7 @@ def connector_env(data_dir: Path, key: str, secret: str) -> dict[str, str]:
 @contextmanager
 def serve_connector(env: dict[str, str]) -> Iterator[tuple[str, int]]:
     """Run ``edh-connector run`` with ``env``; yield its ``/xapi`` URL and process id."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "connector.cli", "run"], env=env, stderr=subprocess.DEVNULL
-    )
     url = f"http://127.0.0.1:{env['EDH_CONNECTOR_XAPI__PORT']}/xapi"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{url}/about", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    command = [sys.executable, "-m", "connector.cli", "run"]
+    with serving(command, env, f"{url}/about", timeout=30, interval=0.1) as proc:
         yield url, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

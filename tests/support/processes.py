@@ -1,0 +1,31 @@
+"""A server process for the length of a test: started, waited for, then stopped."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+
+@contextmanager
+def serving(
+    command: list[str], env: dict[str, str], ready_url: str, timeout: float, interval: float
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` (stderr discarded) until the block ends; before yielding, poll
+    ``ready_url`` every ``interval`` seconds until it answers or ``timeout`` passes."""
+    proc = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(ready_url, timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(interval)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
