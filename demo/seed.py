@@ -142,22 +142,25 @@ def demo_settings(data_dir: str) -> Settings:
     return Settings(dev_mode=True, data_dir=Path(data_dir))
 
 
-PAGES = (
-    ("Connexion (collez un jeton)", "/login"),
-    ("Accueil", "/"),
-    ("Comité d'éthique", "/review"),
-    ("Journal d'audit (DPO)", "/audit"),
-    ("Espace chercheur", "/research"),
-    ("Documentation de l'API", "/docs"),
-    ("État de santé", "/health"),
-    ("Déclaration d'accessibilité", "/accessibilite"),
-)
+def demo_pages() -> list[tuple[str, str]]:
+    """Every page of the hub a person opens: login, home, each web section, health and
+    the accessibility statement."""
+    from hub.web.navigation import SECTIONS
+
+    sections = [(section.name, section.path) for section in SECTIONS]
+    return [
+        ("Connexion (collez un jeton)", "/login"),
+        ("Accueil", "/"),
+        *sections,
+        ("État de santé", "/health"),
+        ("Déclaration d'accessibilité", "/accessibilite"),
+    ]
 
 
 def print_pages(base: str) -> None:
     """Every page of the demo hub, with its address."""
     print("  pages :")
-    for name, path in PAGES:
+    for name, path in demo_pages():
         print(f"    {name:<30}: {base}{path}")
 
 
@@ -166,7 +169,8 @@ def print_tokens(tokens: dict[str, str], ttl_seconds: int) -> None:
     from hub.web.labels import paris_time, role
 
     expiry = paris_time(datetime.now(UTC) + timedelta(seconds=ttl_seconds))
-    print(f"  jetons d'accès (valables {ttl_seconds // 60} min, jusqu'au {expiry}) :")
+    lifetime = f"valables {ttl_seconds // 60} min, jusqu'au {expiry}, heure de Paris"
+    print(f"  jetons d'accès ({lifetime}) :")
     for code, token in tokens.items():
         print(f"    jeton {role(code):<36}: {token}")
     print("    nouveau jeton : edh token --role dpo --sub dpo (rôles : " + ", ".join(tokens) + ")")
@@ -193,6 +197,9 @@ def run_demo(*, host: str, port: int, data_dir: str, serve: bool) -> int:
         "ethics_reviewer": ctx.issuer.mint("comite.1", ["ethics_reviewer"], name="Comité"),
         "dpo": ctx.issuer.mint("dpo", ["dpo"], name="Délégué à la protection des données"),
         "provider": ctx.issuer.mint("ent.lumiere", ["provider"], org=ids.provider_id),
+        "output_checker": ctx.issuer.mint(
+            "controle.1", ["output_checker"], name="Contrôleur des sorties"
+        ),
     }
     print(f"  fournisseur       : {ids.provider_id}")
     print(f"  laboratoire       : {ids.lab_id}")

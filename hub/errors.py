@@ -57,6 +57,15 @@ class NotFound(HubError):
     status, slug, title = 404, "not-found", "Not found"
 
 
+class NoRoute(HubError):
+    """The router's own refusal: no route at this path (404) or not for this method (405)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug, self.title = _STATUS_SLUGS.get(status, ("http-error", "HTTP error"))
+
+
 class Conflict(HubError):
     status, slug, title = 409, "conflict", "Conflict"
 
@@ -186,9 +195,9 @@ def install_error_handlers(app: FastAPI, render_page: PageRenderer | None = None
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug, title = _STATUS_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
-        return problem(exc.status_code, slug, title, str(exc.detail), request.url.path)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        """Raised only by the router and the static files: answered as a hub error."""
+        return await _hub_error(request, NoRoute(exc.status_code, str(exc.detail)))
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, exc: ClientDisconnect) -> Response:

@@ -15,6 +15,7 @@ from fastapi import Request
 
 from hub.auth import Principal, Role
 from hub.errors import Forbidden, HubError
+from hub.web import labels
 
 COOKIE = "edh_session"
 
@@ -46,7 +47,8 @@ def ui_principal(request: Request, *roles: Role) -> Principal:
         raise LoginRequired(login_url(request))
     if not principal.roles.intersection(str(r) for r in roles):
         request.app.state.hub.audit_denial(principal, roles, request)
-        raise Forbidden(f"cette page est réservée aux rôles : {', '.join(roles)}")
+        names = ", ".join(labels.role(str(r)) for r in roles)
+        raise Forbidden(f"cette page est réservée aux rôles : {names}")
     return principal
 
 

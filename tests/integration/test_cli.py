@@ -9,6 +9,11 @@ from pathlib import Path
 
 import jwt
 
+from hub.app import create_app
+from hub.web.labels import ROLES as ROLE_LABELS
+from tests.support.factories import make_context
+from tests.support.routes import page_routes
+
 EDH = [sys.executable, "-m", "hub"]
 DEMO = [sys.executable, "-m", "demo"]
 
@@ -22,14 +27,28 @@ def _run(
     )
 
 
+def web_sections(tmp_path: Path) -> set[str]:
+    """The first path segment of every web page of the hub (``/`` for the home page)."""
+    ctx = make_context(f"sqlite:///{tmp_path / 'routes.sqlite3'}", tmp_path / "routes")
+    try:
+        pages = page_routes(create_app(context=ctx))
+    finally:
+        ctx.engine.dispose()
+    return {"/" + page.path.split("/")[1] for page in pages}
+
+
 def test_demo_seeds_and_prints_what_to_open(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     first = _run(["--no-serve", "--data-dir", str(data)], tmp_path, DEMO)
     assert first.returncode == 0, first.stderr
-    for path in ("/login", "/review", "/audit", "/research", "/docs", "/health", "/accessibilite"):
+    sections = web_sections(tmp_path)
+    assert {"/", "/login", "/review", "/audit", "/research", "/controle-sorties"} <= sections
+    for path in sections | {"/health"}:
         assert f"http://127.0.0.1:8000{path}\n" in first.stdout, path
-    assert "jeton délégué à la protection des données" in first.stdout
+    for role in ROLE_LABELS.values():  # a token for every role a person signs in with
+        assert role == "connecteur" or f"jeton {role} " in first.stdout, role
     assert "valables 60 min, jusqu'au " in first.stdout  # the tokens' expiry
+    assert ", heure de Paris) :" in first.stdout
     assert "traces simulées poussées" in first.stdout  # the connector filled the lake
     assert "état              : terminée" in first.stdout  # the researcher query ran
     assert "diffusion         : bruit calibré" in first.stdout  # released under DP
