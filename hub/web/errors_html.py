@@ -12,10 +12,10 @@ from hub.web.templating import templates
 UI_PREFIXES = ("/login", "/logout", "/accessibilite", *(section.path for section in SECTIONS))
 API_PREFIX = "/api/"
 NO_ROUTE_DETAILS = {
-    404: "aucune page ne se trouve à cette adresse : vérifiez-la, ou repartez de l'accueil.",
-    405: "cette adresse ne s'ouvre pas de cette façon : repartez de l'accueil.",
+    404: "Aucune page ne se trouve à cette adresse : vérifiez-la, ou repartez de l'accueil.",
+    405: "Cette adresse ne s'ouvre pas de cette façon : repartez de l'accueil.",
 }
-NO_ROUTE_DEFAULT = "cette adresse ne peut pas être ouverte : repartez de l'accueil."
+NO_ROUTE_DEFAULT = "Cette adresse ne peut pas être ouverte : repartez de l'accueil."
 
 
 def wants_html(request: Request, exc: HubError) -> bool:

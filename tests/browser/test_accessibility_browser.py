@@ -142,12 +142,19 @@ def test_the_output_checkers_pages_are_accessible_and_the_decision_works_with_th
         uninstall(live_hub.ctx)
 
 
-def test_a_refused_page_and_the_mobile_menu_are_accessible(live_hub: LiveHub, page: Any) -> None:
+def test_a_refused_page_an_unknown_address_and_the_mobile_menu_are_accessible(
+    live_hub: LiveHub, page: Any
+) -> None:
     live_hub.login(page, "researcher", sub="curieux")
     response = page.goto(f"{live_hub.url}/audit")
     assert response is not None and response.status == 403
     assert_accessible(page)
     screenshots(page, "acces-refuse")
+    response = page.goto(f"{live_hub.url}/page-inconnue")
+    assert response is not None and response.status == 404
+    assert page.get_by_role("heading", level=1).inner_text() == "Page introuvable"
+    assert_accessible(page)
+    screenshots(page, "page-introuvable")
     page.goto(f"{live_hub.url}/")
     page.set_viewport_size({"width": 390, "height": 844})
     page.get_by_role("button", name="Menu").click()

@@ -62,7 +62,7 @@ def test_an_address_no_route_answers_is_a_french_page_for_a_browser(
         sign_in(client, token("dpo", "researcher", sub="visiteur"))
     for path in ("/page-qui-n-existe-pas", "/audit/evenements/1/suite", "/controle-sorties/1/x"):
         text = assert_french_page(client.get(path, headers=BROWSER), 404, "Page introuvable")
-        assert "aucune page ne se trouve à cette adresse" in text
+        assert "Aucune page ne se trouve à cette adresse" in text
     assert_french_page(client.get("/logout", headers=BROWSER), 405, "Action impossible")
 
 
