@@ -35,6 +35,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--kills", type=int, default=20, help="processes killed (-9)")
     parser.add_argument("--seconds", type=float, default=90, help="duration of the chaos")
     parser.add_argument("--seed", type=int, default=None, help="random seed (reproducible)")
+    parser.add_argument(
+        "--overlap", type=float, default=0.2, help="share of kills that take two processes down"
+    )
     parser.add_argument("--connectors", type=int, default=2, choices=(1, 2, 3))
     parser.add_argument("--keep", action="store_true", help="keep the run directory (logs)")
     return parser.parse_args(argv)
@@ -114,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         time.sleep(3)
         chaos = Chaos(cluster.services, load.shippers, random.Random(seed))
         phases = {"start": time.monotonic() - started}
-        report = chaos.run(args.kills, args.seconds)
+        report = chaos.run(args.kills, args.seconds, overlap_share=args.overlap)
         phases["chaos"] = time.monotonic() - started - sum(phases.values())
         undrained = _settle(cluster, load)
         phases["drain"] = time.monotonic() - started - sum(phases.values())

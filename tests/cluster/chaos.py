@@ -1,5 +1,6 @@
 """The chaos driver: for a bounded time, kill -9 (or pause) a random process of the
-topology at random moments and bring it back after a random delay."""
+topology at random moments and bring it back after a random delay; some kills take two
+processes of different kinds down together (overlapping outages)."""
 
 from __future__ import annotations
 
@@ -40,17 +41,20 @@ class Chaos:
         # Every kind is killed once (in random order) before any is killed twice.
         self.untried = self.rng.sample(KILLABLE, len(KILLABLE))
 
-    def run(self, kills: int, seconds: float, pause_share: float = 0.2) -> ChaosReport:
+    def run(
+        self, kills: int, seconds: float, pause_share: float = 0.2, overlap_share: float = 0.2
+    ) -> ChaosReport:
         """``kills`` kills (plus pauses, ``pause_share`` of the actions) spread over
-        ``seconds`` (three times ``seconds`` at most: restarts take time); always returns
-        with every service running."""
+        ``seconds`` (three times ``seconds`` at most: restarts take time); a kill takes a
+        second service of another kind down with it in ``overlap_share`` of the cases.
+        Always returns with every service running."""
         deadline = time.monotonic() + 3 * seconds
         gap = seconds / max(kills, 1)
         while self.report.kills < kills and time.monotonic() < deadline:
             if self.rng.random() < pause_share:
                 self._pause()
             else:
-                self._kill()
+                self._kill(overlap=self.rng.random() < overlap_share)
             time.sleep(self.rng.uniform(0, gap))
         return self.report
 
@@ -58,7 +62,7 @@ class Chaos:
         names = [n for n in self.services if n.startswith(kind)]
         return self.services[self.rng.choice(names)]
 
-    def _kill(self) -> None:
+    def _kill(self, overlap: bool) -> None:
         kind = self.untried.pop() if self.untried else self.rng.choice(KILLABLE)
         if kind == "ship":
             shipper = self.rng.choice(self.shippers)
@@ -68,12 +72,17 @@ class Chaos:
             else:
                 self.untried.insert(0, kind)  # no run in flight: try again later
             return
-        service = self._pick(kind)
-        service.kill()
-        self.report.kills += 1
-        self.report.actions[f"kill {service.name}"] += 1
+        down = [self._pick(kind)]
+        if overlap:
+            other = self.rng.choice([k for k in KILLABLE if k not in (kind, "ship")])
+            down.append(self._pick(other))
+        for service in down:
+            service.kill()
+        self.report.kills += len(down)
+        self.report.actions["kill " + " + ".join(s.name for s in down)] += 1
         time.sleep(self.rng.uniform(0.2, 3.0))
-        self.restart(service)
+        for service in down:
+            self.restart(service)
 
     def _pause(self) -> None:
         service = self._pick(self.rng.choice(PAUSABLE))

@@ -1,20 +1,21 @@
 """``python -m tests.cluster.s3 --port P --journal FILE``: the harness's S3 server, a moto
 server that survives ``kill -9``.
 
-moto keeps its objects in memory. This one writes every request to ``FILE`` (moto's
-recorder, one JSON line a request, under a lock so concurrent requests do not interleave)
-before serving it, and when started again replays the recorded writes (PUT, POST,
-DELETE, in order) into its memory before it listens: what the killed server acknowledged
-is there again (a write it received but did not acknowledge may be there too, as on a
-disk). It stands in for MinIO's disks; it is not MinIO.
+moto keeps its objects in memory. This one serves writes (PUT, POST, DELETE) one at a time
+and appends each write that succeeded (2xx) to ``FILE``, one JSON line, before its answer
+leaves; when started again it replays the journal into its memory before it listens. So
+the journal's order is the order the writes took effect, and it holds exactly the writes
+a client may have seen acknowledged: conditional writes (``If-Match``, as the broker's
+storage uses) replay to the same outcome, and a write refused or cut by a kill is not
+replayed. It stands in for MinIO's disks; it is not MinIO.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import io
 import json
-import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -62,18 +63,65 @@ def replay(journal: Path, app: Callable[..., Any]) -> int:
     return count
 
 
-def _record_under_lock() -> None:
-    """Record every request from now on, one whole line at a time."""
-    from moto.moto_api import recorder
+class JournaledApp:
+    """moto's WSGI app with its writes serialised and journaled once they succeed."""
 
-    lock, record = threading.Lock(), recorder._record_request
+    def __init__(self, app: Callable[..., Any], journal: Path) -> None:
+        self._app, self._lock = app, threading.Lock()
+        self._journal = journal.open("ab")
 
-    def locked(*args: Any, **kwargs: Any) -> None:
-        with lock:
-            record(*args, **kwargs)
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ["REQUEST_METHOD"] not in WRITES:
+            return self._app(environ, start_response)
+        body = _read_body(environ)
+        with self._lock:
+            status, headers, chunks = _serve(self._app, environ)
+            if status.startswith("2"):
+                self._append(_entry(environ, body))
+        start_response(status, headers)
+        return chunks
 
-    recorder._record_request = locked  # type: ignore[method-assign]
-    recorder.start_recording()
+    def _append(self, entry: dict[str, Any]) -> None:
+        self._journal.write(json.dumps(entry).encode() + b"\n")
+        self._journal.flush()
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """The request's whole body, put back as the input the app reads."""
+    length = environ.get("CONTENT_LENGTH")
+    stream = environ["wsgi.input"]
+    body = stream.read(int(length)) if length else stream.read()
+    environ["wsgi.input"] = io.BytesIO(body)
+    return bytes(body)
+
+
+def _serve(app: Callable[..., Any], environ: dict[str, Any]) -> tuple[str, list[Any], list[bytes]]:
+    """Run ``app`` to the end: its status, headers and whole answer."""
+    answer: list[Any] = []
+
+    def start_response(status: str, headers: list[Any], exc_info: Any = None) -> None:
+        answer[:] = [status, headers]
+
+    result = app(environ, start_response)
+    try:
+        chunks = list(result)
+    finally:
+        getattr(result, "close", lambda: None)()
+    return answer[0], answer[1], chunks
+
+
+def _entry(environ: dict[str, Any], body: bytes) -> dict[str, Any]:
+    from werkzeug.datastructures import EnvironHeaders
+
+    host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+    path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ["PATH_INFO"]
+    return {
+        "method": environ["REQUEST_METHOD"],
+        "url": f"{environ['wsgi.url_scheme']}://{host}{path}",
+        "headers": dict(EnvironHeaders(environ)),
+        "body": base64.b64encode(body).decode("ascii"),
+        "body_encoded": True,
+    }
 
 
 def main() -> None:
@@ -81,7 +129,6 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--journal", type=Path, required=True)
     args = parser.parse_args()
-    os.environ["MOTO_RECORDER_FILEPATH"] = str(args.journal)
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
@@ -92,9 +139,9 @@ def main() -> None:
     app = DomainDispatcherApplication(create_backend_app)
     replayed = replay(args.journal, app)
     print(f"s3: replayed {replayed} recorded writes", flush=True)
-    _record_under_lock()
+    journaled = JournaledApp(app, args.journal)
     server = make_server(
-        "127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler
+        "127.0.0.1", args.port, journaled, threaded=True, request_handler=MotoRequestHandler
     )
     server.serve_forever()
 
