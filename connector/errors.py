@@ -1,22 +1,18 @@
 """The connector's exception tree, mapped in one place (``connector.xapi.errors``) to RFC 9457.
 
 Every error a client can cause carries an HTTP status and a ``detail`` that names the
-offending field or header. The connector never imports ``hub``: this tree is its own.
+offending field or header. The connector never imports ``hub``: this tree is its own,
+rooted in ``contracts.problems`` as the hub's is.
 """
 
 from __future__ import annotations
 
+from contracts.problems import Problem
 
-class ConnectorError(Exception):
-    """Base of every error the connector reports to a client."""
 
-    status = 500
-    slug = "internal-error"
-    title = "Internal error"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+class ConnectorError(Problem):
+    """Base of every error the connector reports to a client (see
+    :class:`contracts.problems.Problem`)."""
 
 
 class BadRequest(ConnectorError):

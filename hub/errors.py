@@ -13,28 +13,16 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-PROBLEM_JSON = "application/problem+json"
+from contracts.problems import Problem, problem_response
+
 RETRY_AFTER_SECONDS = "5"
 CLIENT_CLOSED = 499
 """Status logged for a request whose client disconnected (nginx's convention; never sent)."""
 log = logging.getLogger("hub.errors")
 
 
-class HubError(Exception):
-    """Base of every error the hub reports to a client.
-
-    Subclasses fix ``status`` and ``slug``; ``detail`` says what went wrong in words a
-    user can act on; ``extra`` adds RFC 9457 extension members (e.g. ``allowed``).
-    """
-
-    status = 500
-    slug = "internal-error"
-    title = "Internal error"
-
-    def __init__(self, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.extra = extra
+class HubError(Problem):
+    """Base of every error the hub reports to a client (see :class:`contracts.problems.Problem`)."""
 
 
 class BadRequest(HubError):
@@ -123,19 +111,12 @@ _STATUS_SLUGS = {
 def problem(
     status: int, slug: str, title: str, detail: str, instance: str, **extra: Any
 ) -> JSONResponse:
-    """Build an RFC 9457 problem+json response."""
-    body: dict[str, Any] = {
-        "type": f"urn:edh:problem:{slug}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": instance,
-        **extra,
-    }
+    """The hub's RFC 9457 problem+json response (a Bearer challenge on 401, ``Retry-After``
+    on 503)."""
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": RETRY_AFTER_SECONDS}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return problem_response(status, slug, title, detail, instance, headers, **extra)
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:

@@ -10,22 +10,15 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connector.errors import ConnectorError
+from contracts.problems import problem_response
 
-PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("connector.xapi")
 
 
 def problem(status: int, slug: str, title: str, detail: str, instance: str) -> JSONResponse:
-    """An RFC 9457 problem+json response."""
-    body = {
-        "type": f"urn:edh:problem:{slug}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": instance,
-    }
+    """The connector's RFC 9457 problem+json response (a Basic challenge on 401)."""
     headers = {"WWW-Authenticate": 'Basic realm="xapi"'} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return problem_response(status, slug, title, detail, instance, headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

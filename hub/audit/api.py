@@ -14,20 +14,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from hub.audit import alerts, proofs, service
 from hub.audit.access import READERS, authorize_read, describe, refuse_change
 from hub.audit.checkpoints import checkpoint_document, list_checkpoints, load_signer
 from hub.audit.merkle import ProofUnavailable
 from hub.audit.pupil import PURPOSE, pupil_report
-from hub.audit.search import event_dict, export_csv, export_jsonl, parse_filter, search_page
+from hub.audit.search import export_csv, export_jsonl, one_event, parse_filter, search_page
 from hub.auth import ALL_ROLES, Principal, Role, require
 from hub.db import session_scope
 from hub.deps import SessionDep, hub_context
 from hub.errors import NotFound, ValidationFailed
 from hub.params import EventSeq, TreeSize
-from hub.trail.stream import EVENTS
 from hub.trail.writer import Actor
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -66,10 +64,10 @@ def search_events(request: Request, session: SessionDep, who: Reader) -> dict[st
 @router.get("/events/{seq}", summary="One event with its policy reasons")
 def get_event(seq: EventSeq, request: Request, session: SessionDep, who: Reader) -> dict[str, Any]:
     authorize_read(hub_context(request), session, who, f"events/{seq}")
-    row = session.connection().execute(select(EVENTS).where(EVENTS.c.seq == seq)).first()
-    if row is None:
+    event = one_event(session, seq)
+    if event is None:
         raise NotFound(f"audit event {seq} does not exist (or was purged)")
-    return event_dict(row)
+    return event
 
 
 @router.get("/events/{seq}/proof", summary="Inclusion proof of one event (RFC 6962)")

@@ -103,6 +103,12 @@ def event_dict(row: Row[Any]) -> dict[str, Any]:
     return out
 
 
+def one_event(session: Session, seq: int) -> dict[str, Any] | None:
+    """Event ``seq`` as :func:`event_dict` shows it (None when absent or purged)."""
+    row = session.connection().execute(select(EVENTS).where(EVENTS.c.seq == seq)).first()
+    return None if row is None else event_dict(row)
+
+
 def search_page(
     session: Session, flt: EventFilter, *, limit: int, before: int | None = None
 ) -> tuple[list[dict[str, Any]], int | None]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlmodel import col, select
 
 from contracts.lifecycle import State
 from contracts.model import ContractTerms
@@ -32,7 +31,7 @@ from hub.contracts.service import LAB, PROVIDER
 from hub.contracts.views import contract_out
 from hub.deps import SessionDep, actor_of, hub_context
 from hub.errors import Forbidden
-from hub.pagination import Page, PageParams, page_params, paginate
+from hub.pagination import Page, PageParams, page_params
 from hub.trail.writer import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["contracts"])
@@ -88,13 +87,8 @@ def list_contracts(
 ) -> Page[ContractOut]:
     """Contracts (operator, ethics_reviewer, dpo: all; provider: its organisation's;
     researcher: its lab's)."""
-    query = select(Contract).order_by(col(Contract.created_at), col(Contract.id))
-    if state is not None:
-        query = query.where(Contract.state == state)
-    if not who.roles.intersection(STAFF):
-        org = who.org or ""
-        query = query.where((Contract.provider_id == org) | (Contract.lab_id == org))
-    items, total = paginate(session, query, pages)
+    party = None if who.roles.intersection(STAFF) else (who.org or "")
+    items, total = service.contracts(session, pages, state, party)
     out = [contract_out(session, c) for c in items]
     return Page(items=out, total=total, limit=pages.limit, offset=pages.offset)
 

@@ -41,6 +41,12 @@ def history(session: Session, contract_id: str) -> list[ReviewDecision]:
     return list(session.exec(query.order_by(col(ReviewDecision.id))).all())
 
 
+def recent_decisions(session: Session, limit: int) -> list[ReviewDecision]:
+    """The committee's ``limit`` latest decisions, newest first."""
+    query = select(ReviewDecision).order_by(col(ReviewDecision.id).desc()).limit(limit)
+    return list(session.exec(query).all())
+
+
 def authors(session: Session, contract: Contract) -> list[str]:
     """Who wrote the contract's request or any version of its terms."""
     subs = {v.author_sub for v in versions(session, contract.id)} | {contract.created_by}

@@ -20,6 +20,7 @@ from hub.config import Settings
 from hub.contracts.models import Contract, ContractVersion
 from hub.contracts.terms import check_terms
 from hub.errors import InvalidTransition, NotFound
+from hub.pagination import PageParams, paginate
 from hub.registry.service import get_project
 from hub.trail.writer import Actor, EventDraft, Resource, Why, record
 
@@ -39,6 +40,19 @@ def get_contract(session: Session, contract_id: str) -> Contract:
     if contract is None:
         raise NotFound(f"contract {contract_id} does not exist")
     return contract
+
+
+def contracts(
+    session: Session, pages: PageParams, state: State | None, party: str | None
+) -> tuple[list[Contract], int]:
+    """Contracts, oldest first, in ``state`` when given; every one when ``party`` is None,
+    else those where ``party`` is the provider or the lab."""
+    query = select(Contract).order_by(col(Contract.created_at), col(Contract.id))
+    if state is not None:
+        query = query.where(Contract.state == state)
+    if party is not None:
+        query = query.where((Contract.provider_id == party) | (Contract.lab_id == party))
+    return paginate(session, query, pages)
 
 
 def get_version(session: Session, contract_id: str, version: int) -> ContractVersion:

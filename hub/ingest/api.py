@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from sqlmodel import col, select
 
 from hub.auth import Principal, Role, require
 from hub.bus import outbox
@@ -15,6 +14,7 @@ from hub.context import HubContext
 from hub.db import session_scope
 from hub.deps import SessionDep, hub_context
 from hub.errors import Forbidden, HubError
+from hub.ingest.batches import batches
 from hub.ingest.complete import complete
 from hub.ingest.connector_auth import ConnectorDep
 from hub.ingest.gate import upload_scope
@@ -102,14 +102,9 @@ def list_batches(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[IngestBatch]:
     """The batch registry, newest first (roles: operator, dpo; provider: its own batches)."""
-    query = select(IngestBatch)
+    provider = None
     if Role.OPERATOR not in who.roles and Role.DPO not in who.roles:
         if not who.org:
             raise Forbidden("a provider token must name its organisation")
-        query = query.where(IngestBatch.provider_id == who.org)
-    if contract_id:
-        query = query.where(IngestBatch.contract_id == contract_id)
-    if status:
-        query = query.where(IngestBatch.status == status)
-    query = query.order_by(col(IngestBatch.created_at).desc()).limit(limit)
-    return list(session.exec(query).all())
+        provider = who.org
+    return batches(session, limit, provider, contract_id, status)

@@ -6,13 +6,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from sqlmodel import col, select
 
 from hub.auth import Principal, Role, require
 from hub.deps import SessionDep, actor_of
 from hub.enforcement.gate import operator_action
 from hub.errors import Forbidden
-from hub.pagination import Page, PageParams, page_params, paginate
+from hub.pagination import Page, PageParams, page_params
 from hub.registry import schemas, service
 from hub.registry.models import Connector, Organisation, Project, Researcher
 
@@ -60,10 +59,7 @@ def list_organisations(
     kind: schemas.OrgKind | None = None,
 ) -> Page[Organisation]:
     """List organisations (roles: operator, provider, researcher, ethics_reviewer, dpo)."""
-    query = select(Organisation).order_by(col(Organisation.name), col(Organisation.id))
-    if kind is not None:
-        query = query.where(Organisation.kind == kind)
-    items, total = paginate(session, query, pages)
+    items, total = service.organisations(session, pages, kind)
     return Page(items=items, total=total, limit=pages.limit, offset=pages.offset)
 
 
@@ -111,10 +107,7 @@ def list_researchers(
     organisation_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> Page[schemas.ResearcherOut]:
     """List researchers (roles: operator, ethics_reviewer, dpo)."""
-    query = select(Researcher).order_by(col(Researcher.name), col(Researcher.id))
-    if organisation_id:
-        query = query.where(Researcher.organisation_id == organisation_id)
-    items, total = paginate(session, query, pages)
+    items, total = service.researchers(session, pages, organisation_id)
     return Page(
         items=[_researcher_out(r) for r in items],
         total=total,
@@ -181,8 +174,7 @@ def list_projects(
     _: Annotated[Principal, Depends(require(*READERS))],
 ) -> Page[schemas.ProjectOut]:
     """List projects (roles: operator, provider, researcher, ethics_reviewer, dpo)."""
-    query = select(Project).order_by(col(Project.created_at), col(Project.id))
-    items, total = paginate(session, query, pages)
+    items, total = service.projects(session, pages)
     return Page(
         items=[_project_out(session, p) for p in items],
         total=total,
@@ -247,10 +239,8 @@ def list_connectors(
     session: SessionDep, pages: Pages, who: Registrar
 ) -> Page[schemas.ConnectorOut]:
     """List connectors (operator: all; provider: its organisation's)."""
-    query = select(Connector).order_by(col(Connector.created_at), col(Connector.id))
-    if Role.OPERATOR not in who.roles:
-        query = query.where(Connector.organisation_id == (who.org or ""))
-    items, total = paginate(session, query, pages)
+    own = None if Role.OPERATOR in who.roles else (who.org or "")
+    items, total = service.connectors(session, pages, own)
     return Page(
         items=[_connector_out(c) for c in items],
         total=total,

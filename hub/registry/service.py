@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.keys import load_public_key, public_jwk
+from hub.pagination import PageParams, paginate
 from hub.registry import schemas
 from hub.registry.models import Connector, Organisation, Project, ProjectMember, Researcher
 from hub.trail.writer import Actor, EventDraft, Resource, Why, record
@@ -176,6 +177,17 @@ def project_members(session: Session, project_id: str) -> list[str]:
     return list(rows)
 
 
+def projects_of(session: Session, researcher_id: str) -> list[Project]:
+    """The projects ``researcher_id`` is a member of, by title."""
+    query = (
+        select(Project)
+        .join(ProjectMember, col(ProjectMember.project_id) == col(Project.id))
+        .where(ProjectMember.researcher_id == researcher_id)
+        .order_by(col(Project.title), col(Project.id))
+    )
+    return list(session.exec(query).all())
+
+
 def _check_member(session: Session, project: Project, researcher_id: str) -> None:
     researcher = get_researcher(session, researcher_id)
     if researcher.organisation_id != project.lab_id:
@@ -281,3 +293,43 @@ def revoke_connector(session: Session, actor: Actor, connector_id: str, reason: 
     session.add(connector)
     _audit(session, actor, "connector.revoked", Resource("connector", connector_id), reason=reason)
     return connector
+
+
+# Listings: one page of rows and the total, in a stable order ---------------------------------
+
+
+def organisations(
+    session: Session, pages: PageParams, kind: str | None = None
+) -> tuple[list[Organisation], int]:
+    """Organisations by name, of ``kind`` when given."""
+    query = select(Organisation).order_by(col(Organisation.name), col(Organisation.id))
+    if kind is not None:
+        query = query.where(Organisation.kind == kind)
+    return paginate(session, query, pages)
+
+
+def researchers(
+    session: Session, pages: PageParams, organisation_id: str | None = None
+) -> tuple[list[Researcher], int]:
+    """Researchers by name, of ``organisation_id`` when given."""
+    query = select(Researcher).order_by(col(Researcher.name), col(Researcher.id))
+    if organisation_id:
+        query = query.where(Researcher.organisation_id == organisation_id)
+    return paginate(session, query, pages)
+
+
+def projects(session: Session, pages: PageParams) -> tuple[list[Project], int]:
+    """Projects, oldest first."""
+    query = select(Project).order_by(col(Project.created_at), col(Project.id))
+    return paginate(session, query, pages)
+
+
+def connectors(
+    session: Session, pages: PageParams, organisation_id: str | None
+) -> tuple[list[Connector], int]:
+    """Connectors, oldest first: every one when ``organisation_id`` is None, else that
+    organisation's only."""
+    query = select(Connector).order_by(col(Connector.created_at), col(Connector.id))
+    if organisation_id is not None:
+        query = query.where(Connector.organisation_id == organisation_id)
+    return paginate(session, query, pages)

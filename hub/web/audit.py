@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlmodel import Session
 
 from hub.audit import alerts, proofs, schedule, service
@@ -16,12 +15,11 @@ from hub.audit.access import READERS, authorize_read, describe
 from hub.audit.api import stream_export
 from hub.audit.checkpoints import list_checkpoints, load_signer
 from hub.audit.pupil import PURPOSE, pupil_report
-from hub.audit.search import event_dict, parse_filter, search_page
+from hub.audit.search import one_event, parse_filter, search_page
 from hub.auth import Principal, Role
 from hub.deps import SessionDep, hub_context
 from hub.errors import NotFound, TooManyRequests, ValidationFailed
 from hub.params import EventSeq, bounded_int
-from hub.trail.stream import EVENTS
 from hub.trail.writer import Actor
 from hub.web.csrf import csrf_protect
 from hub.web.names import names_for
@@ -146,10 +144,9 @@ def _names(session: Session, events: list[dict[str, Any]]) -> dict[str, str]:
 @router.get("/evenements/{seq}", response_class=HTMLResponse)
 def event(seq: EventSeq, request: Request, session: SessionDep) -> Response:
     who = _reader(request, session, f"ui/events/{seq}")
-    row = session.connection().execute(select(EVENTS).where(EVENTS.c.seq == seq)).first()
-    if row is None:
+    found = one_event(session, seq)
+    if found is None:
         raise NotFound(f"l'événement {seq} n'existe pas (ou a été purgé)")
-    found = event_dict(row)
     context = {"event": found, "names": _names(session, [found])}
     return _page(request, session, who, "event.html", context)
 

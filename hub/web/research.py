@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from hub.auth import Principal, Role
 from hub.deps import SessionDep, hub_context
@@ -59,8 +59,7 @@ def _projects(session: Session, principal: Principal) -> list[Project]:
     researcher = registry.researcher_by_subject(session, principal.sub)
     if researcher is None:
         return []
-    rows = session.exec(select(Project).order_by(Project.title)).all()
-    return [p for p in rows if researcher.id in registry.project_members(session, p.id)]
+    return registry.projects_of(session, researcher.id)
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:

@@ -8,16 +8,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from contracts.lifecycle import ReviewStatus, ReviewVerdict, State
 from hub.auth import Principal, Role
 from hub.contracts import review, service
 from hub.contracts.events import publish_after_commit
-from hub.contracts.models import Contract, ReviewDecision
+from hub.contracts.models import Contract
 from hub.deps import SessionDep, actor_of, hub_context
 from hub.errors import HubError
-from hub.registry.models import Organisation, Project
 from hub.web.csrf import csrf_protect
 from hub.web.names import names_for
 from hub.web.session import page_roles, ui_principal
@@ -90,14 +89,11 @@ def show(value: Any) -> str:
 
 
 def _names(session: Session, contract: Contract) -> dict[str, str]:
-    provider = session.get(Organisation, contract.provider_id)
-    lab = session.get(Organisation, contract.lab_id)
-    project = session.get(Project, contract.project_id)
-    return {
-        "provider": provider.name if provider else contract.provider_id,
-        "lab": lab.name if lab else contract.lab_id,
-        "project": project.title if project else contract.project_id,
-    }
+    """The names of the contract's provider, lab and project (their ids when unknown)."""
+    ids = {"provider": contract.provider_id, "lab": contract.lab_id}
+    ids["project"] = contract.project_id
+    found = names_for(session, ids.values())
+    return {role: found.get(i, i) for role, i in ids.items()}
 
 
 def _page(
@@ -120,9 +116,7 @@ def queue_page(request: Request, session: SessionDep) -> Response:
     """The requests awaiting the committee, and the latest decisions."""
     principal = ui_principal(request, Role.ETHICS_REVIEWER)
     pending = [(c, _names(session, c)) for c in review.queue(session)]
-    recent = session.exec(
-        select(ReviewDecision).order_by(col(ReviewDecision.id).desc()).limit(20)
-    ).all()
+    recent = review.recent_decisions(session, 20)
     titles = names_for(session, (d.contract_id for d in recent))
     return _page(request, "queue.html", principal, pending=pending, recent=recent, titles=titles)
 

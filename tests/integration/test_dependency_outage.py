@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from contracts.problems import PROBLEM_JSON
 from hub.app import create_app
-from hub.errors import PROBLEM_JSON
 from hub.storage.port import StoreError
 from hub.storage.s3 import S3Store
 from tests.support import pg
