@@ -420,3 +420,19 @@ def test_a_counter_offer_on_a_contract_under_review_or_without_terms_is_refused(
     assert (row.state, row.requests) == ("OFFERED", 1)
     refused = _denials(hub_ctx, "dsp_negotiation.requested.refused")
     assert refused == [list(dropped.json()["reason"]), [reason]]
+
+
+def test_a_counter_offer_with_terms_opens_the_contract_a_bare_request_did_not(
+    world: World, peer: Peer, hub_ctx: HubContext
+) -> None:
+    pid = str(_request(world, "urn:c:bare", [], peer).json()["providerPid"])
+    assert _contracts(hub_ctx) == []  # a request without terms opens none
+    node = world.client.app.state.dataspace  # type: ignore[attr-defined]
+    with Session(hub_ctx.engine) as session:
+        negotiation.offer(node, session, pid)
+    peer.wait("urn:c:bare", "OFFERED")
+    answer = _counter(world, pid, "urn:c:bare", asked(world))
+    assert answer.status_code == 200, answer.text
+    (contract,) = _contracts(hub_ctx)
+    assert (contract.state, contract.version, contract.lab_id) == ("REQUESTED", 1, world.lab_id)
+    assert _negotiation(hub_ctx, pid).contract_id == contract.id
