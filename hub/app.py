@@ -25,6 +25,7 @@ from hub.contracts.hubkey import HUB_KEY_SETTING, hub_key_path
 from hub.dataspace.api import router as dataspace_router
 from hub.dataspace.manage import router as dataspace_manage_router
 from hub.dataspace.pull import router as dataspace_pull_router
+from hub.dataspace.push import router as dataspace_push_router
 from hub.dataspace.wiring import build_node
 from hub.enforcement.factory import attach_policy
 from hub.errors import ServiceUnavailable, StorageUnavailable, answer_as, install_error_handlers
@@ -78,6 +79,7 @@ ROUTERS = (
     dataspace_router,
     dataspace_manage_router,
     dataspace_pull_router,
+    dataspace_push_router,
 )
 
 
@@ -150,11 +152,13 @@ def build_context(settings: Settings) -> HubContext:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background work lives as long as the app: the audit scheduler, when enabled
     (``app.state.audit_scheduler``), the sandbox runtime (started now, so that it
-    takes over the jobs stopped hubs left behind) and the outbox relay (publishing what
-    stopped hubs committed), stopped on shutdown."""
+    takes over the jobs stopped hubs left behind), the outbox relay (publishing what
+    stopped hubs committed) and the data-space courier (sending the messages to
+    participants they left), stopped on shutdown."""
     scheduler = app.state.audit_scheduler = start_scheduler(app.state.hub)
     runtime_for(app.state.hub)
     outbox.start_relay(app.state.hub)
+    app.state.dataspace.courier.start()
     try:
         yield
     finally:
@@ -162,6 +166,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await asyncio.to_thread(scheduler.stop)
         await asyncio.to_thread(uninstall, app.state.hub)
         await asyncio.to_thread(outbox.stop_relay, app.state.hub.engine)
+        await asyncio.to_thread(app.state.dataspace.courier.stop)
 
 
 def create_app(settings: Settings | None = None, context: HubContext | None = None) -> FastAPI:

@@ -9,7 +9,7 @@ from hub.contracts.models import (
     OrganisationKey,
     ReviewDecision,
 )
-from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
+from hub.dataspace.models import DspDelivery, DspNegotiation, DspParticipant, DspTransfer
 from hub.ingest.models import IngestBatch
 from hub.policy.models import PolicyDataVersion
 from hub.pseudonym.models import (
@@ -48,6 +48,7 @@ __all__ = [
     "ContractSignature",
     "ContractVersion",
     "Dataset",
+    "DspDelivery",
     "DspNegotiation",
     "DspParticipant",
     "DspTransfer",

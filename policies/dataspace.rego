@@ -2,14 +2,17 @@
 # title: Data space (Dataspace Protocol 2025-1)
 # description: |
 #   Decisions edh/dataspace/dataset, edh/dataspace/negotiate, edh/dataspace/terms,
-#   edh/dataspace/transfer, edh/dataspace/agreement and edh/dataspace/pull.
+#   edh/dataspace/transfer, edh/dataspace/agreement, edh/dataspace/pull and
+#   edh/dataspace/push.
 #   Input: subject {sub, role, org} (the participant acting), today, participant
 #   {id, trusted}; dataset {id, offered} for dataset; negotiation {counterparty,
 #   state}, step and sender for negotiate; terms {constraints [{leftOperand,
 #   operator}], problems [...]} for terms; agreement {assignee, state}, contract
 #   {in_force} and format for transfer; negotiation {consumer_org, dataset} and contract
 #   {lab, datasets, in_force, problems, taken} for agreement; transfer {exists, state},
-#   granted and token {contract, project} and contract {in_force, problems} for pull.
+#   granted and token {contract, project, researcher}, caller {sub} and contract
+#   {in_force, problems} for pull; transfer {exists, state, role, format}, granted and
+#   token {contract, connector} and batch {contract} for push.
 #   The state machine itself (which step is legal in which state) is the
 #   protocol's, checked by contracts.dsp.states: these rules decide who may act.
 package edh.decisions.dataspace
@@ -176,8 +179,9 @@ agreement_deny contains "this contract version is already the agreement of a neg
 # METADATA
 # description: |
 #   A scoped pull token opens a query only while its transfer exists and is STARTED, the
-#   transfer's agreement grants exactly the token's contract and project, and that
-#   contract is in force.
+#   transfer's agreement grants exactly the token's contract and project, that contract
+#   is in force, and the caller is the researcher the transfer was asked for and the
+#   token issued to (its subject).
 pull := lib.decision(pull_deny, count(pull_deny) == 0, "the token may query its transfer's project now")
 
 pull_deny contains msg if some msg in lib.input_problems
@@ -210,4 +214,76 @@ token_scope_granted if {
 pull_deny contains msg if {
 	token_scope_granted
 	some msg in contract_reasons
+}
+
+pull_deny contains "the transfer names no researcher" if {
+	object.get(lib.obj, ["transfer", "exists"], false) == true
+	not researcher_named
+}
+
+researcher_named if {
+	researcher := object.get(lib.obj, ["granted", "researcher"], "")
+	is_string(researcher)
+	researcher != ""
+}
+
+pull_deny contains "the token was issued to another researcher than the transfer's" if {
+	researcher_named
+	object.get(lib.obj, ["token", "researcher"], "") != lib.obj.granted.researcher
+}
+
+pull_deny contains "the caller is not the researcher the token was issued to" if {
+	researcher_named
+	object.get(lib.obj, ["caller", "sub"], "") != object.get(lib.obj, ["token", "researcher"], "")
+}
+
+# METADATA
+# description: |
+#   A push token (the data address the hub gave a vendor's connector) takes a batch only
+#   while its transfer exists, is a push of the hub as consumer and is STARTED, the token
+#   is the one of the transfer's contract and connector, and the batch is of that
+#   contract.
+push := lib.decision(push_deny, count(push_deny) == 0, "the token may push this batch to its transfer now")
+
+push_deny contains msg if some msg in lib.input_problems
+
+push_deny contains "no such transfer" if {
+	not object.get(lib.obj, ["transfer", "exists"], false) == true
+}
+
+push_deny contains msg if {
+	object.get(lib.obj, ["transfer", "exists"], false) == true
+	state := object.get(lib.obj, ["transfer", "state"], "")
+	state != "STARTED"
+	msg := sprintf("the transfer is %v, not STARTED", [state])
+}
+
+push_deny contains "the transfer is not a push to the hub" if {
+	object.get(lib.obj, ["transfer", "exists"], false) == true
+	not push_transfer
+}
+
+push_transfer if {
+	object.get(lib.obj, ["transfer", "role"], "") == "consumer"
+	object.get(lib.obj, ["transfer", "format"], "") == "HttpData-PUSH"
+}
+
+push_deny contains "the token is not the one of the transfer's contract and connector" if {
+	object.get(lib.obj, ["transfer", "exists"], false) == true
+	not push_token_granted
+}
+
+push_token_granted if {
+	granted := object.get(lib.obj, "granted", {})
+	is_string(granted.contract)
+	granted.contract != ""
+	is_string(granted.connector)
+	granted.connector != ""
+	object.get(lib.obj, ["token", "contract"], "") == granted.contract
+	object.get(lib.obj, ["token", "connector"], "") == granted.connector
+}
+
+push_deny contains "the batch is not of the transfer's contract" if {
+	object.get(lib.obj, ["transfer", "exists"], false) == true
+	object.get(lib.obj, ["batch", "contract"], "") != object.get(lib.obj, ["granted", "contract"], null)
 }

@@ -94,7 +94,7 @@ test_agreement_refused_fail_closed_on_missing_facts if {
 
 token := {"subject": {"sub": "dsp-transfer:t1", "role": "dsp_participant"}, "today": "2026-12-06"}
 
-started := {"transfer": {"exists": true, "state": "STARTED"}, "granted": {"contract": "c1", "project": "p1"}, "token": {"contract": "c1", "project": "p1"}, "contract": {"in_force": true, "problems": []}}
+started := {"transfer": {"exists": true, "state": "STARTED"}, "granted": {"contract": "c1", "project": "p1", "researcher": "claire"}, "token": {"contract": "c1", "project": "p1", "researcher": "claire"}, "caller": {"sub": "claire"}, "contract": {"in_force": true, "problems": []}}
 
 test_pull_allowed_while_started_under_a_contract_in_force if {
 	dataspace.pull.allow with input as object.union(token, started)
@@ -117,5 +117,50 @@ test_pull_refused_when_the_contract_is_not_in_force if {
 
 test_pull_refused_without_a_transfer if {
 	d := dataspace.pull with input as token
+	d.reasons == ["no such transfer"]
+}
+
+test_pull_refused_to_another_researcher_than_the_token_names if {
+	d := dataspace.pull with input as object.union(token, object.union(started, {"caller": {"sub": "bob"}}))
+	d.reasons == ["the caller is not the researcher the token was issued to"]
+}
+
+test_pull_refused_when_the_transfer_names_no_researcher if {
+	facts := object.union(started, {"granted": {"researcher": ""}, "token": {"researcher": ""}, "caller": {"sub": ""}})
+	d := dataspace.pull with input as object.union(token, facts)
+	d.reasons == ["the transfer names no researcher"]
+}
+
+test_pull_refused_with_a_token_of_another_researcher if {
+	facts := object.union(started, {"token": {"researcher": "bob"}, "caller": {"sub": "bob"}})
+	d := dataspace.pull with input as object.union(token, facts)
+	d.reasons == ["the token was issued to another researcher than the transfer's"]
+}
+
+pushing := {"transfer": {"exists": true, "state": "STARTED", "role": "consumer", "format": "HttpData-PUSH"}, "granted": {"contract": "c1", "connector": "k1"}, "token": {"contract": "c1", "connector": "k1"}, "batch": {"contract": "c1"}}
+
+test_push_allowed_while_started_for_its_contract_and_connector if {
+	dataspace.push.allow with input as object.union(token, pushing)
+}
+
+test_push_refused_once_the_transfer_is_completed if {
+	d := dataspace.push with input as object.union(token, object.union(pushing, {"transfer": {"state": "COMPLETED"}}))
+	d.reasons == ["the transfer is COMPLETED, not STARTED"]
+}
+
+test_push_refused_for_another_connector_or_contract if {
+	d := dataspace.push with input as object.union(token, object.union(pushing, {"token": {"connector": "k2"}}))
+	d.reasons == ["the token is not the one of the transfer's contract and connector"]
+	e := dataspace.push with input as object.union(token, object.union(pushing, {"batch": {"contract": "c2"}}))
+	e.reasons == ["the batch is not of the transfer's contract"]
+}
+
+test_push_refused_on_a_pull_transfer if {
+	d := dataspace.push with input as object.union(token, object.union(pushing, {"transfer": {"role": "provider", "format": "HttpData-PULL"}}))
+	d.reasons == ["the transfer is not a push to the hub"]
+}
+
+test_push_refused_without_a_transfer if {
+	d := dataspace.push with input as token
 	d.reasons == ["no such transfer"]
 }

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from connector import metrics
+from connector import dataspace, metrics
 from connector.config import ConnectorSettings
 from connector.spool import Spool
 from connector.spool.documents import DocumentStore
@@ -37,11 +37,12 @@ def create_app(settings: ConnectorSettings | None = None, spool: Spool | None = 
     app = FastAPI(title="EDH connector xAPI endpoint", version="0.1.0", lifespan=lifespan)
     app.state.lrs = Lrs(store, settings.xapi)
     app.state.documents = DocumentStore(store)
+    app.state.dsp = dataspace.Provider(settings)
     install_error_handlers(app)
     app.add_middleware(AlternateSyntaxMiddleware, max_body_bytes=settings.xapi.max_body_bytes)
     app.add_middleware(VersionHeaderMiddleware, unversioned=settings.xapi.unversioned_answer)
     app.add_middleware(metrics.RequestMetricsMiddleware)
     app.add_middleware(AccessLogMiddleware)
-    for module in (about, statements, documents, lookups, metrics):
+    for module in (about, statements, documents, lookups, metrics, dataspace):
         app.include_router(module.router)
     return app

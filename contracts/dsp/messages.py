@@ -131,14 +131,20 @@ def negotiation_termination(
 
 
 def transfer_request(
-    consumer_pid: str, agreement_id: str, format_: str, callback_address: str
+    consumer_pid: str,
+    agreement_id: str,
+    format_: str,
+    callback_address: str,
+    data_address: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A ``TransferRequestMessage``; ``data_address`` (a push) is where the provider sends."""
     return _doc(
         Message.TRANSFER_REQUEST,
         consumerPid=consumer_pid,
         agreementId=agreement_id,
         format=format_,
         callbackAddress=callback_address,
+        dataAddress=data_address,
     )
 
 
@@ -167,7 +173,8 @@ def transfer_code_message(
 
 
 def data_address(endpoint: str, token: str, endpoint_type: str) -> dict[str, Any]:
-    """A pull data address: ``endpoint`` reached with the bearer ``token``."""
+    """A data address: ``endpoint`` reached with the bearer ``token`` (where a consumer
+    pulls, or where a provider pushes)."""
     return {
         "@type": "DataAddress",
         "endpointType": endpoint_type,

@@ -139,7 +139,7 @@ def agree_linked(node: Node, contract_id: str) -> None:
     was opened by, still waiting for it (REQUESTED or ACCEPTED, no agreement): idempotent
     (contract events come at least once; an agreed negotiation is not picked again). Each
     refusal (the contract not in force, not the consumer's lab's, ...) is audited with
-    its reasons; a consumer that stays down is logged (the negotiation stays AGREED)."""
+    its reasons; a consumer briefly down gets the agreement from the courier later."""
     from hub.dataspace import negotiation
 
     waiting = (NegotiationState.REQUESTED, NegotiationState.ACCEPTED)

@@ -197,4 +197,5 @@ def run(provider: Hub, lab_hub: Hub) -> dict[str, Any]:
         "STARTED",
     )["dataAddress"]
     _say(f"transfer STARTED: pull data address {address['endpoint']} (bearer token, expiring)")
+    _say(f"the token opens queries to {RESEARCHER[1]} only, with their own access token")
     return dict(address)

@@ -85,10 +85,11 @@ def resolve_keys(did: str, allow_http_loopback: bool, timeout: float) -> list[di
     return keys
 
 
-def sign_token(key: Ed25519PrivateKey, issuer: str, audience: str) -> str:
-    """A short-lived token of ``issuer`` for ``audience``."""
+def sign_token(key: Ed25519PrivateKey, issuer: str, audience: str, actor: str | None = None) -> str:
+    """A short-lived token of ``issuer`` for ``audience``; ``actor`` names the person of
+    the issuer's realm on whose behalf it asks (the ``act`` claim of RFC 8693)."""
     now = int(time.time())
-    claims = {
+    claims: dict[str, Any] = {
         "iss": issuer,
         "sub": issuer,
         "aud": audience,
@@ -96,20 +97,29 @@ def sign_token(key: Ed25519PrivateKey, issuer: str, audience: str) -> str:
         "exp": now + TOKEN_TTL_SECONDS,
         "jti": str(uuid.uuid4()),
     }
+    if actor:
+        claims["act"] = {"sub": actor}
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": f"{issuer}#key-1"})
 
 
-def token_issuer(token: str) -> str | None:
-    """The ``iss`` of a token when it is a DID (unverified: only to pick the path)."""
+def unverified_issuer(token: str) -> str | None:
+    """The ``iss`` of a token, unverified (only to pick how to verify it)."""
     try:
         issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
     except jwt.PyJWTError:
         return None
-    return issuer if isinstance(issuer, str) and issuer.startswith("did:") else None
+    return issuer if isinstance(issuer, str) and issuer else None
 
 
-def verify_token(token: str, keys: list[dict[str, Any]], audience: str) -> str:
-    """The DID a token proves, checked with one of ``keys``; raises ``DidError``."""
+def token_issuer(token: str) -> str | None:
+    """The ``iss`` of a token when it is a DID (unverified: only to pick the path)."""
+    issuer = unverified_issuer(token)
+    return issuer if issuer and issuer.startswith("did:") else None
+
+
+def verify_token(token: str, keys: list[dict[str, Any]], audience: str) -> tuple[str, str | None]:
+    """The DID a token proves, checked with one of ``keys``, and the person it acts for
+    (its ``act`` claim's ``sub``, if any); raises ``DidError``."""
     for jwk in keys:
         try:
             claims = jwt.decode(
@@ -122,5 +132,11 @@ def verify_token(token: str, keys: list[dict[str, Any]], audience: str) -> str:
         except (jwt.PyJWTError, ValueError):
             continue
         if claims.get("sub", claims["iss"]) == claims["iss"]:
-            return str(claims["iss"])
+            return str(claims["iss"]), _actor(claims)
     raise DidError("the token is not signed by a trusted key of its issuer, or has expired")
+
+
+def _actor(claims: dict[str, Any]) -> str | None:
+    act = claims.get("act")
+    sub = act.get("sub") if isinstance(act, dict) else None
+    return sub if isinstance(sub, str) and 0 < len(sub) <= 255 else None

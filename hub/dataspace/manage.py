@@ -16,7 +16,7 @@ from contracts.dsp.schema import InvalidMessage
 from contracts.dsp.vocab import Role as DspRole
 from contracts.errors import TransitionError
 from hub.auth import Principal, Role, require
-from hub.dataspace import catalog, contract_gate, did, negotiation, transfer
+from hub.dataspace import catalog, contract_gate, did, negotiation, push, transfer
 from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
 from hub.dataspace.node import Node
 from hub.dataspace.outbox import DeliveryFailed
@@ -243,7 +243,8 @@ async def request_transfer(
     request: Request,
     principal: Principal = Depends(require(Role.RESEARCHER, Role.OPERATOR)),
 ) -> dict[str, Any]:
-    """Ask the provider of a finalized agreement for a transfer, the hub as consumer."""
+    """Ask the provider of a finalized agreement for a transfer, the hub as consumer, on
+    behalf of the caller (the provider binds the pull token it grants to that person)."""
     node = _node(request)
 
     def run() -> dict[str, Any]:
@@ -253,10 +254,42 @@ async def request_transfer(
             )
             if agreement is None or agreement.state != "FINALIZED":
                 raise NotFound("no finalized agreement of the hub as consumer with this id")
+            granted = (agreement.counterparty, agreement.agreement_id or "")
             row = transfer.initiate(
-                node, session, agreement, body.format, agreement.callback_address
+                node,
+                session,
+                granted,
+                body.format,
+                agreement.callback_address,
+                researcher=principal.sub,
             )
             return transfer.document(row)
+
+    return await run_in_threadpool(_outgoing, run)
+
+
+class PushIn(BaseModel):
+    """A push of the vendor's next batch under its contract, over DSP."""
+
+    model_config = ConfigDict(extra="forbid")
+    contract_id: str = Field(min_length=1, max_length=36)
+    connector_url: str = Field(
+        min_length=1, max_length=2000, description="The DSP base URL of the bound connector."
+    )
+
+
+@router.post("/push-transfers", status_code=201)
+async def request_push(
+    body: PushIn,
+    request: Request,
+    _: Principal = Depends(require(Role.OPERATOR)),
+) -> dict[str, Any]:
+    """Ask the connector bound to a FINALIZED contract for its next batch (the hub as
+    consumer of an ``HttpData-PUSH``, ``hub.dataspace.push``); the transfer, REQUESTED."""
+    node = _node(request)
+
+    def run() -> dict[str, Any]:
+        return push.initiate(node, body.contract_id, body.connector_url)
 
     return await run_in_threadpool(_outgoing, run)
 

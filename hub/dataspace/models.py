@@ -1,4 +1,5 @@
-"""Durable state of the protocol: negotiations (with their agreement) and transfers.
+"""Durable state of the protocol: negotiations (with their agreement), transfers, and
+the messages the hub owes its counterparties (``dsp_delivery``).
 
 Each row is one process as this hub sees it, in its ``role``; ``id`` is this hub's
 process id (the ``providerPid`` when the hub is the provider, else the ``consumerPid``).
@@ -51,6 +52,11 @@ class DspTransfer(SQLModel, table=True):
     format: str = Field(max_length=200)
     callback_address: str = Field(max_length=2000)
     data_address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    researcher: str | None = Field(
+        default=None,
+        max_length=255,
+        description="The person the consumer asked for (the pull token's subject).",
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
@@ -67,3 +73,25 @@ class DspParticipant(SQLModel, table=True):
     )
     added_by: str = Field(max_length=255)
     added_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class DspDelivery(SQLModel, table=True):
+    """A message of one of the hub's moves, owed to a counterparty: stored with the move
+    (same transaction), sent by whichever hub of the cluster claims it first
+    (``hub.dataspace.courier``). ``outcome`` is set once it is settled: ``delivered``
+    (the peer took it), ``refused`` (the peer answered 4xx) or ``abandoned`` (every
+    attempt failed); pending until then, attempted again from ``due_at``."""
+
+    __tablename__ = "dsp_delivery"
+    seq: int | None = Field(default=None, primary_key=True)
+    process_id: str = Field(max_length=200, index=True, description="The hub's process id.")
+    url: str = Field(max_length=2000)
+    kind: str = Field(max_length=64, description="The message type (schema).")
+    audience: str = Field(max_length=300, description="The counterparty's participant id.")
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    attempts: int = Field(default=0)
+    due_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    lease_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    outcome: str | None = Field(default=None, max_length=16, index=True)
+    settled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

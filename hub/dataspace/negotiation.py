@@ -162,12 +162,14 @@ def _same_pids(row: DspNegotiation, message: dict[str, Any]) -> None:
 def counter_request(
     node: Node, session: Session, who: Participant, pid: str, message: dict[str, Any]
 ) -> DspNegotiation:
-    """A consumer's counter-offer (ContractRequestMessage on an OFFERED negotiation)."""
+    """A consumer's counter-offer (ContractRequestMessage on an OFFERED negotiation): its
+    terms amend the negotiation's contract, or are refused (``terms.countered``)."""
     row = load(session, who, pid)
     _same_pids(row, message)
     dataset = _offered(node, session, message["offer"], row.consumer_pid)
-    terms.requested(node, session, who, row, dataset, message["offer"])
+    asked = terms.requested(node, session, who, row, dataset, message["offer"])
     _peer_step(node, session, who, row, NegotiationStep.REQUEST)
+    terms.countered(node, session, who, row, asked)
     row.offer, row.requests = message["offer"], row.requests + 1
     session.commit()
     return row
@@ -287,13 +289,18 @@ def agreement_document(
 
 
 def _deliver(
-    node: Node, row: DspNegotiation, suffix: str, kind: Message, body: dict[str, Any]
+    node: Node,
+    session: Session,
+    row: DspNegotiation,
+    suffix: str,
+    kind: Message,
+    body: dict[str, Any],
 ) -> None:
-    """Send to the counterparty: the consumer's callback, or the provider's DSP base."""
+    """Commit the hub's move on ``row`` with its message to the counterparty (the
+    consumer's callback, or the provider's DSP base), then send it (``Node.deliver``)."""
     theirs = row.consumer_pid if row.role == Role.PROVIDER else row.provider_pid
-    node.deliver(
-        row.callback_address, f"negotiations/{theirs}/{suffix}", kind, body, row.counterparty
-    )
+    address = (row.callback_address, f"negotiations/{theirs}/{suffix}")
+    node.deliver(session, row.id, address, kind, body, row.counterparty)
 
 
 def offer(node: Node, session: Session, pid: str) -> None:
@@ -303,9 +310,8 @@ def offer(node: Node, session: Session, pid: str) -> None:
     if dataset is None:
         raise LookupError(f"no dataset {row.dataset_id}")
     body = {**catalog.offer(node, dataset), "target": row.dataset_id}
-    session.commit()
     message = messages.contract_offer(row.provider_pid, row.consumer_pid, body)
-    _deliver(node, row, "offers", Message.CONTRACT_OFFER, message)
+    _deliver(node, session, row, "offers", Message.CONTRACT_OFFER, message)
 
 
 def agree(
@@ -324,52 +330,46 @@ def agree(
     agreement = agreement_document(node, row, rules, agreement_id)
     row.agreement, row.agreement_id = agreement, agreement["@id"]
     row.contract_id = contract.id if contract else None
-    session.commit()
     message = messages.contract_agreement(row.provider_pid, row.consumer_pid, agreement)
-    _deliver(node, row, "agreement", Message.CONTRACT_AGREEMENT, message)
+    _deliver(node, session, row, "agreement", Message.CONTRACT_AGREEMENT, message)
 
 
 def finalize(node: Node, session: Session, pid: str) -> None:
     """Finalize a verified agreement: VERIFIED → FINALIZED."""
     row = _own_step(session, node, pid, NegotiationStep.FINALIZE)
-    session.commit()
     message = messages.negotiation_event(row.provider_pid, row.consumer_pid, "FINALIZED")
-    _deliver(node, row, "events", Message.NEGOTIATION_EVENT, message)
+    _deliver(node, session, row, "events", Message.NEGOTIATION_EVENT, message)
 
 
 def terminate(node: Node, session: Session, pid: str, reason: str) -> None:
     """Terminate the negotiation, in either role."""
     row = _own_step(session, node, pid, NegotiationStep.TERMINATE)
-    session.commit()
     message = messages.negotiation_termination(
         row.provider_pid, row.consumer_pid, "terminated", [reason]
     )
-    _deliver(node, row, "termination", Message.NEGOTIATION_TERMINATION, message)
+    _deliver(node, session, row, "termination", Message.NEGOTIATION_TERMINATION, message)
 
 
 def accept(node: Node, session: Session, pid: str) -> None:
     """As consumer, accept the provider's offer: OFFERED → ACCEPTED."""
     row = _own_step(session, node, pid, NegotiationStep.ACCEPT)
-    session.commit()
     message = messages.negotiation_event(row.provider_pid, row.consumer_pid, "ACCEPTED")
-    _deliver(node, row, "events", Message.NEGOTIATION_EVENT, message)
+    _deliver(node, session, row, "events", Message.NEGOTIATION_EVENT, message)
 
 
 def verify(node: Node, session: Session, pid: str) -> None:
     """As consumer, verify the agreement: AGREED → VERIFIED."""
     row = _own_step(session, node, pid, NegotiationStep.VERIFY)
-    session.commit()
     message = messages.agreement_verification(row.provider_pid, row.consumer_pid)
-    _deliver(node, row, "agreement/verification", Message.AGREEMENT_VERIFICATION, message)
+    _deliver(node, session, row, "agreement/verification", Message.AGREEMENT_VERIFICATION, message)
 
 
 def counter(node: Node, session: Session, pid: str) -> None:
     """As consumer, answer the provider's offer with the same offer: OFFERED → REQUESTED."""
     row = _own_step(session, node, pid, NegotiationStep.REQUEST)
-    session.commit()
     body = {**row.offer, "@type": "Offer"}
     message = messages.contract_request(row.consumer_pid, body, provider_pid=row.provider_pid)
-    _deliver(node, row, "request", Message.CONTRACT_REQUEST, message)
+    _deliver(node, session, row, "request", Message.CONTRACT_REQUEST, message)
 
 
 def initiate(

@@ -10,6 +10,7 @@ with the ethics committee's gate before an agreement) and the TCK mode's scripts
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -17,8 +18,9 @@ from sqlmodel import Session
 
 from contracts.dsp.vocab import Message
 from hub.context import HubContext
+from hub.dataspace.courier import REFUSED, Courier, enqueue
 from hub.dataspace.did import did_for, sign_token
-from hub.dataspace.outbox import send_retried
+from hub.dataspace.outbox import DeliveryFailed, join
 
 DSP_PATH = "/dsp"
 SERVICE_ID = "urn:edh:dsp-service"
@@ -86,27 +88,38 @@ class Node:
         """The hub's ``did:web`` (from its public URL)."""
         return did_for(self.ctx.settings.public_url)
 
-    def authorization(self, audience: str) -> str | None:
+    def authorization(self, audience: str, actor: str | None = None) -> str | None:
         """The ``Authorization`` header of a message to ``audience``: a token signed by
-        the hub's key (none without a key)."""
-        return f"Bearer {sign_token(self.key, self.did, audience)}" if self.key else None
+        the hub's key (none without a key), on behalf of the person ``actor`` if named."""
+        if self.key is None:
+            return None
+        return f"Bearer {sign_token(self.key, self.did, audience, actor)}"
+
+    @cached_property
+    def courier(self) -> Courier:
+        """The durable delivery of the hub's messages (``hub.dataspace.courier``)."""
+        return Courier(self.ctx.engine, self.ctx.settings.dataspace, self.authorization)
 
     def deliver(
-        self, base: str, path: str, kind: Message, body: dict[str, Any], audience: str
+        self,
+        session: Session,
+        process_id: str,
+        address: tuple[str, str],
+        kind: Message,
+        body: dict[str, Any],
+        audience: str,
     ) -> None:
-        """Send one of the hub's moves to the participant ``audience`` at ``base``/``path``,
-        retried with backoff while it is briefly down (``outbox.send_retried``)."""
-        settings = self.ctx.settings.dataspace
-        send_retried(
-            base,
-            path,
-            kind,
-            body,
-            timeout=self.timeout,
-            attempts=settings.delivery_attempts,
-            backoff=settings.delivery_backoff_seconds,
-            authorization=self.authorization(audience),
-        )
+        """Commit the caller's move on ``process_id`` with its message to the participant
+        ``audience`` at ``address`` (base, path), then send it once now; a peer briefly
+        down gets it later from the courier (of this hub or another). Raises
+        ``DeliveryFailed`` when the peer refused it (a 4xx answer)."""
+        row = enqueue(session, process_id, join(*address), kind, body, audience)
+        session.flush()
+        seq, url = row.seq, row.url  # read before the commit: after it, a read of the
+        session.commit()  # session would open a (SQLite: write-locking) transaction
+        assert seq is not None
+        if self.courier.attempt(seq) == REFUSED:
+            raise DeliveryFailed(f"{kind} to {url}: refused by the peer")
 
     def offer_id(self, dataset_id: str) -> str:
         """The id of the offer the hub makes for ``dataset_id``."""

@@ -1,18 +1,16 @@
 """Messages the hub sends to another participant (callbacks and requests).
 
-``send`` validates the message against its schema first (the hub never sends an invalid
-message), then POSTs it to ``base``/``path``; it answers the peer's JSON body (or ``{}``)
-and raises ``DeliveryFailed`` when the peer is unreachable or refuses.
-``send_retried`` is the delivery of the hub's own moves to a counterparty (agreement,
-transfer start, ...): the same message again after a backoff while the peer is briefly
-down (unreachable, a timeout, 408, 425, 429 or 5xx), never after a refusal (another 4xx:
-the peer answered, resending would not change its mind).
+``post`` validates the message against its schema first (the hub never sends an invalid
+message), then POSTs it to ``url``; it answers the peer's JSON body (or ``{}``) and
+raises ``DeliveryFailed`` when the peer is unreachable or refuses, ``retryable`` when
+the peer is briefly down (unreachable, a timeout, 408, 425, 429 or 5xx) rather than
+answering. ``send`` is ``post`` to ``base``/``path``. The hub's own moves go through
+the durable delivery of ``hub.dataspace.courier``.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import httpx
@@ -50,9 +48,20 @@ def send(
     authorization: str | None = None,
 ) -> dict[str, Any]:
     """POST ``message`` (a valid ``kind``) to ``base``/``path``; the answer's JSON body."""
+    return post(join(base, path), kind, message, timeout=timeout, authorization=authorization)
+
+
+def post(
+    url: str,
+    kind: Message,
+    message: dict[str, Any],
+    *,
+    timeout: float,
+    authorization: str | None = None,
+) -> dict[str, Any]:
+    """POST ``message`` (a valid ``kind``) to ``url``; the answer's JSON body."""
     validate(kind, message)
     headers = {"Authorization": authorization} if authorization else {}
-    url = join(base, path)
     try:
         response = httpx.post(url, json=message, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
@@ -67,29 +76,3 @@ def send(
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def send_retried(
-    base: str,
-    path: str,
-    kind: Message,
-    message: dict[str, Any],
-    *,
-    timeout: float,
-    attempts: int,
-    backoff: float,
-    authorization: str | None = None,
-) -> dict[str, Any]:
-    """``send``, up to ``attempts`` times while the failure is retryable, waiting
-    ``backoff`` seconds, then twice as long each time. The message is the same at each
-    attempt (same process ids, same content), so a peer that got it once and lost its
-    answer sees a repeat of one step, never a new one. Raises the last ``DeliveryFailed``."""
-    for attempt in range(1, attempts):
-        try:
-            return send(base, path, kind, message, timeout=timeout, authorization=authorization)
-        except DeliveryFailed as exc:
-            if not exc.retryable:
-                raise
-            log.warning("attempt %d of %s failed, retrying: %s", attempt, kind, exc)
-            time.sleep(backoff * 2 ** (attempt - 1))
-    return send(base, path, kind, message, timeout=timeout, authorization=authorization)

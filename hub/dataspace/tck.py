@@ -294,5 +294,6 @@ def initiate_transfer(node: Node, body: dict[str, str]) -> dict[str, Any] | None
         agreement = negotiation.finalized_agreement(session, body["agreementId"], Role.CONSUMER)
         if agreement is None:
             return None
-        row = transfer.initiate(node, session, agreement, body["format"], body["connectorAddress"])
+        granted = (agreement.counterparty, agreement.agreement_id or "")
+        row = transfer.initiate(node, session, granted, body["format"], body["connectorAddress"])
         return transfer.document(row)

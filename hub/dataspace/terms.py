@@ -11,6 +11,11 @@ committee's review, both signatures, the hub's countersignature); once FINALIZED
 sends it as the agreement (``hub.dataspace.contract_gate.agree_linked``).
 A request without constraints opens no contract (the lab's contract is then bound by the
 operator, ``POST /api/v1/dataspace/negotiations/{pid}/agreement``).
+A consumer's counter-offer (``countered``) changes the contract or is refused, never
+ignored: its terms (allowed by the same decision, so only terms Rego enforces) amend the
+linked contract as a new version of the lab's while the contract is REQUESTED or
+OFFERED; once it is under the ethics review or signed, or when the counter-offer drops
+the terms, it is refused (400 with the reason, audited, nothing changed).
 """
 
 from __future__ import annotations
@@ -22,18 +27,19 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from contracts.dsp import odrl
+from contracts.lifecycle import AMENDABLE
 from contracts.model import ContractTerms, LegalBasis
 from hub.catalog.models import Dataset
 from hub.contracts.events import publish_after_commit
 from hub.contracts.models import Contract
-from hub.contracts.service import create_request
+from hub.contracts.service import LAB, amend, create_request, current_terms, get_contract
 from hub.contracts.terms import check_terms
 from hub.dataspace.contract_gate import acts_for
 from hub.dataspace.identity import DSP_ROLE, Participant
 from hub.dataspace.models import DspNegotiation
 from hub.dataspace.node import Node
-from hub.dataspace.process import authorize
-from hub.errors import ValidationFailed
+from hub.dataspace.process import authorize, refuse
+from hub.errors import HubError, ValidationFailed
 from hub.registry.models import Project
 from hub.trail.writer import Actor
 
@@ -107,3 +113,36 @@ def open_contract(node: Node, session: Session, who: Participant, terms: Contrac
     contract = create_request(session, actor, terms, node.ctx.settings)
     publish_after_commit(node.ctx, session, contract)
     return contract
+
+
+def countered(
+    node: Node, session: Session, who: Participant, row: DspNegotiation, asked: ContractTerms | None
+) -> None:
+    """Apply the terms ``asked`` by the consumer's counter-offer on ``row`` (already
+    allowed by ``requested``) to its contract, in the caller's transaction: a new
+    version of the lab's (REQUESTED: the review starts over) if they differ, or the
+    contract they open when the negotiation has none. Refused (raised, audited
+    ``dsp_negotiation.requested.refused``, the caller's changes rolled back) when the
+    contract's terms are frozen or the counter-offer drops them."""
+    if row.contract_id is None:
+        if asked is not None:
+            row.contract_id = open_contract(node, session, who, asked).id
+        return
+    contract = get_contract(session, row.contract_id)
+    if asked is None:
+        reason = "a counter-offer on a negotiation bound to a contract must carry its terms"
+        raise refuse(session, row, who.id, "requested.refused", reason)
+    if contract.state not in AMENDABLE:
+        reason = (
+            f"the contract's terms are frozen in state {contract.state}; a counter-offer "
+            f"changes them only while the contract is {' or '.join(AMENDABLE)}"
+        )
+        raise refuse(session, row, who.id, "requested.refused", reason)
+    if asked == current_terms(session, contract):
+        return
+    actor = Actor(sub=who.id, role=DSP_ROLE, org=acts_for(session, who.id))
+    try:
+        amend(session, actor, contract, asked, LAB, node.ctx.settings)
+    except HubError as exc:
+        raise refuse(session, row, who.id, "requested.refused", exc.detail) from exc
+    publish_after_commit(node.ctx, session, contract)

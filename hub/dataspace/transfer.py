@@ -9,6 +9,7 @@ project with a bearer token scoped to the transfer (``hub.dataspace.pull``), nev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import Session
@@ -21,7 +22,7 @@ from contracts.errors import TransitionError
 from hub.dataspace import contract_gate, pull
 from hub.dataspace.errors import DspFailure
 from hub.dataspace.identity import Participant
-from hub.dataspace.models import DspNegotiation, DspTransfer
+from hub.dataspace.models import DspTransfer
 from hub.dataspace.negotiation import finalized_agreement
 from hub.dataspace.node import Node
 from hub.dataspace.outbox import DeliveryFailed, send
@@ -59,6 +60,7 @@ def request(node: Node, session: Session, who: Participant, message: dict[str, A
         agreement_id=message["agreementId"],
         format=message["format"],
         callback_address=message["callbackAddress"],
+        researcher=who.person,
     )
     facts = {
         "agreement": {
@@ -131,10 +133,18 @@ def _own_step(node: Node, session: Session, pid: str, step: TransferStep) -> Dsp
 
 
 def _deliver(
-    node: Node, row: DspTransfer, suffix: str, kind: Message, body: dict[str, Any]
+    node: Node,
+    session: Session,
+    row: DspTransfer,
+    suffix: str,
+    kind: Message,
+    body: dict[str, Any],
 ) -> None:
+    """Commit the hub's move on ``row`` with its message to the counterparty, then send
+    it (``Node.deliver``)."""
     theirs = row.consumer_pid if row.role == Role.PROVIDER else row.provider_pid
-    node.deliver(row.callback_address, f"transfers/{theirs}/{suffix}", kind, body, row.counterparty)
+    address = (row.callback_address, f"transfers/{theirs}/{suffix}")
+    node.deliver(session, row.id, address, kind, body, row.counterparty)
 
 
 def start(node: Node, session: Session, pid: str) -> None:
@@ -142,16 +152,14 @@ def start(node: Node, session: Session, pid: str) -> None:
     STARTED); as consumer, restart a suspended one."""
     row = _own_step(node, session, pid, TransferStep.START)
     address = pull.address(node, session, row) if row.role == Role.PROVIDER else None
-    session.commit()
     message = messages.transfer_start(row.provider_pid, row.consumer_pid, address)
-    _deliver(node, row, "start", Message.TRANSFER_START, message)
+    _deliver(node, session, row, "start", Message.TRANSFER_START, message)
 
 
 def complete(node: Node, session: Session, pid: str) -> None:
     row = _own_step(node, session, pid, TransferStep.COMPLETE)
-    session.commit()
     message = messages.transfer_completion(row.provider_pid, row.consumer_pid)
-    _deliver(node, row, "completion", Message.TRANSFER_COMPLETION, message)
+    _deliver(node, session, row, "completion", Message.TRANSFER_COMPLETION, message)
 
 
 def suspend(node: Node, session: Session, pid: str, reason: str) -> None:
@@ -182,34 +190,49 @@ def _coded(
     reason: str,
 ) -> None:
     row = _own_step(node, session, pid, step)
-    session.commit()
     message = messages.transfer_code_message(
         kind, row.provider_pid, row.consumer_pid, suffix, [reason]
     )
-    _deliver(node, row, suffix, kind, message)
+    _deliver(node, session, row, suffix, kind, message)
 
 
 def initiate(
-    node: Node, session: Session, agreement: DspNegotiation, format_: str, provider_url: str
+    node: Node,
+    session: Session,
+    agreement: tuple[str, str],
+    format_: str,
+    provider_url: str,
+    *,
+    researcher: str | None = None,
+    address: Callable[[DspTransfer], dict[str, Any]] | None = None,
 ) -> DspTransfer:
-    """As consumer, ask the provider at ``provider_url`` for a transfer under the hub's
-    finalized ``agreement``: a new transfer, REQUESTED once the provider answers."""
+    """As consumer, ask the provider at ``provider_url`` for a transfer under
+    ``agreement`` (the provider's participant id, the agreement id), on behalf of
+    ``researcher`` (the person the provider binds its pull token to), with the data
+    address ``address`` makes for the new process (a push: where the provider sends the
+    data; issued in this transaction): a new transfer, REQUESTED once the provider
+    answers."""
+    counterparty, agreement_id = agreement
     pid = new_pid()
     row = DspTransfer(
         id=pid,
         role=str(Role.CONSUMER),
         provider_pid="",
         consumer_pid=pid,
-        counterparty=agreement.counterparty,
+        counterparty=counterparty,
         state=str(TransferState.REQUESTED),
-        agreement_id=agreement.agreement_id or "",
+        agreement_id=agreement_id,
         format=format_,
         callback_address=provider_url,
+        researcher=researcher,
     )
     session.add(row)
     move(session, row, TransferState.REQUESTED, "requested", node.participant_id)
+    data_address = address(row) if address else None
     session.commit()
-    message = messages.transfer_request(pid, row.agreement_id, format_, node.dsp_url)
+    message = messages.transfer_request(
+        pid, agreement_id, format_, node.dsp_url, data_address=data_address
+    )
     try:
         answer = send(
             provider_url,
@@ -217,7 +240,7 @@ def initiate(
             Message.TRANSFER_REQUEST,
             message,
             timeout=node.timeout,
-            authorization=node.authorization(row.counterparty),
+            authorization=node.authorization(counterparty, researcher),
         )
         validate(Message.TRANSFER_PROCESS, answer)
     except (DeliveryFailed, InvalidMessage):

@@ -23,10 +23,18 @@ class DataspaceSettings(BaseModel):
         ge=1,
         le=20,
         description="Attempts to deliver one of the hub's messages to a participant that "
-        "is briefly down (unreachable, busy or failing), with a doubling backoff.",
+        "is briefly down (unreachable, busy or failing), with a doubling backoff; the "
+        "messages are stored with the hub's moves and survive a restart.",
     )
     delivery_backoff_seconds: float = Field(
         default=0.5, gt=0, le=60, description="Wait before the second delivery attempt."
+    )
+    delivery_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="How often a serving hub looks for messages due to participants, "
+        "including those another hub of the cluster (or a stopped one) left.",
     )
     pull_token_ttl_seconds: int = Field(
         default=3600, ge=60, le=86400, description="Lifetime of a transfer's pull access token."

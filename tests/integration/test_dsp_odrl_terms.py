@@ -24,6 +24,7 @@ from contracts.dsp.vocab import CONTEXT
 from hub.context import HubContext
 from hub.contracts.models import Contract
 from hub.contracts.service import current_terms
+from hub.dataspace import negotiation
 from hub.dataspace.models import DspNegotiation
 from hub.policy.bundle import PolicyBundle
 from hub.policy.inprocess import InProcessPolicyEngine
@@ -336,3 +337,102 @@ def test_a_consumer_refusing_the_agreement_is_not_asked_again(
     time.sleep(2)  # longer than the first backoffs: no second attempt comes
     assert peer.attempts.count(path) == 1
     assert _negotiation(hub_ctx, pid).state == "AGREED"
+
+
+# A counter-offer amends the contract while its terms may change, else is refused -------
+
+
+def _offered_negotiation(world: World, peer: Peer, hub_ctx: HubContext, tag: str) -> str:
+    """A negotiation opened with the project's terms, then offered back by the hub (its
+    own ``offer`` move): OFFERED, its contract REQUESTED (version 1)."""
+    pid = str(_request(world, tag, asked(world), peer).json()["providerPid"])
+    node = world.client.app.state.dataspace  # type: ignore[attr-defined]
+    with Session(hub_ctx.engine) as session:
+        negotiation.offer(node, session, pid)
+    peer.wait(tag, "OFFERED")
+    return pid
+
+
+def _counter(world: World, pid: str, consumer_pid: str, constraints: list[Any]) -> Any:
+    offer = {
+        "@type": "Offer",
+        "@id": f"urn:edh:offer:{world.dataset_id}",
+        "target": world.dataset_id,
+        "permission": [{"action": "use", "constraint": constraints}],
+    }
+    message = messages.contract_request(consumer_pid, offer, provider_pid=pid)
+    headers = world.auth("researcher", sub="claire", org=world.lab_id)
+    return world.client.post(f"/dsp/negotiations/{pid}/request", json=message, headers=headers)
+
+
+def test_a_counter_offer_amends_the_contract_and_its_agreement_carries_the_new_terms(
+    world: World, peer: Peer, hub_ctx: HubContext
+) -> None:
+    pid = _offered_negotiation(world, peer, hub_ctx, "urn:c:counter")
+    fields = ["actor_pseudonym", "verb_id"]
+    answer = _counter(
+        world, pid, "urn:c:counter", asked(world, min_cell_size="30", allowed_fields=fields)
+    )
+    assert answer.status_code == 200, answer.text
+    (contract,) = _contracts(hub_ctx)
+    assert (contract.state, contract.version) == ("REQUESTED", 2)
+    with Session(hub_ctx.engine) as session:
+        terms = current_terms(session, contract)
+    assert (terms.min_cell_size, terms.allowed_fields) == (30, fields)
+    row = _negotiation(hub_ctx, pid)
+    assert (row.state, row.requests, row.contract_id) == ("REQUESTED", 2, contract.id)
+
+    world.post(f"/contracts/{contract.id}/offer", world.as_provider())
+    world.post(f"/contracts/{contract.id}/accept", world.as_lab())
+    world.approve(contract.id)
+    world.sign_and_finalize(contract.id)
+    peer.wait("urn:c:counter", "OFFERED", "AGREED")
+    agreement = peer.received["urn:c:counter"][-1]["agreement"]
+    assert agreement["@id"] == f"urn:edh:contract:{contract.id}:v2"
+    constraints = {
+        c["leftOperand"]: c["rightOperand"] for c in agreement["permission"][0]["constraint"]
+    }
+    assert constraints["edh:minCellSize"] == "30"
+    assert constraints["edh:allowedFields"] == fields
+
+
+def test_a_counter_offer_on_a_contract_under_review_or_without_terms_is_refused(
+    world: World, peer: Peer, hub_ctx: HubContext
+) -> None:
+    pid = _offered_negotiation(world, peer, hub_ctx, "urn:c:frozen")
+    (contract,) = _contracts(hub_ctx)
+    dropped = _counter(world, pid, "urn:c:frozen", [])
+    assert dropped.status_code == 400, dropped.text
+    assert dropped.json()["reason"] == [
+        "a counter-offer on a negotiation bound to a contract must carry its terms"
+    ]
+    world.post(f"/contracts/{contract.id}/offer", world.as_provider())
+    world.post(f"/contracts/{contract.id}/accept", world.as_lab())  # the review is pending
+    frozen = _counter(world, pid, "urn:c:frozen", asked(world, min_cell_size="30"))
+    assert frozen.status_code == 400, frozen.text
+    (reason,) = frozen.json()["reason"]
+    assert reason.startswith("the contract's terms are frozen in state ACCEPTED")
+    (after,) = _contracts(hub_ctx)
+    assert (after.state, after.version) == ("ACCEPTED", 1)
+    with Session(hub_ctx.engine) as session:
+        assert current_terms(session, after).min_cell_size == 20
+    row = _negotiation(hub_ctx, pid)
+    assert (row.state, row.requests) == ("OFFERED", 1)
+    refused = _denials(hub_ctx, "dsp_negotiation.requested.refused")
+    assert refused == [list(dropped.json()["reason"]), [reason]]
+
+
+def test_a_counter_offer_with_terms_opens_the_contract_a_bare_request_did_not(
+    world: World, peer: Peer, hub_ctx: HubContext
+) -> None:
+    pid = str(_request(world, "urn:c:bare", [], peer).json()["providerPid"])
+    assert _contracts(hub_ctx) == []  # a request without terms opens none
+    node = world.client.app.state.dataspace  # type: ignore[attr-defined]
+    with Session(hub_ctx.engine) as session:
+        negotiation.offer(node, session, pid)
+    peer.wait("urn:c:bare", "OFFERED")
+    answer = _counter(world, pid, "urn:c:bare", asked(world))
+    assert answer.status_code == 200, answer.text
+    (contract,) = _contracts(hub_ctx)
+    assert (contract.state, contract.version, contract.lab_id) == ("REQUESTED", 1, world.lab_id)
+    assert _negotiation(hub_ctx, pid).contract_id == contract.id

@@ -1,8 +1,10 @@
 """A research transfer's pull data address: the sandbox's query API of the agreement's
-project behind a token scoped to that transfer, expiring, audited, and ending with the
-transfer. Oracle: the token's claims, the sandbox's job table (which project a query
-reached) and the audit log; the attacker holds a token of another transfer, a forged or
-expired one, or one whose transfer was suspended."""
+project behind a token scoped to that transfer and bound to the researcher who asked for
+it, expiring, audited, and ending with the transfer. Oracle: the token's claims, the
+sandbox's job table (which project a query reached, as whom) and the audit log; the
+attacker holds a token of another transfer, a forged or expired one, one whose transfer
+was suspended, or the right token without being its researcher (another member of the
+same project, a researcher of no project, a forged identity, no identity)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from sqlmodel import Session, select
 
 from contracts.dsp import messages
 from hub.context import HubContext
+from hub.dataspace.pull import RESEARCHER_HEADER
 from hub.sandbox.models import QueryJob
 from hub.trail.models import AuditEvent
 from tests.support.contracts_fixtures import World
@@ -63,10 +66,17 @@ def _token(address: dict[str, Any]) -> str:
     return str({p["name"]: p["value"] for p in address["endpointProperties"]}["authorization"])
 
 
-def _query(client: TestClient, endpoint: str, token: str) -> Any:
-    body = {"sql": "SELECT count(*) FROM statements", "purpose": PURPOSE, "researcher": "claire"}
+def _query(client: TestClient, endpoint: str, token: str, researcher: str | None = "claire") -> Any:
+    """POST a query with the pull ``token`` and, unless None, the access token of the
+    hub's realm of ``researcher`` (``claire`` asked for the transfers)."""
+    body = {"sql": "SELECT count(*) FROM statements", "purpose": PURPOSE}
     path = endpoint.split("://", 1)[1].split("/", 1)[1]
-    return client.post("/" + path, json=body, headers={"Authorization": f"Bearer {token}"})
+    headers = {"Authorization": f"Bearer {token}"}
+    if researcher is not None:
+        hub: HubContext = client.app.state.hub  # type: ignore[attr-defined]
+        own = hub.issuer.mint(researcher, ["researcher"])
+        headers[RESEARCHER_HEADER] = f"Bearer {own}"
+    return client.post("/" + path, json=body, headers=headers)
 
 
 def _jobs(ctx: HubContext) -> list[tuple[str, str]]:
@@ -86,7 +96,8 @@ def test_the_pull_token_queries_its_project_only_and_ends_with_the_transfer(
         contract_id,
     )
     ttl = hub_ctx.settings.dataspace.pull_token_ttl_seconds
-    assert claims["exp"] - claims["iat"] == ttl and claims["sub"] == f"dsp-transfer:{pid}"
+    assert claims["exp"] - claims["iat"] == ttl
+    assert claims["sub"] == claims["researcher"] == "claire"  # who asked for the transfer
     with Session(hub_ctx.engine) as session:
         issued = session.exec(
             select(AuditEvent).where(AuditEvent.action == "dsp_transfer.token.issued")
@@ -154,3 +165,63 @@ def test_no_policy_engine_no_pull(
         assert [(e.resource_id, e.reasons) for e in session.exec(query).all()] == [
             (pid, ["no policy engine is configured"])
         ]
+
+
+def _refusals(ctx: HubContext) -> list[tuple[str, str, list[str]]]:
+    with Session(ctx.engine) as session:
+        query = select(AuditEvent).where(AuditEvent.action == "dsp_transfer.query.refused")
+        return [(e.actor_sub, e.resource_id, list(e.reasons)) for e in session.exec(query).all()]
+
+
+def test_the_pull_token_opens_queries_only_to_its_researcher(
+    world: World, peer: Peer, hub_ctx: HubContext, client: TestClient
+) -> None:
+    """Bob, accredited member of the same project, and Zoé, accredited in the lab but
+    member of no project, hold Claire's token: both refused (403 problem+json, audited,
+    no job); without an identity or with a forged one: 401; Claire herself: a job."""
+    pid, address, _ = _started_transfer(world, peer, "bound")
+    token, op = _token(address), world.as_operator()
+    accreditation = {
+        "granted_by": "CASD",
+        "valid_from": time.strftime("%Y-%m-%d"),
+        "valid_until": time.strftime("%Y-%m-%d", time.gmtime(time.time() + 100 * 86400)),
+    }
+    for subject in ("bob", "zoe"):
+        body = {
+            "subject": subject,
+            "name": subject.title(),
+            "email": f"{subject}@lab.example.fr",
+            "organisation_id": world.lab_id,
+            "accreditation": accreditation,
+        }
+        researcher = world.post("/researchers", op, body)
+        if subject == "bob":
+            member = {"researcher_id": researcher["id"]}
+            world.post(f"/projects/{world.project_id}/members", op, member)
+    reason = "the caller is not the researcher the token was issued to"
+    for intruder in ("bob", "zoe"):
+        refused = _query(client, address["endpoint"], token, intruder)
+        assert refused.status_code == 403, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["reasons"] == [reason]
+        assert "claire" not in refused.text
+    assert _refusals(hub_ctx) == [("bob", pid, [reason]), ("zoe", pid, [reason])]
+
+    assert _query(client, address["endpoint"], token, None).status_code == 401
+    forged_identity = jwt.encode(
+        {"sub": "claire", "roles": ["researcher"], "exp": int(time.time()) + 60},
+        Ed25519PrivateKey.generate(),
+        "EdDSA",
+    )
+    headers = {"Authorization": f"Bearer {token}", RESEARCHER_HEADER: f"Bearer {forged_identity}"}
+    path = "/" + address["endpoint"].split("://", 1)[1].split("/", 1)[1]
+    body = {"sql": "SELECT count(*) FROM statements", "purpose": PURPOSE}
+    assert client.post(path, json=body, headers=headers).status_code == 401
+    with Session(hub_ctx.engine) as session:
+        failures = session.exec(select(AuditEvent).where(AuditEvent.action == "auth.failed"))
+        assert len(failures.all()) >= 2
+    assert _jobs(hub_ctx) == []
+
+    answer = _query(client, address["endpoint"], token, "claire")
+    assert answer.status_code not in (401, 403, 404), answer.text
+    assert _jobs(hub_ctx) == [(world.project_id, "claire")]

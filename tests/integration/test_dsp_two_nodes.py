@@ -230,7 +230,7 @@ def test_a_lab_negotiates_through_the_ethics_gate_and_gets_a_pull_address(
     assert agreement["target"] == dataset_id
     assert agreement["@id"] == f"urn:edh:contract:{contract['id']}:v{contract['version']}"
 
-    transfer = lab.call(
+    transfer = lab.call(  # a researcher of the lab asks: the token will be theirs
         "POST", "/api/v1/dataspace/transfers", "researcher", {"agreement_id": agreement["@id"]}
     )
     assert transfer.status_code == 201, transfer.text
@@ -246,13 +246,26 @@ def test_a_lab_negotiates_through_the_ethics_gate_and_gets_a_pull_address(
     )
     token = {p["name"]: p["value"] for p in address["endpointProperties"]}["authorization"]
     claims = jwt.decode(token, options={"verify_signature": False})
-    assert claims["exp"] - claims["iat"] <= 3600 and claims["sub"].startswith("dsp-transfer:")
+    assert claims["exp"] - claims["iat"] <= 3600 and claims["sub"] == "someone"
     assert (claims["project"], claims["contract"]) == (world.project_id, contract["id"])
-    # The provider takes the token on its transfer's address (the sandbox then decides the
-    # query); the lab's hub does not know it.
+
+    # The provider takes the token on its transfer's address with the identity of its
+    # researcher in its realm (the sandbox then decides the query), not with another's
+    # (the operator "admin"); the lab's hub does not know it.
+    def with_identity(role: str, sub: str) -> dict[str, str]:
+        own = provider.token(role, sub)["Authorization"]
+        return {"Authorization": f"Bearer {token}", "EDH-Researcher-Authorization": own}
+
+    bound = "the caller is not the researcher the token was issued to"
+    query = {"sql": "SELECT 1", "purpose": "x"}
+    headers = with_identity("researcher", "someone")
+    answer = httpx.post(address["endpoint"], json=query, headers=headers)
+    assert answer.status_code != 401 and bound not in answer.text, answer.text
+    intruder = httpx.post(
+        address["endpoint"], json=query, headers=with_identity("operator", "admin")
+    )
+    assert intruder.status_code == 403 and intruder.json()["reasons"] == [bound]
     headers = {"Authorization": f"Bearer {token}"}
-    query = {"sql": "SELECT 1", "purpose": "x", "researcher": "claire"}
-    assert httpx.post(address["endpoint"], json=query, headers=headers).status_code != 401
     elsewhere = address["endpoint"].replace(provider.url, lab.url)
     assert httpx.post(elsewhere, json=query, headers=headers).status_code in (401, 404)
 
@@ -382,7 +395,7 @@ def test_a_lab_s_terms_pass_the_ethics_gate_with_no_operator_step(
     assert {(c["leftOperand"], c["operator"]) for c in permission["constraint"]} == {
         (c["leftOperand"], c["operator"]) for c in terms
     } | {("edh:minCellSize", "gteq")}  # the contract's default k, now explicit
-    transfer = lab.call(
+    transfer = lab.call(  # a researcher of the lab asks: the token will be theirs
         "POST", "/api/v1/dataspace/transfers", "researcher", {"agreement_id": agreement["@id"]}
     )
     assert transfer.status_code == 201, transfer.text
