@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.outside_reads import REPO, allowed_roots, fence, outside, repository_prefixes
+from tests.support.outside_paths import REPO, allowed_roots, fence, outside, repository_prefixes
 
 ROOTS = allowed_roots()
 CHECK = (ROOTS, fence(), repository_prefixes())
@@ -23,6 +23,13 @@ def test_reads_a_sibling_folder():
 
 def test_reads_inside():
     pass
+"""
+CHILD_PROBE = f"""
+import os, subprocess, sys
+
+def test_a_child_reads_a_sibling_folder():
+    code = "try:\\n    open({STRAY!r})\\nexcept OSError:\\n    pass"
+    subprocess.run([sys.executable, "-c", code], env=dict(os.environ), check=True)
 """
 
 
@@ -47,13 +54,11 @@ def test_the_fence_holds_inside_a_temporary_directory() -> None:
     assert not outside("/tmp/pytest-of-root/pytest-0/t/x", roots, "/tmp/ci-1234/", repo)
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["single", "xdist"])
-def test_a_session_that_reads_outside_fails_and_names_the_file(
-    tmp_path: Path, workers: list[str]
-) -> None:
-    (tmp_path / "test_probe.py").write_text(PROBE)
+def _session(tmp_path: Path, probe: str, workers: list[str]) -> subprocess.CompletedProcess[str]:
+    """A test session of ``probe`` with the check on (its own, not this session's)."""
+    (tmp_path / "test_probe.py").write_text(probe)
     options = ["-q", "-p", "no:cacheprovider", "-p", "tests.support.outside_reads", *workers]
-    run = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "pytest", *options, "test_probe.py"],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(REPO)},
@@ -61,7 +66,24 @@ def test_a_session_that_reads_outside_fails_and_names_the_file(
         text=True,
         timeout=120,
     )
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["single", "xdist"])
+def test_a_session_that_reads_outside_fails_and_names_the_file(
+    tmp_path: Path, workers: list[str]
+) -> None:
+    run = _session(tmp_path, PROBE, workers)
     assert "2 passed" in run.stdout
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout
     assert "files opened outside the repository" in run.stdout
     assert STRAY in run.stdout
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["single", "xdist"])
+def test_a_python_child_process_that_reads_outside_fails_the_session(
+    tmp_path: Path, workers: list[str]
+) -> None:
+    run = _session(tmp_path, CHILD_PROBE, workers)
+    assert "1 passed" in run.stdout
+    assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout
+    assert STRAY in run.stdout.split("files opened outside the repository")[-1]
