@@ -177,6 +177,19 @@ def test_forged_append_after_the_head_is_named(hub_ctx: HubContext, edh: Edh) ->
     assert kinds(verify_json(edh)) == [(21, "forged-append"), (22, "forged-append")]
 
 
+def test_forged_rows_after_the_head_are_named_at_every_verification(
+    hub_ctx: HubContext, edh: Edh
+) -> None:
+    """Forged rows squat the seq the hub appends next (its own alert of the first run
+    cannot be chained): every later verification still runs and names them."""
+    _log(hub_ctx, edh)
+    forge(hub_ctx, 21, row(hub_ctx, 20)["hash"])
+    for _run in range(3):
+        code, out = edh("audit", "verify", "--json")
+        assert code == 1, out
+        assert kinds(json.loads(out))[0] == (21, "forged-append")
+
+
 def test_published_store_is_write_once(hub_ctx: HubContext, edh: Edh) -> None:
     _log(hub_ctx, edh)
     store = DirectoryStore(_witness_dir(hub_ctx))
