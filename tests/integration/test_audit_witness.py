@@ -170,6 +170,20 @@ def test_truncated_then_forged_tail_is_named_at_the_first_forged_event(
     assert kinds(verify_json(edh))[0] == (16, "rewritten")
 
 
+def test_signed_tail_truncated_and_partly_refilled_is_named_at_the_first_forged_event(
+    hub_ctx: HubContext, edh: Edh
+) -> None:
+    """The refill stops short of the signed checkpoint, which stays in the database."""
+    _log(hub_ctx, edh)
+    _truncate(hub_ctx, 13)
+    for seq in (14, 15, 16):
+        forge(hub_ctx, seq, row(hub_ctx, seq - 1)["hash"])
+    _move_head(hub_ctx, 16)
+    report = verify_json(edh)
+    assert kinds(report) == [(14, "rewritten"), (17, "truncated")], report
+    assert "size 20 signed at this place" in report["problems"][0]["detail"]
+
+
 def test_forged_append_after_the_head_is_named(hub_ctx: HubContext, edh: Edh) -> None:
     _log(hub_ctx, edh)
     forge(hub_ctx, 21, row(hub_ctx, 20)["hash"])
