@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from hub.audit.alerts import ALERT_TOPIC, Finding, alert_event, alert_of, raise_alert, run_rules
 from hub.audit.anchor import gather_witnessed, hub_verifier, open_witness, publish
 from hub.audit.checkpoints import create_checkpoint, load_signer
-from hub.audit.publish import witness_store
+from hub.audit.publish import WitnessStore, leaves_reach, witness_store
 from hub.audit.retention import purge_expired
 from hub.audit.verify import ChainReport, verify_chain
 from hub.bus.port import EventBus
@@ -48,7 +48,7 @@ def verify_log(
             session,
             signer.key.public_key(),
             witnessed.roots,
-            stores[0],
+            _leaf_store(stores),
             seal_key_of(signer.key),
         )
     for size in witnessed.unsigned:
@@ -72,6 +72,12 @@ def verify_log(
         )
         _raise_or_publish(engine, finding, bus)
     return report
+
+
+def _leaf_store(stores: Sequence[WitnessStore]) -> WitnessStore:
+    """The store whose published leaves reach furthest (the hub's own on a tie), so that a
+    copy held elsewhere still names a rewritten event exactly when the hub's was wiped."""
+    return max(stores, key=lambda store: (leaves_reach(store), store is stores[0]))
 
 
 def _seal_pending(engine: Engine) -> None:

@@ -158,6 +158,23 @@ def test_rewrite_with_the_checkpoints_deleted_is_named_by_the_published_leaves(
     assert kinds(verify_json(edh))[0] == (4, "rewritten")
 
 
+def test_rewrite_is_named_exactly_by_a_copied_store_when_the_hubs_is_wiped(
+    hub_ctx: HubContext, edh: Edh, tmp_path: Path
+) -> None:
+    _log(hub_ctx, edh)
+    source = DirectoryStore(_witness_dir(hub_ctx))
+    copy = DirectoryStore(tmp_path / "dpo-copy")
+    for name in [*source.names("checkpoint/"), *source.names("leaves/")]:
+        copy.write_once(name, source.read(name))
+    _rewrite_from(hub_ctx, 4, decision="deny")
+    sql(hub_ctx, "DELETE FROM audit_checkpoint")
+    os.chmod(_witness_dir(hub_ctx), 0o700)
+    for path in sorted(_witness_dir(hub_ctx).rglob("*"), reverse=True):  # the worst case
+        path.rmdir() if path.is_dir() else path.unlink()
+    _code, out = edh("audit", "verify", "--json", "--witness", str(tmp_path / "dpo-copy"))
+    assert kinds(json.loads(out))[0] == (4, "rewritten")
+
+
 def test_truncated_then_forged_tail_is_named_at_the_first_forged_event(
     hub_ctx: HubContext, edh: Edh
 ) -> None:
