@@ -136,10 +136,15 @@ def _load_seed(session: Session) -> DemoSeed:
     return DemoSeed(provider.id, lab.id, researcher.id, project.id, connector.id)
 
 
-def demo_settings(data_dir: str) -> Settings:
-    """Embedded defaults in dev mode, all state under ``data_dir``."""
+def demo_settings(data_dir: str, base: str) -> Settings:
+    """Embedded defaults in dev mode, all state under ``data_dir``; the hub's public URL
+    (where presigned uploads point) is ``base``, the address served, unless
+    ``EDH_PUBLIC_URL`` names another (e.g. behind a proxy)."""
     os.environ.setdefault("EDH_DEV_MODE", "true")
-    return Settings(dev_mode=True, data_dir=Path(data_dir))
+    settings = Settings(dev_mode=True, data_dir=Path(data_dir))
+    if "EDH_PUBLIC_URL" not in os.environ:
+        settings.public_url = base
+    return settings
 
 
 def demo_pages() -> list[tuple[str, str]]:
@@ -180,7 +185,8 @@ def run_demo(*, host: str, port: int, data_dir: str, serve: bool) -> int:
     """Seed the demo, print tokens and URLs, then serve (unless ``serve`` is false)."""
     from hub.app import build_context, create_app
 
-    settings = demo_settings(data_dir)
+    base = f"http://{host}:{port}"
+    settings = demo_settings(data_dir, base)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ctx = build_context(settings)
     print("Plateforme des données scolaires — démonstration")
@@ -188,7 +194,6 @@ def run_demo(*, host: str, port: int, data_dir: str, serve: bool) -> int:
     print(f"  données           : {settings.data_dir.resolve()}")
     ids = seed(ctx, settings.data_dir)
     announce_demo_push(ctx, settings.data_dir, ids.connector_id)
-    base = f"http://{host}:{port}"
     tokens = {
         "operator": ctx.issuer.mint("admin", ["operator"], name="Opérateur du hub"),
         "researcher": ctx.issuer.mint(

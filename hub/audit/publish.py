@@ -138,9 +138,7 @@ def iter_published_leaves(store: WitnessStore, upto: int) -> Iterator[tuple[int,
     """``(seq, leaf data)`` of the published leaves, in order, while they are contiguous
     from event 1 and ``seq <= upto`` (of two files from one size, the longer: a
     publication interrupted after its leaves leaves a shorter one behind)."""
-    ends: dict[int, int] = {}
-    for start, end in leaf_ranges(store):
-        ends[start] = max(end, ends.get(start, 0))
+    ends = _leaf_ends(store)
     reached = 0
     while reached in ends and reached < upto:
         end = ends[reached]
@@ -149,6 +147,22 @@ def iter_published_leaves(store: WitnessStore, upto: int) -> Iterator[tuple[int,
                 return
             yield reached + offset + 1, data
         reached = end
+
+
+def _leaf_ends(store: WitnessStore) -> dict[int, int]:
+    """``{from: to}`` of the published leaf files (of two from one size, the longer)."""
+    ends: dict[int, int] = {}
+    for start, end in leaf_ranges(store):
+        ends[start] = max(end, ends.get(start, 0))
+    return ends
+
+
+def leaves_reach(store: WitnessStore) -> int:
+    """How many events, from event 1 on, the store's leaf files cover without a gap."""
+    ends, reached = _leaf_ends(store), 0
+    while reached in ends:
+        reached = ends[reached]
+    return reached
 
 
 def published_roots(store: WitnessStore, verifier: Verifier) -> tuple[dict[int, str], list[int]]:

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from hub.audit.alerts import ALERT_TOPIC, Finding, alert_event, alert_of, raise_alert, run_rules
 from hub.audit.anchor import gather_witnessed, hub_verifier, open_witness, publish
 from hub.audit.checkpoints import create_checkpoint, load_signer
-from hub.audit.publish import witness_store
+from hub.audit.publish import WitnessStore, leaves_reach, witness_store
 from hub.audit.retention import purge_expired
 from hub.audit.verify import ChainReport, verify_chain
 from hub.bus.port import EventBus
@@ -42,13 +42,13 @@ def verify_log(
     verifier = hub_verifier(settings.audit, signer.key)
     stores = [witness_store(settings), *(open_witness(w, verifier.name) for w in witnesses)]
     witnessed = gather_witnessed(stores, verifier)
-    seal_now(engine)
+    _seal_pending(engine)
     with session_scope(engine) as session:
         report = verify_chain(
             session,
             signer.key.public_key(),
             witnessed.roots,
-            stores[0],
+            _leaf_store(stores),
             seal_key_of(signer.key),
         )
     for size in witnessed.unsigned:
@@ -72,6 +72,22 @@ def verify_log(
         )
         _raise_or_publish(engine, finding, bus)
     return report
+
+
+def _leaf_store(stores: Sequence[WitnessStore]) -> WitnessStore:
+    """The store whose published leaves reach furthest (the hub's own on a tie), so that a
+    copy held elsewhere still names a rewritten event exactly when the hub's was wiped."""
+    return max(stores, key=lambda store: (leaves_reach(store), store is stores[0]))
+
+
+def _seal_pending(engine: Engine) -> None:
+    """Chain the pending events before verifying, best effort: a tampered chain may refuse
+    them (forged rows on the seq the head would take next), and verification must then
+    still run and name the tampering, not fail on it."""
+    try:
+        seal_now(engine)
+    except Exception as exc:  # the database's errors, also the driver's own (psycopg pipeline)
+        log.warning("pending audit events not sealed before verification (%s)", type(exc).__name__)
 
 
 def _remember(engine: Engine, report: ChainReport) -> None:

@@ -253,6 +253,7 @@ def verify_chain(
     report = _verify(session, key, published or {}, store)
     if seal_key is not None:
         _check_seals(session, report, seal_key)
+    report.problems.sort(key=lambda p: int(p["seq"]))  # the first bad event comes first
     return report
 
 
@@ -305,11 +306,17 @@ def _check_seals(session: Session, report: ChainReport, key: bytes) -> None:
     head = chain_head(session)[0]
     after = max([report.purged_up_to, *(s for s in report.signed_sizes if s <= head)])
     found = first_unsealed(session, key, after)
-    if found is not None and all(p["seq"] != found[0] for p in report.problems):
-        kind, detail = SEAL_PROBLEMS[found[1]]
-        report.problems.append(
-            {"seq": found[0], "kind": kind, "detail": detail, "checkpoint": None}
+    if found is None or any(p["seq"] == found[0] for p in report.problems):
+        return
+    kind, detail = SEAL_PROBLEMS[found[1]]
+    signed = min((s for s in report.signed_sizes if s >= found[0]), default=None)
+    if signed is not None:  # a checkpoint beyond the head signed another event here
+        kind = "rewritten"
+        detail = (
+            f"not the event the checkpoint of size {signed} signed at this place: "
+            "the signed tail was truncated and refilled"
         )
+    report.problems.append({"seq": found[0], "kind": kind, "detail": detail, "checkpoint": None})
 
 
 SEAL_PROBLEMS = {

@@ -29,10 +29,12 @@ class LocalStore:
         return self.root / check_key(key)
 
     def put(self, key: str, data: bytes) -> None:
-        """Write (or replace) an object atomically: temporary file, then rename."""
+        """Write (or replace) an object atomically: temporary file, then rename. The file is
+        read-only, as an uploaded one: only another ``put`` or a delete replaces it."""
         path = self._path(key)
         tmp = _write_temp(path, iter((data,)))
         try:
+            tmp.chmod(0o444)
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)

@@ -158,6 +158,23 @@ def test_rewrite_with_the_checkpoints_deleted_is_named_by_the_published_leaves(
     assert kinds(verify_json(edh))[0] == (4, "rewritten")
 
 
+def test_rewrite_is_named_exactly_by_a_copied_store_when_the_hubs_is_wiped(
+    hub_ctx: HubContext, edh: Edh, tmp_path: Path
+) -> None:
+    _log(hub_ctx, edh)
+    source = DirectoryStore(_witness_dir(hub_ctx))
+    copy = DirectoryStore(tmp_path / "dpo-copy")
+    for name in [*source.names("checkpoint/"), *source.names("leaves/")]:
+        copy.write_once(name, source.read(name))
+    _rewrite_from(hub_ctx, 4, decision="deny")
+    sql(hub_ctx, "DELETE FROM audit_checkpoint")
+    os.chmod(_witness_dir(hub_ctx), 0o700)
+    for path in sorted(_witness_dir(hub_ctx).rglob("*"), reverse=True):  # the worst case
+        path.rmdir() if path.is_dir() else path.unlink()
+    _code, out = edh("audit", "verify", "--json", "--witness", str(tmp_path / "dpo-copy"))
+    assert kinds(json.loads(out))[0] == (4, "rewritten")
+
+
 def test_truncated_then_forged_tail_is_named_at_the_first_forged_event(
     hub_ctx: HubContext, edh: Edh
 ) -> None:
@@ -170,11 +187,38 @@ def test_truncated_then_forged_tail_is_named_at_the_first_forged_event(
     assert kinds(verify_json(edh))[0] == (16, "rewritten")
 
 
+def test_signed_tail_truncated_and_partly_refilled_is_named_at_the_first_forged_event(
+    hub_ctx: HubContext, edh: Edh
+) -> None:
+    """The refill stops short of the signed checkpoint, which stays in the database."""
+    _log(hub_ctx, edh)
+    _truncate(hub_ctx, 13)
+    for seq in (14, 15, 16):
+        forge(hub_ctx, seq, row(hub_ctx, seq - 1)["hash"])
+    _move_head(hub_ctx, 16)
+    report = verify_json(edh)
+    assert kinds(report) == [(14, "rewritten"), (17, "truncated")], report
+    assert "size 20 signed at this place" in report["problems"][0]["detail"]
+
+
 def test_forged_append_after_the_head_is_named(hub_ctx: HubContext, edh: Edh) -> None:
     _log(hub_ctx, edh)
     forge(hub_ctx, 21, row(hub_ctx, 20)["hash"])
     forge(hub_ctx, 22, row(hub_ctx, 21)["hash"])
     assert kinds(verify_json(edh)) == [(21, "forged-append"), (22, "forged-append")]
+
+
+def test_forged_rows_after_the_head_are_named_at_every_verification(
+    hub_ctx: HubContext, edh: Edh
+) -> None:
+    """Forged rows squat the seq the hub appends next (its own alert of the first run
+    cannot be chained): every later verification still runs and names them."""
+    _log(hub_ctx, edh)
+    forge(hub_ctx, 21, row(hub_ctx, 20)["hash"])
+    for _run in range(3):
+        code, out = edh("audit", "verify", "--json")
+        assert code == 1, out
+        assert kinds(json.loads(out))[0] == (21, "forged-append")
 
 
 def test_published_store_is_write_once(hub_ctx: HubContext, edh: Edh) -> None:

@@ -40,6 +40,9 @@ def test_erasure_then_verify_passes_and_explains_the_rewrite(
     request_id = resp.json()["request_id"]
     code, report = verify(ingest, monkeypatch, capsys)
     assert (code, report) == (0, {"ok": True, "objects": 2, "rewrites": 2, "problems": []})
+    lake = ingest.ctx.settings.data_dir / "objects" / "lake"
+    modes = {p.stat().st_mode & 0o777 for p in lake.rglob("*.parquet")}
+    assert modes == {0o444}  # the rewritten objects are read-only files, as the uploaded ones
     with Session(ingest.ctx.engine) as session:
         rewrites = session.exec(select(ErasureRewrite)).all()
     assert {r.manifest["erasure_requests"][0] for r in rewrites} == {request_id}
