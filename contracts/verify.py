@@ -145,13 +145,33 @@ def _binding_problem(
         return f"the {party}'s organisation is not attested by a trusted hub countersignature"
     if key.org != expected:
         return f"key {kid} belongs to {key.org}, not to the contract's {party} {expected}"
+    return signing_time_problem(kid, party, header, key, hub.signed_at)
+
+
+def signing_time(header: Mapping[str, Any]) -> datetime | None:
+    """A JWS header's signing time (``iat``, Unix seconds), or ``None`` when it is
+    missing, not an integer or outside the calendar."""
     iat = header.get("iat")
-    if not isinstance(iat, int):
+    if not isinstance(iat, int) or isinstance(iat, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(iat, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def signing_time_problem(
+    kid: str, party: str, header: Mapping[str, Any], key: TrustedKey, latest: datetime | None
+) -> str | None:
+    """Why ``party``'s signature (by ``kid``) was not made within its key's validity
+    period and no later than ``latest`` (the hub's countersignature; for the hub itself
+    when it receives the signature, now), each with ``LEEWAY``; ``None`` when it was."""
+    when = signing_time(header)
+    if when is None:
         return f"the {party}'s signature has no signing time (iat)"
-    when = datetime.fromtimestamp(iat, UTC)
+    early = key.valid_from is not None and when < key.valid_from - LEEWAY
     late = key.valid_until is not None and when >= key.valid_until
-    after_hub = hub.signed_at is not None and when > hub.signed_at + LEEWAY
-    if when < key.valid_from - LEEWAY or late or after_hub:
+    if early or late or (latest is not None and when > latest + LEEWAY):
         return f"key {kid} was not valid when the {party} signed ({when.isoformat()})"
     return None
 

@@ -38,6 +38,7 @@ from hub.metrics import router as metrics_router
 from hub.middleware import AccessLogMiddleware, BodyLimitMiddleware, SecurityHeadersMiddleware
 from hub.openapi import install_openapi
 from hub.pseudonym.api import router as pseudonym_router
+from hub.pseudonym.service import service_health
 from hub.registry.api import router as registry_router
 from hub.sandbox.airlock.api import router as airlock_router
 from hub.sandbox.api import router as sandbox_router
@@ -131,7 +132,8 @@ def _key_health(path: Path) -> HealthCheck:
 
 def build_context(settings: Settings) -> HubContext:
     """Check the secrets, load every key, open the database (migrated): everything a
-    request needs. ``/health`` reports each key's presence as ``key:<name>``."""
+    request needs. ``/health`` reports each key's presence as ``key:<name>`` and, with
+    remote custody, the pseudonymisation service as ``pseudonym_service``."""
     check_secrets(settings)
     keys = load_keys(settings)
     engine = db.make_engine(
@@ -144,6 +146,9 @@ def build_context(settings: Settings) -> HubContext:
     ctx = HubContext(settings=settings, engine=engine, issuer=issuer, verifier=verifier)
     for name, (_, path) in hub_key_files(settings).items():
         ctx.health_checks[f"key:{name}"] = _key_health(path)
+    service = service_health(settings)
+    if service is not None:
+        ctx.health_checks["pseudonym_service"] = service.check
     attach_policy(ctx)
     return attach_data_plane(ctx)
 

@@ -38,8 +38,9 @@ PRODUCTION: dict[str, str] = {
     "EDH_DEV_MODE": "`false` (refuses default secrets and generated keys)",
     "EDH_DATA_DIR": "`/var/lib/edh` (set by the image)",
     "EDH_PUBLIC_URL": "`https://<public host>`",
-    "EDH_PSEUDONYMISATION_SECRET": "secret file (`FILE__EDH_PSEUDONYMISATION_SECRET`), "
-    "≥ 32 random bytes",
+    "EDH_PSEUDONYMISATION_SECRET": "unset: the service keeps the master key in its PKCS#11 "
+    "token (`inprocess` custody is refused outside dev mode); the secret file, ≥ 32 random "
+    "bytes, is imported once with `edh pseudonym keys import --secret-file`",
     "EDH_HUB_SECRET": "secret file (`FILE__EDH_HUB_SECRET`), ≥ 32 random bytes",
     "EDH_DATABASE__URL": "`postgresql+psycopg://edh:…@postgres:5432/edh` (secret file)",
     "EDH_DATABASE__POOL_SIZE": "`20` per replica (PostgreSQL `max_connections` ≥ "

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, col, select
 
 from contracts.clock import as_utc
+from contracts.verify import TrustedKey
 from hub.config import Settings
 from hub.contracts.models import OrganisationKey
 from hub.keys import load_or_create_key, load_public_key, public_jwk
@@ -35,15 +36,28 @@ def hub_jwk(settings: Settings) -> dict[str, Any]:
     return public_jwk(hub_signing_key(settings).public_key())
 
 
-def organisation_keys(session: Session, organisation_id: str) -> dict[str, Ed25519PublicKey]:
-    """The organisation's usable (not revoked) public keys by ``kid``."""
-    rows = session.exec(
-        select(OrganisationKey).where(
-            OrganisationKey.organisation_id == organisation_id,
-            col(OrganisationKey.revoked_at).is_(None),
+def _usable_keys(session: Session, organisation_id: str) -> list[OrganisationKey]:
+    return list(
+        session.exec(
+            select(OrganisationKey).where(
+                OrganisationKey.organisation_id == organisation_id,
+                col(OrganisationKey.revoked_at).is_(None),
+            )
+        ).all()
+    )
+
+
+def organisation_keys(session: Session, organisation_id: str) -> dict[str, TrustedKey]:
+    """The organisation's usable (not revoked) public keys by ``kid``, each bound to the
+    organisation and valid from its registration."""
+    return {
+        row.kid: TrustedKey(
+            load_public_key(row.public_key_pem),
+            org=row.organisation_id,
+            valid_from=as_utc(row.created_at),
         )
-    ).all()
-    return {row.kid: load_public_key(row.public_key_pem) for row in rows}
+        for row in _usable_keys(session, organisation_id)
+    }
 
 
 def organisation_jwks(session: Session, organisation_id: str) -> dict[str, Any]:
@@ -52,13 +66,7 @@ def organisation_jwks(session: Session, organisation_id: str) -> dict[str, Any]:
     organisation and in ``edh_valid_from`` when the key was registered (RFC 3339): what
     ``edh contracts verify --keys`` binds each signature to. Raises ``NotFound``."""
     party = str(get_org(session, organisation_id).kind)
-    rows = session.exec(
-        select(OrganisationKey).where(
-            OrganisationKey.organisation_id == organisation_id,
-            col(OrganisationKey.revoked_at).is_(None),
-        )
-    ).all()
-    return {"keys": [_bound_jwk(row, party) for row in rows]}
+    return {"keys": [_bound_jwk(row, party) for row in _usable_keys(session, organisation_id)]}
 
 
 def _bound_jwk(row: OrganisationKey, party: str) -> dict[str, Any]:

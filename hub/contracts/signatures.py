@@ -16,6 +16,7 @@ from contracts.errors import SignatureError
 from contracts.lifecycle import State
 from contracts.model import ContractTerms, contract_document, document_bytes
 from contracts.signing import read_header, sign_detached, verify_detached
+from contracts.verify import signing_time_problem
 from hub.config import Settings
 from hub.context import HubContext
 from hub.contracts.authz import authorize_sign
@@ -75,9 +76,12 @@ def signed_version(session: Session, contract: Contract, party: str, jws: str) -
     """The ``kid`` of ``party``'s registered key that made ``jws`` and the version of the
     contract it signs (the current one, or an earlier one: a stale signature). Raises
     ``ValidationFailed`` for a malformed or forged JWS, an unregistered key, another
-    party's header, or bytes no version of the contract has."""
+    party's header, bytes no version of the contract has, or a signing time (``iat``)
+    missing or outside the key's validity (before its registration, in the future): the
+    hub then never countersigns what ``edh contracts verify --keys`` would refuse."""
     org_id = contract.provider_id if party == PROVIDER else contract.lab_id
-    keys = organisation_keys(session, org_id)
+    trusted = organisation_keys(session, org_id)
+    keys = {kid: bound.key for kid, bound in trusted.items()}
     try:
         header = read_header(jws)
         if header["edh_party"] != party:
@@ -89,10 +93,14 @@ def signed_version(session: Session, contract: Contract, party: str, jws: str) -
             if "exact contract version" not in str(exc):
                 raise
             version = _older_version(session, contract, jws, keys)
+        kid = str(header["kid"])
+        late = signing_time_problem(kid, party, header, trusted[kid], datetime.now(UTC))
+        if late:
+            raise SignatureError(late)
     except SignatureError as exc:
         reason = str(exc)
         raise ValidationFailed(f"signature refused: {reason}", reasons=[reason]) from exc
-    return str(header["kid"]), version
+    return kid, version
 
 
 def _verify_party(session: Session, contract: Contract, party: str, jws: str) -> str:

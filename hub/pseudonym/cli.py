@@ -20,14 +20,31 @@ def _read_secret(path: str) -> bytes:
     return (sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()).strip()
 
 
+def _checked_secret(settings: Settings, path: str) -> bytes:
+    """The master secret to import; outside dev mode, refused when short or predictable
+    (the same check as every production secret, never quoting it)."""
+    from pydantic import SecretStr
+
+    from hub.config import DEV_PSEUDONYMISATION_SECRET
+    from hub.secrets import check_secret
+
+    secret = _read_secret(path)
+    if not settings.dev_mode:
+        text = SecretStr(secret.decode("latin-1"))
+        check_secret("the master secret of --secret-file", text, DEV_PSEUDONYMISATION_SECRET)
+    return secret
+
+
 def _keys(args: argparse.Namespace) -> int:
     from hub.pseudonym.service import custody
 
-    keys = custody(Settings())
+    settings = Settings()
+    secret = _checked_secret(settings, args.secret_file) if args.keys_command == "import" else b""
+    keys = custody(settings)
     if args.keys_command == "create":
         keys.create(args.version)
     elif args.keys_command == "import":
-        keys.import_secret(args.version, _read_secret(args.secret_file))
+        keys.import_secret(args.version, secret)
     print(json.dumps({"current": keys.current, "versions": keys.versions()}))
     return 0
 

@@ -90,3 +90,12 @@ class RemoteDeriver:
                 f"the pseudonymisation service refused the request ({answer.status_code})"
             )
         return base64.b64decode(answer.json()["key"])
+
+    def check(self) -> None:
+        """Health check: the service answers ``GET /health``; raises ``ServiceUnavailable``."""
+        try:
+            answer = self._client.get("/health")
+        except httpx.HTTPError:
+            raise ServiceUnavailable("the pseudonymisation service does not answer") from None
+        if answer.status_code != httpx.codes.OK:
+            raise ServiceUnavailable(f"the pseudonymisation service answers {answer.status_code}")

@@ -56,12 +56,21 @@ def service_database_url(settings: Settings) -> str:
 
 
 def check_service_settings(settings: Settings) -> None:
-    """Refuse to serve without master keys, or outside dev mode with a weak credential."""
-    if settings.pseudonym.custody == "remote":
+    """Refuse to serve without master keys; outside dev mode, also with master keys held
+    in process (derived from ``EDH_PSEUDONYMISATION_SECRET``: development only, the
+    secret could be empty or weak) or with a weak credential."""
+    custody = settings.pseudonym.custody
+    if custody == "remote":
         raise ServiceUnavailable("the service needs EDH_PSEUDONYM__CUSTODY=pkcs11 or inprocess")
-    if not settings.dev_mode:
-        token = settings.pseudonym.service.token
-        check_secret("EDH_PSEUDONYM__SERVICE__TOKEN", token, DEV_SERVICE_TOKEN)
+    if settings.dev_mode:
+        return
+    if custody == "inprocess":
+        raise ServiceUnavailable(
+            "EDH_PSEUDONYM__CUSTODY=inprocess is development only; outside dev mode the "
+            "master keys live in a PKCS#11 token (EDH_PSEUDONYM__CUSTODY=pkcs11)"
+        )
+    token = settings.pseudonym.service.token
+    check_secret("EDH_PSEUDONYM__SERVICE__TOKEN", token, DEV_SERVICE_TOKEN)
 
 
 def _audit(engine: Engine, actor: Actor, body: DeriveIn | None, decision: Decision) -> None:

@@ -73,6 +73,13 @@ def deriver(settings: Settings) -> KeyDeriver:
     return found
 
 
+def service_health(settings: Settings) -> RemoteDeriver | None:
+    """The pseudonymisation service this process derives through (its ``check`` is the
+    hub's ``pseudonym_service`` health check), or ``None`` when it holds its own keys."""
+    found = deriver(settings)
+    return found if isinstance(found, RemoteDeriver) else None
+
+
 def contract_key(
     settings: Settings, contract: VersionedContract, purpose: str = "contract key"
 ) -> bytes:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from contracts.canonical import b64url_encode
 from contracts.model import document_bytes
 from contracts.signing import read_header, sign_detached
 from hub.cli import main
@@ -263,3 +265,62 @@ def test_a_bad_trusted_key_set_is_a_clear_error(
     keys.write_text(content)
     assert main(["contracts", "verify", str(path), "--keys", str(keys)]) == 2
     assert fragment in capsys.readouterr().err
+
+
+def _jws_at(world: World, cid: str, party: str, iat: object) -> str:
+    """``party``'s signature of the current version with a chosen signing time (``iat``,
+    left out when ``None``): what a key holder can forge with its own key."""
+    doc = world.client.get(f"/api/v1/contracts/{cid}/document", headers=world.as_lab()).json()
+    key = world.keys[party]
+    header: dict[str, Any] = {"alg": "EdDSA", "kid": public_jwk(key.public_key())["kid"]}
+    header |= {"edh_party": party} | ({} if iat is None else {"iat": iat})
+    protected = b64url_encode(json.dumps(header, separators=(",", ":")).encode())
+    signed = f"{protected}.{b64url_encode(document_bytes(doc))}".encode("ascii")
+    return f"{protected}..{b64url_encode(key.sign(signed))}"
+
+
+@pytest.mark.parametrize(
+    ("shift", "fragment"),
+    [
+        (-3600, "was not valid when the lab signed"),  # before the key was registered
+        (3600, "was not valid when the lab signed"),  # in the future
+        (None, "has no signing time"),
+        (10**20, "has no signing time"),
+        (True, "has no signing time"),
+    ],
+)
+def test_the_hub_refuses_a_signature_made_outside_its_key_validity(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], shift: object, fragment: str
+) -> None:
+    cid = world.agreed()["id"]
+    now = int(time.time())
+    iat = shift if shift is None or isinstance(shift, bool) or abs(shift) > 10**9 else now + shift
+    resp = world.client.post(
+        f"/api/v1/contracts/{cid}/signatures",
+        json={"jws": _jws_at(world, cid, "lab", iat)},
+        headers=world.as_lab(),
+    )
+    assert resp.status_code == 400, resp.text
+    assert fragment in resp.json()["detail"]
+    signed = world.client.get(f"/api/v1/contracts/{cid}", headers=world.as_lab()).json()
+    assert signed["signatures"] == []
+    resp = world.client.post(
+        f"/api/v1/contracts/{cid}/signatures",
+        json={"jws": _jws_at(world, cid, "lab", now)},
+        headers=world.as_lab(),
+    )
+    assert resp.status_code == 200, resp.text  # the same key, signing now: accepted
+
+
+def test_offline_verification_reports_an_unreadable_signing_time(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _export(world, tmp_path)
+    data = json.loads(path.read_bytes())
+    cid = data["document"]["contract_id"]
+    for entry in data["signatures"]:
+        if entry["party"] == "lab":
+            entry["jws"] = _jws_at(world, cid, "lab", 10**20)
+    path.write_text(json.dumps(data))
+    report = _verify_json(path, _trusted_set(world, tmp_path), capsys)
+    assert "signature lab: the lab's signature has no signing time (iat)" in report["problems"]

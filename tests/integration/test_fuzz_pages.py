@@ -16,9 +16,10 @@ from hub.web.session import COOKIE
 from tests.support.factories import make_context
 
 PAGES = ["/audit", "/audit/export", "/audit/alertes", "/audit/eleve", "/audit/points-de-controle",
-         "/review", "/research", "/login"]  # fmt: skip
+         "/audit/points-de-controle.json", "/review", "/research", "/controle-sorties", "/login",
+         "/", "/accessibilite", "/docs"]  # fmt: skip
 PATH_PAGES = ["/audit/evenements/{}", "/review/{}", "/research/jobs/{}",
-              "/research/jobs/{}/result.csv"]  # fmt: skip
+              "/research/jobs/{}/result.csv", "/controle-sorties/{}"]  # fmt: skip
 PARAMS = ["before", "since", "until", "actor", "role", "organisation", "action", "contract",
           "project", "dataset", "decision", "format", "next", "enregistre", "limit"]  # fmt: skip
 
@@ -32,7 +33,9 @@ queries = single | st.dictionaries(st.sampled_from(PARAMS) | texts, values, max_
 
 
 READERS = {"/audit": ("dpo", "operator"), "/review": ("ethics_reviewer",),
-           "/research": ("researcher",), "/login": ()}  # fmt: skip
+           "/research": ("researcher",), "/controle-sorties": ("output_checker",),
+           "/login": (), "/": ("operator",)}  # fmt: skip
+"""The roles whose session reads the pages under each prefix (the first that matches)."""
 
 
 def _readers(page: str) -> tuple[str, ...]:

@@ -149,3 +149,31 @@ def test_operator_imports_and_creates_key_versions_with_the_cli(
     assert SECRET.decode() not in json.dumps(listed)
     oracle = hmac.new(SECRET, b"edh-pseudonym-v5|c-9", hashlib.sha256).digest()
     assert contract_key(Settings(), ContractRef("c-9", "v5")) == oracle
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [b"", b"change-me", b"a" * 64, b"dev-only-pseudonymisation-secret-change-me"],
+    ids=["empty", "short", "repeated", "dev-default"],
+)
+def test_a_weak_master_secret_is_not_imported_outside_dev_mode(
+    softhsm_token: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    weak: bytes,
+) -> None:
+    from hub.cli import main
+
+    monkeypatch.setenv("EDH_DEV_MODE", "false")
+    monkeypatch.setenv("EDH_PSEUDONYM__CUSTODY", "pkcs11")
+    monkeypatch.setenv("EDH_PSEUDONYM__TOKEN_LABEL", softhsm_token)
+    monkeypatch.setenv("EDH_PSEUDONYM__PIN", PIN)
+    secret_file = tmp_path / "secret"
+    secret_file.write_bytes(weak)
+    capsys.readouterr()
+    assert main(["pseudonym", "keys", "import", "v8", "--secret-file", str(secret_file)]) == 2
+    err = capsys.readouterr().err
+    assert "the master secret of --secret-file is" in err
+    assert not weak or weak.decode() not in err
+    assert "v8" not in open_pkcs11(LIBRARY, softhsm_token, PIN, "v1").versions()

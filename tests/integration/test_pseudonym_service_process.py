@@ -21,12 +21,14 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, create_engine, select
 
 from connector.pipeline.client import HubRefused
 from contracts.pseudonym import pseudonym
+from hub.app import create_app
 from hub.config import Settings
 from hub.errors import ServiceUnavailable
 from hub.pseudonym.service import contract_key, custody, pseudonym_for, register_digest
@@ -34,6 +36,7 @@ from hub.settings.pseudonym import PseudonymServiceSettings, PseudonymSettings
 from hub.trail.models import AuditEvent
 from tests.support.browser import free_port
 from tests.support.contract_ref import ContractRef
+from tests.support.factories import make_context
 from tests.support.ingest_fixtures import IngestSetup, finalize_contract
 
 LIBRARY = "/usr/lib/softhsm/libsofthsm2.so"
@@ -244,3 +247,23 @@ def test_a_contract_keeps_the_key_version_it_was_created_with(service: Service) 
         contract_key(hub, ContractRef("c-2027", "v9"))
     versions = [e.resource_id for e in _events(service) if e.decision == "allow"]
     assert versions == ["contract:v1", "contract:v2", "register:v1"]
+
+
+def test_health_reports_the_pseudonymisation_service(service: Service, tmp_path: Path) -> None:
+    link = PseudonymServiceSettings(url=service.url, token=SecretStr(service.token))
+    ctx = make_context(
+        f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+        tmp_path,
+        pseudonym=PseudonymSettings(custody="remote", service=link),
+    )
+    client = TestClient(create_app(context=ctx))
+    up = client.get("/health")
+    assert up.status_code == httpx.codes.OK
+    assert up.json()["checks"]["pseudonym_service"] == {"status": "ok"}
+    service.process.terminate()
+    service.process.wait(timeout=30)
+    down = client.get("/health")
+    assert down.status_code == httpx.codes.SERVICE_UNAVAILABLE
+    assert down.json()["checks"]["pseudonym_service"] == {"status": "degraded"}
+    assert "does not answer" not in down.text  # the reason goes to the operator and the logs
+    ctx.engine.dispose()

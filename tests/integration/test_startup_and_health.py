@@ -17,6 +17,7 @@ from hub.config import DEV_HUB_SECRET, DatabaseSettings, Settings
 from hub.context import HubContext
 from hub.errors import ServiceUnavailable
 from hub.keys import is_held, load_or_create_key
+from hub.pseudonym.server import check_service_settings, create_service_app
 from hub.secrets import SANDBOX_PROJECT_LABEL, UPLOAD_URL_LABEL, derive_key, weakness
 from hub.settings.pseudonym import DEV_SERVICE_TOKEN, PseudonymServiceSettings, PseudonymSettings
 from hub.storage.factory import upload_secret
@@ -96,6 +97,18 @@ def test_the_hub_refuses_master_key_custody_outside_dev_mode(tmp_path: Path, cus
     )
     with pytest.raises(ServiceUnavailable, match="the hub holds no master key"):
         build_context(settings)
+
+
+@pytest.mark.parametrize("master", ["", "short", None], ids=["empty", "short", "dev-default"])
+def test_the_service_refuses_in_process_master_keys_outside_dev_mode(
+    tmp_path: Path, master: str | None
+) -> None:
+    over = {} if master is None else {"pseudonymisation_secret": SecretStr(master)}
+    settings = _prod(tmp_path, pseudonym=PseudonymSettings(custody="inprocess"), **over)
+    with pytest.raises(ServiceUnavailable, match="CUSTODY=inprocess is development only"):
+        create_service_app(settings)
+    dev = settings.model_copy(update={"dev_mode": True})
+    check_service_settings(dev)  # the trial's embedded custody still starts
 
 
 def test_generated_secrets_pass_the_strength_check() -> None:
