@@ -15,7 +15,7 @@ from hub.deps import SessionDep, hub_context
 from hub.errors import HubError, ValidationFailed
 from hub.registry import service as registry
 from hub.registry.models import Project
-from hub.sandbox import jobs
+from hub.sandbox import jobs, output
 from hub.sandbox.runtime import runtime_for
 from hub.web.csrf import csrf_protect
 from hub.web.session import page_roles, ui_principal
@@ -148,6 +148,38 @@ def research_preview(request: Request, session: SessionDep, typed: Typed) -> Res
     except HubError as exc:
         return _refused(request, session, principal, exc, typed)
     return _index(request, session, principal, preview=found, **typed.fields())
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def research_job(job_id: str, request: Request, session: SessionDep) -> Response:
+    principal = ui_principal(request, Role.RESEARCHER)
+    job = jobs.get_job(session, principal, job_id)
+    context = {
+        "principal": principal,
+        "job": job,
+        "result": job.result,
+        "report": job.report,
+        "active": job.status in jobs.ACTIVE,
+    }
+    return _page(request, "job.html", context)
+
+
+@router.post("/jobs/{job_id}/cancel")
+def research_cancel(job_id: str, request: Request, session: SessionDep) -> Response:
+    principal = ui_principal(request, Role.RESEARCHER)
+    jobs.cancel(runtime_for(hub_context(request)), session, principal, job_id)
+    return RedirectResponse(f"/research/jobs/{job_id}", status_code=303)
+
+
+@router.get("/jobs/{job_id}/result.csv")
+def research_csv(job_id: str, request: Request, session: SessionDep) -> Response:
+    principal = ui_principal(request, Role.RESEARCHER)
+    job = jobs.get_job(session, principal, job_id)
+    result = job.result or {"columns": [], "rows": []}
+    headers = {"Content-Disposition": f'attachment; filename="resultat-{job.id[:8]}.csv"'}
+    return Response(
+        output.to_csv(result["columns"], result["rows"]), media_type="text/csv", headers=headers
+    )
 
 
 def _refused(
