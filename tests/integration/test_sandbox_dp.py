@@ -281,6 +281,29 @@ def test_declared_keys_cannot_single_out_a_pupil(dp: SandboxWorld) -> None:
         assert abs(noisy - exact[day]) <= 0.1 * exact[day]
 
 
+def test_several_declared_keys_release_every_combination(dp: SandboxWorld) -> None:
+    """School x verb, both declared: every combination comes out, in the lists' order,
+    without the noisy threshold (a school nobody is in too, as noise around zero, dropped
+    under k), each pupil bounded by min(L, 6) cells; near the lake's exact counts."""
+    sql = (
+        "WITH v AS (SELECT pupil_id, school_id, verb FROM statements "
+        "GROUP BY pupil_id, school_id, verb) SELECT school_id, verb, count(*) AS pupils "
+        "FROM v WHERE school_id IN ('school-1', 'school-0', 'school-9') "
+        "AND verb IN ('paused', 'played') GROUP BY school_id, verb"
+    )
+    job, result = dp.run(sql)
+    assert job["status"] == "succeeded", job
+    report = dp.report(job["id"])
+    assert report["keys"] == "declared" and report["max_cells_per_pupil"] == 6
+    assert "laplace_threshold" not in {s["mechanism"] for s in report["steps"]}
+    exact = {(r[0], r[1]): r[2] for r in truth(dp, sql)}
+    assert set(exact) == {(s, v) for s in ("school-0", "school-1") for v in ("paused", "played")}
+    released = {(r[0], r[1]): r[2] for r in result["rows"]}
+    assert set(released) == set(exact)  # school-9's cells: noise around 0, under k
+    for key, noisy in released.items():  # scale 6: within 60 with probability 1 - 5e-5
+        assert abs(noisy - exact[key]) <= 60, (key, noisy, exact[key])
+
+
 def test_quantiles_min_and_max_are_released_by_opendp(dp: SandboxWorld) -> None:
     """Median, quantiles, min and max over pupils come from OpenDP's private quantile: each
     lands near its rank among the pupils' true values (within 15 % of the pupils, with ε/5
