@@ -179,9 +179,15 @@ def document_schema() -> dict[str, Any]:
     }
 
 
+OPTIONAL_UNSET = frozenset({"epsilon_max_per_query"})
+"""Terms added after contracts were signed: left out of the JSON while unset, so that the
+documents (and digests) of versions signed before them stay the same."""
+
+
 def terms_json(terms: ContractTerms) -> dict[str, Any]:
     """The JSON form of ``terms`` (dates as ISO strings), as stored and signed."""
-    return terms.model_dump(mode="json")
+    unset = {name for name in OPTIONAL_UNSET if getattr(terms, name) is None}
+    return terms.model_dump(mode="json", exclude=unset)
 
 
 def contract_document(contract_id: str, version: int, terms: ContractTerms) -> dict[str, Any]:
