@@ -29,6 +29,8 @@ ROW_LEVEL_RULE: dict[str, Any] = {
         "properties": {"row_level_reason": {"type": "string", "minLength": 1}},
     },
 }
+QueryEpsilon = Annotated[float, Field(gt=0, le=10)]
+"""The ε one query may spend under differential privacy."""
 Prose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000)]
 
 
@@ -91,11 +93,15 @@ class RequestTerms(BaseModel):
     release_mode: ReleaseMode = Field(
         default=ReleaseMode.DIFFERENTIAL_PRIVACY, description="How results leave the sandbox."
     )
-    epsilon_per_query: float = Field(
+    epsilon_per_query: QueryEpsilon = Field(
         default=DEFAULT_EPSILON_PER_QUERY,
-        gt=0,
-        le=10,
-        description="Differential privacy: the most one query may spend.",
+        description="Differential privacy: what one query spends unless it asks for "
+        "another ε (at most epsilon_max_per_query).",
+    )
+    epsilon_max_per_query: QueryEpsilon | None = Field(
+        default=None,
+        description="Differential privacy: the most one query may ask to spend (default "
+        "epsilon_per_query); more ε per query means less noise per cell.",
     )
     epsilon_budget: float = Field(
         default=DEFAULT_EPSILON_BUDGET,
@@ -138,6 +144,11 @@ def contradictions(terms: RequestTerms) -> list[str]:
         problems.append("row_level access requires a row_level_reason")
     if terms.epsilon_per_query > terms.epsilon_budget:
         problems.append("epsilon_per_query may not exceed epsilon_budget")
+    most = terms.epsilon_max_per_query
+    if most is not None and not terms.epsilon_per_query <= most <= terms.epsilon_budget:
+        problems.append(
+            "epsilon_max_per_query must lie between epsilon_per_query and epsilon_budget"
+        )
     if terms.valid_until <= terms.valid_from:
         problems.append("valid_until must be after valid_from")
     for name in ("datasets", "allowed_fields", "legal_basis", "connector_ids"):
@@ -168,9 +179,15 @@ def document_schema() -> dict[str, Any]:
     }
 
 
+OPTIONAL_UNSET = frozenset({"epsilon_max_per_query"})
+"""Terms added after contracts were signed: left out of the JSON while unset, so that the
+documents (and digests) of versions signed before them stay the same."""
+
+
 def terms_json(terms: ContractTerms) -> dict[str, Any]:
     """The JSON form of ``terms`` (dates as ISO strings), as stored and signed."""
-    return terms.model_dump(mode="json")
+    unset = {name for name in OPTIONAL_UNSET if getattr(terms, name) is None}
+    return terms.model_dump(mode="json", exclude=unset)
 
 
 def contract_document(contract_id: str, version: int, terms: ContractTerms) -> dict[str, Any]:

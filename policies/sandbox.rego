@@ -6,7 +6,8 @@
 #   edh/sandbox/review (may this output checker approve or reject this held result?).
 #   Input: subject {sub, role}, today, project_id, contract_id, purpose;
 #   query adds tables [view...] and columns [{table, column}...] from DuckDB's own
-#   parse of the SQL, and row_level (bool); release adds job {owner, row_level,
+#   parse of the SQL, row_level (bool) and epsilon (the ε the query asks to spend under
+#   differential privacy, or null for the contract's default); release adds job {owner, row_level,
 #   disclosure_checked, min_cell_count}; review adds action (read | approve | reject) and
 #   job {owner, status, reviewers} (reviewers: who already reviewed it).
 package edh.decisions.sandbox
@@ -22,7 +23,8 @@ project := data.edh.projects[input.project_id]
 #   Obligations the sandbox must apply to an allowed query: the minimum cell size
 #   (the contract's, never below the hub default of 10), row-level output, rounding,
 #   and the release path with its privacy budget (differential privacy unless the
-#   contract asks for reviewed exact release).
+#   contract asks for reviewed exact release): epsilon_per_query is what this query
+#   spends (the ε it asked for, else the contract's default).
 default obligations := {}
 
 obligations := {
@@ -30,9 +32,33 @@ obligations := {
 	"row_level": lib.contract.row_level == true,
 	"rounding_base": lib.contract.rounding_base,
 	"release_mode": release_mode,
-	"epsilon_per_query": object.get(lib.contract, "epsilon_per_query", 1),
+	"epsilon_per_query": query_epsilon,
+	"epsilon_max_per_query": epsilon_max,
 	"epsilon_budget": object.get(lib.contract, "epsilon_budget", 10),
 }
+
+epsilon_default := object.get(lib.contract, "epsilon_per_query", 1)
+
+# METADATA
+# description: |
+#   The most one query may ask to spend: the contract's epsilon_max_per_query (approved
+#   by the ethics committee with the other terms), else its epsilon_per_query.
+epsilon_max := lib.contract.epsilon_max_per_query if {
+	is_number(lib.contract.epsilon_max_per_query)
+} else := epsilon_default
+
+query_epsilon := input.epsilon if is_number(input.epsilon) else := epsilon_default
+
+epsilon_ok if object.get(input, "epsilon", null) == null
+
+epsilon_ok if {
+	is_number(input.epsilon)
+	input.epsilon > 0
+}
+
+epsilon_allowed if object.get(input, "epsilon", null) == null
+
+epsilon_allowed if input.epsilon <= epsilon_max
 
 default release_mode := "differential_privacy"
 
@@ -80,6 +106,8 @@ query_ok if {
 	}
 	row_level_ok
 	row_level_allowed
+	epsilon_ok
+	epsilon_allowed
 }
 
 row_level_allowed if input.row_level == false
@@ -132,6 +160,17 @@ query_deny contains msg if {
 	input.row_level == true
 	lib.contract.row_level != true
 	msg := sprintf("contract %v does not allow row-level output", [lib.contract.id])
+}
+
+query_deny contains "input.epsilon must be a positive number or null" if not epsilon_ok
+
+query_deny contains msg if {
+	epsilon_ok
+	not epsilon_allowed
+	msg := sprintf(
+		"a query may spend at most %v ε under contract %v (asked: %v)",
+		[epsilon_max, lib.contract.id, input.epsilon],
+	)
 }
 
 release_deny contains msg if some msg in access_deny

@@ -42,7 +42,8 @@ test_query_allowed_with_obligations if {
 	d.allow
 	d.obligations == {
 		"min_cell_size": 12, "row_level": false, "rounding_base": 5,
-		"release_mode": "differential_privacy", "epsilon_per_query": 1, "epsilon_budget": 10,
+		"release_mode": "differential_privacy", "epsilon_per_query": 1, "epsilon_max_per_query": 1,
+		"epsilon_budget": 10,
 	}
 }
 
@@ -52,6 +53,35 @@ test_reviewed_release_mode_and_budget_from_contract if {
 	o.release_mode == "reviewed"
 	o.epsilon_per_query == 0.5
 	o.epsilon_budget == 4
+}
+
+test_a_query_may_ask_for_epsilon_up_to_the_approved_maximum if {
+	cs := {"c1": object.union(contracts.c1, {"epsilon_per_query": 1, "epsilon_max_per_query": 4, "epsilon_budget": 10})}
+	d := query(object.union(query_input, {"epsilon": 3.5}), cs)
+	d.allow
+	d.obligations.epsilon_per_query == 3.5
+	query(query_input, cs).obligations.epsilon_per_query == 1
+}
+
+test_a_query_asking_more_than_the_maximum_is_refused if {
+	cs := {"c1": object.union(contracts.c1, {"epsilon_per_query": 1, "epsilon_max_per_query": 4, "epsilon_budget": 10})}
+	d := query(object.union(query_input, {"epsilon": 4.5}), cs)
+	not d.allow
+	"a query may spend at most 4 ε under contract c1 (asked: 4.5)" in d.reasons
+}
+
+test_without_a_maximum_the_default_is_the_cap if {
+	d := query(object.union(query_input, {"epsilon": 1.5}), contracts)
+	not d.allow
+	"a query may spend at most 1 ε under contract c1 (asked: 1.5)" in d.reasons
+	query(object.union(query_input, {"epsilon": 0.25}), contracts).obligations.epsilon_per_query == 0.25
+}
+
+test_a_malformed_epsilon_is_refused if {
+	some bad in [0, -1, "2", true]
+	d := query(object.union(query_input, {"epsilon": bad}), contracts)
+	not d.allow
+	"input.epsilon must be a positive number or null" in d.reasons
 }
 
 test_unknown_release_mode_is_differential_privacy if {

@@ -29,6 +29,10 @@ pytest_plugins = [
 # Tests drive the audit scheduler's ticks themselves (tests/*/test_audit_schedule_*.py);
 # apps and hubs started by other tests do not run it in the background.
 os.environ.setdefault("EDH_AUDIT__SCHEDULER_ENABLED", "false")
+# Sandbox jobs end on a fast release grid in tests (the default hides run times behind a
+# 10 s minimum); the timing tests set the production-like grid themselves.
+os.environ.setdefault("EDH_SANDBOX__RELEASE_TICK_S", "0.05")
+os.environ.setdefault("EDH_SANDBOX__RELEASE_MIN_S", "0")
 
 # 22,000 real statements shipped with the tests (licence and provenance: tests/data/xapi/).
 SAMPLE_STATEMENTS = (

@@ -47,6 +47,7 @@ def contract_document(session: Session, contract: Contract, on: date) -> dict[st
         "rounding_base": terms.rounding_base,
         "release_mode": terms.release_mode.value,
         "epsilon_per_query": terms.epsilon_per_query,
+        "epsilon_max_per_query": terms.epsilon_max_per_query or terms.epsilon_per_query,
         "epsilon_budget": terms.epsilon_budget,
         "purpose": terms.purpose,
         "valid_from": terms.valid_from.isoformat(),

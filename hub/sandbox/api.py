@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.model import QueryEpsilon
 from hub.auth import Principal, Role, require
 from hub.deps import SessionDep, hub_context
 from hub.sandbox import jobs, output
@@ -28,6 +29,11 @@ class QueryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sql: str = Field(min_length=1, max_length=100_000, description="One SELECT statement.")
     purpose: str | None = Field(default=None, max_length=2000, description="Why (audited).")
+    epsilon: QueryEpsilon | None = Field(
+        default=None,
+        description="Differential privacy: the ε this query spends (default: the contract's "
+        "epsilon_per_query; at most its epsilon_max_per_query). More ε, less noise.",
+    )
 
 
 class JobOut(BaseModel):
@@ -41,6 +47,7 @@ class JobOut(BaseModel):
     tables: list[str]
     columns: list[str]
     contract_ids: list[str]
+    epsilon: float | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -69,7 +76,20 @@ def submit_query(
 ) -> JobOut:
     """Queue a query (202); a refused query answers 400 ``query-refused`` with its reasons."""
     runtime = runtime_for(hub_context(request))
-    return job_out(jobs.submit(runtime, session, who, project_id, body.sql, body.purpose))
+    job = jobs.submit(runtime, session, who, project_id, body.sql, body.purpose, body.epsilon)
+    return job_out(job)
+
+
+@router.post("/projects/{project_id}/queries/preview")
+def preview_query(
+    project_id: str, body: QueryIn, request: Request, session: SessionDep, who: Researcher
+) -> dict[str, Any]:
+    """Before submitting: the release path and, under differential privacy, the ε the
+    query would spend and the expected noise of each released number (nothing runs,
+    nothing is spent); refused like a submission."""
+    runtime = runtime_for(hub_context(request))
+    query = (body.sql, body.purpose, body.epsilon)
+    return jobs.preview(runtime, session, who, project_id, query)
 
 
 @router.get("/projects/{project_id}/queries", response_model=list[JobOut])

@@ -34,7 +34,8 @@ class Obligations:
     row_level: bool
     rounding_base: int | None
     release_mode: ReleaseMode
-    epsilon_per_query: float
+    epsilon_per_query: float  # what this query spends: the ε it asked for, else the default
+    epsilon_max_per_query: float
     epsilon_budget: float
 
 
@@ -47,6 +48,7 @@ class Request:
     tables: tuple[str, ...]
     columns: tuple[dict[str, str], ...]
     row_level: bool
+    epsilon: float | None = None  # the ε the query asks to spend (None: the default)
 
     def input(self, contract: Mapping[str, Any]) -> dict[str, Any]:
         """The decision input for ``contract`` (subject and today are added by enforce)."""
@@ -57,6 +59,7 @@ class Request:
             "tables": [str(d) for d in contract.get("datasets") or []],
             "columns": list(self.columns),
             "row_level": self.row_level,
+            "epsilon": self.epsilon,
         }
 
 
@@ -80,15 +83,17 @@ def request(
     purpose: str | None,
     checked: sqlcheck.CheckedQuery,
     view_set: views.ViewSet,
+    epsilon: float | None = None,
 ) -> Request:
     """The policy's view of a vetted query; row-level output is requested when the
-    outermost SELECT does not aggregate."""
+    outermost SELECT does not aggregate; ``epsilon`` is the spend it asks for."""
     return Request(
         project_id=project_id,
         purpose=purpose,
         tables=checked.tables,
         columns=lake_fields(checked, view_set),
         row_level=not checked.aggregated,
+        epsilon=epsilon,
     )
 
 
@@ -114,6 +119,9 @@ def query(
         rounding_base=max(bases) if bases else None,
         release_mode=_strictest_mode(obligations),
         epsilon_per_query=min(_floats(obligations, "epsilon_per_query", DEFAULT_EPSILON_PER_QUERY)),
+        epsilon_max_per_query=min(
+            _floats(obligations, "epsilon_max_per_query", DEFAULT_EPSILON_PER_QUERY)
+        ),
         epsilon_budget=min(_floats(obligations, "epsilon_budget", DEFAULT_EPSILON_BUDGET)),
     )
 

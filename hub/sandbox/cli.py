@@ -48,8 +48,19 @@ def _sql_of(args: argparse.Namespace) -> str:
     return str(args.sql)
 
 
+def _body(args: argparse.Namespace) -> dict[str, Any]:
+    return {"sql": _sql_of(args), "purpose": args.purpose, "epsilon": args.epsilon}
+
+
+def _preview(args: argparse.Namespace) -> int:
+    url = f"/api/v1/projects/{args.project}/queries/preview"
+    with _client(args) as client:
+        print(json.dumps(_check(client.post(url, json=_body(args))), indent=2))
+    return 0
+
+
 def _submit(args: argparse.Namespace) -> int:
-    body = {"sql": _sql_of(args), "purpose": args.purpose}
+    body = _body(args)
     with _client(args) as client:
         job = _check(client.post(f"/api/v1/projects/{args.project}/queries", json=body))
         if args.wait:
@@ -109,19 +120,31 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", help="researcher access token (default EDH_TOKEN)")
 
 
-def register(subparsers: Any) -> None:
-    """Add ``edh query submit|status|result|report|cancel``."""
-    query = subparsers.add_parser("query", help="research sandbox queries")
-    sub = query.add_subparsers(dest="query_command", required=True)
-    submit = sub.add_parser("submit", help="submit one SELECT for a project")
-    submit.add_argument("--project", required=True, help="project id")
-    source = submit.add_mutually_exclusive_group(required=True)
+def _query_parser(sub: Any, name: str, helptext: str) -> argparse.ArgumentParser:
+    """A sub-command taking a query: project, SQL (or file), purpose, ε."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=helptext)
+    parser.add_argument("--project", required=True, help="project id")
+    source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--sql", help="the SQL text ('-' reads stdin)")
     source.add_argument("--file", help="a file holding the SQL text")
-    submit.add_argument("--purpose", help="why this query (audited)")
+    parser.add_argument("--purpose", help="why this query (audited)")
+    parser.add_argument(
+        "--epsilon", type=float, help="ε to spend (default: the contract's epsilon_per_query)"
+    )
+    return parser
+
+
+def register(subparsers: Any) -> None:
+    """Add ``edh query submit|preview|status|result|report|cancel``."""
+    query = subparsers.add_parser("query", help="research sandbox queries")
+    sub = query.add_subparsers(dest="query_command", required=True)
+    submit = _query_parser(sub, "submit", "submit one SELECT for a project")
     submit.add_argument("--wait", action="store_true", help="wait until the job finishes")
     submit.add_argument("--timeout", type=float, default=300, help="seconds to wait")
     submit.set_defaults(func=_submit)
+    preview = _query_parser(sub, "preview", "the noise a query would get (runs nothing)")
+    preview.set_defaults(func=_preview)
+    _common(preview)
     for name, func, helptext in (
         ("status", _status, "show a job's status, timings and resources"),
         ("report", _report, "show a job's disclosure report"),

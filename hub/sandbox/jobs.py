@@ -32,6 +32,7 @@ from hub.ingest.models import BatchStatus, IngestBatch
 from hub.registry import service as registry
 from hub.sandbox import authorize, lease, rewrite, sqlcheck, views
 from hub.sandbox.airlock import service as airlock
+from hub.sandbox.dp import accuracy as dp_accuracy
 from hub.sandbox.dp import budget as dp_budget
 from hub.sandbox.dp import release as dp_release
 from hub.sandbox.dp.shape import DpPlan
@@ -39,9 +40,10 @@ from hub.sandbox.errors import QueryRefused
 from hub.sandbox.events import record_job_event
 from hub.sandbox.models import ACTIVE as ACTIVE
 from hub.sandbox.models import QueryJob
+from hub.sandbox.observed import coarse
 from hub.sandbox.output import jsonable
 from hub.sandbox.scope import ProjectScope, in_force, scope_for
-from hub.sandbox.worker import Outcome, WorkerJob, coarse
+from hub.sandbox.worker import Outcome, WorkerJob
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from hub.trail.writer import Actor, Decision
 
@@ -82,20 +84,12 @@ def submit(
     project_id: str,
     sql: str,
     purpose: str | None,
+    epsilon: float | None = None,
 ) -> QueryJob:
-    """Vet and queue a query; raise ``QueryRefused``/``Forbidden`` (with ``job_id``)."""
-    if len(sql) > runtime.settings.max_sql_chars:
-        raise ValidationFailed(f"the SQL text exceeds {runtime.settings.max_sql_chars} characters")
-    job = QueryJob(
-        project_id=project_id,
-        submitted_by=principal.sub,
-        sql_text=sql,
-        sql_hash=hashlib.sha256(sql.encode()).hexdigest(),
-        purpose=purpose,
-        status="queued",
-        runner=runtime.runner_id,
-        heartbeat_at=datetime.now(UTC),
-    )
+    """Vet and queue a query (``epsilon``: the ε it asks to spend under differential
+    privacy, None for the contract's default); raise ``QueryRefused``/``Forbidden``
+    (with ``job_id``)."""
+    job = _new_job(runtime, principal, project_id, (sql, purpose, epsilon))
     try:
         vetted = _vet(runtime, session, principal, job)
     except (QueryRefused, Forbidden) as exc:
@@ -104,6 +98,54 @@ def submit(
         raise
     _accept(runtime, session, principal, job, vetted, SUBMIT, "query accepted")
     return job
+
+
+def preview(
+    runtime: SandboxRuntime,
+    session: Session,
+    principal: Principal,
+    project_id: str,
+    query: tuple[str, str | None, float | None],
+) -> dict[str, Any]:
+    """What submitting ``query`` (SQL, purpose, ε) would release, without running it:
+    vetted exactly as on submission (the policy's decision is audited), then, under
+    differential privacy, the ε it would spend and the noise of each released number
+    (``hub.sandbox.dp.accuracy``); on the reviewed path, exact results after review.
+    Raises what ``submit`` raises, without recording a job."""
+    job = _new_job(runtime, principal, project_id, query)
+    vetted = _vet(runtime, session, principal, job)
+    scope = vetted.scope
+    out: dict[str, Any] = {"project_id": project_id, "release_mode": scope.release_mode.value}
+    if scope.release_mode is ReleaseMode.DIFFERENTIAL_PRIVACY:
+        dp_plan = dp_release.plan(vetted.checked, runtime.dp)
+        out |= dp_accuracy.preview(dp_plan, scope.epsilon_per_query, runtime.dp.delta)
+        out["epsilon_max_per_query"] = scope.epsilon_max_per_query
+        budget = dp_budget.of(session, project_id, scope.epsilon_budget)
+        out["budget"] = budget.as_dict()
+    return out
+
+
+def _new_job(
+    runtime: SandboxRuntime,
+    principal: Principal,
+    project_id: str,
+    query: tuple[str, str | None, float | None],
+) -> QueryJob:
+    """A queued job for ``query`` (SQL, purpose, ε), not yet stored."""
+    sql, purpose, epsilon = query
+    if len(sql) > runtime.settings.max_sql_chars:
+        raise ValidationFailed(f"the SQL text exceeds {runtime.settings.max_sql_chars} characters")
+    return QueryJob(
+        project_id=project_id,
+        submitted_by=principal.sub,
+        sql_text=sql,
+        sql_hash=hashlib.sha256(sql.encode()).hexdigest(),
+        purpose=purpose,
+        epsilon=epsilon,
+        status="queued",
+        runner=runtime.runner_id,
+        heartbeat_at=datetime.now(UTC),
+    )
 
 
 def resume(runtime: SandboxRuntime, job_id: str) -> None:
@@ -135,11 +177,17 @@ def _vet(runtime: SandboxRuntime, session: Session, principal: Principal, job: Q
     checked = sqlcheck.check(job.sql_text, views.VIEW_NAMES, row_level=scope.row_level)
     view_set = views.build(scope)
     _check_columns(checked, view_set, scope)
-    req = authorize.request(job.project_id, job.purpose, checked, view_set)
+    req = authorize.request(job.project_id, job.purpose, checked, view_set, job.epsilon)
     granted = authorize.query(runtime.ctx, session, principal, req, docs, job.id)
     scope = replace(scope, **vars(granted))
     if scope.release_mode is ReleaseMode.DIFFERENTIAL_PRIVACY:
         dp_release.vet(session, checked, scope, runtime.dp)
+    elif job.epsilon is not None:
+        raise QueryRefused(
+            "epsilon applies to the release under differential privacy only; this project's "
+            "results are released exactly after review",
+            reasons=["epsilon is not used on the reviewed release path"],
+        )
     return Vetted(checked, scope, view_set, Approval(req, docs, granted))
 
 
@@ -272,8 +320,11 @@ def _audit(
 
 
 def _execute(runtime: SandboxRuntime, job_id: str, vetted: Vetted) -> None:
+    """Run the job's worker, then finish it at its release tick (``observed``): the
+    job stays ``running`` (and holds its executor slot) until then, whatever its run took."""
+    started = datetime.now(UTC)
     with session_scope(runtime.ctx.engine) as session:
-        if not lease.start(session, job_id, runtime.runner_id):
+        if not lease.start(session, job_id, runtime.runner_id, started):
             return  # cancelled meanwhile, or taken over by another hub
         job = session.get(QueryJob, job_id)
         assert job is not None
@@ -289,11 +340,14 @@ def _execute(runtime: SandboxRuntime, job_id: str, vetted: Vetted) -> None:
         view_set.ddl, scope.paths, queries, runtime.limits(job_id), scope.pseudonym_key, runtime.s3
     )
     outcome = _read_verified(runtime, job_id, work, scope)
+    due = runtime.tick.due(started, datetime.now(UTC))
+    runtime.tick.wait_until(due)
     with runtime.lock, session_scope(runtime.ctx.engine) as session:
         locked = select(QueryJob).where(QueryJob.id == job_id).with_for_update()
         job = session.exec(locked).first()
         if job is None or job.status != "running":
             return
+        job.finished_at = due
         _finish(runtime, session, job, (checked, plan, scope, vetted.approval), outcome)
 
 
@@ -335,17 +389,18 @@ def _finish(
     outcome: Outcome,
 ) -> None:
     checked, plan, scope, approval = work
-    job.finished_at = datetime.now(UTC)
-    job.stats = coarse(outcome.stats)
+    job.stats = coarse(outcome.stats, runtime.tick)
     if outcome.status != "ok":
         _failed_run(session, job, (plan, scope, approval), outcome.message)
         return
     tables = [pa.ipc.open_stream(ipc).read_all() for ipc in outcome.ipc]
     if isinstance(plan, DpPlan):  # planned only under differential privacy
-        _release_dp(runtime, session, job, (plan, scope, approval), tables[0].to_pylist())
+        rows = tables[0].to_pylist()
+        _release_dp(runtime, session, job, (plan, scope, approval), (rows, outcome.stats))
         return
     # exact results (reviewed release path) leave only through the airlock
-    airlock.hold(session, job, airlock.Exact(checked, plan, scope, approval.request, tables))
+    exact = airlock.Exact(checked, plan, scope, approval.request, tables, outcome.stats)
+    airlock.hold(session, job, exact)
 
 
 def _failed_run(
@@ -370,7 +425,7 @@ def _failed_run(
         left = dp_budget.debit(session, job.project_id, job.id, spent, scope.epsilon_budget,
                                details)  # fmt: skip
     except dp_budget.BudgetSpent as exc:  # as a release the budget cannot pay
-        _withhold(session, job.id, Outcome("ok", stats={}), exc)
+        _withhold(session, job.id, exc)
         return
     job.status, job.reasons = "failed", [RUN_FAILED]
     job.report = {"decision": "failed", "reasons": [RUN_FAILED], "epsilon": spent[0],
@@ -384,10 +439,12 @@ def _release_dp(
     session: Session,
     job: QueryJob,
     work: tuple[DpPlan, ProjectScope, Approval],
-    rows: list[dict[str, Any]],
+    run: tuple[list[dict[str, Any]], dict[str, Any]],
 ) -> None:
-    """Release under differential privacy: noise, debit the budget, ask the policy."""
+    """Release under differential privacy the run's rows: noise, debit the budget, ask
+    the policy; the audit keeps the run's real resources for the DPO."""
     plan, scope, approval = work
+    rows, resources = run
     released = dp_release.release(rows, plan, scope, runtime.dp)
     spent = (released.spend.epsilon, released.spend.delta)
     details = {k: released.report[k] for k in ("mechanism", "measures", "steps")}
@@ -400,7 +457,7 @@ def _release_dp(
         total = scope.epsilon_budget
         left = dp_budget.debit(session, job.project_id, job.id, spent, total, details)
     except (Forbidden, dp_budget.BudgetSpent) as exc:
-        _withhold(session, job.id, Outcome("ok", stats=job.stats), exc)
+        _withhold(session, job.id, exc)
         return
     job.status = "succeeded"
     record_use(runtime.ctx, session, job.id, scope)
@@ -408,17 +465,17 @@ def _release_dp(
     job.report = {**released.report, "contract_ids": job.contract_ids, "budget": left.as_dict()}
     _audit(
         session, None, job, "sandbox.query.release", Decision.ALLOW, ["differential privacy"],
-        epsilon=spent[0], delta=spent[1], budget=left.as_dict(), **details,
+        epsilon=spent[0], delta=spent[1], budget=left.as_dict(), resources=resources, **details,
     )  # fmt: skip
 
 
-def _withhold(session: Session, job_id: str, outcome: Outcome, exc: HubError) -> None:
+def _withhold(session: Session, job_id: str, exc: HubError) -> None:
     """The policy refused the release (already audited by the enforcement point): the job
-    fails with the policy's reasons and nothing is released."""
+    fails with the policy's reasons and nothing is released (at its release tick, with
+    the resources already set)."""
     job = session.exec(select(QueryJob).where(QueryJob.id == job_id).with_for_update()).one()
     reasons = [str(r) for r in exc.extra.get("reasons") or [exc.detail]]
-    job.status, job.reasons, job.stats = "failed", reasons, coarse(outcome.stats)
-    job.finished_at = datetime.now(UTC)
+    job.status, job.reasons = "failed", reasons
     job.report = {"decision": "withheld", "reasons": reasons}
     _audit(session, None, job, "sandbox.query.failed", Decision.DENY, reasons)
 

@@ -84,10 +84,10 @@ def claim(session: Session, job_id: str, status: str, runner: str, lease_s: floa
     return taken.rowcount == 1
 
 
-def start(session: Session, job_id: str, runner: str) -> bool:
-    """Move ``job_id`` from queued to running if ``runner`` still holds it; True when it
-    did (a job cancelled, or taken over by another hub, is left alone)."""
-    now = utcnow()
+def start(session: Session, job_id: str, runner: str, now: datetime) -> bool:
+    """Move ``job_id`` from queued to running (started at ``now``) if ``runner`` still
+    holds it; True when it did (a job cancelled, or taken over by another hub, is left
+    alone)."""
     moved = session.exec(
         update(QueryJob)
         .where(

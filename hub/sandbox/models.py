@@ -29,6 +29,7 @@ class QueryJob(SQLModel, table=True):
     sql_text: str = Field(sa_column=Column(Text, nullable=False))
     sql_hash: str = Field(max_length=64)
     purpose: str | None = Field(default=None, max_length=2000)
+    epsilon: float | None = None  # the ε it asked to spend (None: the contract's default)
     status: str = Field(max_length=16, index=True)
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     tables: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -20,6 +20,7 @@ from hub.context import HubContext
 from hub.ingest.integrity import IntegrityGuard
 from hub.sandbox import lease, recovery
 from hub.sandbox.dp.release import Settings as DpSettings
+from hub.sandbox.observed import ReleaseTick
 from hub.sandbox.s3lake import S3Access, S3Lake
 from hub.sandbox.scope import ContractSource, Lake, RegistryContracts, StaticContracts
 from hub.sandbox.verified import VerifiedLake
@@ -43,6 +44,7 @@ class SandboxRuntime:
         self.ctx = ctx
         self.settings = settings
         self.dp = DpSettings(settings.dp_delta, settings.dp_max_cells_per_pupil)
+        self.tick = ReleaseTick(settings.release_tick_s, settings.release_min_s)
         self.source = source or _default_source(settings)
         self.s3 = _s3_access(ctx, settings)
         self.lake: Lake = settings.lake_dir or _store_root(ctx) / "lake"

@@ -97,6 +97,7 @@ class ProjectScope:
     pseudonym_key: str
     release_mode: ReleaseMode = ReleaseMode.DIFFERENTIAL_PRIVACY
     epsilon_per_query: float = DEFAULT_EPSILON_PER_QUERY
+    epsilon_max_per_query: float = DEFAULT_EPSILON_PER_QUERY
     epsilon_budget: float = DEFAULT_EPSILON_BUDGET
 
     @property

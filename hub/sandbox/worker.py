@@ -341,25 +341,6 @@ def _total(stats: list[dict[str, float]], elapsed: float) -> dict[str, Any]:
     }
 
 
-TIME_BUCKETS_S = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
-MEMORY_STEP_BYTES = 64 * 2**20
-
-
-def coarse(stats: dict[str, Any]) -> dict[str, Any]:
-    """``stats`` as a researcher may see them: times rounded up to the next of
-    ``TIME_BUCKETS_S``, memory and spill rounded up to 64 MiB, rows scanned to two
-    significant digits (a per-pupil predicate must not show in them)."""
-    out: dict[str, Any] = {}
-    for name, value in stats.items():
-        if name.endswith("_s"):
-            out[name] = next((b for b in TIME_BUCKETS_S if value <= b), TIME_BUCKETS_S[-1])
-        elif name.endswith("_bytes"):
-            out[name] = -(-int(value) // MEMORY_STEP_BYTES) * MEMORY_STEP_BYTES
-        elif name == "rows_scanned":
-            out[name] = int(float(f"{int(value):.2g}"))
-    return out
-
-
 def failure_reason(exc: BaseException) -> str:
     """What a researcher may read of a failed query: the error class and a fixed hint,
     never the message (DuckDB's messages can quote row values)."""

@@ -42,6 +42,20 @@ class SandboxSettings(BaseModel):
         description="Differential privacy: the most cells one pupil adds to in one query "
         "(noise grows with it; 1 when the query reads one row per pupil).",
     )
+    release_tick_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        description="A job's end is visible to its researcher only on this grid of seconds "
+        "after its start; reported times are rounded up to it (hides how long a run took).",
+    )
+    release_min_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="A job's end is visible to its researcher no earlier than this many "
+        "seconds after its start, whatever its run took.",
+    )
     heartbeat_s: float = Field(
         default=10.0,
         gt=0,

@@ -3,6 +3,7 @@ caller's projects, follow its job, read the released result and how it was relea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,7 +12,7 @@ from sqlmodel import Session
 
 from hub.auth import Principal, Role
 from hub.deps import SessionDep, hub_context
-from hub.errors import HubError
+from hub.errors import HubError, ValidationFailed
 from hub.registry import service as registry
 from hub.registry.models import Project
 from hub.sandbox import jobs, output
@@ -81,6 +82,8 @@ def _index(request: Request, session: Session, principal: Principal, **extra: An
         "error": None,
         "project_id": None,
         "purpose": "",
+        "epsilon": "",
+        "preview": None,
         **extra,
     }
     return _page(request, "index.html", context, 400 if extra.get("error") else 200)
@@ -92,30 +95,58 @@ def research_home(request: Request, session: SessionDep) -> Response:
     return _index(request, session, principal)
 
 
-@router.post("")
-def research_submit(
-    request: Request,
-    session: SessionDep,
+@dataclass(frozen=True)
+class QueryForm:
+    """The query form as typed: project, SQL, purpose, ε (text; empty: the default)."""
+
+    project_id: str
+    sql: str
+    purpose: str
+    epsilon: str
+
+    def query(self) -> tuple[str, str | None, float | None]:
+        """(SQL, purpose, ε) for ``jobs``; ``ValidationFailed`` for an ε out of range."""
+        return self.sql, self.purpose or None, _epsilon(self.epsilon)
+
+    def fields(self) -> dict[str, Any]:
+        """The form's values, to show it again."""
+        return {"sql": self.sql, "project_id": self.project_id, "purpose": self.purpose,
+                "epsilon": self.epsilon}  # fmt: skip
+
+
+def _query_form(
     project_id: Annotated[str, Form(max_length=64)],
     sql: Annotated[str, Form(max_length=100_000)],
     purpose: Annotated[str, Form(max_length=2000)] = "",
-) -> Response:
+    epsilon: Annotated[str, Form(max_length=32)] = "",
+) -> QueryForm:
+    return QueryForm(project_id, sql, purpose, epsilon)
+
+
+Typed = Annotated[QueryForm, Depends(_query_form)]
+
+
+@router.post("")
+def research_submit(request: Request, session: SessionDep, typed: Typed) -> Response:
     principal = ui_principal(request, Role.RESEARCHER)
     runtime = runtime_for(hub_context(request))
     try:
-        job = jobs.submit(runtime, session, principal, project_id, sql, purpose or None)
+        job = jobs.submit(runtime, session, principal, typed.project_id, *typed.query())
     except HubError as exc:  # refused, forbidden, unknown project: shown on the page
-        error = {"detail": exc.detail, "reasons": exc.extra.get("reasons") or []}
-        return _index(
-            request,
-            session,
-            principal,
-            error=error,
-            sql=sql,
-            project_id=project_id,
-            purpose=purpose,
-        )
+        return _refused(request, session, principal, exc, typed)
     return RedirectResponse(f"/research/jobs/{job.id}", status_code=303)
+
+
+@router.post("/preview", response_class=HTMLResponse)
+def research_preview(request: Request, session: SessionDep, typed: Typed) -> Response:
+    """The form again, with the noise the query would get (nothing runs or is spent)."""
+    principal = ui_principal(request, Role.RESEARCHER)
+    runtime = runtime_for(hub_context(request))
+    try:
+        found = jobs.preview(runtime, session, principal, typed.project_id, typed.query())
+    except HubError as exc:
+        return _refused(request, session, principal, exc, typed)
+    return _index(request, session, principal, preview=found, **typed.fields())
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
@@ -148,3 +179,25 @@ def research_csv(job_id: str, request: Request, session: SessionDep) -> Response
     return Response(
         output.to_csv(result["columns"], result["rows"]), media_type="text/csv", headers=headers
     )
+
+
+def _refused(
+    request: Request, session: Session, principal: Principal, exc: HubError, typed: QueryForm
+) -> Response:
+    """The page again with why the query was refused (refused, forbidden, unknown project)."""
+    error = {"detail": exc.detail, "reasons": exc.extra.get("reasons") or []}
+    return _index(request, session, principal, error=error, **typed.fields())
+
+
+def _epsilon(text: str) -> float | None:
+    """The ε typed in the form (a decimal comma allowed), None when empty (the contract's
+    default); ``ValidationFailed`` when it is not a number in (0, 10]."""
+    if not text.strip():
+        return None
+    try:
+        value = float(text.strip().replace(",", "."))
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 10:
+        raise ValidationFailed("epsilon must be a number greater than 0 and at most 10")
+    return value

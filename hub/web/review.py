@@ -42,6 +42,7 @@ TERM_LABELS = {
     "rounding_base": "Arrondi des effectifs",
     "release_mode": "Mode de diffusion des résultats",
     "epsilon_per_query": "Budget de confidentialité par requête (ε)",
+    "epsilon_max_per_query": "Budget maximal qu'une requête peut demander (ε)",
     "epsilon_budget": "Budget de confidentialité du projet (ε)",
     "retention_days": "Durée de conservation (jours)",
     "valid_from": "Début de validité",

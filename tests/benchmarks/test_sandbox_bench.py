@@ -4,7 +4,10 @@ the release under differential privacy (rewrite, clamping, contribution bounds, 
 noise included; the raw query is the one a researcher would write on the raw Parquet for
 the same answer), first result of a small query (< 1 s), runaway query stopped within 1 s
 of its deadline, on 10 M simulated statements (``EDH_BENCH_SANDBOX_STATEMENTS`` sets
-another size)."""
+another size). It measures the engine (checks, worker, release) through the worker pool,
+not the release grid (``hub.sandbox.observed``) that makes a job's end visible to its
+researcher no earlier than ``EDH_SANDBOX__RELEASE_MIN_S``: that wait is a chosen delay,
+not work, and holds no CPU."""
 
 from __future__ import annotations
 

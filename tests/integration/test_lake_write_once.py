@@ -17,11 +17,11 @@ from connector.pipeline.client import HubRefused
 from contracts.batch_manifest import sign_manifest
 from hub.ingest.models import IngestBatch
 from hub.sandbox.runtime import SandboxRuntime, install, uninstall
-from hub.settings.sandbox import SandboxSettings
 from hub.trail.models import AuditEvent
 from tests.support.ingest_batches import Shipment, presigned
 from tests.support.ingest_fixtures import IngestSetup, ingest_setup, s3_settings
 from tests.support.ingest_queries import released_exact_job
+from tests.support.sandbox_fixtures import sandbox_settings
 
 
 def registered_shipment(setup: IngestSetup, count: int = 20) -> Shipment:
@@ -72,7 +72,7 @@ def ingest(db_url: str, tmp_path: Path) -> Iterator[IngestSetup]:
 def sandbox_rows(setup: IngestSetup) -> list[Any]:
     """What the project's researcher gets for the whole lake of the contract."""
     world = setup.world
-    install(SandboxRuntime(setup.ctx, SandboxSettings()))
+    install(SandboxRuntime(setup.ctx, sandbox_settings()))
     try:
         sql = "SELECT count(*) AS n, count(DISTINCT pupil_id) AS p FROM statements"
         job_id = released_exact_job(setup, sql)

@@ -65,6 +65,7 @@ def test_allow_carries_grounds_obligations_and_bundle_hash(
         "rounding_base": 5,
         "release_mode": "differential_privacy",
         "epsilon_per_query": 1,
+        "epsilon_max_per_query": 1,
         "epsilon_budget": 10,
     }
     assert decision.bundle_hash == policy_bundle.hash

@@ -26,6 +26,7 @@ from hub.trail.writer import Actor
 from tests.support.sandbox_fixtures import (
     SandboxWorld,
     build_sandbox_world,
+    on_release_grid,
     register_batch,
     suspend_contract,
     write_batch,
@@ -514,7 +515,7 @@ def test_attack_shapes_are_refused_before_anything_is_held(
 def test_failures_and_resources_of_exact_queries_carry_no_data(airlock: SandboxWorld) -> None:
     """Classes 4 and 6 on the reviewed path: an overflow's run is held for the checkers,
     who read the error class, never the row's value; the researcher sees the status only;
-    reported times and memory (with the release) are coarse."""
+    reported times (with the release) are on the release grid, memory is not shown."""
     job, cause = airlock.held_failure(
         "WITH p AS (SELECT pupil_id, 9223372036854775807 + count(*) AS big FROM statements "
         "GROUP BY pupil_id) SELECT count(*) AS n FROM p WHERE big > 0"
@@ -524,8 +525,8 @@ def test_failures_and_resources_of_exact_queries_carry_no_data(airlock: SandboxW
     held_job = held(airlock, BY_SCHOOL)
     assert airlock.wait(held_job["id"])["resources"] == {}  # shown with the release
     resources = airlock.approve(held_job["id"])["resources"]
-    assert resources["query_s"] in (1, 2, 5, 10, 30, 60)
-    assert resources["peak_memory_bytes"] % (64 * 2**20) == 0
+    assert on_release_grid(resources["query_s"])
+    assert {"peak_memory_bytes", "rows_scanned", "peak_temp_bytes"}.isdisjoint(resources)
 
 
 def test_a_release_records_the_use_of_every_pupil_in_scope(airlock: SandboxWorld) -> None:

@@ -16,7 +16,6 @@ from sqlmodel import Session, select
 from hub.context import HubContext
 from hub.sandbox.jobs import ACTIVE
 from hub.sandbox.runtime import SandboxRuntime, install, uninstall
-from hub.settings.sandbox import SandboxSettings
 from hub.trail.models import AuditEvent
 from tests.support.contracts_fixtures import World
 from tests.support.sandbox_fixtures import (
@@ -24,6 +23,7 @@ from tests.support.sandbox_fixtures import (
     SandboxWorld,
     new_connector,
     register_batch,
+    sandbox_settings,
     write_batch,
 )
 
@@ -40,7 +40,6 @@ def test_aggregate_query_runs_and_is_released(sandbox: SandboxWorld) -> None:
     assert job["status"] == "pending_review", job  # exact: held for the output checkers
     job = sandbox.approve(job["id"])
     assert job["status"] == "released", job
-    assert job["resources"]["rows_scanned"] == 2000
     assert job["started_at"] and job["finished_at"]
     result = sandbox.client.get(job["links"]["result"], headers=sandbox.headers()).json()
     assert result["columns"] == ["school_id", "pupils", "n", "mean_score"]
@@ -85,7 +84,7 @@ def test_everything_is_audited(sandbox: SandboxWorld) -> None:
     assert submit.details["sql_hash"] == job["sql_hash"]
     assert submit.details["tables"] == ["statements"]
     assert "school_id" in submit.details["columns"] and submit.project_id == job["project_id"]
-    assert hold.details["rows_scanned"] == 2000
+    assert hold.details["resources"]["rows_scanned"] == 2000  # the DPO's, real figures
     assert by_action["sandbox.output.release"].details["summary"]["rows_released"] == 4
 
 
@@ -176,7 +175,7 @@ def test_a_real_finalized_contract_opens_the_sandbox(
         lake, world.provider_id, contract["id"], world.dataset_id, statements=600, pupils=60
     )
     register_batch(hub_ctx, lake, new_connector(hub_ctx)[1], path)
-    install(SandboxRuntime(hub_ctx, SandboxSettings(lake_dir=lake)))  # contracts service source
+    install(SandboxRuntime(hub_ctx, sandbox_settings(lake_dir=lake)))  # contracts service source
     try:
         url = f"/api/v1/projects/{world.project_id}/queries"
         sql = (  # released under differential privacy (the contract's default terms)
@@ -213,7 +212,7 @@ def test_only_registered_batches_are_served(sandbox: SandboxWorld) -> None:
     register_batch(sandbox.ctx, lake, connector, quarantined, status="quarantined")
     write_batch(lake, sandbox.provider, "c-alice", "videos", seq=3, **more)  # never registered
     job, result = sandbox.run("SELECT count(*) AS n, count(DISTINCT pupil_id) AS p FROM statements")
-    assert result["rows"] == [[2000, 200]] and job["resources"]["rows_scanned"] == 2000
+    assert result["rows"] == [[2000, 200]]
     registered = write_batch(
         lake, sandbox.provider, "c-alice", "videos", seq=4, day="2026-09-02", **more
     )

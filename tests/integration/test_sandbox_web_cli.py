@@ -76,3 +76,8 @@ def test_cli_submits_waits_and_fetches(
     assert out.stat().st_size > 0
     bad = main(["query", "submit", "--project", world.project(), "--sql", "DROP VIEW x", *common])
     assert bad == 2 and "only SELECT" in capsys.readouterr().err
+    preview = ["query", "preview", "--project", world.project(), "--sql", sql, *common]
+    assert main(preview) == 0  # a reviewed project: exact results, no noise to preview
+    assert json.loads(capsys.readouterr().out)["release_mode"] == "reviewed"
+    asked = main([*preview, "--epsilon", "0.5"])
+    assert asked == 2 and "epsilon is not used on the reviewed" in capsys.readouterr().err

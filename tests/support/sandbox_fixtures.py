@@ -24,6 +24,7 @@ from contracts.model import (
     LegalBasis,
     ReleaseMode,
 )
+from hub.config import Settings
 from hub.context import HubContext
 from hub.contracts.models import Contract, ContractVersion
 from hub.db import session_scope
@@ -249,6 +250,7 @@ def store_contract(ctx: HubContext, doc: dict[str, Any], lab_id: str) -> None:
         release_mode=doc.get("release_mode", ReleaseMode.DIFFERENTIAL_PRIVACY),
         epsilon_per_query=doc.get("epsilon_per_query", DEFAULT_EPSILON_PER_QUERY),
         epsilon_budget=doc.get("epsilon_budget", DEFAULT_EPSILON_BUDGET),
+        epsilon_max_per_query=doc.get("epsilon_max_per_query"),
     )
     with session_scope(ctx.engine) as session:
         session.add(
@@ -389,6 +391,18 @@ class SandboxWorld:
         return dict(resp.json())
 
 
+def sandbox_settings(**values: Any) -> SandboxSettings:
+    """The environment's sandbox settings (the tests' fast release grid, tests/conftest.py)
+    with ``values``."""
+    return Settings().sandbox.model_copy(update=values)
+
+
+def on_release_grid(seconds: float) -> bool:
+    """True when a reported time is a whole number of the environment's release ticks."""
+    ticks = seconds / Settings().sandbox.release_tick_s
+    return seconds > 0 and abs(ticks - round(ticks)) < 1e-6
+
+
 def build_sandbox_world(
     client: TestClient | None,
     ctx: HubContext,
@@ -416,7 +430,7 @@ def build_sandbox_world(
         if isinstance(ctx.store, S3Store):  # the hub's lake is the bucket: upload the batch
             ctx.store.put("lake/" + path.relative_to(lake).as_posix(), path.read_bytes())
     local = None if isinstance(ctx.store, S3Store) else lake
-    settings = SandboxSettings(lake_dir=local, deadline_s=deadline_s, max_rows=1000)
+    settings = sandbox_settings(lake_dir=local, deadline_s=deadline_s, max_rows=1000)
     runtime = install(SandboxRuntime(ctx, settings, RegistryContracts()))
     return SandboxWorld(client, ctx, lab, lake, contracts, runtime, connector, provider)  # type: ignore[arg-type]
 

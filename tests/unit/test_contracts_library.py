@@ -55,6 +55,8 @@ def _doc(**overrides: Any) -> dict[str, Any]:
         ({"allowed_fields": ["DROP TABLE"]}, "allowed_fields"),
         ({"unknown": 1}, "Extra inputs are not permitted"),
         ({"legal_basis": []}, "legal_basis"),
+        ({"epsilon_max_per_query": 0.5}, "epsilon_max_per_query must lie between"),
+        ({"epsilon_max_per_query": 9, "epsilon_budget": 8}, "epsilon_max_per_query must lie"),
     ],
 )
 def test_contradictory_terms_are_refused_with_reasons(
@@ -69,6 +71,13 @@ def test_row_level_with_a_reason_and_a_higher_k_are_accepted() -> None:
         {**TERMS, "row_level": True, "row_level_reason": "Appariement validé", "min_cell_size": 20}
     )
     assert terms.row_level and terms.min_cell_size == 20
+
+
+def test_a_term_added_later_leaves_older_documents_unchanged_while_unset() -> None:
+    """epsilon_max_per_query came after contracts were signed: unset, it is not in the
+    signed document (same bytes, same digest); set, it is."""
+    assert "epsilon_max_per_query" not in _doc()["terms"]
+    assert _doc(epsilon_max_per_query=4)["terms"]["epsilon_max_per_query"] == 4
 
 
 def test_document_bytes_are_rfc8785_canonical() -> None:

@@ -66,6 +66,30 @@ def test_a_pupil_keeps_at_most_l_cells_among_declared_ones() -> None:
     assert sum(int(str(r["__edh_n"])) for r in rows) == 3  # one cell per pupil
 
 
+PARITY_BY_DAY = (
+    "WITH w AS (SELECT pupil_id, day AS week, CAST(dayofyear(day) % 2 AS INTEGER) AS parity "
+    "FROM statements GROUP BY pupil_id, week, parity) "
+    "SELECT parity, week, count(*) AS pupils FROM w "
+)
+
+
+def test_several_declared_keys_make_every_combination_a_cell() -> None:
+    """parity of the day x day: pupil p is active on days 1..p+1 (day 1 odd, day 2 even);
+    a combination no pupil has is a cell too."""
+    days = "DATE '2026-01-02', DATE '2026-01-01', DATE '2025-01-01'"
+    dp_plan = planned(
+        PARITY_BY_DAY + f"WHERE parity IN (1, 0) AND week IN ({days}) GROUP BY week, parity"
+    )
+    assert dp_plan.declared == 6 and dp_plan.max_cells == 6
+    cells = [(r["__edh_o_0"], str(r["__edh_o_1"]), r["__edh_n"]) for r in run(dp_plan)]
+    assert cells == [
+        (1, "2026-01-02", 0), (1, "2026-01-01", 3), (1, "2025-01-01", 0),
+        (0, "2026-01-02", 2), (0, "2026-01-01", 0), (0, "2025-01-01", 0),
+    ]  # fmt: skip
+    undeclared = PARITY_BY_DAY + f"WHERE week IN ({days}) GROUP BY week, parity"
+    assert planned(undeclared).declared == 0  # one key without a list: noisy threshold
+
+
 def test_quantiles_need_bounds_and_a_constant_level() -> None:
     base = (
         "WITH p AS (SELECT pupil_id, avg(result_score_scaled) AS score FROM results "

@@ -65,6 +65,7 @@ class Exact:
     scope: ProjectScope
     request: authorize.Request
     tables: list[pa.Table]
+    resources: dict[str, Any]  # the run's real figures, for the DPO (audit) only
 
 
 @dataclass(frozen=True)
@@ -83,13 +84,12 @@ def hold(session: Session, job: QueryJob, exact: Exact) -> None:
     dominance findings computed. The job's own ``result`` stays empty; its ``report``
     says only that it awaits review."""
     held = _assess(exact)
-    rows_scanned = job.stats.get("rows_scanned")
     kept = {**held.findings, "stats": job.stats}
     _add_hold(session, job, held, kept, (exact.scope, exact.request))
     summary = held.findings["summary"]
     _audit(session, Actor(job.submitted_by, "researcher"), job, "sandbox.output.hold",
            Decision.INFO, ["exact result held for output checking"], summary=summary,
-           rows_scanned=rows_scanned)  # fmt: skip
+           resources=exact.resources)  # fmt: skip
 
 
 def hold_failure(

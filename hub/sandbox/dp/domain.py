@@ -1,14 +1,14 @@
 """Declared key domains: the cells a query names before it runs (public keys).
 
-A query with one grouping key may list the key's values in a conjunct of its outermost
-WHERE: ``WHERE week IN (DATE '2026-08-31', DATE '2026-09-07')``, ``WHERE verb IN
-('played', 'paused')``, ``WHERE school_id IN ('school-0', 'school-1')``. The list is
-part of the query, not of the data, so the hub releases exactly those cells, in the
-list's order, each with noise and without the noisy threshold (a cell no pupil is in
-comes out as noise around zero): releasing a declared key tells nothing about a pupil.
-The hub also keeps only rows whose key equals a listed value before it counts each
-pupil's cells, so a pupil adds to at most ``min(L, len(values))`` cells, whatever the
-rest of the SQL does.
+A query may list each grouping key's values in a conjunct of its outermost WHERE:
+``WHERE week IN (DATE '2026-08-31', DATE '2026-09-07')``, ``WHERE verb IN ('played',
+'paused')``, ``WHERE school_id IN ('school-0', 'school-1')``; with several keys, one list
+each (school x week: every combination is a cell). The lists are part of the query, not
+of the data, so the hub releases exactly those cells, in the lists' order, each with
+noise and without the noisy threshold (a cell no pupil is in comes out as noise around
+zero): releasing a declared key tells nothing about a pupil. The hub also keeps only rows
+whose keys equal listed values before it counts each pupil's cells, so a pupil adds to at
+most ``min(L, number of cells)`` cells, whatever the rest of the SQL does.
 """
 
 from __future__ import annotations

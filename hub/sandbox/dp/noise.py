@@ -23,7 +23,7 @@ the epsilons and deltas OpenDP's privacy maps report):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,20 +55,28 @@ def noisy_counts(
 ) -> dict[str, int]:
     """The keys of ``counts`` whose Laplace-noised count passes the threshold, with those
     noisy counts; costs at most ``(epsilon, delta)``."""
+    threshold, make = thresholded(cells, epsilon, delta)
+    scale, d_in = cells / epsilon, (cells, cells, 1)
+    measurement = make(threshold)
+    epsilon_spent, delta_spent = measurement.map(d_in)
+    spend.add("laplace_threshold", scale, (epsilon_spent, delta_spent), threshold=threshold)
+    released: dict[str, int] = measurement(counts)
+    return released
+
+
+def thresholded(cells: int, epsilon: float, delta: float) -> tuple[int, Callable[[int], Any]]:
+    """The threshold of the noisy pupil counts (a pupil in at most ``cells`` cells, Laplace
+    of scale ``cells / epsilon``, at most ``delta`` for a key held by few pupils), with
+    the maker of OpenDP's measurement for a threshold."""
     domain = dp.map_domain(dp.atom_domain(T=str), dp.atom_domain(T=int))
     metric = dp.l01inf_distance(dp.absolute_distance(T=int))
     scale = cells / epsilon
-    d_in = (cells, cells, 1)
 
     def make(threshold: int) -> dp.Measurement:
         return dp.m.make_laplace_threshold(domain, metric, scale=scale, threshold=threshold)
 
-    threshold = _threshold(make, d_in, delta, start=cells + math.ceil(scale))
-    measurement = make(threshold)
-    epsilon_spent, delta_spent = measurement.map(d_in)  # type: ignore[no-untyped-call]
-    spend.add("laplace_threshold", scale, (epsilon_spent, delta_spent), threshold=threshold)
-    released: dict[str, int] = measurement(counts)
-    return released
+    d_in = (cells, cells, 1)
+    return _threshold(make, d_in, delta, start=cells + math.ceil(scale)), make
 
 
 def declared_counts(

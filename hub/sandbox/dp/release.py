@@ -66,8 +66,7 @@ def release(
     or ``scope.min_cell_size`` are dropped whole."""
     cells = {_cell(row): row for row in rows}
     measured = [m for m in dp_plan.measures if m.kind != "pupils"]
-    parts = 1 + sum(2 if m.kind == "avg" else 1 for m in measured)
-    epsilon = scope.epsilon_per_query / parts
+    epsilon = epsilon_share(dp_plan, scope.epsilon_per_query)
     spend = noise.Spend()
     L = dp_plan.max_cells
     counts = {k: int(r["__edh_n"]) for k, r in cells.items()}
@@ -100,6 +99,14 @@ def release(
         "rows_released": len(out),
     }
     return Released(list(dp_plan.items), out, report, spend)
+
+
+def epsilon_share(dp_plan: shape.DpPlan, epsilon: float) -> float:
+    """The ε of each of the plan's measurements when the query spends ``epsilon``: the
+    pupils per cell, one per ``count``, ``sum`` and quantile, two per ``avg`` (a sum and
+    a count), evenly."""
+    measured = [m for m in dp_plan.measures if m.kind != "pupils"]
+    return epsilon / (1 + sum(2 if m.kind == "avg" else 1 for m in measured))
 
 
 def _cell(row: dict[str, Any]) -> str:

@@ -26,14 +26,16 @@ aggregate ``j`` the sum ``__edh_s_j`` of the pupils' clamped values and their nu
 ``pupil_id``; a pupil keeps at most ``max_cells`` cells (chosen by a hash of the keys,
 not by the data) unless the FROM has one row per pupil.
 
-A query with one grouping key whose values it declares (``hub.sandbox.dp.domain``) gets
-one row per declared value, in order, pupils-less values included (zero counts): the
-release adds noise to all of them and needs no threshold.
+A query that declares the values of each of its grouping keys (``hub.sandbox.dp.domain``;
+school x week: two lists) gets one row per combination of declared values, in the lists'
+order, pupils-less cells included (zero counts): the release adds noise to all of them
+and needs no threshold.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 
 from hub.sandbox.dp import codebook, domain
@@ -109,23 +111,29 @@ def plan(query: CheckedQuery, max_cells: int) -> DpPlan:
     one_row = _one_row_per_pupil(node) or not node.get("group_expressions")
     cells = 1 if one_row else max_cells
     values = _declared(node, query, outputs)
+    combinations = math.prod(len(v) for v in values) if values else 0
     if values:
-        cells = min(cells, len(values))
+        cells = min(cells, combinations)
     return DpPlan(
         sql=_sql(node, query, measures, (outputs, values), None if one_row else cells),
         items=query.items,
         keys=outputs,
         measures=tuple(measures),
         max_cells=cells,
-        declared=len(values),
+        declared=combinations,
     )
 
 
-def _declared(node: Node, query: CheckedQuery, outputs: tuple[int, ...]) -> list[Node]:
-    """The declared values of the one grouping key (``hub.sandbox.dp.domain``), if any."""
-    if len(outputs) != 1 or len(node.get("group_expressions") or []) != 1:
+def _declared(node: Node, query: CheckedQuery, outputs: tuple[int, ...]) -> list[list[Node]]:
+    """The declared values of each grouping key (``hub.sandbox.dp.domain``), one list
+    per output key, when every key is declared, the keys are the GROUP BY's, and their
+    combinations are at most ``domain.MAX_VALUES``; else empty (noisy threshold)."""
+    if not outputs or len(node.get("group_expressions") or []) != len(outputs):
         return []
-    return domain.declared(node, query.items[outputs[0]].lower())
+    lists = [domain.declared(node, query.items[i].lower()) for i in outputs]
+    if not all(lists) or math.prod(len(v) for v in lists) > domain.MAX_VALUES:
+        return []
+    return lists
 
 
 def _clause_problems(node: Node) -> list[str]:
@@ -271,7 +279,7 @@ def _sql(
     node: Node,
     query: CheckedQuery,
     measures: list[Measure],
-    outputs_values: tuple[tuple[int, ...], list[Node]],
+    outputs_values: tuple[tuple[int, ...], list[list[Node]]],
     cells: int | None,
 ) -> str:
     """The plan's SQL; each pupil keeps at most ``cells`` cells (None: the FROM already
@@ -306,27 +314,31 @@ def _sql(
     sums = [f"{aggregate} AS {name}" for name, aggregate, _ in partials]
     source = f"({render(inner)}) AS __edh_pp"
     if values:
-        source = _in_domain(source, outputs[0], values)
+        source = _in_domain(source, outputs, values)
     if cells is not None and key_cols:
         rank = f"row_number() OVER (PARTITION BY {PUPIL} ORDER BY hash({', '.join(key_cols)}))"
         ranked = f"(SELECT *, {rank} AS __edh_r FROM {source}) AS __edh_rk"  # noqa: S608
         source = f"{ranked} WHERE __edh_r <= {cells}"
     if values:
-        return _per_declared_value(source, outputs[0], values, partials)
+        return _per_declared_cell(source, outputs, values, partials)
     groups = [*key_cols, *(f"__edh_o_{i}" for i in outputs)]
     select = ", ".join([*groups, "count(*) AS __edh_n", *sums])
     group = f" GROUP BY {', '.join(groups)}" if groups else ""
     return f"SELECT {select} FROM {source}{group}"  # noqa: S608 (hub-built names only)
 
 
-def _in_domain(source: str, item: int, values: list[Node]) -> str:
-    """``source``'s rows whose output key equals a declared value, with its index
-    ``__edh_d``; the others are dropped before the pupils' cells are counted."""
-    which = " ".join(f"WHEN __edh_o_{item} = __edh_c{n} THEN {n}" for n in range(len(values)))
-    consts = domain.constants_sql(values)
-    tables = f"{source}, ({consts}) AS __edh_dc"
-    select = f"SELECT __edh_pp.*, CASE {which} END AS __edh_d FROM {tables}"  # noqa: S608
-    return f"({select} WHERE __edh_d IS NOT NULL) AS __edh_pp"
+def _in_domain(source: str, outputs: tuple[int, ...], values: list[list[Node]]) -> str:
+    """``source``'s rows whose output keys all equal declared values, with their indexes
+    ``__edh_d0``, ``__edh_d1``...; the others are dropped before the pupils' cells are
+    counted."""
+    indexes = []
+    for k, (item, names) in enumerate(zip(outputs, _constant_names(values), strict=True)):
+        which = " ".join(f"WHEN __edh_o_{item} = {c} THEN {n}" for n, c in enumerate(names))
+        indexes.append(f"CASE {which} END AS __edh_d{k}")
+    tables = f"{source}, ({_constants(values)}) AS __edh_dc"
+    select = f"SELECT __edh_pp.*, {', '.join(indexes)} FROM {tables}"  # noqa: S608
+    kept = " AND ".join(f"__edh_d{k} IS NOT NULL" for k in range(len(values)))
+    return f"({select} WHERE {kept}) AS __edh_pp"
 
 
 def _partials(measures: list[Measure]) -> list[tuple[str, str, str]]:
@@ -343,24 +355,46 @@ def _partials(measures: list[Measure]) -> list[tuple[str, str, str]]:
     return out
 
 
-def _per_declared_value(
-    source: str, item: int, values: list[Node], partials: list[tuple[str, str, str]]
+def _per_declared_cell(
+    source: str,
+    outputs: tuple[int, ...],
+    values: list[list[Node]],
+    partials: list[tuple[str, str, str]],
 ) -> str:
-    """One row per declared value, in order: its value as key and output item, its pupils
-    and measures (zero where no pupil is)."""
-    consts = domain.constants_sql(values)
-    listed = ", ".join(f"__edh_c{n}" for n in range(len(values)))
-    every = f"SELECT unnest(range({len(values)})) AS __edh_d, unnest([{listed}]) AS __edh_dv"
+    """One row per combination of declared values, in the lists' order: its values as
+    keys and output items, its pupils and measures (zero where no pupil is)."""
+    consts = _constants(values)
+    lists = []
+    for k, names in enumerate(_constant_names(values)):
+        every = f"SELECT unnest(range({len(names)})) AS __edh_d{k}, "
+        every += f"unnest([{', '.join(names)}]) AS __edh_dv{k}"
+        lists.append(f"({every} FROM ({consts}) AS __edh_dc) AS __edh_dom{k}")
+    indexes = ", ".join(f"__edh_d{k}" for k in range(len(values)))
     sums = [f"{aggregate} AS {name}" for name, aggregate, _ in partials]
-    cells = f"SELECT __edh_d, count(*) AS __edh_n, {', '.join(sums) or '0 AS __edh_z'} "
-    cells += f"FROM {source} GROUP BY __edh_d"
+    cells = f"SELECT {indexes}, count(*) AS __edh_n, {', '.join(sums) or '0 AS __edh_z'} "
+    cells += f"FROM {source} GROUP BY {indexes}"
     zeros = [f"coalesce({name}, {zero}) AS {name}" for name, _, zero in partials]
-    first = ["__edh_dv AS __edh_k_0", f"__edh_dv AS __edh_o_{item}"]
-    select = ", ".join([*first, "coalesce(__edh_n, 0) AS __edh_n", *zeros])
+    keys = [f"__edh_dv{k} AS __edh_k_{k}" for k in range(len(values))]
+    keys += [f"__edh_dv{k} AS __edh_o_{item}" for k, item in enumerate(outputs)]
+    select = ", ".join([*keys, "coalesce(__edh_n, 0) AS __edh_n", *zeros])
     return (
-        f"SELECT {select} FROM ({every} FROM ({consts}) AS __edh_dc) AS __edh_dom "  # noqa: S608
-        f"LEFT JOIN ({cells}) AS __edh_cells USING (__edh_d) ORDER BY __edh_d"
+        f"SELECT {select} FROM {' CROSS JOIN '.join(lists)} "  # noqa: S608
+        f"LEFT JOIN ({cells}) AS __edh_cells USING ({indexes}) ORDER BY {indexes}"
     )
+
+
+def _constants(values: list[list[Node]]) -> str:
+    """One row holding every declared value of every key (``_constant_names``)."""
+    return domain.constants_sql([v for key in values for v in key])
+
+
+def _constant_names(values: list[list[Node]]) -> list[list[str]]:
+    """Per key, the columns of ``_constants`` holding its declared values."""
+    names, offset = [], 0
+    for key in values:
+        names.append([f"__edh_c{offset + n}" for n in range(len(key))])
+        offset += len(key)
+    return names
 
 
 def _named(node: Node, alias: str) -> Node:
