@@ -16,11 +16,12 @@ from typing import Any
 import orjson
 
 from connector.pipeline.lake import RowBuffer
-from connector.pipeline.pseudonymise import PSEUDONYM_HOME_PAGE, Pseudonymiser
+from connector.pipeline.pseudonymise import Pseudonymiser
 from connector.pipeline.register import ErasedPupil, ErasureFilter
 from connector.pipeline.validate import InvalidStatement, validate
 from contracts.canonical import sha256_hex
 from contracts.minimisation import FieldFilter
+from contracts.pseudonym import PSEUDONYM_HOME_PAGE
 
 _ID_NAMESPACE = uuid.UUID("6f1c1f9e-7d0b-4c55-9a55-0e0b1d8f6a11")
 PENDING_ROWS = 4096

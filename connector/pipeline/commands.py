@@ -98,12 +98,19 @@ def _count_lines(path: Path) -> int | None:
         return int(bool(first.strip())) + sum(1 for line in fh if line.strip())
 
 
+def hub_client(args: argparse.Namespace, settings: ConnectorSettings) -> HubClient:
+    """The hub client of a command (``--hub``, ``--connector-id``, else the settings);
+    ``ValueError`` without the connector's key."""
+    link = settings.hub
+    return HubClient(
+        args.hub or link.url, args.connector_id or link.connector_id, load_key(key_path(settings))
+    )
+
+
 def _shipper(args: argparse.Namespace) -> tuple[ConnectorSettings, HubClient, Target]:
     settings = ConnectorSettings()
     link = settings.hub
-    client = HubClient(
-        args.hub or link.url, args.connector_id or link.connector_id, load_key(key_path(settings))
-    )
+    client = hub_client(args, settings)
     terms = client.terms(args.contract or link.contract_id)
     dataset = (
         args.dataset or link.dataset_id or (terms.datasets[0] if len(terms.datasets) == 1 else "")
@@ -209,10 +216,19 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _target_options(parser: argparse.ArgumentParser) -> None:
+def hub_options(parser: argparse.ArgumentParser) -> None:
+    """``--hub`` and ``--connector-id`` (read by :func:`hub_client`)."""
     parser.add_argument("--hub", help="URL du hub (défaut : EDH_CONNECTOR_HUB__URL)")
     parser.add_argument("--connector-id", help="identifiant du connecteur au hub")
+
+
+def contract_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--contract", help="contrat (défaut : EDH_CONNECTOR_HUB__CONTRACT_ID)")
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    hub_options(parser)
+    contract_option(parser)
     parser.add_argument("--dataset", help="jeu de données du contrat")
     parser.add_argument("--batch-size", type=int, help="déclarations par lot")
 
