@@ -34,6 +34,7 @@ ACTIONS = {
     "audit.alert": "alerte du journal d'audit",
     "audit.change_refused": "modification du journal refusée",
     "audit.purged": "purge du journal (durée de conservation)",
+    "audit.pupil_use.purged": "purge des traces d'usage des élèves (durée de conservation)",
     "connector.registered": "connecteur enregistré",
     "connector.revoked": "connecteur révoqué",
     "contract.access_denied": "accès au contrat refusé",
