@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import gzip
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from connector.config import ConnectorSettings
 from connector.pipeline.client import HubClient, HubRefused
 from connector.pipeline.lake import use_system_allocator
+from connector.pipeline.register import agent_of
 from connector.pipeline.retention import SPOOL_SOURCE, purge_spool
 from connector.pipeline.runner import PushReport, Target, push
 from connector.pipeline.simulate import SimulationSpec, simulate
@@ -134,7 +135,15 @@ def _report(report: PushReport) -> int:
     return 1 if report.rejected else 0
 
 
-def _run_push(args: argparse.Namespace, source: str, items_from: Any, total: int | None) -> int:
+def _run_push(
+    args: argparse.Namespace,
+    source: str,
+    items_from: Any,
+    total: int | None,
+    forget: Callable[[set[str]], None] | None = None,
+) -> int:
+    """Push ``items_from(cursor)`` to the contract; ``forget`` then receives the
+    identifiers the run recognised as erased."""
     use_system_allocator()
     try:
         settings, client, target = _shipper(args)
@@ -161,6 +170,8 @@ def _run_push(args: argparse.Namespace, source: str, items_from: Any, total: int
         return 3
     finally:
         client.close()
+        if forget is not None:  # even after a failed run: never to be shipped
+            forget(target.terms.erased.seen)
     return _report(report)
 
 
@@ -190,8 +201,13 @@ def _ship(args: argparse.Namespace) -> int:
 
     settings = ConnectorSettings()
     spool = Spool(settings.spool_path)
+
+    def forget(identifiers: set[str]) -> None:
+        for identifier in sorted(identifiers):
+            spool.forget_agent(agent_of(identifier))
+
     try:
-        code = _run_push(args, SPOOL_SOURCE, lambda after: spool_items(spool, after), None)
+        code = _run_push(args, SPOOL_SOURCE, lambda after: spool_items(spool, after), None, forget)
         purge_spool(settings, spool)
         return code
     finally:

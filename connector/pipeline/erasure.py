@@ -20,18 +20,7 @@ import httpx
 from connector.config import ConnectorSettings
 from connector.pipeline.client import HubRefused
 from connector.pipeline.commands import hub_client, hub_options
-
-
-def agent_of(identifier: str) -> dict[str, Any]:
-    """The xAPI agent of a canonical identifier (``contracts.pseudonym.identifier_of``'s
-    inverse); ``ValueError`` for another form."""
-    kind, _, value = identifier.strip().partition(":")
-    if kind == "account" and "|" in value:
-        home, _, name = value.partition("|")
-        return {"account": {"homePage": home, "name": name}}
-    if kind in ("mbox", "mbox_sha1sum", "openid") and value:
-        return {kind: value}
-    raise ValueError("identifiant non canonique (account:<page>|<nom>, mbox:mailto:..., ...)")
+from connector.pipeline.register import agent_of
 
 
 def read_identifiers(path: str) -> list[str]:

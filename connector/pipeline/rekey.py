@@ -23,7 +23,8 @@ import httpx
 from connector.config import ConnectorSettings
 from connector.pipeline.client import HubClient, HubRefused
 from connector.pipeline.commands import contract_option, hub_client, hub_options
-from connector.pipeline.erasure import agent_of, read_identifiers
+from connector.pipeline.erasure import read_identifiers
+from connector.pipeline.register import agent_of
 from contracts.pseudonym import identifier_of, pseudonym
 
 
