@@ -16,6 +16,7 @@ from typing import Any
 from connector.config import ConnectorSettings
 from connector.pipeline import commands as pipeline_commands
 from connector.pipeline import erasure as erasure_commands
+from connector.pipeline import rekey as rekey_commands
 from connector.pipeline import retention as retention_commands
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -83,6 +84,7 @@ COMMANDS: list[Register] = [
     register_status,
     pipeline_commands.register,
     erasure_commands.register,
+    rekey_commands.register,
     retention_commands.register,
 ]
 

@@ -11,6 +11,9 @@ import hashlib
 import hmac
 from typing import Any
 
+PSEUDONYM_HOME_PAGE = "urn:edh:pseudonym"
+"""The ``account.homePage`` of a pseudonymised agent (its ``name`` is the pseudonym)."""
+
 
 def identifier_of(agent: dict[str, Any]) -> str | None:
     """The canonical identifier of ``agent``: ``mbox:``, ``mbox_sha1sum:``, ``openid:`` or

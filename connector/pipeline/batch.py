@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from connector.pipeline.lake import RowBuffer
-from connector.pipeline.pseudonymise import PSEUDONYM_HOME_PAGE, Pseudonymiser
+from connector.pipeline.pseudonymise import Pseudonymiser
 from connector.pipeline.register import ErasedPupil, ErasureFilter
 from connector.pipeline.validate import InvalidStatement, validate
 from contracts.canonical import sha256_hex
@@ -59,20 +59,6 @@ class BuiltBatch:
     rejected: list[Rejection] = field(default_factory=list)
     dropped: int = 0
     expired: int = 0
-
-
-def _pseudonyms(value: Any) -> Iterator[str]:
-    """Every pseudonymised agent name in a pseudonymised statement (actor, members,
-    object, sub-statement, instructor, team)."""
-    if isinstance(value, dict):
-        account = value.get("account")
-        if isinstance(account, dict) and account.get("homePage") == PSEUDONYM_HOME_PAGE:
-            yield str(account.get("name"))
-        for item in value.values():
-            yield from _pseudonyms(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _pseudonyms(item)
 
 
 def oldest_kept_day(retention_days: int | None) -> date | None:
@@ -122,7 +108,7 @@ class Transformer:
             raise PastRetention
         pseudonymised = self.pseudonymiser.statement(st)
         if self.erased:
-            self.erased.check(st, frozenset(_pseudonyms(pseudonymised)))
+            self.erased.check(st, self.pseudonymiser.pseudonym)
         out = self.fields.apply(pseudonymised)
         out["id"] = st.get("id") or str(uuid.uuid5(_ID_NAMESPACE, orjson.dumps(st).decode()))
         stored_text = st.get("stored")

@@ -37,6 +37,7 @@ class ContractTerms:
     datasets: list[str]
     allowed_fields: list[str]
     pseudonym_key: bytes
+    key_version: str
     erased: ErasureFilter = field(default_factory=ErasureFilter)
     retention_days: int | None = None
 
@@ -85,6 +86,7 @@ class HubClient:
             datasets=list(terms["datasets"]),
             allowed_fields=list(terms["allowed_fields"]),
             pseudonym_key=base64.b64decode(key["key"]),
+            key_version=key["key_version"],
             retention_days=terms.get("retention_days"),
             erased=ErasureFilter(
                 frozenset(erased["pseudonyms"]),
@@ -109,6 +111,17 @@ class HubClient:
         """Tell the hub the batch is uploaded; it verifies and registers it (idempotent)."""
         path = f"/api/v1/ingest/batches/{batch_id}/complete"
         return self._call("POST", path, {"manifest": manifest_jws})
+
+    def rotation(self, contract_id: str) -> dict[str, Any]:
+        """The contract's key under its current master key version and under the hub's
+        new one (after a key rotation)."""
+        return self._call("GET", f"/api/v1/pseudonym/contracts/{contract_id}/rotation")
+
+    def repseudonymise(self, contract_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Send the (old, new) pseudonym pairs: the hub moves the contract's lake to the
+        new key (rows of pseudonyms absent from the pairs are dropped)."""
+        path = f"/api/v1/pseudonym/contracts/{contract_id}/repseudonymisations"
+        return self._call("POST", path, body)
 
     def erase(self, identifier: str) -> dict[str, Any]:
         """Ask the pseudonymisation service to erase one pupil (canonical identifier) from

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import gzip
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from connector.config import ConnectorSettings
 from connector.pipeline.client import HubClient, HubRefused
 from connector.pipeline.lake import use_system_allocator
+from connector.pipeline.register import agent_of
 from connector.pipeline.retention import SPOOL_SOURCE, purge_spool
 from connector.pipeline.runner import PushReport, Target, push
 from connector.pipeline.simulate import SimulationSpec, simulate
@@ -98,12 +99,19 @@ def _count_lines(path: Path) -> int | None:
         return int(bool(first.strip())) + sum(1 for line in fh if line.strip())
 
 
+def hub_client(args: argparse.Namespace, settings: ConnectorSettings) -> HubClient:
+    """The hub client of a command (``--hub``, ``--connector-id``, else the settings);
+    ``ValueError`` without the connector's key."""
+    link = settings.hub
+    return HubClient(
+        args.hub or link.url, args.connector_id or link.connector_id, load_key(key_path(settings))
+    )
+
+
 def _shipper(args: argparse.Namespace) -> tuple[ConnectorSettings, HubClient, Target]:
     settings = ConnectorSettings()
     link = settings.hub
-    client = HubClient(
-        args.hub or link.url, args.connector_id or link.connector_id, load_key(key_path(settings))
-    )
+    client = hub_client(args, settings)
     terms = client.terms(args.contract or link.contract_id)
     dataset = (
         args.dataset or link.dataset_id or (terms.datasets[0] if len(terms.datasets) == 1 else "")
@@ -127,7 +135,15 @@ def _report(report: PushReport) -> int:
     return 1 if report.rejected else 0
 
 
-def _run_push(args: argparse.Namespace, source: str, items_from: Any, total: int | None) -> int:
+def _run_push(
+    args: argparse.Namespace,
+    source: str,
+    items_from: Any,
+    total: int | None,
+    forget: Callable[[set[str]], None] | None = None,
+) -> int:
+    """Push ``items_from(cursor)`` to the contract; ``forget`` then receives the
+    identifiers the run recognised as erased."""
     use_system_allocator()
     try:
         settings, client, target = _shipper(args)
@@ -154,6 +170,8 @@ def _run_push(args: argparse.Namespace, source: str, items_from: Any, total: int
         return 3
     finally:
         client.close()
+        if forget is not None:  # even after a failed run: never to be shipped
+            forget(target.terms.erased.seen)
     return _report(report)
 
 
@@ -183,8 +201,13 @@ def _ship(args: argparse.Namespace) -> int:
 
     settings = ConnectorSettings()
     spool = Spool(settings.spool_path)
+
+    def forget(identifiers: set[str]) -> None:
+        for identifier in sorted(identifiers):
+            spool.forget_agent(agent_of(identifier))
+
     try:
-        code = _run_push(args, SPOOL_SOURCE, lambda after: spool_items(spool, after), None)
+        code = _run_push(args, SPOOL_SOURCE, lambda after: spool_items(spool, after), None, forget)
         purge_spool(settings, spool)
         return code
     finally:
@@ -209,10 +232,19 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _target_options(parser: argparse.ArgumentParser) -> None:
+def hub_options(parser: argparse.ArgumentParser) -> None:
+    """``--hub`` and ``--connector-id`` (read by :func:`hub_client`)."""
     parser.add_argument("--hub", help="URL du hub (défaut : EDH_CONNECTOR_HUB__URL)")
     parser.add_argument("--connector-id", help="identifiant du connecteur au hub")
+
+
+def contract_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--contract", help="contrat (défaut : EDH_CONNECTOR_HUB__CONTRACT_ID)")
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    hub_options(parser)
+    contract_option(parser)
     parser.add_argument("--dataset", help="jeu de données du contrat")
     parser.add_argument("--batch-size", type=int, help="déclarations par lot")
 

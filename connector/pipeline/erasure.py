@@ -18,20 +18,9 @@ from typing import Any
 import httpx
 
 from connector.config import ConnectorSettings
-from connector.pipeline.client import HubClient, HubRefused
-from connector.pipeline.commands import key_path, load_key
-
-
-def agent_of(identifier: str) -> dict[str, Any]:
-    """The xAPI agent of a canonical identifier (``contracts.pseudonym.identifier_of``'s
-    inverse); ``ValueError`` for another form."""
-    kind, _, value = identifier.strip().partition(":")
-    if kind == "account" and "|" in value:
-        home, _, name = value.partition("|")
-        return {"account": {"homePage": home, "name": name}}
-    if kind in ("mbox", "mbox_sha1sum", "openid") and value:
-        return {kind: value}
-    raise ValueError("identifiant non canonique (account:<page>|<nom>, mbox:mailto:..., ...)")
+from connector.pipeline.client import HubRefused
+from connector.pipeline.commands import hub_client, hub_options
+from connector.pipeline.register import agent_of
 
 
 def read_identifiers(path: str) -> list[str]:
@@ -47,11 +36,7 @@ def _erase(args: argparse.Namespace) -> int:
     try:
         identifiers = read_identifiers(args.identifier_file)
         agents = [agent_of(i) for i in identifiers]
-        client = HubClient(
-            args.hub or settings.hub.url,
-            args.connector_id or settings.hub.connector_id,
-            load_key(key_path(settings)),
-        )
+        client = hub_client(args, settings)
     except (OSError, UnicodeDecodeError):
         print("edh-connector: fichier d'identifiants illisible", file=sys.stderr)
         return 2
@@ -88,6 +73,5 @@ def register(sub: Any) -> None:
         required=True,
         help="fichier d'identifiants canoniques, un par ligne ('-' : entrée standard)",
     )
-    erase.add_argument("--hub", help="URL du hub (défaut : EDH_CONNECTOR_HUB__URL)")
-    erase.add_argument("--connector-id", help="identifiant du connecteur au hub")
+    hub_options(erase)
     erase.set_defaults(handler=_erase)

@@ -22,8 +22,10 @@ def build_manifest(
     dataset_id: str,
     sequence: int,
     keys: Sequence[str],
+    key_version: str,
 ) -> dict[str, Any]:
-    """The manifest of ``batch`` whose files were assigned object ``keys`` by the hub."""
+    """The manifest of ``batch`` whose files were assigned object ``keys`` by the hub,
+    pseudonymised with the contract's key of master ``key_version``."""
     return {
         "manifest_version": MANIFEST_VERSION,
         "schema_version": SCHEMA_VERSION,
@@ -31,6 +33,7 @@ def build_manifest(
         "connector_id": connector_id,
         "dataset_id": dataset_id,
         "sequence": sequence,
+        "key_version": key_version,
         "row_count": batch.row_count,
         "time_range": {"from": _iso(batch.time_from), "to": _iso(batch.time_to)},
         "files": [

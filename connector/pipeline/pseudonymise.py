@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.pseudonym import identifier_of, pseudonym
+from contracts.pseudonym import PSEUDONYM_HOME_PAGE, identifier_of, pseudonym
 
-PSEUDONYM_HOME_PAGE = "urn:edh:pseudonym"
 _CACHE_LIMIT = 200_000
 
 

@@ -80,6 +80,7 @@ def ship_batch(
         dataset_id=target.dataset_id,
         sequence=sequence,
         keys=[u["key"] for u in grant["uploads"]],
+        key_version=target.terms.key_version,
     )
     client.complete(grant["batch_id"], sign_manifest(manifest, key))
     return True

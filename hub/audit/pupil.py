@@ -46,7 +46,7 @@ from hub.pseudonym.service import (
 from hub.sandbox.scope import ProjectScope
 from hub.storage.port import ObjectStore
 from hub.trail.stream import EVENTS
-from hub.trail.writer import Actor, EventDraft, Resource, Why, record_now
+from hub.trail.writer import SYSTEM, Actor, EventDraft, Resource, Why, record, record_now
 
 DAY = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 ACCESS_ACTIONS = ("sandbox.query.submit", "sandbox.query.release", "sandbox.output.release")
@@ -170,3 +170,18 @@ def _accesses(session: Session, contract_id: str, since: str | None) -> list[dic
     )
     rows = [event_dict(r) for r in session.connection().execute(query)]
     return [r for r in rows if since is None or r["ts"][:10] >= since]
+
+
+def purge_uses(session: Session, now: datetime, retention_days: int) -> int:
+    """Delete the record of use of releases older than ``retention_days`` before ``now``
+    (``EDH_AUDIT__PUPIL_USE_RETENTION_DAYS``); audited with the count when any."""
+    before = now - timedelta(days=retention_days)
+    old = select(PupilUseDigest).where(col(PupilUseDigest.released_at) < before)
+    rows = list(session.exec(old).all())
+    for row in rows:
+        session.delete(row)
+    if rows:
+        details = {"rows": len(rows), "before": before.date().isoformat()}
+        draft = EventDraft(SYSTEM, "audit.pupil_use.purged", Resource("pupil_use"), details=details)
+        record(session, draft)
+    return len(rows)

@@ -2,7 +2,8 @@
 and retention purge (``EDH_AUDIT__*_EVERY_MINUTES``; 0 disables one task). The retention
 purge also deletes the outbox events published more than ``EDH_BUS__OUTBOX_RETENTION_DAYS``
 ago. The lake purge (``lake-purge``) applies the contracts' retention to the lake, the
-quarantine, the catalog's counts and the sandbox's results and ledgers. The checkpoint
+quarantine, the catalog's counts and the sandbox's results and ledgers, and the record of
+use's retention (``EDH_AUDIT__PUPIL_USE_RETENTION_DAYS``). The checkpoint
 also runs as soon as ``EDH_AUDIT__CHECKPOINT_EVERY_EVENTS`` events follow the last one.
 
 Every hub process runs an :class:`AuditScheduler` thread that calls :meth:`~AuditScheduler.tick`
@@ -34,6 +35,7 @@ from contracts.clock import as_utc
 from hub.audit.anchor import latest_publication
 from hub.audit.checkpoints import latest_checkpoint
 from hub.audit.publish import witness_store
+from hub.audit.pupil import purge_uses
 from hub.audit.service import checkpoint_now, purge_now, run_alert_rules, verify_log
 from hub.bus.outbox import purge_published
 from hub.context import HubContext
@@ -109,7 +111,11 @@ def _lake_purge(ctx: HubContext, now: datetime) -> str:
 
     with session_scope(ctx.engine) as session:
         results = purge_results(session, now.date())
-    sandbox = f"{results.jobs} résultat(s) du bac à sable purgé(s)"
+        uses = purge_uses(session, now, ctx.settings.audit.pupil_use_retention_days)
+    sandbox = (
+        f"{results.jobs} résultat(s) du bac à sable purgé(s), {uses} trace(s) d'usage "
+        "d'élèves purgée(s)"
+    )
     if ctx.store is None:
         return f"pas de lac configuré ; {sandbox}"
     with session_scope(ctx.engine) as session:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from contracts.batch_manifest import ManifestError
 from hub.bus import outbox
 from hub.catalog.service import record_batch_stats
 from hub.context import HubContext
+from hub.contracts.service import get_contract
 from hub.errors import Forbidden, NotFound
 from hub.ingest.erasure import strip_erased
 from hub.ingest.gate import UploadScope, upload_scope
@@ -18,11 +19,13 @@ from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key, store_of
 from hub.ingest.retention import PAST_RETENTION, batch_expired
 from hub.ingest.verify import check_manifest, check_objects
+from hub.pseudonym.models import Repseudonymisation
 from hub.registry.models import Connector
 from hub.storage.port import ObjectStore
 from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record
 
 REGISTERED_TOPIC = "edh.batch.registered"
+KEY_ROTATED = "pseudonyms under another key version than the contract's"
 ALERT_TOPIC = "edh.audit.alert"
 
 
@@ -51,18 +54,31 @@ def quarantine_objects(store: ObjectStore, batch: IngestBatch) -> None:
             store.erase(key)
 
 
-def refuse_expired(store: ObjectStore, batch: IngestBatch) -> None:
+def refuse_batch(store: ObjectStore, batch: IngestBatch, reason: str) -> None:
     """Delete what was uploaded for ``batch`` (every version, in the lake and in
-    quarantine) and record it refused: quarantined, files marked purged, reason
-    ``PAST_RETENTION``. Idempotent."""
+    quarantine) and record it refused: quarantined, files marked purged, ``reason``
+    (``PAST_RETENTION``, ``KEY_ROTATED``). Idempotent."""
     files: list[dict[str, Any]] = []
     for entry in batch.files:
         for key in (str(entry["key"]), quarantine_key(str(entry["key"]))):
             store.erase(key)
         files.append({**entry, "purged": True})
     batch.files, batch.status = files, BatchStatus.QUARANTINED
-    batch.reasons, batch.row_count = [PAST_RETENTION], 0
+    batch.reasons, batch.row_count = [reason], 0
     batch.updated_at = datetime.now(UTC)
+
+
+def stale_key(session: Session, batch: IngestBatch, manifest: dict[str, Any]) -> bool:
+    """Whether the batch's pseudonyms derive from another key version than its
+    contract's: the version its manifest names, or, for a manifest naming none, any
+    version once the contract was re-pseudonymised (fail closed)."""
+    declared = manifest.get("key_version")
+    if declared is None:
+        moved = select(Repseudonymisation.id).where(
+            Repseudonymisation.contract_id == batch.contract_id
+        )
+        return session.exec(moved).first() is not None
+    return bool(declared != get_contract(session, batch.contract_id).key_version)
 
 
 def _parse(ts: Any) -> datetime | None:
@@ -121,7 +137,8 @@ def complete(
     manifest's size, SHA-256 and row count, is ``edh-xapi-1`` Parquet, and holds only the
     contract's allowed fields (columns and ``statement_json``). Raises
     ``NotFound`` for a batch of another connector. A batch holding a day past the
-    contract's retention is refused and its uploads deleted (``refuse_expired``). The
+    contract's retention, or pseudonymised under another key version than the
+    contract's (``stale_key``), is refused and its uploads deleted (``refuse_batch``). The
     batch's event goes to the outbox in the same transaction; the caller commits, then
     nudges the relay.
     """
@@ -134,8 +151,11 @@ def complete(
     batch.manifest_jws, batch.updated_at = jws, datetime.now(UTC)
     today = batch.updated_at.date()
     if scope is not None and batch_expired(batch, scope.retention_days, today):
-        refuse_expired(store_of(ctx), batch)
+        refuse_batch(store_of(ctx), batch, PAST_RETENTION)
         _audit(session, batch, "ingest.batch.expired", Decision.DENY, scope)
+    elif manifest is not None and stale_key(session, batch, manifest):
+        refuse_batch(store_of(ctx), batch, KEY_ROTATED)
+        _audit(session, batch, "ingest.batch.stale-key", Decision.DENY, scope)
     elif reasons or manifest is None or scope is None:
         batch.status, batch.reasons = BatchStatus.QUARANTINED, reasons
         quarantine_objects(store_of(ctx), batch)

@@ -12,6 +12,7 @@ partitions past retention. Each run is audited without naming the pupil or their
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -41,6 +42,7 @@ from hub.storage.port import ObjectNotFound, ObjectStore
 from hub.trail.writer import SYSTEM, Actor, EventDraft, Resource, Why, record
 
 REWRITE_KIND = "edh-erasure-rewrite-1"
+REKEY_KIND = "edh-repseudonymisation-rewrite-1"
 
 
 @dataclass
@@ -59,7 +61,7 @@ def _registered(session: Session, contract_id: str) -> list[IngestBatch]:
     return list(session.exec(query).all())
 
 
-def _with_objects(session: Session, contract_id: str) -> list[IngestBatch]:
+def with_objects(session: Session, contract_id: str) -> list[IngestBatch]:
     """The contract's batches whose objects the hub keeps (in the lake or in quarantine)."""
     kept = (BatchStatus.REGISTERED, BatchStatus.QUARANTINED)
     query = select(IngestBatch).where(
@@ -88,11 +90,21 @@ def locate_pupil(
     return found
 
 
-def erased_key(key: str, rewrite_id: str) -> str:
+ERASED, REKEYED = "erased", "rekeyed"
+
+
+def erased_key(key: str, rewrite_id: str, mark: str = ERASED) -> str:
     """The new key of a rewritten object: same partition, a name no earlier key had (the
-    lake is write-once, so a rewrite never overwrites)."""
+    lake is write-once, so a rewrite never overwrites); ``mark`` says why (``erased``,
+    ``rekeyed``)."""
     folder, _, name = key.rpartition("/")
-    return f"{folder}/{name.split('.')[0]}.erased-{rewrite_id}.parquet"
+    return f"{folder}/{name.split('.')[0]}.{mark}-{rewrite_id}.parquet"
+
+
+def is_rewritten(key: str) -> bool:
+    """Whether ``key`` names an object the hub rewrote (erasure or re-pseudonymisation)."""
+    name = key.rpartition("/")[2]
+    return f".{ERASED}-" in name or f".{REKEYED}-" in name
 
 
 def _where(batch: IngestBatch, key: str) -> str:
@@ -122,9 +134,55 @@ def verified_bytes(
 
 
 @dataclass(frozen=True)
+class Rewritten:
+    """What a rewrite makes of one file: the rows it keeps (changed or not), how many it
+    removed, and the requests that caused it (``links``: the manifest's link to them,
+    e.g. ``{"erasure_requests": [...]}``)."""
+
+    table: pa.Table
+    rows_removed: int
+    request_ids: list[str]
+    links: dict[str, Any]
+    mark: str = ERASED
+    kind: str = REWRITE_KIND
+
+
+Rewrite = Callable[[pa.Table], Rewritten | None]
+
+
+def without_pupils(wanted: dict[str, str]) -> Rewrite:
+    """The erasure rewrite: drop the rows of ``wanted`` (pseudonym → erasure request id);
+    ``None`` (nothing to rewrite) when a file holds none of them."""
+
+    def rewrite(table: pa.Table) -> Rewritten | None:
+        if "actor_pseudonym" not in table.column_names:
+            return None
+        hits = pc.is_in(table.column("actor_pseudonym"), value_set=pa.array(list(wanted)))
+        hit_names = set(table.filter(hits).column("actor_pseudonym").to_pylist())
+        if not hit_names:
+            return None
+        kept = table.filter(pc.invert(hits))
+        requests = sorted({wanted[p] for p in hit_names})
+        removed = table.num_rows - kept.num_rows
+        return Rewritten(kept, removed, requests, {"erasure_requests": requests})
+
+    return rewrite
+
+
+@dataclass
+class BatchRewrite:
+    """What rewriting one batch did."""
+
+    files: int = 0
+    rows_removed: int = 0
+    rows_kept: int = 0
+
+
+@dataclass(frozen=True)
 class Eraser:
-    """Rewrites objects without the rows of some pseudonyms; signs each rewrite. With a
-    ``guard``, a registered object is rewritten only when its bytes match the registry."""
+    """Rewrites objects (without the rows of some pseudonyms, or re-pseudonymised); signs
+    each rewrite. With a ``guard``, a registered object is rewritten only when its bytes
+    match the registry."""
 
     store: ObjectStore
     key: Ed25519PrivateKey
@@ -133,57 +191,61 @@ class Eraser:
 
     def batch(self, session: Session, batch: IngestBatch, wanted: dict[str, str]) -> int:
         """Rewrite every file of ``batch`` holding rows of ``wanted`` (pseudonym → erasure
-        request id); the rows removed. The batch's files and row count are updated."""
-        files, removed = [dict(f) for f in batch.files], 0
+        request id); the rows removed."""
+        return self.rewrite(session, batch, without_pupils(wanted)).rows_removed
+
+    def rewrite(self, session: Session, batch: IngestBatch, rewrite: Rewrite) -> BatchRewrite:
+        """Rewrite every live file of ``batch`` that ``rewrite`` changes; the batch's files
+        and row count are updated."""
+        files, done = [dict(f) for f in batch.files], BatchRewrite()
         for entry in files:
-            if not entry.get("purged"):
-                removed += self._file(session, batch, entry, wanted)
-        if removed:
+            change = None if entry.get("purged") else self._file(session, batch, entry, rewrite)
+            if change is not None:
+                done.files += 1
+                done.rows_removed += change.rows_removed
+                done.rows_kept += change.table.num_rows
+        if done.files:
             batch.files = files
             if batch.row_count is not None:  # None: a quarantined batch never counted
-                batch.row_count -= removed
+                batch.row_count -= done.rows_removed
             session.add(batch)
-        return removed
+        return done
 
     def _file(
-        self, session: Session, batch: IngestBatch, entry: dict[str, Any], wanted: dict[str, str]
-    ) -> int:
+        self, session: Session, batch: IngestBatch, entry: dict[str, Any], rewrite: Rewrite
+    ) -> Rewritten | None:
         data = verified_bytes(self.store, self.guard, batch, entry)
-        table = None if data is None else pq.read_table(io.BytesIO(data))
-        if table is None or "actor_pseudonym" not in table.column_names:
-            return 0
-        hits = pc.is_in(table.column("actor_pseudonym"), value_set=pa.array(list(wanted)))
-        hit_names = set(table.filter(hits).column("actor_pseudonym").to_pylist())
-        if not hit_names:
-            return 0
-        kept = table.filter(pc.invert(hits))
+        change = None if data is None else rewrite(pq.read_table(io.BytesIO(data)))
+        if change is None:
+            return None
         sink = io.BytesIO()
-        pq.write_table(kept, sink, compression="zstd")
+        pq.write_table(change.table, sink, compression="zstd")
         data, rewrite_id = sink.getvalue(), new_id()
-        new_key = erased_key(str(entry["key"]), rewrite_id)
+        new_key = erased_key(str(entry["key"]), rewrite_id, change.mark)
         self.store.put(_where(batch, new_key), data)
-        rewrite = ErasureRewrite(
+        record = ErasureRewrite(
             id=rewrite_id,
-            request_ids=sorted({wanted[p] for p in hit_names}),
+            request_ids=change.request_ids,
             batch_id=batch.id,
             old_key=str(entry["key"]),
             old_sha256=str(entry.get("sha256", "")),
             new_key=new_key,
             new_sha256=sha256_hex(data),
-            rows_removed=table.num_rows - kept.num_rows,
+            rows_removed=change.rows_removed,
             manifest={},
             manifest_jws="",
         )
-        entry.update(key=new_key, sha256=rewrite.new_sha256, bytes=len(data), rows=kept.num_rows)
-        rewrite.manifest = rewrite_manifest(batch, rewrite, entry)
-        rewrite.manifest_jws = sign_detached(
-            self.key, canonical_json(rewrite.manifest), kid=self.kid, party="hub"
+        rows = change.table.num_rows
+        entry.update(key=new_key, sha256=record.new_sha256, bytes=len(data), rows=rows)
+        record.manifest = rewrite_manifest(batch, record, entry, change)
+        record.manifest_jws = sign_detached(
+            self.key, canonical_json(record.manifest), kid=self.kid, party="hub"
         )
-        session.add(rewrite)
+        session.add(record)
         # a quarantined batch left old versions in lake/ too
-        _on_commit(session, self.store, [rewrite.old_key, quarantine_key(rewrite.old_key)])
+        _on_commit(session, self.store, [record.old_key, quarantine_key(record.old_key)])
         _on_rollback(session, self.store, [_where(batch, new_key)])
-        return rewrite.rows_removed
+        return change
 
 
 _ERASE_ON_COMMIT, _ERASE_ON_ROLLBACK = "edh.erase_on_commit", "edh.erase_on_rollback"
@@ -214,23 +276,45 @@ def _erase_orphans(session: OrmSession) -> None:
         store.erase(key)
 
 
+def discard_files(session: Session, store: ObjectStore, batch: IngestBatch) -> int:
+    """Delete every live file of ``batch`` (lake and quarantine keys, every version) once
+    the transaction commits, and mark them purged; the files discarded."""
+    files = [dict(f) for f in batch.files]
+    live = [f for f in files if not f.get("purged")]
+    for entry in live:
+        entry["purged"] = True
+        _on_commit(session, store, [str(entry["key"]), quarantine_key(str(entry["key"]))])
+    if live:
+        batch.files = files
+        session.add(batch)
+    return len(live)
+
+
 def rewrite_manifest(
-    batch: IngestBatch, rewrite: ErasureRewrite, entry: dict[str, Any]
+    batch: IngestBatch, rewrite: ErasureRewrite, entry: dict[str, Any], change: Rewritten
 ) -> dict[str, Any]:
     """What the hub signs for one rewrite (its detached JWS is over the canonical JSON):
-    the new file, the object it replaces, the batch's original manifest and the erasure
-    requests that caused it."""
+    the new file, the object it replaces, the batch's original manifest and the requests
+    that caused it (erasure requests, or a re-pseudonymisation)."""
     return {
-        "kind": REWRITE_KIND,
+        "kind": change.kind,
         "rewrite_id": rewrite.id,
         "batch_id": batch.id,
         "contract_id": batch.contract_id,
         "original_manifest_sha256": sha256_hex((batch.manifest_jws or "").encode()),
-        "erasure_requests": rewrite.request_ids,
+        **change.links,
         "replaces": {"key": rewrite.old_key, "sha256": rewrite.old_sha256},
         "file": {k: entry[k] for k in ("key", "sha256", "bytes", "rows")},
         "rows_removed": rewrite.rows_removed,
     }
+
+
+def rewrite_links(manifest: dict[str, Any]) -> list[Any]:
+    """The request ids a rewrite's manifest names (erasure requests, or the one
+    re-pseudonymisation), as ``ErasureRewrite.request_ids`` holds them."""
+    if manifest.get("kind") == REKEY_KIND:
+        return [manifest.get("repseudonymisation")]
+    return list(manifest.get("erasure_requests") or [])
 
 
 def eraser_for(
@@ -261,7 +345,7 @@ def erase_everywhere(
     (contract id → pseudonym → request id) without those pupils' rows."""
     change = LakeChange()
     for contract_id, pseudonyms in wanted.items():
-        for batch in _with_objects(session, contract_id):
+        for batch in with_objects(session, contract_id):
             removed = eraser.batch(session, batch, pseudonyms)
             if removed:
                 change.rows_removed += removed
@@ -313,7 +397,7 @@ def purge_expired(
     nothing deleted, the DPO alerted) when a registered file to purge was altered."""
     contract = get_contract(session, contract_id)
     cutoff = on - timedelta(days=current_terms(session, contract).retention_days)
-    change, batches = LakeChange(), _with_objects(session, contract_id)
+    change, batches = LakeChange(), with_objects(session, contract_id)
     _verify_expired(store, lake_guard(session), batches, cutoff)
     for batch in batches:
         files, removed = [dict(f) for f in batch.files], 0

@@ -20,6 +20,7 @@ from contracts.errors import SignatureError
 from contracts.signing import public_key_from_jwk, verify_detached
 from hub.config import Settings
 from hub.contracts.hubkey import hub_jwk
+from hub.ingest.erasure import is_rewritten, rewrite_links
 from hub.ingest.integrity import sha256_of
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.pseudonym.models import ErasureRewrite
@@ -72,7 +73,7 @@ def _signed_rewrites(
         linked = (
             manifest.get("replaces") == {"key": rewrite.old_key, "sha256": rewrite.old_sha256}
             and manifest.get("file", {}).get("sha256") == rewrite.new_sha256
-            and manifest.get("erasure_requests") == rewrite.request_ids
+            and rewrite_links(manifest) == rewrite.request_ids
         )
         if linked:
             good[rewrite.new_key] = rewrite
@@ -87,7 +88,7 @@ def _explained(
     """A file the connector shipped, or one a signed rewrite of this batch produced with
     this digest and the batch's original manifest."""
     key = str(entry["key"])
-    if ".erased-" not in key.rpartition("/")[2]:
+    if not is_rewritten(key):
         return True
     rewrite = rewrites.get(key)
     original = sha256_hex((batch.manifest_jws or "").encode())

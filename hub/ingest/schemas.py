@@ -94,3 +94,7 @@ class KeyOut(BaseModel):
     contract_id: str
     key: str = Field(description="Base64 pseudonymisation key of the contract (32 bytes).")
     algorithm: str = "HMAC-SHA256"
+    key_version: str = Field(
+        description="Master key version the key derives from; the connector names it in "
+        "each batch manifest (a batch under another version is refused)."
+    )

@@ -23,7 +23,9 @@ from hub.ingest.gate import connector_actor, upload_scope
 from hub.ingest.presign import store_of
 from hub.ingest.refusals import audited_refusal
 from hub.ingest.schemas import KeyOut
+from hub.pseudonym.keys import VERSION
 from hub.pseudonym.register import request_erasure
+from hub.pseudonym.rekey import HEX64, MAX_PAIRS, repseudonymise, rotation_keys
 from hub.pseudonym.service import contract_key
 from hub.trail.writer import Actor, EventDraft, Resource, Why, record
 
@@ -48,7 +50,7 @@ def key(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> KeyOut:
         )
         contract = get_contract(session, contract_id)
     secret = contract_key(ctx.settings, contract)
-    return KeyOut(contract_id=contract_id, key=_b64(secret))
+    return KeyOut(contract_id=contract_id, key=_b64(secret), key_version=contract.key_version)
 
 
 def _b64(key: bytes) -> str:
@@ -161,3 +163,96 @@ def erased(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> ErasedOut:
         )
         record(session, draft)
     return ErasedOut(contract_id=contract_id, pseudonyms=pseudonyms, earlier=earlier)
+
+
+class RotationOut(BaseModel):
+    """The contract's key under its version and under the hub's current one."""
+
+    contract_id: str
+    from_version: str
+    from_key: str = Field(description="Base64 key under ``from_version`` (current).")
+    to_version: str
+    to_key: str = Field(description="Base64 key under ``to_version``.")
+
+
+@router.get("/contracts/{contract_id}/rotation", response_model=RotationOut)
+def rotation(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> RotationOut:
+    """The contract's old and new keys, for its connector to compute the (old, new)
+    pseudonym pairs of its roster (role: a connector bound to the contract in force);
+    409 when the contract already derives from the hub's current version. Audited."""
+    resource, why = Resource("pseudonym-key", contract_id), Why(contract_id=contract_id)
+    with (
+        audited_refusal(ctx, connector, "pseudonym.rotation.keys", resource, why),
+        session_scope(ctx.engine) as session,
+    ):
+        scope = upload_scope(session, connector, contract_id, datetime.now(UTC).date())
+        keys = rotation_keys(ctx.settings, session, contract_id)
+        details = {"from_version": keys.from_version, "to_version": keys.to_version}
+        draft = EventDraft(
+            connector_actor(connector),
+            "pseudonym.rotation.keys",
+            resource,
+            why=scope.why(),
+            details=details,
+        )
+        record(session, draft)
+    return RotationOut(
+        contract_id=contract_id,
+        from_version=keys.from_version,
+        from_key=_b64(keys.from_key),
+        to_version=keys.to_version,
+        to_key=_b64(keys.to_key),
+    )
+
+
+Pseudonym = Annotated[str, Field(pattern=HEX64.pattern)]
+
+
+class RepseudonymisationIn(BaseModel):
+    """The (old, new) pseudonym pairs of every identifier of the vendor's roster."""
+
+    model_config = ConfigDict(extra="forbid")
+    from_version: str = Field(pattern=VERSION.pattern)
+    to_version: str = Field(pattern=VERSION.pattern)
+    pairs: list[tuple[Pseudonym, Pseudonym]] = Field(min_length=1, max_length=MAX_PAIRS)
+
+
+class RepseudonymisationOut(BaseModel):
+    id: str
+    contract_id: str
+    key_version: str = Field(description="The contract's key version now.")
+    pairs: int
+    objects_rewritten: int
+    rows_kept: int
+    rows_dropped: int = Field(description="Rows of pupils absent from the roster (dropped).")
+    quarantined_deleted: int
+    erased_mapped: int = Field(description="Register entries moved to the new key.")
+    erased_not_in_roster: int
+    uses_mapped: int
+    cells_mapped: int
+
+
+@router.post("/contracts/{contract_id}/repseudonymisations", response_model=RepseudonymisationOut)
+def repseudonymisation(
+    contract_id: str, body: RepseudonymisationIn, ctx: Ctx, connector: ConnectorDep
+) -> RepseudonymisationOut:
+    """Move the contract's lake to the new key version with the vendor's pairs (role: a
+    connector bound to the contract in force); rows of pupils absent from the pairs are
+    dropped. Audited with counts only."""
+    resource = Resource("contract", contract_id)
+    why = Why(contract_id=contract_id, purpose="key rotation")
+    with (
+        audited_refusal(ctx, connector, "pseudonym.repseudonymisation", resource, why),
+        session_scope(ctx.engine) as session,
+    ):
+        upload_scope(session, connector, contract_id, datetime.now(UTC).date())
+        done = repseudonymise(
+            store_of(ctx),
+            session,
+            ctx.settings,
+            connector_actor(connector),
+            contract_id,
+            (body.from_version, body.to_version),
+            body.pairs,
+        )
+    return RepseudonymisationOut(**vars(done))

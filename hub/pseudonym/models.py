@@ -69,3 +69,21 @@ class PupilUseDigest(SQLModel, table=True):
     contract_id: str = Field(max_length=36)
     project_id: str = Field(max_length=64)
     released_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Repseudonymisation(SQLModel, table=True):
+    """One contract's data moved from one master key version to another, from the
+    (old pseudonym, new pseudonym) pairs its vendor computed from its own roster
+    (``hub.pseudonym.rekey``). Counts only: no pseudonym is kept."""
+
+    __tablename__ = "repseudonymisation"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    contract_id: str = Field(max_length=36, index=True)
+    from_version: str = Field(max_length=8)
+    to_version: str = Field(max_length=8)
+    pairs: int
+    objects_rewritten: int
+    rows_kept: int
+    rows_dropped: int
+    requested_by: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

@@ -11,6 +11,8 @@ privacy keep no pupil sketch. Stored results never hold a pupil id (the sandbox 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -19,6 +21,8 @@ from sqlmodel import Session, col, select
 from hub.contracts.models import Contract
 from hub.sandbox.airlock.models import OutputHold
 from hub.sandbox.scope import project_key
+
+CellChange = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def pupil_ids(secret: bytes, project_id: str, pseudonyms: set[str]) -> set[int]:
@@ -49,13 +53,21 @@ def erase_from_ledger(session: Session, secret: bytes, wanted: dict[str, dict[st
     changed = 0
     for project_id, pseudonyms in _by_project(session, wanted).items():
         texts = {str(i) for i in pupil_ids(secret, project_id, pseudonyms)}
-        holds = session.exec(select(OutputHold).where(OutputHold.project_id == project_id))
-        for hold in holds.all():
-            cells = [_without(cell, texts) for cell in hold.cells]
-            touched = sum(a is not b for a, b in zip(cells, hold.cells, strict=True))
-            if touched:
-                hold.cells, changed = cells, changed + touched
-                session.add(hold)
+        changed += _change_cells(session, project_id, functools.partial(_without, texts=texts))
+    return changed
+
+
+def _change_cells(session: Session, project_id: str, change: CellChange) -> int:
+    """Apply ``change`` to every cell of the project's held or released exact results
+    (it returns the cell itself when it leaves it alone); the cells changed."""
+    changed = 0
+    holds = session.exec(select(OutputHold).where(OutputHold.project_id == project_id))
+    for hold in holds.all():
+        cells = [change(cell) for cell in hold.cells]
+        touched = sum(a is not b for a, b in zip(cells, hold.cells, strict=True))
+        if touched:
+            hold.cells, changed = cells, changed + touched
+            session.add(hold)
     return changed
 
 
@@ -64,3 +76,34 @@ def _without(cell: dict[str, Any], texts: set[str]) -> dict[str, Any]:
     if not texts.intersection(str(x) for x in cell["sketch"]):
         return cell
     return {**cell, "sketch": [x for x in cell["sketch"] if str(x) not in texts]}
+
+
+def _ids_in_order(secret: bytes, project_id: str, pseudonyms: list[str]) -> list[int]:
+    """The project's ids of ``pseudonyms``, in their order."""
+    key = project_key(secret, project_id)
+    with duckdb.connect() as con:
+        row = con.execute(
+            "SELECT list_transform($ps::VARCHAR[], p -> xor(hash(p), hash($key)))",
+            {"key": key, "ps": pseudonyms},
+        ).fetchone()
+    assert row is not None
+    return [int(x) for x in row[0]]
+
+
+def remap_ledger(session: Session, secret: bytes, project_id: str, mapping: dict[str, str]) -> int:
+    """After a re-pseudonymisation (``mapping``: old pseudonym → new), replace the old
+    ids of the project's cell sketches by the new ones (a sketch then holds the same
+    pupils, sorted, no longer necessarily the smallest ids); the cells changed."""
+    olds = sorted(mapping)
+    before = _ids_in_order(secret, project_id, olds)
+    after = _ids_in_order(secret, project_id, [mapping[o] for o in olds])
+    ids = {str(a): b for a, b in zip(before, after, strict=True)}
+    return _change_cells(session, project_id, functools.partial(_remapped, ids=ids))
+
+
+def _remapped(cell: dict[str, Any], ids: dict[str, int]) -> dict[str, Any]:
+    """``cell`` itself when none of its sketch is in ``ids``, else a copy mapped."""
+    if not ids.keys() & {str(x) for x in cell["sketch"]}:
+        return cell
+    values = sorted(ids.get(str(x), int(x)) for x in cell["sketch"])
+    return {**cell, "sketch": [str(v) for v in values]}

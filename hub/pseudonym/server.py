@@ -5,13 +5,16 @@ mode) and answers one question over HTTP: ``POST /v1/keys/derive`` derives a key
 allowlisted kind (``hub.pseudonym.keys``) for a caller presenting the service credential
 (``Authorization: Bearer <EDH_PSEUDONYM__SERVICE__TOKEN>``). Every derivation and every
 refusal is recorded in the service's own audit trail (the hub's audit code on the
-service's own database), with the caller's purpose. The master keys never leave it.
+service's own database), with the caller's purpose, and purged past its retention by
+the service itself (``hub.pseudonym.upkeep``). The master keys never leave it.
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -24,6 +27,7 @@ from hub.db import make_engine, upgrade
 from hub.errors import ServiceUnavailable, Unauthorized, ValidationFailed, install_error_handlers
 from hub.pseudonym.keys import KINDS, MAX_SUBJECT, PINNED_VERSION, VERSION, LocalDeriver
 from hub.pseudonym.service import custody
+from hub.pseudonym.upkeep import TrailPurger
 from hub.secrets import check_secret
 from hub.settings.pseudonym import DEV_SERVICE_TOKEN
 from hub.trail.seal import use_audit_key
@@ -134,8 +138,19 @@ def create_service_app(settings: Settings) -> FastAPI:
     upgrade(engine)
     use_audit_key(engine, settings)  # its own trail is sealed like the hub's
     token = settings.pseudonym.service.token.get_secret_value().encode()
-    app = FastAPI(title="EDH pseudonymisation service", docs_url=None, redoc_url=None)
+    purger = TrailPurger(engine, settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        purger.start()
+        yield
+        purger.stop()
+
+    app = FastAPI(
+        title="EDH pseudonymisation service", docs_url=None, redoc_url=None, lifespan=lifespan
+    )
     app.state.pseudonym = ServiceState(engine, LocalDeriver(custody(settings)), token)
+    app.state.pseudonym_purger = purger
     install_error_handlers(app)
     app.include_router(router)
     return app

@@ -102,6 +102,14 @@ class AuditSettings(BaseModel):
         le=525_600,
         description="Apply the retention period this often (0 disables).",
     )
+    pupil_use_retention_days: int = Field(
+        default=1825,
+        ge=1,
+        le=36_500,
+        description="Days the record of use (which released query used which pupil's data, "
+        "as keyed digests) is kept after the release; purged by the lake purge task. Keep it "
+        "longer than the contracts' retention: it answers pupils after their data are gone.",
+    )
     lake_purge_every_minutes: int = Field(
         default=1440,
         ge=0,

@@ -36,6 +36,20 @@ class PseudonymServiceSettings(BaseModel):
     timeout_seconds: float = Field(
         default=5.0, gt=0, le=60, description="Hub-side timeout of a call to the service."
     )
+    audit_retention_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description="The service's audit trail (each key derivation, each refusal) is purged "
+        "by whole months older than this, sealed by a signed checkpoint.",
+    )
+    purge_every_minutes: int = Field(
+        default=1440,
+        ge=0,
+        le=525_600,
+        description="The service applies its audit retention at start and then this often "
+        "(0 disables).",
+    )
 
 
 class PseudonymSettings(BaseModel):

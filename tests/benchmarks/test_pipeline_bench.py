@@ -54,7 +54,13 @@ def run_pipeline(items: Iterable[tuple[int, Any]], batch_size: int) -> int:
     for seq, batch in enumerate(build_batches(items, transform, batch_size), start=1):
         keys = [f"lake/p/c/d/date={f.date}/x-{seq:012d}-{f.index}.parquet" for f in batch.files]
         manifest = build_manifest(
-            batch, contract_id="c", connector_id="x", dataset_id="d", sequence=seq, keys=keys
+            batch,
+            contract_id="c",
+            connector_id="x",
+            dataset_id="d",
+            sequence=seq,
+            keys=keys,
+            key_version="v1",
         )
         sign_manifest(manifest, key)
         rows += batch.row_count

@@ -23,32 +23,21 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow.parquet as pq
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, select
 
 from connector.pipeline.batch import build_batches
-from connector.pipeline.client import HubRefused
-from connector.pipeline.manifest import build_manifest
 from connector.pipeline.register import ErasureFilter
 from connector.pipeline.runner import Target, push, ship_batch
 from connector.pipeline.state import PipelineState
-from contracts.batch_manifest import sign_manifest
-from contracts.canonical import canonical_json, sha256_hex
-from contracts.signing import public_key_from_jwk, verify_detached
 from hub.audit.schedule import AuditScheduler
 from hub.catalog.models import Dataset
-from hub.contracts.hubkey import hub_jwk
 from hub.contracts.models import Contract
 from hub.ingest.models import BatchStatus, IngestBatch
-from hub.ingest.presign import quarantine_key
-from hub.pseudonym.models import ErasureRewrite
-from hub.pseudonym.service import custody, pseudonym_for
+from hub.pseudonym.service import pseudonym_for
 from hub.sandbox.runtime import uninstall
 from hub.sandbox.scope import project_key
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
-from hub.storage.s3 import S3Store
 from tests.support.ingest_batches import recent_day, statements
 from tests.support.ingest_fixtures import (
     LAKE_FIELDS,
@@ -57,6 +46,14 @@ from tests.support.ingest_fixtures import (
     ingest_setup,
 )
 from tests.support.ingest_queries import released_exact_job
+from tests.support.lake_truth import (
+    assert_registry_verifies,
+    object_text,
+    pseudonyms_in,
+    quarantined,
+    rotate_master_key,
+    stored_objects,
+)
 from tests.support.pupil_use import table_text
 
 IDENTIFIER = "account:https://ent.example.fr|eleve-1"
@@ -77,60 +74,6 @@ def _ship(setup: IngestSetup, target: Target, sequence: int, day: str) -> int:
     batch = next(build_batches(items, target.transformer(), 10))
     ship_batch(setup.hub_client(), setup.connector_key, target, batch, sequence)
     return batch.row_count
-
-
-def _quarantined(setup: IngestSetup, target: Target, sequence: int, day: str) -> None:
-    """A batch holding the pupil, refused (manifest signed by a stranger's key)."""
-    client = setup.hub_client()
-    batch = next(build_batches(enumerate(statements(10, day), 1), target.transformer(), 10))
-    files = [
-        {"date": f.date, "index": f.index, "sha256": f.sha256, "bytes": len(f.data)}
-        for f in batch.files
-    ]
-    grant = client.presign(
-        {
-            "contract_id": target.terms.contract_id,
-            "dataset_id": setup.dataset_id,
-            "sequence": sequence,
-            "files": files,
-        }
-    )
-    for upload, built in zip(grant["uploads"], batch.files, strict=True):
-        client.upload(upload, built.data)
-    manifest = build_manifest(
-        batch,
-        contract_id=target.terms.contract_id,
-        connector_id=client.connector_id,
-        dataset_id=setup.dataset_id,
-        sequence=sequence,
-        keys=[u["key"] for u in grant["uploads"]],
-    )
-    with pytest.raises(HubRefused) as refused:
-        client.complete(grant["batch_id"], sign_manifest(manifest, Ed25519PrivateKey.generate()))
-    assert "quarantined" in refused.value.detail
-
-
-def _objects(setup: IngestSetup) -> list[bytes]:
-    """Every stored object under lake/ and quarantine/, every S3 version included."""
-    store = setup.ctx.store
-    assert store is not None
-    if not isinstance(store, S3Store):
-        return [store.get(k) for p in ("lake/", "quarantine/") for k in store.list(p)]
-    out = []
-    for v in store._client.list_objects(store.bucket, recursive=True, include_version=True):
-        if v.is_delete_marker:
-            continue
-        response = store._client.get_object(
-            store.bucket, str(v.object_name), version_id=v.version_id
-        )
-        out.append(response.read())
-        response.close()
-        response.release_conn()
-    return out
-
-
-def _pseudonyms_in(data: bytes) -> set[str]:
-    return set(pq.read_table(io.BytesIO(data), columns=["actor_pseudonym"]).column(0).to_pylist())
 
 
 SEARCHED = (
@@ -160,56 +103,20 @@ def _pseudonym(setup: IngestSetup, contract_id: str) -> str:
         return pseudonym_for(setup.ctx.settings, contract, IDENTIFIER)
 
 
-def _rotate(setup: IngestSetup) -> None:
-    """Rotate the master key as the operator does: a new version in the key custody
-    (``edh pseudonym keys create v2``), then ``EDH_PSEUDONYM__KEY_VERSION=v2``."""
-    keys = custody(setup.ctx.settings)
-    if "v2" not in keys.versions():
-        keys.create("v2")
-    setup.ctx.settings.pseudonym.key_version = "v2"
-
-
 def assert_found_nowhere(setup: IngestSetup, contracts: list[str], *, lake: bool = True) -> None:
     """The ground truth: no trace of the pupil in any object, version, or database row,
     by identifier, pseudonym or project pupil id (``lake``: the lake still holds other
     pupils' objects)."""
     pseudonyms = {_pseudonym(setup, c) for c in contracts}
     secrets = pseudonyms | {_project_pupil_id(setup, p) for p in pseudonyms}
-    objects = _objects(setup)
+    objects = stored_objects(setup)
     assert bool(objects) == lake
     for data in objects:
-        assert not _pseudonyms_in(data) & pseudonyms
-        assert IDENTIFIER.encode() not in data
+        assert not pseudonyms_in(data) & pseudonyms
+        assert IDENTIFIER not in object_text(data)
     text_rows = _db_text(setup)
     assert IDENTIFIER not in text_rows
     assert not [p for p in secrets if p in text_rows]
-
-
-def assert_registry_verifies(setup: IngestSetup) -> None:
-    """Every registered or quarantined file is stored under its key with its digest and
-    row count; every rewrite is signed by the hub and names the object it replaced."""
-    store = setup.ctx.store
-    assert store is not None
-    hub_key = public_key_from_jwk(hub_jwk(setup.ctx.settings))
-    with Session(setup.ctx.engine) as session:
-        batches = session.exec(select(IngestBatch)).all()
-        for batch in batches:
-            for entry in batch.files:
-                key = str(entry["key"])
-                if batch.status == BatchStatus.QUARANTINED:
-                    key = quarantine_key(key)
-                data = store.get(key)
-                if batch.status == BatchStatus.REGISTERED:
-                    assert sha256_hex(data) == entry["sha256"]
-                    assert pq.read_metadata(io.BytesIO(data)).num_rows == entry["rows"]
-        for rewrite in session.exec(select(ErasureRewrite)).all():
-            payload = canonical_json(rewrite.manifest)
-            verify_detached(
-                rewrite.manifest_jws, payload, {hub_jwk(setup.ctx.settings)["kid"]: hub_key}
-            )
-            assert rewrite.manifest["replaces"]["key"] == rewrite.old_key
-            assert store.size(rewrite.old_key) is None
-            assert store.size(quarantine_key(rewrite.old_key)) is None
 
 
 @pytest.fixture
@@ -254,7 +161,7 @@ def _follow(setup: IngestSetup, tmp_path: Path) -> None:
     first = setup.contract_id
     target = _target(setup, first)
     assert _ship(setup, target, 1, recent_day(8)) == 10
-    _quarantined(setup, target, 2, recent_day(7))
+    quarantined(setup, target, 2, recent_day(7))
     job_id = released_exact_job(setup, SQL)  # a real query, released through the airlock
     sketch = _project_pupil_id(setup, _pseudonym(setup, first))
     assert sketch in table_text(setup, ("sandbox_output_hold",))
@@ -281,7 +188,7 @@ def _follow(setup: IngestSetup, tmp_path: Path) -> None:
 
     # The master key is rotated, then the contract renewed: a new contract whose key
     # derives from v2 (the erasure register's key stays on v1).
-    _rotate(setup)
+    rotate_master_key(setup)
     second = finalize_contract(setup.world, [setup.connector_id], allowed_fields=LAKE_FIELDS)
     with Session(setup.ctx.engine) as session:
         versions = {c.id: c.key_version for c in session.exec(select(Contract)).all()}
@@ -388,5 +295,5 @@ def test_a_failed_erasure_transaction_leaves_the_lake_as_it_was(ingest: IngestSe
         assert done.rows_removed == 1
         raise RuntimeError("the database fails before the commit")
     assert {k: store.get(k) for k in store.list("lake/")} == before
-    assert _pseudonym(ingest, ingest.contract_id) in _pseudonyms_in(next(iter(before.values())))
+    assert _pseudonym(ingest, ingest.contract_id) in pseudonyms_in(next(iter(before.values())))
     assert_registry_verifies(ingest)

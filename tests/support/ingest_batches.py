@@ -75,6 +75,7 @@ class Shipment:
             dataset_id=self.target.dataset_id,
             sequence=self.sequence,
             keys=[u["key"] for u in self.grant["uploads"]],
+            key_version=self.target.terms.key_version,
         )
 
 

@@ -6,17 +6,27 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 
 import httpx
 
 
 @contextmanager
 def serving(
-    command: list[str], env: dict[str, str], ready_url: str, timeout: float, interval: float
+    command: list[str],
+    env: dict[str, str],
+    ready_url: str,
+    timeout: float,
+    interval: float,
+    log: IO[bytes] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``command`` (stderr discarded) until the block ends; before yielding, poll
-    ``ready_url`` every ``interval`` seconds until it answers or ``timeout`` passes."""
-    proc = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    """Run ``command`` until the block ends (its output into ``log``; without one, stderr
+    discarded); before yielding, poll ``ready_url`` every ``interval`` seconds until it
+    answers or ``timeout`` passes."""
+    if log is None:
+        proc = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    else:
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -121,6 +121,30 @@ def test_migrations_run_as_a_hook_before_the_new_pods() -> None:
     assert container["args"] == ["edh", "db", "upgrade"]
 
 
+def _erasure_settings(names: set[str]) -> set[str]:
+    """The erasure identity's settings among environment names (``FILE__`` read from a
+    file: the same setting)."""
+    return {n.removeprefix("FILE__") for n in names if "ERASURE" in n}
+
+
+def test_the_hub_holds_the_erasure_identity_as_in_compose_and_the_sandbox_does_not() -> None:
+    compose = yaml.safe_load((INFRA / "compose.yaml").read_text())
+    wanted = _erasure_settings(set(compose["services"]["hub"]["environment"]))
+    assert wanted == {"EDH_STORAGE__ERASURE_ACCESS_KEY", "EDH_STORAGE__ERASURE_SECRET_KEY"}
+    objects = render(PRODUCTION)
+    for name, container in containers(objects):
+        env = {e["name"]: e for e in container.get("env", [])}
+        held = _erasure_settings(set(env))
+        if name.endswith("-hub"):
+            assert held == wanted
+            refs = {env[n]["valueFrom"]["secretKeyRef"]["name"] for n in held}
+            assert refs == {"edh-s3-erasure"}
+        else:
+            assert not held, name
+    with pytest.raises(helm.HelmError, match="erasureCredentialsSecret"):
+        render(with_values(objectStore__erasureCredentialsSecret=""))
+
+
 def test_only_the_pseudonymisation_service_holds_the_master_keys() -> None:
     objects = render(PRODUCTION)
     service = by_kind(objects, "Deployment", "-pseudonym")

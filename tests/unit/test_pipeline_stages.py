@@ -17,11 +17,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from connector.pipeline.batch import Transformer, build_batches
 from connector.pipeline.lake import duration_seconds
 from connector.pipeline.manifest import build_manifest
-from connector.pipeline.pseudonymise import PSEUDONYM_HOME_PAGE, Pseudonymiser
+from connector.pipeline.pseudonymise import Pseudonymiser
 from connector.pipeline.sources import read_statements
 from connector.pipeline.validate import InvalidStatement, validate
 from contracts.batch_manifest import ManifestError, sign_manifest, verify_manifest
 from contracts.minimisation import CLASS_TYPE, SCHOOL_TYPE, FieldFilter
+from contracts.pseudonym import PSEUDONYM_HOME_PAGE
 
 KEY = b"k" * 32
 SCHEMA = Path(__file__).parents[2] / "schemas" / "batch-manifest.schema.json"
@@ -171,6 +172,7 @@ def test_manifest_matches_its_published_schema_and_verifies() -> None:
         dataset_id="d1",
         sequence=7,
         keys=["lake/p/c1/d1/date=2026-03-02/k1-000000000007-0.parquet"],
+        key_version="v2",
     )
     jsonschema.validate(manifest, schema)
     key = Ed25519PrivateKey.generate()

@@ -63,6 +63,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   valueFrom: {secretKeyRef: {name: {{ . }}, key: secret-key}}
 {{- end -}}
 
+{{/* The erasure identity (the only one that may delete object versions), hub only. */}}
+{{- define "edh.s3ErasureCredentials" -}}
+- name: EDH_STORAGE__ERASURE_ACCESS_KEY
+  valueFrom: {secretKeyRef: {name: {{ . }}, key: access-key}}
+- name: EDH_STORAGE__ERASURE_SECRET_KEY
+  valueFrom: {secretKeyRef: {name: {{ . }}, key: secret-key}}
+{{- end -}}
+
 {{- define "edh.extraEnv" -}}
 {{- range $name, $value := . -}}
 - {name: {{ $name }}, value: {{ $value | quote }}}
