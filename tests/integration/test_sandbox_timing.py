@@ -108,8 +108,9 @@ def test_a_tenfold_run_time_difference_is_not_observable(world: SandboxWorld) ->
     _observe(world, FAST)  # the new runtime's first worker warms up
     fast, slow = (_observe(world, sql)[0] for sql in (FAST, SLOW))
     truth_fast, truth_slow = fast.job["resources"]["query_s"], slow.job["resources"]["query_s"]
-    assert truth_slow >= 10 * truth_fast and truth_slow - truth_fast >= 0.5, (fast, slow)
-    assert _reported_s(slow.job) - _reported_s(fast.job) >= 0.5  # the grid is what hides it
+    # ten ticks of the fine grid apart at least: plainly visible without the real grid
+    assert truth_slow >= 10 * truth_fast and truth_slow - truth_fast >= 0.1, (fast, slow)
+    assert _reported_s(slow.job) - _reported_s(fast.job) >= 0.1  # the grid is what hides it
 
     _on_grid(world, GRID)
     fast, slow = _observe(world, FAST, SLOW)

@@ -87,7 +87,7 @@ def test_review_decision_posted_cross_site_records_nothing(world: World) -> None
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORMS = {
-    "/login", "/logout", "/review/{contract_id}/decision", "/research",
+    "/login", "/logout", "/review/{contract_id}/decision", "/research", "/research/preview",
     "/research/jobs/{job_id}/cancel", "/controle-sorties/{job_id}/decision",
     "/audit/verifier", "/audit/alertes/evaluer", "/audit/eleve",
 }  # fmt: skip
