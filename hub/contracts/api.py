@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from contracts.lifecycle import State
 from contracts.model import ContractTerms
@@ -280,11 +280,25 @@ def list_keys(
 def register_key(body: KeyIn, session: SessionDep, who: KeyOwner) -> OrganisationKey:
     """Register an organisation's contract-signing public key (roles: operator; provider
     or researcher of that organisation)."""
-    if Role.OPERATOR in who.roles:
-        role = Role.OPERATOR
-    elif who.org == body.organisation_id:
-        role = Role.PROVIDER if Role.PROVIDER in who.roles else Role.RESEARCHER
-    else:
-        raise Forbidden("you may only register keys of your own organisation")
-    actor = actor_of(who, role)
+    actor = _key_owner(who, body.organisation_id)
     return signatures.register_key(session, actor, body.organisation_id, body.public_key)
+
+
+@router.post("/organisation-keys/{kid}/revoke", response_model=KeyOut)
+def revoke_key(
+    kid: Annotated[str, Path(max_length=64)], body: ReasonIn, session: SessionDep, who: KeyOwner
+) -> OrganisationKey:
+    """End a contract-signing key's validity now (roles: operator; provider or researcher
+    of its organisation): signatures it made before stay valid, later ones are refused,
+    and the published JWK carries ``edh_valid_until``. Audited with the reason."""
+    actor = _key_owner(who, signatures.key_by_kid(session, kid).organisation_id)
+    return signatures.revoke_key(session, actor, kid, body.reason)
+
+
+def _key_owner(who: Principal, organisation_id: str) -> Actor:
+    """The actor managing ``organisation_id``'s keys: the operator, or a member of it."""
+    if Role.OPERATOR in who.roles:
+        return actor_of(who, Role.OPERATOR)
+    if who.org != organisation_id:
+        raise Forbidden("you may only manage keys of your own organisation")
+    return actor_of(who, Role.PROVIDER if Role.PROVIDER in who.roles else Role.RESEARCHER)

@@ -46,6 +46,7 @@ class KeyOut(BaseModel):
     organisation_id: str
     kid: str
     created_at: UtcDatetime
+    revoked_at: UtcDatetime | None = None
 
 
 class SignatureOut(BaseModel):

@@ -24,7 +24,7 @@ from hub.contracts.hubkey import hub_jwk, hub_signing_key, organisation_keys
 from hub.contracts.models import Contract, ContractSignature, OrganisationKey
 from hub.contracts.service import HUB, LAB, PROVIDER, audit, current_document, transition
 from hub.contracts.service import versions as all_versions
-from hub.errors import Conflict, InvalidTransition, ValidationFailed
+from hub.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from hub.keys import load_public_key, public_jwk
 from hub.registry.service import get_org
 from hub.trail.writer import Actor, EventDraft, Resource, record
@@ -53,6 +53,35 @@ def register_key(
     return row
 
 
+def revoke_key(session: Session, actor: Actor, kid: str, reason: str) -> OrganisationKey:
+    """End the validity of key ``kid`` now: what it signed before stays valid, nothing it
+    signs from now on is accepted (raises ``NotFound``, ``Conflict`` if already revoked)."""
+    row = key_by_kid(session, kid)
+    if row.revoked_at is not None:
+        raise Conflict(f"key {kid} is already revoked")
+    row.revoked_at = datetime.now(UTC)
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        EventDraft(
+            actor,
+            "organisation.key_revoked",
+            Resource("organisation", row.organisation_id),
+            details={"kid": kid, "reason": reason},
+        ),
+    )
+    return row
+
+
+def key_by_kid(session: Session, kid: str) -> OrganisationKey:
+    """Registered key ``kid`` (raises ``NotFound``)."""
+    row = session.exec(select(OrganisationKey).where(OrganisationKey.kid == kid)).first()
+    if row is None:
+        raise NotFound(f"no registered key {kid}")
+    return row
+
+
 def signatures(session: Session, contract: Contract) -> list[ContractSignature]:
     """The signatures of the contract's current version."""
     query = select(ContractSignature).where(
@@ -77,8 +106,9 @@ def signed_version(session: Session, contract: Contract, party: str, jws: str) -
     contract it signs (the current one, or an earlier one: a stale signature). Raises
     ``ValidationFailed`` for a malformed or forged JWS, an unregistered key, another
     party's header, bytes no version of the contract has, or a signing time (``iat``)
-    missing or outside the key's validity (before its registration, in the future): the
-    hub then never countersigns what ``edh contracts verify --keys`` would refuse."""
+    missing or outside the key's validity (before its registration, in the future), or a
+    key revoked by now (a backdated signing time does not help): the hub then never
+    countersigns what ``edh contracts verify --keys`` would refuse."""
     org_id = contract.provider_id if party == PROVIDER else contract.lab_id
     trusted = organisation_keys(session, org_id)
     keys = {kid: bound.key for kid, bound in trusted.items()}
@@ -94,9 +124,13 @@ def signed_version(session: Session, contract: Contract, party: str, jws: str) -
                 raise
             version = _older_version(session, contract, jws, keys)
         kid = str(header["kid"])
-        late = signing_time_problem(kid, party, header, trusted[kid], datetime.now(UTC))
+        now = datetime.now(UTC)
+        late = signing_time_problem(kid, party, header, trusted[kid], now)
         if late:
             raise SignatureError(late)
+        revoked = trusted[kid].valid_until
+        if revoked is not None and now >= revoked:  # whatever signing time it claims
+            raise SignatureError(f"key {kid} was revoked: it signs nothing any more")
     except SignatureError as exc:
         reason = str(exc)
         raise ValidationFailed(f"signature refused: {reason}", reasons=[reason]) from exc

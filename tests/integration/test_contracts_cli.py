@@ -324,3 +324,42 @@ def test_offline_verification_reports_an_unreadable_signing_time(
     path.write_text(json.dumps(data))
     report = _verify_json(path, _trusted_set(world, tmp_path), capsys)
     assert "signature lab: the lab's signature has no signing time (iat)" in report["problems"]
+
+
+def test_a_revoked_key_keeps_what_it_signed_and_signs_nothing_after(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    signed_before = _export(world, tmp_path)
+    kid = public_jwk(world.keys["lab"].public_key())["kid"]
+    reason = {"reason": "clé du laboratoire compromise"}
+    url = f"/api/v1/organisation-keys/{kid}/revoke"
+    refused = world.client.post(url, json=reason, headers=world.as_provider())
+    assert refused.status_code == 403  # another organisation's member
+    revoked = world.client.post(url, json=reason, headers=world.as_lab())
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["revoked_at"] is not None
+    assert world.client.post(url, json=reason, headers=world.as_lab()).status_code == 409
+    unknown = world.client.post(
+        "/api/v1/organisation-keys/nokey/revoke", json=reason, headers=world.as_operator()
+    )
+    assert unknown.status_code == 404
+    published = world.client.get(
+        "/api/v1/organisation-keys",
+        params={"organisation_id": world.lab_id},
+        headers=world.as_lab(),
+    ).json()["keys"]
+    assert [k["edh_valid_until"] for k in published if k["kid"] == kid] != []
+    # what the key signed before its revocation still verifies against the published set
+    trusted = _trusted_set(world, tmp_path)
+    assert main(["contracts", "verify", str(signed_before), "--keys", str(trusted)]) == 0
+    assert "contract OK" in capsys.readouterr().out
+    # a signature by the revoked key now is refused, even dated before the revocation
+    cid = world.agreed()["id"]
+    for iat in (int(time.time()) + 1, int(time.time()) - 5):
+        resp = world.client.post(
+            f"/api/v1/contracts/{cid}/signatures",
+            json={"jws": _jws_at(world, cid, "lab", iat)},
+            headers=world.as_lab(),
+        )
+        assert resp.status_code == 400, resp.text
+        assert "revoked" in resp.json()["detail"] or "was not valid" in resp.json()["detail"]
