@@ -44,7 +44,9 @@ from tests.support.ingest_fixtures import (
 
 pytestmark = pytest.mark.benchmark
 GOAL = 100_000
-GUARD = 25_000
+# The guard catches a collapse, not the host: the same commit measured 20k to 44k per CPU
+# second on this shared 2-core host from one day to the next (its CPU second varies).
+GUARD = 15_000
 SPEC = SimulationSpec(pupils=2000, weeks=4)
 
 
