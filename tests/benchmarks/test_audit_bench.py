@@ -48,9 +48,12 @@ from tests.support.factories import make_context
 pytestmark = pytest.mark.benchmark
 FULL = os.environ.get("EDH_BENCH_FULL") == "1"
 APPEND_GOAL = 8_000
-APPEND_GUARD = 3_000  # what the group commit gives on a loaded 2-core host (CPU seconds)
+# Guards catch a collapse, not the host: the same commit measured 3,600 to 7,300 appends and
+# 78,000 to 143,000 verified events per CPU second on this shared 2-core host from one day to
+# the next (its CPU second varies about twofold).
+APPEND_GUARD = 2_000
 VERIFY_GOAL = 250_000  # events/s: 1 M in 4 s
-VERIFY_GUARD = 60_000
+VERIFY_GUARD = 40_000
 FLOOR = 1.0 if FULL else 1 / 4
 VERIFY_EVENTS = 1_000_000 if FULL else 100_000
 THREADS = 32  # concurrent requests; each seal chains every event committed meanwhile
