@@ -94,12 +94,21 @@ def _release_events(session: Session, job_ids: set[str]) -> Counter[str]:
     return Counter(r[0] for r in session.execute(rows) if r[0] in job_ids)
 
 
+def _cost(job: QueryJob) -> float:
+    """The ε the job's report says it cost (0 when it states none)."""
+    return float((job.report or {}).get("epsilon", 0.0))
+
+
 def query_violations(session: Session, project: str, budget: float) -> tuple[int, list[str]]:
     """The project's jobs, counted, and what is wrong with them and with its ledger: a job
-    not finished, released twice or without its debit, a debit without a release, a
-    spend that is not the sum of its releases' ε, or more than ``budget``."""
+    not finished, released twice or without its debit, a debit without a release or a
+    charged failure, a spend that is not the sum of the ε its released and failed runs
+    report, or more than ``budget``."""
     jobs = list(session.exec(select(QueryJob).where(QueryJob.project_id == project)).all())
     released = {j.id for j in jobs if j.status == "succeeded"}
+    # a differentially private run that failed is charged too (its failure is a bit about
+    # the data): its report states the ε it cost
+    charged = released | {j.id for j in jobs if j.status == "failed" and _cost(j) > 0}
     ledger = list(session.exec(select(BudgetSpend).where(BudgetSpend.project_id == project)))
     debited = Counter(row.job_id for row in ledger)
     events = _release_events(session, {j.id for j in jobs})
@@ -107,11 +116,11 @@ def query_violations(session: Session, project: str, budget: float) -> tuple[int
     problems += [f"job {j} released {n} times" for j, n in events.items() if n > 1]
     problems += [f"job {j} debited {n} times" for j, n in debited.items() if n > 1]
     problems += [f"job {j} released without its debit" for j in released - set(debited)]
-    problems += [f"job {j} debited but not released" for j in set(debited) - released]
+    failed_charged = charged - released
+    problems += [f"job {j} debited, neither released nor failed" for j in set(debited) - charged]
+    problems += [f"failed job {j} charged without its debit" for j in failed_charged - set(debited)]
     problems += [f"job {j} released without its audit event" for j in released - set(events)]
-    released_epsilon = sum(
-        float((j.report or {}).get("epsilon", 0.0)) for j in jobs if j.id in released
-    )
+    released_epsilon = sum(_cost(j) for j in jobs if j.id in charged)
     spent = sum(row.epsilon for row in ledger)
     if abs(spent - released_epsilon) > EPSILON_SLACK * max(1, len(ledger)):
         problems.append(f"the ledger spent {spent} ε, the released reports {released_epsilon}")
