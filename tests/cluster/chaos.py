@@ -16,6 +16,14 @@ from tests.cluster.procs import Service
 # topology, by kind ("ship" is a connector's ``edh-connector ship`` run in flight).
 KILLABLE = ("hub-", "connector-", "ship", "proxy", "broker", "opa", "postgres", "s3")
 PAUSABLE = ("hub-", "connector-", "proxy", "broker", "opa", "postgres", "s3")
+# Two processes down at once come back dependencies first, as an orchestrator's restarts
+# eventually do: a hub does not start while the broker is down (its start-up connects).
+RESTART_ORDER = ("s3", "postgres", "opa", "broker", "proxy", "hub-", "connector-")
+
+
+def _restart_rank(service: Service) -> int:
+    ranks = (i for i, kind in enumerate(RESTART_ORDER) if service.name.startswith(kind))
+    return next(ranks, len(RESTART_ORDER))
 
 
 @dataclass
@@ -81,7 +89,7 @@ class Chaos:
         self.report.kills += len(down)
         self.report.actions["kill " + " + ".join(s.name for s in down)] += 1
         time.sleep(self.rng.uniform(0.2, 3.0))
-        for service in down:
+        for service in sorted(down, key=_restart_rank):
             self.restart(service)
 
     def _pause(self) -> None:
