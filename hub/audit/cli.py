@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.config import Settings
+from hub.serving import serve_until_interrupted
 
 
 def _engine(settings: Settings) -> Any:
@@ -164,13 +165,7 @@ def _witness_serve(args: argparse.Namespace) -> int:
     server = make_server(witness, args.host, args.port)
     host, port = server.server_address[:2]
     print(f"witness {witness.verifier.vkey} listening on http://{host!s}:{port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return serve_until_interrupted(server)
 
 
 def _register_witness(cmds: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from hub.errors import BadRequest
 from hub.policy.bundle import PolicyBundle
+from hub.serving import serve_until_interrupted
 
 
 def _bundle(args: argparse.Namespace) -> PolicyBundle:
@@ -69,13 +70,7 @@ def _serve_opa_api(args: argparse.Namespace) -> int:
 
     server = OpaApiServer(args.host, args.port)
     print(f"OPA REST API on {server.url}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return serve_until_interrupted(server)
 
 
 def register(sub: Any) -> None:
