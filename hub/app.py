@@ -30,6 +30,7 @@ from hub.dataspace.wiring import build_node
 from hub.enforcement.factory import attach_policy
 from hub.errors import ServiceUnavailable, StorageUnavailable, answer_as, install_error_handlers
 from hub.ingest.api import router as ingest_router
+from hub.ingest.integrity import settle_alerts
 from hub.ingest.upload_api import router as storage_router
 from hub.ingest.wiring import attach_data_plane
 from hub.keys import is_held, load_or_create_key
@@ -170,6 +171,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if scheduler is not None:
             await asyncio.to_thread(scheduler.stop)
         await asyncio.to_thread(uninstall, app.state.hub)
+        await asyncio.to_thread(settle_alerts)
         await asyncio.to_thread(outbox.stop_relay, app.state.hub.engine)
         await asyncio.to_thread(app.state.dataspace.courier.stop)
 

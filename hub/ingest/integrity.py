@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import NoReturn, Protocol
 
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from hub.audit.alerts import Finding, raise_alert
 from hub.bus.port import EventBus
@@ -30,6 +32,18 @@ from hub.errors import HubError
 from hub.ingest.models import BatchStatus, IngestBatch
 
 RULE = "lake-integrity"
+log = logging.getLogger(__name__)
+_raising: set[threading.Thread] = set()  # alerts being stored, awaited at shutdown
+_raising_lock = threading.Lock()
+
+
+def settle_alerts(timeout_s: float = 30.0) -> None:
+    """Wait (up to ``timeout_s`` in all) for the lake-integrity alerts still being stored,
+    so a hub that stops, or a test that drops its database, does not cut one short."""
+    with _raising_lock:
+        pending = list(_raising)
+    for thread in pending:
+        thread.join(timeout_s)
 
 
 class LakeObjectAltered(HubError):
@@ -179,9 +193,12 @@ class IntegrityGuard:
     ) -> NoReturn:
         """Alert the DPO about ``altered`` (from a thread of its own, once the caller's
         transaction ended) and raise ``LakeObjectAltered`` (no data in its text)."""
-        threading.Thread(
+        thread = threading.Thread(
             target=self._alert, args=(contract_id, altered, known), name="lake-alert"
-        ).start()
+        )
+        with _raising_lock:
+            _raising.add(thread)
+        thread.start()
         raise LakeObjectAltered(
             f"{len(altered)} lake object(s) of contract {contract_id} no longer match "
             "their registered SHA-256; reading them is refused and the DPO is alerted",
@@ -205,6 +222,18 @@ class IntegrityGuard:
         return before
 
     def _alert(
+        self, contract_id: str, altered: list[LakeObject], known: dict[str, Registered]
+    ) -> None:
+        """Store the alerts (the refusal itself stands whatever happens here)."""
+        try:
+            self._store_alerts(contract_id, altered, known)
+        except SQLAlchemyError:
+            log.error("lake-integrity alert for contract %s could not be stored", contract_id)
+        finally:
+            with _raising_lock:
+                _raising.discard(threading.current_thread())
+
+    def _store_alerts(
         self, contract_id: str, altered: list[LakeObject], known: dict[str, Registered]
     ) -> None:
         with session_scope(self._engine) as session:
