@@ -25,9 +25,16 @@ print(hub.__file__, default_policy_dir(), bundle.hash, decision.allow, sep="\\n"
 """
 
 
+# pip offline and alone: no configuration file, cache or index (nothing outside the
+# repository is read); the build uses the setuptools and wheel of the dev extra.
+PIP = [sys.executable, "-m", "pip", "--no-cache-dir"]
+OFFLINE = ["--no-index", "--no-deps", "--no-build-isolation"]
+PIP_ENV = {**os.environ, "PIP_CONFIG_FILE": os.devnull}
+
+
 def _build_wheel(out: Path) -> Path:
-    command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)]
-    subprocess.run(command, check=True, timeout=240)
+    command = [*PIP, "wheel", "-q", *OFFLINE, "-w", str(out), str(REPO)]
+    subprocess.run(command, check=True, timeout=240, env=PIP_ENV)
     [wheel] = out.glob("*.whl")
     return wheel
 
@@ -40,18 +47,8 @@ def test_the_wheel_ships_the_policies_and_an_installed_hub_loads_them(tmp_path: 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     # --ignore-installed: never uninstall the editable install of the running environment.
-    install = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "-q",
-        "--no-deps",
-        "--ignore-installed",
-        "--prefix",
-        str(venv),
-    ]
-    subprocess.run([*install, str(wheel)], check=True, timeout=120)
+    install = [*PIP, "install", "-q", *OFFLINE, "--ignore-installed", "--prefix", str(venv)]
+    subprocess.run([*install, str(wheel)], check=True, timeout=120, env=PIP_ENV)
     [site] = (venv / "lib").glob("python3*/site-packages")
     (site / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")  # the dependencies
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDH_")}
