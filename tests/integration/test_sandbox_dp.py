@@ -283,8 +283,9 @@ def test_declared_keys_cannot_single_out_a_pupil(dp: SandboxWorld) -> None:
 
 def test_several_declared_keys_release_every_combination(dp: SandboxWorld) -> None:
     """School x verb, both declared: every combination comes out, in the lists' order,
-    without the noisy threshold (a school nobody is in too, as noise around zero, dropped
-    under k), each pupil bounded by min(L, 6) cells; near the lake's exact counts."""
+    without the noisy threshold (a school nobody is in too, as noise around zero, kept
+    only when that noise reaches k: about one run in ten), each pupil bounded by
+    min(L, 6) cells; near the lake's exact counts."""
     sql = (
         "WITH v AS (SELECT pupil_id, school_id, verb FROM statements "
         "GROUP BY pupil_id, school_id, verb) SELECT school_id, verb, count(*) AS pupils "
@@ -298,10 +299,11 @@ def test_several_declared_keys_release_every_combination(dp: SandboxWorld) -> No
     assert "laplace_threshold" not in {s["mechanism"] for s in report["steps"]}
     exact = {(r[0], r[1]): r[2] for r in truth(dp, sql)}
     assert set(exact) == {(s, v) for s in ("school-0", "school-1") for v in ("paused", "played")}
+    declared = {(s, v) for s in ("school-0", "school-1", "school-9") for v in ("paused", "played")}
     released = {(r[0], r[1]): r[2] for r in result["rows"]}
-    assert set(released) == set(exact)  # school-9's cells: noise around 0, under k
+    assert set(exact) <= set(released) <= declared
     for key, noisy in released.items():  # scale 6: within 60 with probability 1 - 5e-5
-        assert abs(noisy - exact[key]) <= 60, (key, noisy, exact[key])
+        assert abs(noisy - exact.get(key, 0)) <= 60, (key, noisy, exact.get(key, 0))
 
 
 def test_quantiles_min_and_max_are_released_by_opendp(dp: SandboxWorld) -> None:
