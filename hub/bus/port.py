@@ -20,6 +20,9 @@ class EventBus(Protocol):
       (every event carries an ``id``). Raises ``ServiceUnavailable`` when the bus is down.
     - ``subscribe`` registers ``handler`` for ``topic`` in consumer ``group``.
     - ``health`` raises when the bus cannot be reached.
+    - Creating an adapter does not require the bus to be up (a hub starts during a broker
+      outage): ``publish`` and ``health`` raise until it is reached, and subscribers
+      start receiving once it is.
     """
 
     def publish(self, topic: str, key: str, event: Mapping[str, Any]) -> None: ...

@@ -15,6 +15,12 @@ class BusSettings(BaseModel):
     session_timeout_ms: int = Field(
         default=10_000, ge=1000, description="Kafka consumer group session timeout."
     )
+    connect_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long one attempt to reach the broker waits. The hub starts after "
+        "one failed attempt at most and keeps connecting in the background (bounded backoff).",
+    )
     publish_timeout_seconds: float = Field(
         default=10.0, gt=0, description="How long publish waits for the broker's ack."
     )

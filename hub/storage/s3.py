@@ -78,11 +78,12 @@ class S3Store:
     def erase(self, key: str) -> None:
         """Remove every version and delete marker of ``key`` (versioned bucket or not), with
         the erasure role's credentials when configured."""
-        versions = self._eraser.list_objects(
-            self.bucket, prefix=check_key(key), recursive=True, include_version=True
-        )
-        for version in [v for v in versions if v.object_name == key]:
-            self._eraser.remove_object(self.bucket, key, version_id=version.version_id)
+        with _reachable():
+            versions = self._eraser.list_objects(
+                self.bucket, prefix=check_key(key), recursive=True, include_version=True
+            )
+            for version in [v for v in versions if v.object_name == key]:
+                self._eraser.remove_object(self.bucket, key, version_id=version.version_id)
 
     def list(self, prefix: str) -> Iterator[str]:
         with _reachable():

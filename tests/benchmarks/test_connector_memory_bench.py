@@ -9,7 +9,6 @@ gives it, Arrow's buffers included, which ``tracemalloc`` does not see. Goal: un
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.benchmarks.goals import host_load, meet_or_xfail
-from tests.support.factories import make_context
-from tests.support.ingest_cli import CONNECTOR, connector_env, registered, start_hub
-from tests.support.ingest_fixtures import IngestSetup, free_port, prepare
+from tests.support.ingest_cli import CONNECTOR, connector_env, prepared_hub, registered, start_hub
+from tests.support.ingest_fixtures import IngestSetup
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1800)]
 RSS_GOAL_MB, RSS_GUARD_MB = 120, 250
@@ -30,26 +28,15 @@ SIZES = (200_000, 1_000_000)
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[IngestSetup]:
-    port = free_port()
     hub_dir = tmp_path / "hub"
-    url = f"sqlite:///{hub_dir / 'hub.sqlite3'}"
-    ctx = make_context(url, hub_dir, public_url=f"http://127.0.0.1:{port}")
-    setup = prepare(ctx)
-    setup.url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "EDH_DEV_MODE": "true",
-        "EDH_DATA_DIR": str(hub_dir),
-        "EDH_PUBLIC_URL": setup.url,
-        "EDH_DATABASE__URL": url,
-    }
+    setup, env, port = prepared_hub(f"sqlite:///{hub_dir / 'hub.sqlite3'}", hub_dir)
     hub = start_hub(port, env)
     try:
         yield setup
     finally:
         hub.terminate()
         hub.wait(timeout=30)
-        ctx.engine.dispose()
+        setup.ctx.engine.dispose()
 
 
 def _high_water_mb(pid: int) -> float:

@@ -16,9 +16,12 @@ from tests.cluster.procs import Service
 # topology, by kind ("ship" is a connector's ``edh-connector ship`` run in flight).
 KILLABLE = ("hub-", "connector-", "ship", "proxy", "broker", "opa", "postgres", "s3")
 PAUSABLE = ("hub-", "connector-", "proxy", "broker", "opa", "postgres", "s3")
-# Two processes down at once come back dependencies first, as an orchestrator's restarts
-# eventually do: a hub does not start while the broker is down (its start-up connects).
-RESTART_ORDER = ("s3", "postgres", "opa", "broker", "proxy", "hub-", "connector-")
+# Two processes down at once come back in this order. A hub does not start without its
+# database (it checks the schema is migrated) or its OPA server (it uploads its policies
+# first): both come back before it, as an orchestrator's restarts eventually do; the
+# broker keeps its log on the S3 server, which comes back first. The broker comes back
+# last: a hub taken down with it starts during its outage (the bus connects later).
+RESTART_ORDER = ("s3", "postgres", "opa", "proxy", "hub-", "connector-", "broker")
 
 
 def _restart_rank(service: Service) -> int:

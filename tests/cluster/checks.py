@@ -10,10 +10,8 @@ import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
-from kafka import KafkaConsumer, TopicPartition
 from sqlmodel import Session, select
 
 from hub.ingest.complete import REGISTERED_TOPIC, batch_event
@@ -22,6 +20,7 @@ from hub.ingest.models import IngestBatch
 from hub.trail.models import AuditAlert
 from tests.cluster.topology import HUB, Cluster
 from tests.support.ingest_cli import lake_statement_ids, registered
+from tests.support.topics import read_topic
 
 
 @dataclass
@@ -83,30 +82,6 @@ def check_audit(cluster: Cluster, verdict: Verdict) -> None:
     verdict.audit_ok = out.returncode == 0 and bool(json.loads(out.stdout or "{}").get("ok"))
     if not verdict.audit_ok:
         verdict.violations.append("the audit chain or a checkpoint does not verify")
-
-
-def read_topic(bootstrap: str, topic: str, timeout: float = 180) -> list[dict[str, Any]] | None:
-    """Every record of ``topic`` from its start to the end offsets it has now (a pause
-    between fetches does not end the read early); None when the end is not reached within
-    ``timeout`` seconds."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=1000
-    )
-    try:
-        consumer.topics()  # loads the metadata
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        events: list[dict[str, Any]] = []
-        deadline = time.monotonic() + timeout
-        while any(consumer.position(p) < end[p] for p in partitions):
-            if time.monotonic() > deadline:
-                return None
-            events += [json.loads(m.value) for m in consumer]
-        return events
-    finally:
-        consumer.close()
 
 
 def check_events(bootstrap: str, batches: list[IngestBatch], verdict: Verdict) -> None:

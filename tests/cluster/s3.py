@@ -87,10 +87,17 @@ class JournaledApp:
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
-    """The request's whole body, put back as the input the app reads."""
+    """The request's whole body, put back as the input the app reads. A request with
+    neither ``Content-Length`` nor a chunked body has none (a DELETE, usually): reading
+    to the end of the stream would wait for the client to close its kept-alive connection."""
     length = environ.get("CONTENT_LENGTH")
     stream = environ["wsgi.input"]
-    body = stream.read(int(length)) if length else stream.read()
+    if length:
+        body = stream.read(int(length))
+    elif environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream
+        body = stream.read()
+    else:
+        body = b""
     environ["wsgi.input"] = io.BytesIO(body)
     return bytes(body)
 

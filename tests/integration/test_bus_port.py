@@ -14,7 +14,7 @@ from hub.bus.factory import make_bus
 from hub.bus.port import EventBus
 from hub.errors import ServiceUnavailable
 from hub.settings.bus import BusSettings
-from tests.support.ingest_fixtures import free_port, kafka_settings
+from tests.support.ingest_fixtures import free_port, kafka_settings, tansu_broker
 
 
 @pytest.fixture(params=["memory", "kafka"])
@@ -98,5 +98,37 @@ def test_kafka_bus_down_is_reported() -> None:
     settings = BusSettings(
         kind="kafka", bootstrap_servers=f"127.0.0.1:{port}", publish_timeout_seconds=1
     )
-    with pytest.raises(ServiceUnavailable):
-        make_bus(settings).publish("edh.test", "k", {"id": "x"})
+    bus = make_bus(settings)  # does not wait for the broker
+    try:
+        for call in (bus.health, lambda: bus.publish("edh.test", "k", {"id": "x"})):
+            with pytest.raises(ServiceUnavailable, match="not connected"):
+                call()
+    finally:
+        bus.close()
+
+
+def test_a_kafka_bus_made_while_its_broker_is_down_connects_once_it_is_up() -> None:
+    port, topic = free_port(), f"edh.test.{uuid.uuid4().hex[:8]}"
+    bus = make_bus(kafka_settings(f"127.0.0.1:{port}"))
+    inbox = Inbox()
+    try:
+        bus.subscribe(topic, "late", inbox)
+        with pytest.raises(ServiceUnavailable):
+            bus.publish(topic, "k", {"id": "early"})
+        with tansu_broker(port):
+            deadline = time.monotonic() + 60
+            while not healthy(bus):
+                assert time.monotonic() < deadline, "the bus never connected"
+                time.sleep(0.2)
+            bus.publish(topic, "k", {"id": "late"})
+            assert inbox.wait_for(1) == [("k", {"id": "late"})]
+    finally:
+        bus.close()
+
+
+def healthy(bus: EventBus) -> bool:
+    try:
+        bus.health()
+    except ServiceUnavailable:
+        return False
+    return True

@@ -41,6 +41,6 @@ def test_a_request_while_the_database_is_gone_is_a_503(pg_url: str, tmp_path: Pa
 
 def test_an_unreachable_s3_server_is_a_store_error() -> None:
     store = S3Store(s3_settings(f"127.0.0.1:{free_port()}"))
-    for call in (store.fingerprint, store.get):
+    for call in (store.fingerprint, store.get, store.erase):
         with pytest.raises(StoreError):
             call("lake/p/c/d/date=2026-09-01/x.parquet")

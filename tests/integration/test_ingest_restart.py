@@ -11,36 +11,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.factories import make_context
 from tests.support.ingest_cli import (
     CONNECTOR,
     connector_env,
     lake_statement_ids,
+    prepared_hub,
     registered,
     run_connector,
     start_hub,
     wait_registered,
 )
-from tests.support.ingest_fixtures import IngestSetup, free_port, prepare
+from tests.support.ingest_fixtures import IngestSetup
 
 
 @pytest.fixture
 def served_by_process(tmp_path: Path) -> Iterator[tuple[IngestSetup, dict[str, str], int]]:
-    port = free_port()
     hub_dir = tmp_path / "hub"
-    url = f"sqlite:///{hub_dir / 'hub.sqlite3'}"
-    ctx = make_context(url, hub_dir, public_url=f"http://127.0.0.1:{port}")
-    setup = prepare(ctx)
-    setup.url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "EDH_DEV_MODE": "true",
-        "EDH_DATA_DIR": str(hub_dir),
-        "EDH_PUBLIC_URL": setup.url,
-        "EDH_DATABASE__URL": url,
-    }
+    setup, env, port = prepared_hub(f"sqlite:///{hub_dir / 'hub.sqlite3'}", hub_dir)
     yield setup, env, port
-    ctx.engine.dispose()
+    setup.ctx.engine.dispose()
 
 
 def test_hub_killed_mid_run_then_restarted(

@@ -4,7 +4,6 @@ its whole output captured, and the connector's HTTP log, are searched for the si
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,26 +12,14 @@ import pytest
 from connector.pipeline.client import HubRefused
 from contracts.batch_manifest import sign_manifest
 from contracts.redaction import redact_urls
-from tests.support.factories import make_context
 from tests.support.ingest_batches import presigned
-from tests.support.ingest_cli import start_hub
-from tests.support.ingest_fixtures import free_port, prepare
+from tests.support.ingest_cli import prepared_hub, start_hub
 
 
 def test_signed_upload_url_is_in_no_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    port, hub_dir = free_port(), tmp_path / "hub"
+    hub_dir = tmp_path / "hub"
     url = f"sqlite:///{hub_dir / 'hub.sqlite3'}"
-    ctx = make_context(url, hub_dir, public_url=f"http://127.0.0.1:{port}")
-    setup = prepare(ctx)
-    setup.url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "EDH_DEV_MODE": "true",
-        "EDH_DATA_DIR": str(hub_dir),
-        "EDH_PUBLIC_URL": setup.url,
-        "EDH_DATABASE__URL": url,
-        "EDH_LOG_LEVEL": "INFO",
-    }
+    setup, env, port = prepared_hub(url, hub_dir, EDH_LOG_LEVEL="INFO")
     log = tmp_path / "hub.log"
     hub = start_hub(port, env, log)
     caplog.set_level(logging.INFO)
@@ -47,7 +34,7 @@ def test_signed_upload_url_is_in_no_log(tmp_path: Path, caplog: pytest.LogCaptur
     finally:
         hub.terminate()
         hub.wait(timeout=30)
-        ctx.engine.dispose()
+        setup.ctx.engine.dispose()
     upload_url = ship.grant["uploads"][0]["url"]
     signature = parse_qs(urlsplit(upload_url).query)["signature"][0]
     path = urlsplit(upload_url).path

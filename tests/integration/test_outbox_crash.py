@@ -5,7 +5,6 @@ broker is down, is killed (SIGKILL) before it could publish, and after a restart
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 from pathlib import Path
@@ -17,10 +16,9 @@ from sqlmodel import Session, select
 from contracts.batch_manifest import sign_manifest
 from hub.bus.models import OutboxEvent
 from hub.ingest.complete import REGISTERED_TOPIC
-from tests.support.factories import make_context
 from tests.support.ingest_batches import presigned
-from tests.support.ingest_cli import start_hub
-from tests.support.ingest_fixtures import IngestSetup, free_port, prepare, tansu_broker
+from tests.support.ingest_cli import prepared_hub, start_hub
+from tests.support.ingest_fixtures import IngestSetup, tansu_broker
 
 
 def outbox_rows(setup: IngestSetup, event_id: str) -> list[OutboxEvent]:
@@ -63,21 +61,14 @@ def wait_published(setup: IngestSetup, event_id: str, timeout: float = 90) -> Ou
 
 
 def test_event_committed_before_a_crash_is_published_once_after_restart(tmp_path: Path) -> None:
-    port, hub_dir = free_port(), tmp_path / "hub"
-    url = f"sqlite:///{hub_dir / 'hub.sqlite3'}"
-    ctx = make_context(url, hub_dir, public_url=f"http://127.0.0.1:{port}")
-    setup = prepare(ctx)
-    setup.url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "EDH_DEV_MODE": "true",
-        "EDH_DATA_DIR": str(hub_dir),
-        "EDH_PUBLIC_URL": setup.url,
-        "EDH_DATABASE__URL": url,
-        "EDH_BUS__KIND": "kafka",
-        "EDH_BUS__PUBLISH_TIMEOUT_SECONDS": "2",
-        "EDH_BUS__OUTBOX_INTERVAL_SECONDS": "0.5",
-    }
+    hub_dir = tmp_path / "hub"
+    setup, env, port = prepared_hub(
+        f"sqlite:///{hub_dir / 'hub.sqlite3'}",
+        hub_dir,
+        EDH_BUS__KIND="kafka",
+        EDH_BUS__PUBLISH_TIMEOUT_SECONDS="2",
+        EDH_BUS__OUTBOX_INTERVAL_SECONDS="0.5",
+    )
     try:
         with tansu_broker() as first:
             hub = start_hub(port, {**env, "EDH_BUS__BOOTSTRAP_SERVERS": first})
@@ -104,4 +95,4 @@ def test_event_committed_before_a_crash_is_published_once_after_restart(tmp_path
         assert events[0]["row_count"] == 20 and events[0]["type"] == "batch.registered"
         assert len(outbox_rows(setup, batch["id"])) == 1
     finally:
-        ctx.engine.dispose()
+        setup.ctx.engine.dispose()

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from sqlmodel import Session, col, select
 
 from hub.ingest.models import BatchStatus, IngestBatch
-from tests.support.ingest_fixtures import IngestSetup
+from tests.support.factories import make_context
+from tests.support.ingest_fixtures import IngestSetup, free_port, prepare
 
 CONNECTOR = [sys.executable, "-m", "connector.cli"]
 HUB = [sys.executable, "-m", "hub"]
@@ -48,9 +49,33 @@ def run_connector(args: list[str], env: dict[str, str]) -> subprocess.CompletedP
     return subprocess.run([*CONNECTOR, *args], env=env, capture_output=True, text=True, timeout=300)
 
 
-def start_hub(port: int, env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+def prepared_hub(
+    db_url: str, hub_dir: Path, **settings: str
+) -> tuple[IngestSetup, dict[str, str], int]:
+    """A hub ready for ``edh serve`` on ``db_url``, its data in ``hub_dir`` (parties, a
+    dataset, a connector and a FINALIZED contract): the setup (dispose of its engine), the
+    process's environment (dev mode, plus ``settings``) and the port it is to serve on."""
+    port = free_port()
+    ctx = make_context(db_url, hub_dir, public_url=f"http://127.0.0.1:{port}")
+    setup = prepare(ctx)
+    setup.url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "EDH_DEV_MODE": "true",
+        "EDH_DATA_DIR": str(hub_dir),
+        "EDH_PUBLIC_URL": setup.url,
+        "EDH_DATABASE__URL": db_url,
+        **settings,
+    }
+    return setup, env, port
+
+
+def start_hub(
+    port: int, env: dict[str, str], log: Path | None = None, healthy: bool = True
+) -> subprocess.Popen[bytes]:
     """``edh serve`` on ``port`` (its output appended to ``log``, if given), returned once
-    ``/health`` answers."""
+    ``/health`` answers 200 (with ``healthy=False``: answers at all, a degraded hub's 503
+    included)."""
     out = log.open("ab") if log else subprocess.DEVNULL
     try:
         proc = subprocess.Popen(
@@ -60,14 +85,16 @@ def start_hub(port: int, env: dict[str, str], log: Path | None = None) -> subpro
         if log and not isinstance(out, int):
             out.close()
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
+            status: int | None = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code
         except httpx.HTTPError:
-            time.sleep(0.1)
+            status = None
+        if status == 200 or (status is not None and not healthy):
+            return proc
+        time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("edh serve did not start")
+    raise RuntimeError(f"edh serve did not start (exit status {proc.wait()})")
 
 
 def registered(setup: IngestSetup) -> list[IngestBatch]:

@@ -70,10 +70,10 @@ def s3_settings(endpoint: str) -> StorageSettings:
 
 
 @contextmanager
-def tansu_broker() -> Iterator[str]:
-    """A Tansu broker (Kafka protocol, in-memory storage) on a free loopback port, stopped
-    on exit; yields its ``host:port``."""
-    port = free_port()
+def tansu_broker(port: int | None = None) -> Iterator[str]:
+    """A Tansu broker (Kafka protocol, in-memory storage) on loopback ``port`` (a free one
+    by default), stopped on exit; yields its ``host:port``."""
+    port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [
