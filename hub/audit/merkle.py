@@ -65,9 +65,8 @@ def _perfect_root(datas: Sequence[bytes]) -> bytes:
     sha256 = hashlib.sha256
     level = [sha256(b"\x00" + d).digest() for d in datas]
     while len(level) > 1:
-        level = [
-            sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)
-        ]
+        pairs = zip(level[::2], level[1::2], strict=True)
+        level = [sha256(b"\x01" + left + right).digest() for left, right in pairs]
     return level[0]
 
 
