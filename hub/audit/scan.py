@@ -6,7 +6,8 @@ RFC 8785's only where they differ: see :func:`_chain_leaves`), checks ``seq`` an
 link to the previous hash, and grows the Merkle tree only as far
 as the last checkpoint (whole perfect subtrees at a time). It stops at the first anomaly:
 the caller then runs the full classifying walk of :mod:`hub.audit.verify`, so the
-problems reported are the same as without this pass.
+problems reported are the same as without this pass (but for an event someone else hashed
+over ``orjson``'s bytes, which its seal names instead: see :func:`_chain_leaves`).
 """
 
 from __future__ import annotations
