@@ -132,23 +132,23 @@ def _chain_leaves(
     for r in rows:
         if r[0] != seq or r[16] != prev:
             return None
-        body = {
-            "seq": seq,
-            "event_id": r[1],
-            "ts": r[2],
-            "actor": {"sub": r[3], "role": r[4], "org": r[5]},
+        body = {  # built in sorted key order, which orjson then sorts faster
             "action": r[6],
-            "resource": {"type": r[7], "id": r[8]},
+            "actor": {"org": r[5], "role": r[4], "sub": r[3]},
             "decision": r[9],
+            "details": loads(r[15]),
+            "event_id": r[1],
+            "prev_hash": prev,
             "reasons": [] if r[10] == "[]" else loads(r[10]),
+            "resource": {"id": r[8], "type": r[7]},
+            "seq": seq,
+            "ts": r[2],
             "why": {
                 "contract_id": r[11],
-                "project_id": r[12],
                 "dataset_id": r[13],
+                "project_id": r[12],
                 "purpose": r[14],
             },
-            "details": loads(r[15]),
-            "prev_hash": prev,
         }
         link, stored = prev.encode("ascii"), fromhex(r[17])
         try:
