@@ -41,6 +41,7 @@ from hub.audit.publish import (
     WitnessStore,
     checkpoint_name,
     leaves_name,
+    published_root,
     published_roots,
     published_sizes,
 )
@@ -97,7 +98,7 @@ def _check_extends(
     key: Ed25519PrivateKey,
     last: int,
 ) -> None:
-    published = published_roots(store, hub_verifier(settings, key))[0].get(last)
+    published = published_root(store, hub_verifier(settings, key), last)  # only the last one
     if published is None or frontier_at(session, last).root().hex() != published:
         raise PublicationRefused(
             f"the log no longer reproduces the published checkpoint of size {last}"

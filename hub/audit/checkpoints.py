@@ -121,8 +121,7 @@ def frontier_at(session: Session, size: int) -> Frontier:
     """The tree of the first ``size`` events, grown from the nearest checkpoint below."""
     base = latest_checkpoint(session, upto=size)
     frontier = frontier_of(base)
-    for data in iter_hashes(session, frontier.size, size):
-        frontier.append(data)
+    frontier.extend_from(iter_hashes(session, frontier.size, size))
     return frontier
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 
 class ProofUnavailable(ValueError):
@@ -65,9 +66,8 @@ def _perfect_root(datas: Sequence[bytes]) -> bytes:
     sha256 = hashlib.sha256
     level = [sha256(b"\x00" + d).digest() for d in datas]
     while len(level) > 1:
-        level = [
-            sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)
-        ]
+        pairs = zip(level[::2], level[1::2], strict=True)
+        level = [sha256(b"\x01" + left + right).digest() for left, right in pairs]
     return level[0]
 
 
@@ -104,6 +104,12 @@ class Frontier:
             self._push(_perfect_root(datas[i : i + (1 << height)]), height)
             i += 1 << height
 
+    def extend_from(self, datas: Iterable[bytes], chunk: int = 4096) -> None:
+        """:meth:`extend` over an iterable, ``chunk`` leaves at a time (memory stays flat)."""
+        source = iter(datas)
+        while batch := list(islice(source, chunk)):
+            self.extend(batch)
+
     def _push(self, root: bytes, height: int) -> None:
         """Add a perfect subtree of ``2**height`` leaves (``size`` is a multiple of it)."""
         self.peaks.append(root)
@@ -125,8 +131,7 @@ class Frontier:
 def root_of(leaves: Iterable[bytes]) -> bytes:
     """The tree head over ``leaves`` (raw event hashes)."""
     frontier = Frontier()
-    for data in leaves:
-        frontier.append(data)
+    frontier.extend_from(leaves)
     return frontier.root()
 
 

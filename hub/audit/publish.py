@@ -169,13 +169,22 @@ def published_roots(store: WitnessStore, verifier: Verifier) -> tuple[dict[int, 
     """``({size: root hex}, [sizes not signed by verifier])`` of the published checkpoints."""
     roots, bad = {}, []
     for size in published_sizes(store):
-        note = store.read(checkpoint_name(size)).decode("utf-8", "replace")
-        checkpoint = signed_by(note, verifier)
-        if checkpoint is None or checkpoint.size != size or checkpoint.origin != verifier.name:
+        root = published_root(store, verifier, size)
+        if root is None:
             bad.append(size)
         else:
-            roots[size] = checkpoint.root.hex()
+            roots[size] = root
     return roots, bad
+
+
+def published_root(store: WitnessStore, verifier: Verifier, size: int) -> str | None:
+    """The root (hex) of the checkpoint of ``size`` published in ``store``, None when its
+    note is not signed by ``verifier`` for that size; ``ObjectNotFound`` when absent."""
+    note = store.read(checkpoint_name(size)).decode("utf-8", "replace")
+    checkpoint = signed_by(note, verifier)
+    if checkpoint is None or checkpoint.size != size or checkpoint.origin != verifier.name:
+        return None
+    return checkpoint.root.hex()
 
 
 def witness_store(settings: Settings) -> WitnessStore:

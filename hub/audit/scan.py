@@ -1,11 +1,13 @@
 """The fast pass of verification: one tight loop over an untouched chain.
 
 :func:`scan_clean` streams the events as plain tuples (a server-side cursor on
-PostgreSQL, JSON columns as text), recomputes each hash with the RFC 8785 fast path,
-checks ``seq`` and the link to the previous hash, and grows the Merkle tree only as far
+PostgreSQL, JSON columns as text), recomputes each hash (over ``orjson``'s bytes, and
+RFC 8785's only where they differ: see :func:`_chain_leaves`), checks ``seq`` and the
+link to the previous hash, and grows the Merkle tree only as far
 as the last checkpoint (whole perfect subtrees at a time). It stops at the first anomaly:
 the caller then runs the full classifying walk of :mod:`hub.audit.verify`, so the
-problems reported are the same as without this pass.
+problems reported are the same as without this pass (but for an event someone else hashed
+over ``orjson``'s bytes, which its seal names instead: see :func:`_chain_leaves`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import orjson
 from sqlmodel import Session
 
 from hub.audit.merkle import Frontier
-from hub.trail.canonical import audit_canonical, plain_json
+from hub.trail.canonical import audit_canonical
 from hub.trail.stream import PG_COLUMNS, iter_stored
 
 FETCH = 5_000
@@ -109,52 +111,65 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _chain_ok(state: CleanScan, rows: list[Row], loads: Callable[[Any], Any]) -> bool:
-    """Check ``rows`` (hash, seq, link) and advance ``state``; False at the first anomaly."""
-    sha256, dumps, sort = hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS
+def _chain_leaves(
+    state: CleanScan, rows: list[Row], loads: Callable[[Any], Any]
+) -> list[bytes] | None:
+    """Check ``rows`` (hash, seq, link) and advance ``state``; return their raw hashes (the
+    Merkle leaves' data), or None at the first anomaly.
+
+    Each body is hashed as ``orjson`` encodes it, sorted, and only when that hash differs,
+    as RFC 8785 encodes it: a match on ``orjson``'s bytes proves the event the hub hashed.
+    Those bytes parse back to the stored content, and RFC 8785 gives one text per JSON
+    value, so bytes equal to the hub's RFC 8785 bytes (a SHA-256 match) hold the same
+    content. They differ only where ``orjson`` is not RFC 8785 (floats, integers beyond
+    2^53, keys outside the Basic Multilingual Plane): those events take the exact encoder.
+    A hash that only ``orjson``'s bytes give is one the hub never wrote; its event stands
+    after the last signed checkpoint (no root would hold otherwise), where its seal names it.
+    """
+    sha256, dumps, sort, fromhex = hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS, bytes.fromhex
     seq, prev = state.expected_seq, state.expected_prev
+    leaves: list[bytes] = []
     for r in rows:
         if r[0] != seq or r[16] != prev:
-            return False
-        reasons = [] if r[10] == "[]" else loads(r[10])
-        details = loads(r[15])
-        body = {
-            "seq": seq,
-            "event_id": r[1],
-            "ts": r[2],
-            "actor": {"sub": r[3], "role": r[4], "org": r[5]},
+            return None
+        body = {  # built in sorted key order, which orjson then sorts faster
             "action": r[6],
-            "resource": {"type": r[7], "id": r[8]},
+            "actor": {"org": r[5], "role": r[4], "sub": r[3]},
             "decision": r[9],
-            "reasons": reasons,
+            "details": loads(r[15]),
+            "event_id": r[1],
+            "prev_hash": prev,
+            "reasons": [] if r[10] == "[]" else loads(r[10]),
+            "resource": {"id": r[8], "type": r[7]},
+            "seq": seq,
+            "ts": r[2],
             "why": {
                 "contract_id": r[11],
-                "project_id": r[12],
                 "dataset_id": r[13],
+                "project_id": r[12],
                 "purpose": r[14],
             },
-            "details": details,
-            "prev_hash": prev,
         }
-        try:  # audit_canonical, inlined for the usual shape
-            fast = plain_json(details) and (not reasons or plain_json(reasons))
-            data = dumps(body, option=sort) if fast else audit_canonical(body)
+        link, stored = prev.encode("ascii"), fromhex(r[17])
+        try:
+            matches = sha256(link + dumps(body, option=sort)).digest() == stored
         except orjson.JSONEncodeError:
-            data = audit_canonical(body)
-        if sha256(prev.encode("ascii") + data).hexdigest() != r[17]:
-            return False
+            matches = False
+        if not matches and sha256(link + audit_canonical(body)).digest() != stored:
+            return None
+        leaves.append(stored)
         prev = r[17]
         seq += 1
     state.expected_seq, state.expected_prev = seq, prev
     state.events += len(rows)
-    return True
+    return leaves
 
 
-def _grow_tree(state: CleanScan, rows: list[Row], checkpoints: Sequence[SignedRoot]) -> bool:
+def _grow_tree(state: CleanScan, leaves: list[bytes], checkpoints: Sequence[SignedRoot]) -> bool:
     """Extend the Merkle tree (up to the last checkpoint); False if a checkpoint root differs."""
     frontier = state.frontier
     last = max((cp.tree_size for cp in checkpoints), default=0)
-    want = min(len(rows), last - frontier.size)
+    want = min(len(leaves), last - frontier.size)
     if want <= 0:
         return True
     start = frontier.size
@@ -164,7 +179,7 @@ def _grow_tree(state: CleanScan, rows: list[Row], checkpoints: Sequence[SignedRo
         roots.setdefault(cp.tree_size, set()).add(cp.root_hash)
     done = 0
     for stop in [*stops, start + want]:
-        frontier.extend([bytes.fromhex(r[17]) for r in rows[done : stop - start]])
+        frontier.extend(leaves[done : stop - start])
         done = stop - start
         if stop in roots and roots[stop] != {frontier.root().hex()}:
             return False
@@ -187,7 +202,8 @@ def scan_clean(
     loads = orjson.loads if postgres else _identity
     try:
         for rows in batches:
-            if not _chain_ok(state, rows, loads) or not _grow_tree(state, rows, checkpoints):
+            leaves = _chain_leaves(state, rows, loads)
+            if leaves is None or not _grow_tree(state, leaves, checkpoints):
                 return False
     finally:
         batches.close()  # type: ignore[attr-defined]

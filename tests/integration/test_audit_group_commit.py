@@ -88,6 +88,29 @@ def test_values_survive_the_batch_exactly(hub_ctx: HubContext, edh: Edh) -> None
     assert verify_json(edh)["ok"] is True
 
 
+def test_values_that_would_end_a_quoted_literal_stay_values(hub_ctx: HubContext, edh: Edh) -> None:
+    """The batch is bound into its query text on the client (PostgreSQL): a value written
+    to close the literal and run its own statement is stored as it was given."""
+    record_now(hub_ctx.engine, draft(1), draft(2))
+    escape = "x'); DELETE FROM audit_event; --"
+    tricky = [escape, "\\'; DELETE FROM audit_event; --", "$$; DELETE FROM audit_event; $$"]
+    odd = EventDraft(
+        actor=Actor(tricky[1], "dpo"),
+        action="audit.read",
+        resource=Resource("audit_log", escape),
+        reasons=tricky,
+        details={"q": tricky[2], escape: tricky[1]},
+    )
+    (kept,) = record_now(hub_ctx.engine, odd)
+    with hub_ctx.engine.connect() as conn:
+        stored = conn.execute(select(EVENTS).where(EVENTS.c.event_id == kept)).mappings().one()
+        count = conn.execute(select(func.count()).select_from(EVENTS)).scalar()
+    assert count == 3
+    assert (stored["actor_sub"], stored["resource_id"]) == (tricky[1], escape)
+    assert stored["reasons"] == tricky and stored["details"] == odd.details
+    assert verify_json(edh)["ok"] is True
+
+
 def test_a_refusing_database_is_reported_and_loses_nothing(hub_ctx: HubContext, edh: Edh) -> None:
     if is_sqlite(hub_ctx.engine):
         pytest.skip("needs a constraint added to a live table (PostgreSQL)")
