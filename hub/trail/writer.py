@@ -10,6 +10,7 @@ committed before it returns, grouped with other threads' events in one transacti
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -102,6 +103,26 @@ class EventDraft:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+SAFE_INTEGER = 2**53 - 1  # RFC 8785 (I-JSON) numbers: beyond this, no exact text
+
+
+def hashable_details(value: Any) -> Any:
+    """``value`` with every number RFC 8785 cannot encode (an integer beyond ±(2^53 - 1),
+    a non-finite float) replaced by its decimal text, in nested dicts and lists too, so
+    a caller's hostile input can never leave an event that does not seal."""
+    if isinstance(value, dict):
+        return {key: hashable_details(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [hashable_details(item) for item in value]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and abs(value) > SAFE_INTEGER:
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
 def _pending_row(draft: EventDraft, ts: datetime) -> dict[str, Any]:
     why = draft.why
     return {
@@ -119,7 +140,7 @@ def _pending_row(draft: EventDraft, ts: datetime) -> dict[str, Any]:
         "project_id": why.project_id,
         "dataset_id": why.dataset_id,
         "purpose": why.purpose,
-        "details": draft.details,
+        "details": hashable_details(draft.details),
     }
 
 

@@ -62,3 +62,19 @@ def test_modified_and_deleted_events_are_named(hub_ctx: HubContext) -> None:
         report = verify_chain(session)
     kinds = {(p["seq"], p["kind"]) for p in report.problems}
     assert kinds == {(2, "modified"), (4, "deleted")}  # the missing event itself is named
+
+
+def test_numbers_json_cannot_hash_exactly_are_kept_as_text(hub_ctx: HubContext) -> None:
+    """An integer beyond 2^53 or a non-finite float in an event's details (RFC 8785 has no
+    text for them) is recorded as its decimal text: the event and every later one seal,
+    instead of one unsealable row blocking the log."""
+    hostile = {"n": 10**20, "deep": [{"m": -(2**60)}], "f": float("inf"), "ok": 2**53 - 1}
+    with session_scope(hub_ctx.engine) as session:
+        record(session, EventDraft(Actor("a", "operator"), "x", Resource("t"), details=hostile))
+    _append(hub_ctx, 2)
+    with Session(hub_ctx.engine) as session:
+        report = verify_chain(session)
+        stored = session.execute(text("SELECT details FROM audit_event WHERE seq = 1")).scalar()
+    assert report.ok and report.events == 3, report.problems
+    assert "100000000000000000000" in str(stored) and str(-(2**60)) in str(stored)
+    assert "inf" in str(stored).lower() and str(2**53 - 1) in str(stored)
