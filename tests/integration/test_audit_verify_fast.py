@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import pytest
 
-from hub.audit.checkpoints import create_checkpoint, frontier_of, list_checkpoints, load_signer
 from hub.audit.scan import CleanScan, scan_clean
 from hub.audit.verify import verify_chain
 from hub.context import HubContext
 from hub.db import session_scope
+from hub.trail.checkpoints import create_checkpoint, frontier_of, list_checkpoints, load_signer
 from hub.trail.models import GENESIS_HASH
 from hub.trail.writer import chain_head
 from tests.support.audit_fixtures import forge, rehash, row, seed, sql
