@@ -20,6 +20,7 @@ from hub.bus import outbox
 from hub.catalog.api import router as catalog_router
 from hub.config import DEV_HUB_SECRET, Settings
 from hub.context import HealthCheck, HubContext
+from hub.contracts import policy_data as contract_policy_data
 from hub.contracts.api import router as contracts_router
 from hub.contracts.hubkey import HUB_KEY_SETTING, hub_key_path
 from hub.dataspace.api import router as dataspace_router
@@ -28,9 +29,11 @@ from hub.dataspace.pull import router as dataspace_pull_router
 from hub.dataspace.push import router as dataspace_push_router
 from hub.dataspace.wiring import build_node
 from hub.enforcement.factory import attach_policy
+from hub.erasure.api import router as erasure_router
 from hub.errors import ServiceUnavailable, StorageUnavailable, answer_as, install_error_handlers
 from hub.ingest.api import router as ingest_router
 from hub.ingest.integrity import settle_alerts
+from hub.ingest.keys_api import router as keys_router
 from hub.ingest.upload_api import router as storage_router
 from hub.ingest.wiring import attach_data_plane
 from hub.keys import is_held, load_or_create_key
@@ -38,8 +41,8 @@ from hub.metrics import RequestMetricsMiddleware
 from hub.metrics import router as metrics_router
 from hub.middleware import AccessLogMiddleware, BodyLimitMiddleware, SecurityHeadersMiddleware
 from hub.openapi import install_openapi
-from hub.pseudonym.api import router as pseudonym_router
 from hub.pseudonym.service import service_health
+from hub.registry import policy_data as registry_policy_data
 from hub.registry.api import router as registry_router
 from hub.sandbox.airlock.api import router as airlock_router
 from hub.sandbox.api import router as sandbox_router
@@ -70,7 +73,8 @@ ROUTERS = (
     catalog_router,
     review_router,
     ingest_router,
-    pseudonym_router,
+    keys_router,
+    erasure_router,
     storage_router,
     sandbox_router,
     research_router,
@@ -84,6 +88,9 @@ ROUTERS = (
     dataspace_push_router,
 )
 
+POLICY_DOCUMENTS = (*registry_policy_data.DOCUMENTS, *contract_policy_data.DOCUMENTS)
+"""The areas' policy data documents, published to the policy engine (``hub.enforcement.data``
+imports no area: the app hands them in)."""
 
 ISSUER_KEY_SETTING = "EDH_AUTH__SIGNING_KEY_FILE"
 
@@ -150,7 +157,7 @@ def build_context(settings: Settings) -> HubContext:
     service = service_health(settings)
     if service is not None:
         ctx.health_checks["pseudonym_service"] = service.check
-    attach_policy(ctx)
+    attach_policy(ctx, POLICY_DOCUMENTS)
     return attach_data_plane(ctx)
 
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from hub.context import HubContext
+    from hub.enforcement.data import Documents
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -23,7 +24,7 @@ AREA_COMMANDS: tuple[str, ...] = (
     "hub.audit.cli",
     "hub.contracts.cli",
     "hub.enforcement.cli",
-    "hub.ingest.cli",
+    "hub.erasure.cli",
     "hub.sandbox.cli",
     "hub.sandbox.airlock.cli",
     "hub.pseudonym.cli",
@@ -108,9 +109,17 @@ def _build_context(settings: Settings) -> HubContext:
     return build_context(settings)
 
 
+def _policy_documents() -> Documents:
+    """The areas' policy data documents, handed to the area commands as
+    ``args.policy_documents`` (``edh policy eval`` publishes them)."""
+    from hub.app import POLICY_DOCUMENTS
+
+    return POLICY_DOCUMENTS
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edh", description="Education Data Hub")
-    parser.set_defaults(build_context=_build_context)
+    parser.set_defaults(build_context=_build_context, policy_documents=_policy_documents)
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the hub API and web UI")

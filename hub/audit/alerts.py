@@ -10,14 +10,12 @@ Rules (their French text is shown in the UI):
   ``hub.ingest.integrity`` when a reader refuses it).
 - ``auth-failure-burst``: ``auth_failure_burst_count`` failed authentications (401) from
   one source address, or claiming one subject, within ``auth_failure_burst_minutes``.
-Raising is idempotent per (rule, key); each new alert is recorded as an ``audit.alert``
-event and, when a bus is configured, put in the transactional outbox for the bus topic
-``edh.audit.alert`` (published once the alert committed, or by the next hub's relay).
+Raising a finding is ``hub.alerts.raise_alert`` (idempotent per rule and key, audited,
+published), the one way every area reports one.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -27,15 +25,13 @@ from sqlalchemy import Row
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from hub.alerts import Finding, raise_alert
 from hub.auth import AUTH_FAILED, UNKNOWN_SUBJECT
-from hub.bus.outbox import publish_on_commit
 from hub.bus.port import EventBus
 from hub.settings.audit import AuditSettings
 from hub.trail.models import AuditAlert
 from hub.trail.stream import EVENTS
-from hub.trail.writer import SYSTEM, Decision, EventDraft, Resource, record, utc_text
-
-ALERT_TOPIC = "edh.audit.alert"
+from hub.trail.writer import Decision
 
 
 @dataclass(frozen=True)
@@ -81,18 +77,6 @@ def rules(settings: AuditSettings) -> list[AlertRule]:
             "son lot : sa lecture est refusée.",
         ),
     ]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A rule match before it is stored."""
-
-    rule: str
-    key: str
-    message: str
-    actor_sub: str | None = None
-    contract_id: str | None = None
-    event_seqs: tuple[int, ...] = ()
 
 
 def refused_bursts(session: Session, settings: AuditSettings, since: datetime) -> Iterator[Finding]:
@@ -208,55 +192,6 @@ def outside_window(session: Session, since: datetime, windows: Windows) -> Itera
                 contract_id=row.contract_id,
                 event_seqs=(row.seq,),
             )
-
-
-def raise_alert(session: Session, finding: Finding, bus: EventBus | None) -> AuditAlert | None:
-    """Store ``finding`` unless already raised; audit and publish it. Returns the new alert."""
-    exists = session.exec(
-        select(AuditAlert).where(
-            col(AuditAlert.rule) == finding.rule, col(AuditAlert.key) == finding.key
-        )
-    ).first()
-    if exists is not None:
-        return None
-    alert = alert_of(finding)
-    session.add(alert)
-    session.flush()
-    details = {"rule": finding.rule, "key": finding.key, "event_seqs": list(finding.event_seqs)}
-    record(
-        session,
-        EventDraft(SYSTEM, "audit.alert", Resource("alert", str(alert.id)), details=details),
-    )
-    if bus is not None:
-        publish_on_commit(session, bus, ALERT_TOPIC, finding.rule, alert_event(alert))
-    return alert
-
-
-def alert_of(finding: Finding) -> AuditAlert:
-    """The (unsaved) alert row for ``finding``."""
-    return AuditAlert(
-        rule=finding.rule,
-        key=finding.key,
-        message=finding.message,
-        actor_sub=finding.actor_sub,
-        contract_id=finding.contract_id,
-        event_seqs=list(finding.event_seqs),
-        raised_at=datetime.now(UTC),
-    )
-
-
-def alert_event(alert: AuditAlert) -> dict[str, Any]:
-    """The bus (and API) form of an alert."""
-    return {
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:edh:audit-alert:{alert.rule}:{alert.key}")),
-        "alert_id": alert.id,
-        "rule": alert.rule,
-        "message": alert.message,
-        "actor_sub": alert.actor_sub,
-        "contract_id": alert.contract_id,
-        "event_seqs": alert.event_seqs,
-        "raised_at": utc_text(alert.raised_at),
-    }
 
 
 def run_rules(

@@ -22,8 +22,6 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
-from hub.audit.checkpoints import frontier_at, latest_checkpoint, purge_base, signature_holds
-from hub.audit.merkle import NodeSource
 from hub.audit.note import (
     Checkpoint,
     NoteError,
@@ -49,6 +47,8 @@ from hub.audit.witness import SIZE_TYPE, request_body
 from hub.errors import HubError
 from hub.settings.audit import AuditSettings, WitnessEndpoint
 from hub.storage.port import ObjectNotFound, StoreError
+from hub.trail.checkpoints import frontier_at, latest_checkpoint, purge_base, signature_holds
+from hub.trail.merkle import NodeSource
 from hub.trail.stream import iter_hashes
 
 log = logging.getLogger("hub.audit.anchor")

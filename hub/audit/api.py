@@ -15,10 +15,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.alerts import alert_event
 from hub.audit import alerts, proofs, service
 from hub.audit.access import READERS, authorize_read, describe, refuse_change
-from hub.audit.checkpoints import checkpoint_document, list_checkpoints, load_signer
-from hub.audit.merkle import ProofUnavailable
 from hub.audit.pupil import PURPOSE, pupil_report
 from hub.audit.search import export_csv, export_jsonl, one_event, parse_filter, search_page
 from hub.auth import ALL_ROLES, Principal, Role, require
@@ -26,6 +25,8 @@ from hub.db import session_scope
 from hub.deps import SessionDep, hub_context
 from hub.errors import NotFound, ValidationFailed
 from hub.params import EventSeq, TreeSize
+from hub.trail.checkpoints import checkpoint_document, list_checkpoints, load_signer
+from hub.trail.merkle import ProofUnavailable
 from hub.trail.writer import Actor
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -170,7 +171,7 @@ def get_alerts(request: Request, session: SessionDep, who: Reader) -> dict[str, 
     authorize_read(ctx, session, who, "alerts")
     return {
         "rules": [r.__dict__ for r in alerts.rules(ctx.settings.audit)],
-        "alerts": [alerts.alert_event(a) for a in alerts.list_alerts(session)],
+        "alerts": [alert_event(a) for a in alerts.list_alerts(session)],
     }
 
 
@@ -185,7 +186,7 @@ def run_alerts(
     authorize_read(ctx, session, who, "alerts/run")
     session.commit()
     raised = service.run_alert_rules(ctx.engine, ctx.settings, ctx.bus, hours=hours)
-    return [alerts.alert_event(a) for a in raised]
+    return [alert_event(a) for a in raised]
 
 
 class PupilQuery(BaseModel):

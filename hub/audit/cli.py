@@ -54,10 +54,10 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _checkpoint(args: argparse.Namespace) -> int:
-    from hub.audit.checkpoints import checkpoint_document, load_signer
     from hub.audit.proofs import export_checkpoints
     from hub.audit.service import PublicationFailed, checkpoint_now
     from hub.db import session_scope
+    from hub.trail.checkpoints import checkpoint_document, load_signer
 
     settings = Settings()
     engine = _engine(settings)
@@ -113,7 +113,7 @@ def _purge(_: argparse.Namespace) -> int:
 
 
 def _alerts(args: argparse.Namespace) -> int:
-    from hub.audit.alerts import alert_event
+    from hub.alerts import alert_event
     from hub.audit.service import run_alert_rules
 
     settings = Settings()
@@ -137,7 +137,7 @@ def _check_export(args: argparse.Namespace) -> int:
 
 def _vkey(_: argparse.Namespace) -> int:
     from hub.audit.anchor import hub_verifier
-    from hub.audit.checkpoints import load_signer
+    from hub.trail.checkpoints import load_signer
 
     settings = Settings()
     print(hub_verifier(settings.audit, load_signer(settings).key).vkey)

@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from contracts.canonical import b64url_decode, canonical_json
-from hub.audit.merkle import verify_consistency, verify_inclusion
+from hub.trail.merkle import verify_consistency, verify_inclusion
 
 STATEMENT_FIELDS = ("log", "tree_size", "root_hash", "head_hash", "signed_at", "key_id")
 

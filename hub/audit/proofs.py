@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from hub.audit.checkpoints import (
+from hub.trail.chain import chain_head
+from hub.trail.checkpoints import (
     LOG_ID,
     CheckpointSigner,
     checkpoint_document,
@@ -18,8 +19,7 @@ from hub.audit.checkpoints import (
     list_checkpoints,
     purge_base,
 )
-from hub.audit.merkle import NodeSource, ProofUnavailable
-from hub.trail.chain import chain_head
+from hub.trail.merkle import NodeSource, ProofUnavailable
 from hub.trail.models import AuditCheckpoint, AuditEvent
 from hub.trail.stream import iter_hashes
 

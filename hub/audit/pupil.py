@@ -1,10 +1,10 @@
 """The per-pupil report: which projects used one pupil's data, when, and was it erased.
 
-Record of use: when the sandbox releases a query's result, :func:`record_use` stores a
-keyed digest (``hub.pseudonym.service.use_digest``) of every pupil whose rows were in the
-query's scope, per contract, with the job, project and time. It survives erasure and
-purge, is per contract (no false positive before the pupil's data arrived: only what was
-in scope at release is recorded), and holds no identifier or pseudonym.
+Record of use: when the sandbox releases a query's result, ``hub.sandbox.pupil_use``
+stores a keyed digest (``hub.pseudonym.service.use_digest``) of every pupil whose rows were
+in the query's scope, per contract, with the job, project and time. It survives erasure
+and purge, is per contract (no false positive before the pupil's data arrived: only what
+was in scope at release is recorded), and holds no identifier or pseudonym.
 
 The DPO gives the pupil's canonical identifier (``account:<homePage>|<name>``,
 ``mbox:mailto:...``, ...). For each contract that ever reached FINALIZED, the hub's
@@ -18,14 +18,11 @@ identifier itself is neither stored nor written to the audit log.
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
@@ -43,8 +40,6 @@ from hub.pseudonym.service import (
     use_digest,
     use_key,
 )
-from hub.sandbox.scope import ProjectScope
-from hub.storage.port import ObjectStore
 from hub.trail.stream import EVENTS
 from hub.trail.writer import SYSTEM, Actor, EventDraft, Resource, Why, record, record_now
 
@@ -67,40 +62,6 @@ class PupilUse:
     accesses: list[dict[str, Any]] = field(default_factory=list)
     releases: list[dict[str, Any]] = field(default_factory=list)
     erased: bool = False
-
-
-def record_use(ctx: HubContext, session: Session, job_id: str, scope: ProjectScope) -> int:
-    """At release: record the use digest of every pupil in the scope of ``job_id``, per
-    contract (the release calls this in its transaction); the digests recorded."""
-    key, count = use_key(ctx.settings), 0
-    for part in scope.parts:
-        seen: set[str] = set()
-        for path in part.paths:
-            seen.update(_pseudonyms_in(ctx.store, path))
-        for value in seen:
-            digest = use_digest(key, part.contract_id, value)
-            session.add(
-                PupilUseDigest(
-                    digest=digest,
-                    job_id=job_id,
-                    contract_id=part.contract_id,
-                    project_id=scope.project_id,
-                )
-            )
-        count += len(seen)
-    return count
-
-
-def _pseudonyms_in(store: ObjectStore | None, path: str) -> set[str]:
-    """The pseudonyms of one scope file: a local path, or ``s3://<bucket>/<key>``."""
-    if path.startswith("s3://"):
-        if store is None:
-            return set()
-        source: Any = io.BytesIO(store.get(path.split("/", 3)[3]))
-    else:
-        source = path
-    table = pq.read_table(source, columns=["actor_pseudonym"])
-    return {str(v) for v in pc.unique(table.column(0)).to_pylist() if v is not None}
 
 
 def pupil_report(

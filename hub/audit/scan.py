@@ -22,8 +22,8 @@ from typing import Any, Protocol
 import orjson
 from sqlmodel import Session
 
-from hub.audit.merkle import Frontier
 from hub.trail.canonical import audit_canonical
+from hub.trail.merkle import Frontier
 from hub.trail.stream import PG_COLUMNS, iter_stored
 
 FETCH = 5_000

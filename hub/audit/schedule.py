@@ -33,7 +33,6 @@ from sqlmodel import Session, select
 
 from contracts.clock import as_utc
 from hub.audit.anchor import latest_publication
-from hub.audit.checkpoints import latest_checkpoint
 from hub.audit.publish import witness_store
 from hub.audit.pupil import purge_uses
 from hub.audit.service import checkpoint_now, purge_now, run_alert_rules, verify_log
@@ -42,6 +41,7 @@ from hub.context import HubContext
 from hub.db import session_scope
 from hub.settings.audit import AuditSettings
 from hub.trail.chain import chain_head
+from hub.trail.checkpoints import latest_checkpoint
 from hub.trail.models import AuditTaskRun
 
 log = logging.getLogger("hub.audit.schedule")

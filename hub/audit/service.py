@@ -10,11 +10,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from hub.audit.alerts import ALERT_TOPIC, Finding, alert_event, alert_of, raise_alert, run_rules
+from hub.alerts import ALERT_TOPIC, Finding, alert_event, alert_of, raise_alert
+from hub.audit.alerts import run_rules
 from hub.audit.anchor import gather_witnessed, hub_verifier, open_witness, publish
-from hub.audit.checkpoints import create_checkpoint, load_signer
 from hub.audit.publish import WitnessStore, leaves_reach, witness_store
-from hub.audit.retention import purge_expired
 from hub.audit.verify import ChainReport, verify_chain
 from hub.bus.port import EventBus
 from hub.config import Settings
@@ -22,7 +21,9 @@ from hub.db import session_scope
 from hub.errors import HubError
 from hub.storage.port import StoreError
 from hub.trail.chain import seal_now
+from hub.trail.checkpoints import create_checkpoint, load_signer
 from hub.trail.models import AuditAlert, AuditCheckpoint, AuditPurge, AuditVerification
+from hub.trail.retention import purge_expired
 from hub.trail.seal import seal_key_of
 
 log = logging.getLogger("hub.audit")

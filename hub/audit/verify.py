@@ -22,12 +22,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session, col, select
 
-from hub.audit.checkpoints import frontier_of, list_checkpoints, purge_base, signature_holds
-from hub.audit.merkle import Frontier, peak_ranges
 from hub.audit.publish import WitnessStore, iter_published_leaves
 from hub.audit.scan import CleanScan, scan_clean
 from hub.trail.chain import chain_head
+from hub.trail.checkpoints import frontier_of, list_checkpoints, purge_base, signature_holds
 from hub.trail.hashing import EventRow, compute_hash
+from hub.trail.merkle import Frontier, peak_ranges
 from hub.trail.models import GENESIS_HASH, AuditCheckpoint, AuditEvent
 from hub.trail.seal import SealState, first_unsealed
 from hub.trail.stream import EVENTS, StoredEvent, iter_rows, iter_stored

@@ -30,7 +30,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.audit.merkle import verify_consistency
 from hub.audit.note import (
     COSIGNATURE_V1,
     NoteError,
@@ -41,6 +40,7 @@ from hub.audit.note import (
     split_note,
     verified_by,
 )
+from hub.trail.merkle import verify_consistency
 
 MAX_BODY = 64 * 1024
 MAX_PROOF = 63

@@ -1,5 +1,5 @@
-"""Catalog API: ``GET /api/v1/catalog`` (DCAT-AP JSON-LD), dataset descriptions, and a
-researcher's contract request started from a dataset."""
+"""Catalog API: ``GET /api/v1/catalog`` (DCAT-AP JSON-LD) and dataset descriptions (a
+contract request started from a dataset is the contracts area's, ``hub.contracts.api``)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from contracts.model import ContractTerms, RequestTerms
 from hub.auth import Principal, Role, require
 from hub.catalog import service
 from hub.catalog.dcat import catalog_document, dataset_node
 from hub.catalog.models import Dataset
 from hub.catalog.schemas import DatasetIn, DatasetOut
-from hub.contracts.events import publish_after_commit
-from hub.contracts.parties import start_request
-from hub.contracts.schemas import ContractOut
-from hub.contracts.views import contract_out
 from hub.deps import SessionDep, actor_of, hub_context
 from hub.errors import Forbidden
 
@@ -70,25 +65,3 @@ def get_dataset(dataset_id: str, request: Request, session: SessionDep, _: Reade
     names = service.provider_names(session, [dataset])
     node = dataset_node(dataset, _base(request), names.get(dataset.provider_id))
     return JSONResponse(node, media_type=JSON_LD)
-
-
-@router.post(
-    "/datasets/{dataset_id}/contract-requests", status_code=201, response_model=ContractOut
-)
-def request_from_dataset(
-    dataset_id: str,
-    body: RequestTerms,
-    request: Request,
-    session: SessionDep,
-    who: Annotated[Principal, Depends(require(Role.RESEARCHER, Role.OPERATOR))],
-) -> ContractOut:
-    """Start a contract request for this dataset: the provider and the dataset come from
-    the catalog (roles: researcher member of the project, operator)."""
-    dataset = service.get_dataset(session, dataset_id)
-    terms = ContractTerms(
-        **body.model_dump(), provider_id=dataset.provider_id, datasets=[dataset.id]
-    )
-    ctx = hub_context(request)
-    contract = start_request(ctx, session, who, terms)
-    publish_after_commit(ctx, session, contract)
-    return contract_out(session, contract)

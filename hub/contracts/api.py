@@ -1,6 +1,7 @@
-"""Contracts API under ``/api/v1/contracts``. Each endpoint states the roles it accepts;
-party checks (the contract's provider organisation, the project's accredited members)
-come on top of the roles."""
+"""Contracts API under ``/api/v1/contracts``, and a contract request started from a catalog
+dataset (``/api/v1/catalog/datasets/{id}/contract-requests``). Each endpoint states the
+roles it accepts; party checks (the contract's provider organisation, the project's
+accredited members) come on top of the roles."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from contracts.lifecycle import State
-from contracts.model import ContractTerms
+from contracts.model import ContractTerms, RequestTerms
 from hub.auth import Principal, Role, public_endpoint, require
+from hub.catalog.service import get_dataset
 from hub.contracts import review, service, signatures
 from hub.contracts.authz import SUSPENDED, authorize
 from hub.contracts.events import publish_after_commit
@@ -302,3 +304,27 @@ def _key_owner(who: Principal, organisation_id: str) -> Actor:
     if who.org != organisation_id:
         raise Forbidden("you may only manage keys of your own organisation")
     return actor_of(who, Role.PROVIDER if Role.PROVIDER in who.roles else Role.RESEARCHER)
+
+
+@router.post(
+    "/catalog/datasets/{dataset_id}/contract-requests",
+    status_code=201,
+    response_model=ContractOut,
+)
+def request_from_dataset(
+    dataset_id: str,
+    body: RequestTerms,
+    request: Request,
+    session: SessionDep,
+    who: Annotated[Principal, Depends(require(Role.RESEARCHER, Role.OPERATOR))],
+) -> ContractOut:
+    """Start a contract request for this dataset: the provider and the dataset come from
+    the catalog (roles: researcher member of the project, operator)."""
+    dataset = get_dataset(session, dataset_id)
+    terms = ContractTerms(
+        **body.model_dump(), provider_id=dataset.provider_id, datasets=[dataset.id]
+    )
+    ctx = hub_context(request)
+    contract = start_request(ctx, session, who, terms)
+    publish_after_commit(ctx, session, contract)
+    return contract_out(session, contract)

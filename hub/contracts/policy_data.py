@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from contracts.lifecycle import State
 from hub.contracts.models import Contract
 from hub.contracts.service import current_terms
+from hub.enforcement.data import PolicyDocument
 
 
 def effective_state(contract: Contract, on: date) -> str:
@@ -63,3 +64,12 @@ def contract_documents(session: Session, on: date | None = None) -> dict[str, di
     day = on or datetime.now(UTC).date()
     rows = session.exec(select(Contract).where(col(Contract.finalized_at).is_not(None))).all()
     return {c.id: contract_document(session, c, day) for c in rows}
+
+
+DOCUMENTS = (
+    PolicyDocument(
+        "contracts",
+        frozenset({"contract", "contract_version", "contract_signature"}),
+        contract_documents,
+    ),
+)

@@ -23,7 +23,6 @@ from contracts.dsp.schema import InvalidMessage, validate
 from contracts.dsp.states import TransferStep
 from contracts.dsp.vocab import Message
 from hub.auth import public_endpoint
-from hub.catalog.models import Dataset
 from hub.dataspace import catalog, did, negotiation, tck, transfer
 from hub.dataspace.errors import DspFailure
 from hub.dataspace.identity import Participant, identify, tck_mode
@@ -114,9 +113,8 @@ async def catalog_request(request: Request) -> JSONResponse:
 @router.get(DSP_PATH + "/catalog/datasets/{dataset_id}")
 async def catalog_dataset(request: Request, dataset_id: str) -> JSONResponse:
     def work(node: Node, session: Session, who: Participant, _: Any) -> tuple[int, Any]:
-        dataset = session.get(Dataset, dataset_id)
-        shown = catalog.visible(node, session, who) if dataset else []
-        if dataset is None or dataset.id not in {d.id for d in shown}:
+        dataset = catalog.visible_dataset(node, session, who, dataset_id)
+        if dataset is None:
             raise DspFailure(404, CAT_ERROR, ["no such dataset"])
         return 200, catalog.dataset_document(node, dataset)
 

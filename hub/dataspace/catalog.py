@@ -114,6 +114,16 @@ def visible(node: Node, session: Session, participant: Participant) -> list[Data
     return shown
 
 
+def visible_dataset(
+    node: Node, session: Session, participant: Participant, dataset_id: str
+) -> Dataset | None:
+    """The dataset ``dataset_id`` when it exists and ``participant`` may see it (the
+    catalog read is then audited as by :func:`visible`), else None."""
+    if session.get(Dataset, dataset_id) is None:
+        return None
+    return next((d for d in visible(node, session, participant) if d.id == dataset_id), None)
+
+
 def catalog_document(node: Node, datasets: list[Dataset]) -> dict[str, Any]:
     """The ``Catalog`` answer (``dataset`` left out when none is visible)."""
     document: dict[str, Any] = {

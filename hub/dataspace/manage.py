@@ -10,14 +10,14 @@ from urllib.parse import unquote, urlsplit
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from contracts.dsp.schema import InvalidMessage
 from contracts.dsp.vocab import Role as DspRole
 from contracts.errors import TransitionError
 from hub.auth import Principal, Role, require
 from hub.dataspace import catalog, contract_gate, did, negotiation, push, transfer
-from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
+from hub.dataspace import trust as trust_list
 from hub.dataspace.node import Node
 from hub.dataspace.outbox import DeliveryFailed
 from hub.dataspace.reactions import react_negotiation
@@ -28,9 +28,7 @@ from hub.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from hub.registry.schemas import OrgKind
-from hub.registry.service import get_org
-from hub.trail.writer import Actor, EventDraft, Resource, record
+from hub.trail.writer import Actor
 
 router = APIRouter(prefix="/api/v1/dataspace", tags=["dataspace"])
 
@@ -111,20 +109,8 @@ def trust(
     except did.DidError as exc:
         raise ValidationFailed(str(exc)) from exc
     with Session(node.ctx.engine) as session:
-        if body.organisation_id is not None:
-            get_org(session, body.organisation_id, OrgKind.LAB)
-        trusted = DspParticipant(
-            did=body.did, keys=keys, added_by=principal.sub, organisation_id=body.organisation_id
-        )
-        session.merge(trusted)
-        draft = EventDraft(
-            _actor(principal, Role.OPERATOR),
-            "dsp.participant.trusted",
-            Resource("dsp_participant", body.did),
-            details={"keys": len(keys), "organisation_id": body.organisation_id},
-        )
-        record(session, draft)
-        session.commit()
+        actor = _actor(principal, Role.OPERATOR)
+        trust_list.trust(session, actor, body.did, keys, body.organisation_id)
     return {"did": body.did, "keys": len(keys)}
 
 
@@ -134,7 +120,7 @@ def trusted(
 ) -> list[dict[str, Any]]:
     """The trust list."""
     with Session(_node(request).ctx.engine) as session:
-        rows = session.exec(select(DspParticipant).order_by(col(DspParticipant.did))).all()
+        rows = trust_list.trusted(session)
         return [
             {
                 "did": r.did,
@@ -154,17 +140,7 @@ def distrust(
 ) -> None:
     """Remove a participant from the trust list: its tokens are refused from now on."""
     with Session(_node(request).ctx.engine) as session:
-        row = session.get(DspParticipant, participant)
-        if row is None:
-            raise NotFound("this participant is not on the trust list")
-        session.delete(row)
-        draft = EventDraft(
-            _actor(principal, Role.OPERATOR),
-            "dsp.participant.removed",
-            Resource("dsp_participant", participant),
-        )
-        record(session, draft)
-        session.commit()
+        trust_list.distrust(session, _actor(principal, Role.OPERATOR), participant)
 
 
 @router.post("/negotiations/{pid}/agreement")
@@ -297,7 +273,7 @@ async def request_push(
 def _trusted_provider(session: Session, provider_id: str, provider_url: str) -> None:
     """The hub calls only a provider on the operator's trust list, at the host of its
     ``did:web`` (an allowlist: no request leaves for an address a caller chose)."""
-    if not provider_id.startswith("did:web:") or session.get(DspParticipant, provider_id) is None:
+    if not provider_id.startswith("did:web:") or not trust_list.is_trusted(session, provider_id):
         raise Forbidden("the provider is not on the hub's trust list")
     host = unquote(provider_id[len("did:web:") :].split(":")[0])
     if urlsplit(provider_url).netloc != host:
@@ -319,9 +295,7 @@ def read_negotiation(
     _: Principal = Depends(require(Role.RESEARCHER, Role.OPERATOR, Role.DPO)),
 ) -> dict[str, Any]:
     with Session(_node(request).ctx.engine) as session:
-        row = session.get(DspNegotiation, pid)
-        if row is None:
-            raise NotFound("no such negotiation")
+        row = negotiation.find(session, pid)
         return {
             **negotiation.document(row),
             "role": row.role,
@@ -337,7 +311,5 @@ def read_transfer(
     _: Principal = Depends(require(Role.RESEARCHER, Role.OPERATOR)),
 ) -> dict[str, Any]:
     with Session(_node(request).ctx.engine) as session:
-        row = session.get(DspTransfer, pid)
-        if row is None:
-            raise NotFound("no such transfer")
+        row = transfer.find(session, pid)
         return {**transfer.document(row), "role": row.role, "dataAddress": row.data_address}

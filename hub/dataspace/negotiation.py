@@ -38,6 +38,7 @@ from hub.dataspace.process import (
     refuse,
     unanswered,
 )
+from hub.errors import NotFound
 
 NEGOTIATE = "edh/dataspace/negotiate"
 PAST = {
@@ -112,6 +113,14 @@ def request(
     if asked is not None:
         row.contract_id = terms.open_contract(node, session, who, asked).id
     session.commit()
+    return row
+
+
+def find(session: Session, pid: str) -> DspNegotiation:
+    """The hub's negotiation ``pid`` (either role), for the hub's own API; a 404 when unknown."""
+    row = session.get(DspNegotiation, pid)
+    if row is None:
+        raise NotFound("no such negotiation")
     return row
 
 

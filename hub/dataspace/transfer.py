@@ -35,6 +35,7 @@ from hub.dataspace.process import (
     refuse,
     unanswered,
 )
+from hub.errors import NotFound
 
 TRANSFER = "edh/dataspace/transfer"
 ERROR = Message.TRANSFER_ERROR
@@ -74,6 +75,14 @@ def request(node: Node, session: Session, who: Participant, message: dict[str, A
     session.add(row)
     move(session, row, TransferState.REQUESTED, "requested", who.id)
     session.commit()
+    return row
+
+
+def find(session: Session, pid: str) -> DspTransfer:
+    """The hub's transfer ``pid`` (either role), for the hub's own API; a 404 when unknown."""
+    row = session.get(DspTransfer, pid)
+    if row is None:
+        raise NotFound("no such transfer")
     return row
 
 

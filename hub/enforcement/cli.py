@@ -1,4 +1,5 @@
-"""``edh policy ...``: run the Rego tests with coverage, print the bundle hash, evaluate."""
+"""``edh policy ...``: run the Rego tests with coverage, print the bundle hash, evaluate
+(on the areas' policy data documents, handed in by ``edh`` as ``args.policy_documents``)."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def _eval(args: argparse.Namespace) -> int:
     upgrade(engine)
     policy = InProcessPolicyEngine(_bundle(args))
     with Session(engine) as session:
-        publish(policy, session)
+        publish(policy, session, args.policy_documents())
     decision = policy.decide(args.decision, document)
     out = {"allow": decision.allow, "reasons": list(decision.reasons)}
     print(json.dumps({**out, "obligations": dict(decision.obligations)}, ensure_ascii=False))

@@ -1,12 +1,15 @@
 """Policy data documents (interface 3), built from the database, fresh in every process.
 
-``data.edh.contracts`` comes from the contracts area; ``researchers``, ``projects`` and
-``connectors`` from the registry. Any ORM change to one of their tables (flushed objects
-or bulk ``insert``/``update``/``delete`` statements) also bumps the one-row
-``policy_data_version`` in the same transaction. Before each decision
-:class:`PolicyDataSync` reads that row (one primary-key SELECT) and republishes the
-documents when it differs from what this process last published, so a revocation
-committed by any process or replica is seen by the very next decision everywhere.
+Each area that owns facts the policies read publishes them as :class:`PolicyDocument`
+values (``data.edh.contracts`` from ``hub.contracts.policy_data``; ``researchers``,
+``projects`` and ``connectors`` from ``hub.registry.policy_data``); the app gathers them
+at assembly and hands them to :func:`install`, so enforcement imports no area. Any ORM
+change to one of their tables (flushed objects or bulk ``insert``/``update``/``delete``
+statements) also bumps the one-row ``policy_data_version`` in the same transaction.
+Before each decision :class:`PolicyDataSync` reads that row (one primary-key SELECT) and
+republishes the documents when it differs from what this process last published, so a
+revocation committed by any process or replica is seen by the very next decision
+everywhere.
 Changes made by raw SQL outside the hub's ORM are not seen until the next bump.
 """
 
@@ -16,7 +19,8 @@ import logging
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
@@ -25,18 +29,14 @@ from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
-from hub.contracts.policy_data import contract_documents
 from hub.policy.decisions import unavailable
 from hub.policy.models import VERSION_ROW, PolicyDataVersion
 from hub.policy.port import PolicyDecision, PolicyEngine
-from hub.registry.models import Connector, Project, ProjectMember, Researcher
 
 log = logging.getLogger("hub.policy")
 
-DOCUMENTS = ("contracts", "researchers", "projects", "connectors")
-WATCHED_TABLES = frozenset({"researcher", "project", "project_member", "connector"})
 STALE_DATA = "policy data could not be refreshed; refusing rather than deciding on old data"
 
 Marker = tuple[int, str]
@@ -47,57 +47,32 @@ _READ_VERSION = core_select(col(PolicyDataVersion.version), col(PolicyDataVersio
 )
 
 
-def researcher_documents(session: Session) -> dict[str, dict[str, Any]]:
-    """``data.edh.researchers``, keyed by token subject."""
-    return {
-        r.subject: {
-            "id": r.id,
-            "lab_id": r.organisation_id,
-            "accredited_from": r.accredited_from.isoformat(),
-            "accredited_until": r.accredited_until.isoformat(),
-            "revoked": r.revoked_at is not None,
-        }
-        for r in session.exec(select(Researcher)).all()
-    }
+@dataclass(frozen=True)
+class PolicyDocument:
+    """One policy data document an area publishes: ``data.edh.<name>``, built fresh from
+    a session by ``build``, from the rows of ``tables`` (an ORM change to one of them bumps
+    the version, so every process republishes before its next decision)."""
+
+    name: str
+    tables: frozenset[str]
+    build: Callable[[Session], dict[str, Any]]
 
 
-def project_documents(session: Session) -> dict[str, dict[str, Any]]:
-    """``data.edh.projects``: lab, purpose and member subjects of every project."""
-    members: dict[str, list[str]] = {}
-    rows = session.exec(
-        select(ProjectMember.project_id, Researcher.subject).where(
-            ProjectMember.researcher_id == Researcher.id
-        )
-    ).all()
-    for project_id, subject in rows:
-        members.setdefault(project_id, []).append(subject)
-    return {
-        p.id: {"lab_id": p.lab_id, "members": sorted(members.get(p.id, [])), "purpose": p.purpose}
-        for p in session.exec(select(Project)).all()
-    }
+Documents = Sequence[PolicyDocument]
+"""The documents the app publishes, gathered from the areas at assembly (``hub.app``)."""
+
+_watched: set[str] = set()
+"""The tables of every document a process installed: a change to one bumps the version."""
 
 
-def connector_documents(session: Session) -> dict[str, dict[str, Any]]:
-    """``data.edh.connectors``: organisation and revocation of every connector."""
-    return {
-        c.id: {"organisation_id": c.organisation_id, "revoked": c.revoked_at is not None}
-        for c in session.exec(select(Connector)).all()
-    }
+def build_documents(session: Session, documents: Documents) -> dict[str, dict[str, Any]]:
+    """Every policy data document, read fresh from ``session``, by name."""
+    return {document.name: document.build(session) for document in documents}
 
 
-def build_documents(session: Session) -> dict[str, dict[str, Any]]:
-    """Every policy data document, read fresh from ``session``."""
-    return {
-        "contracts": contract_documents(session),
-        "researchers": researcher_documents(session),
-        "projects": project_documents(session),
-        "connectors": connector_documents(session),
-    }
-
-
-def publish(policy: PolicyEngine, session: Session) -> None:
+def publish(policy: PolicyEngine, session: Session, documents: Documents) -> None:
     """Push every document to ``policy`` under ``edh/<name>`` (idempotent)."""
-    for name, document in build_documents(session).items():
+    for name, document in build_documents(session, documents).items():
         policy.put_data(f"edh/{name}", document)
 
 
@@ -117,8 +92,8 @@ def bump_version(connection: Connection) -> None:
 
 
 def is_watched(table: str) -> bool:
-    """True for a table the policy data documents are built from."""
-    return table in WATCHED_TABLES or table.startswith("contract")
+    """True for a table the installed policy data documents are built from."""
+    return table in _watched
 
 
 def touches_policy_data(session: OrmSession) -> bool:
@@ -137,9 +112,10 @@ class PolicyDataSync:
     changes) and publications never go back in time.
     """
 
-    def __init__(self, engine: Engine, policy: PolicyEngine) -> None:
+    def __init__(self, engine: Engine, policy: PolicyEngine, documents: Documents) -> None:
         self.policy = policy
         self.engine = engine
+        self.documents = documents
         self._lock = threading.Lock()
         self.published: Marker | None = None
 
@@ -155,7 +131,7 @@ class PolicyDataSync:
 
     def _publish(self, session: Session, marker: Marker) -> None:
         self.published = None
-        publish(self.policy, session)
+        publish(self.policy, session, self.documents)
         self.published = marker
 
     def decide(self, session: Session, decision: str, input: Mapping[str, Any]) -> PolicyDecision:
@@ -180,11 +156,12 @@ class PolicyDataSync:
 _syncs: weakref.WeakKeyDictionary[Engine, PolicyDataSync] = weakref.WeakKeyDictionary()
 
 
-def install(engine: Engine, policy: PolicyEngine) -> PolicyDataSync:
-    """Publish now, bump the version on every ORM change to the facts, and return the sync
-    that refreshes before each decision."""
+def install(engine: Engine, policy: PolicyEngine, documents: Documents) -> PolicyDataSync:
+    """Publish ``documents`` now, bump the version on every ORM change to their tables, and
+    return the sync that refreshes before each decision."""
+    _watched.update(table for document in documents for table in document.tables)
     _listen_once()
-    sync = PolicyDataSync(engine, policy)
+    sync = PolicyDataSync(engine, policy, documents)
     sync.refresh()
     _syncs[engine] = sync
     return sync

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hub.config import PolicySettings
 from hub.context import HubContext
-from hub.enforcement.data import PolicyDataSync, install
+from hub.enforcement.data import Documents, PolicyDataSync, install
 from hub.policy.bundle import PolicyBundle
 from hub.policy.inprocess import InProcessPolicyEngine
 from hub.policy.port import PolicyEngine, PolicyEngineError
@@ -23,12 +23,12 @@ def build_policy_engine(settings: PolicySettings) -> PolicyEngine:
     return InProcessPolicyEngine(bundle)
 
 
-def attach_policy(ctx: HubContext) -> PolicyDataSync:
-    """Set ``ctx.policy``, publish the data documents, keep them fresh, add ``policy``
-    to the health checks."""
+def attach_policy(ctx: HubContext, documents: Documents) -> PolicyDataSync:
+    """Set ``ctx.policy``, publish the areas' data ``documents``, keep them fresh, add
+    ``policy`` to the health checks."""
     policy = build_policy_engine(ctx.settings.policy)
     ctx.policy = policy
-    sync = install(ctx.engine, policy)
+    sync = install(ctx.engine, policy, documents)
 
     def health() -> None:
         policy.health()

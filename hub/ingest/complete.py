@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from contracts.batch_manifest import ManifestError
+from hub.alerts import ALERT_TOPIC
 from hub.bus import outbox
 from hub.catalog.service import record_batch_stats
 from hub.context import HubContext
@@ -26,7 +27,6 @@ from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record
 
 REGISTERED_TOPIC = "edh.batch.registered"
 KEY_ROTATED = "pseudonyms under another key version than the contract's"
-ALERT_TOPIC = "edh.audit.alert"
 
 
 def _verify(

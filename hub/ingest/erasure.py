@@ -36,7 +36,8 @@ from hub.ingest.counts import refresh_catalog
 from hub.ingest.integrity import IntegrityGuard, stored_object
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key
-from hub.pseudonym.models import ErasedPseudonym, ErasureRewrite
+from hub.pseudonym.erased import erased_pseudonyms
+from hub.pseudonym.models import ErasureRewrite
 from hub.registry.models import new_id
 from hub.storage.port import ObjectNotFound, ObjectStore
 from hub.trail.writer import SYSTEM, Actor, EventDraft, Resource, Why, record
@@ -330,12 +331,6 @@ def lake_guard(session: Session) -> IntegrityGuard:
     engine = session.get_bind()
     assert isinstance(engine, Engine)
     return IntegrityGuard(engine, lambda: None)
-
-
-def erased_pseudonyms(session: Session, contract_id: str) -> dict[str, str]:
-    """The erasure register's pseudonyms under ``contract_id`` → their request id."""
-    rows = session.exec(select(ErasedPseudonym).where(ErasedPseudonym.contract_id == contract_id))
-    return {row.pseudonym: row.request_id for row in rows}
 
 
 def erase_everywhere(

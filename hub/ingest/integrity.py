@@ -7,7 +7,7 @@ write can keep; S3: ETag, size, last-modified, version), so a later read costs o
 ``stat``. An object whose bytes differ from the SHA-256 its batch registered (changed,
 truncated or replaced behind the hub's back) is refused with :class:`LakeObjectAltered`
 (no data in its text) and raises one ``lake-integrity`` alert per object state for the
-DPO (``hub.audit.alerts``), audited and published.
+DPO (``hub.alerts``), audited and published.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from hub.audit.alerts import Finding, raise_alert
+from hub.alerts import Finding, raise_alert
 from hub.bus.port import EventBus
 from hub.db import session_scope
 from hub.errors import HubError

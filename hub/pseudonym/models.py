@@ -74,7 +74,7 @@ class PupilUseDigest(SQLModel, table=True):
 class Repseudonymisation(SQLModel, table=True):
     """One contract's data moved from one master key version to another, from the
     (old pseudonym, new pseudonym) pairs its vendor computed from its own roster
-    (``hub.pseudonym.rekey``). Counts only: no pseudonym is kept."""
+    (``hub.erasure.rekey``). Counts only: no pseudonym is kept."""
 
     __tablename__ = "repseudonymisation"
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)

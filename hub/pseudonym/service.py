@@ -11,6 +11,7 @@ cannot join their pupils), useless without the master key.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from typing import Protocol
@@ -86,6 +87,11 @@ def contract_key(
     """The 32-byte pseudonymisation key of ``contract`` (under the master key version it
     was created with), derived for ``purpose``."""
     return deriver(settings).derive("contract", contract.id, purpose, contract.key_version)
+
+
+def key_text(key: bytes) -> str:
+    """A contract key as the API hands it to a connector (standard base64)."""
+    return base64.b64encode(key).decode()
 
 
 def pseudonym_for(settings: Settings, contract: VersionedContract, identifier: str) -> str:

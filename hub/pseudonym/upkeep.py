@@ -2,7 +2,7 @@
 
 Its audit trail (every key derivation with its purpose, every refused caller) is purged by
 whole months older than ``EDH_PSEUDONYM__SERVICE__AUDIT_RETENTION_DAYS``, sealed by a
-signed checkpoint at the boundary (the hub's audit retention, ``hub.audit.retention``,
+signed checkpoint at the boundary (the hub's audit retention, ``hub.trail.retention``,
 on the service's own database), so the rest of the trail still verifies. A thread of
 the service applies it at start and then every ``EDH_PSEUDONYM__SERVICE__PURGE_EVERY_MINUTES``
 (0: never); a failed run is logged and tried again next period.
@@ -16,11 +16,11 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from hub.audit.checkpoints import load_signer
-from hub.audit.retention import purge_expired
 from hub.config import Settings
 from hub.db import session_scope
+from hub.trail.checkpoints import load_signer
 from hub.trail.models import AuditPurge
+from hub.trail.retention import purge_expired
 
 log = logging.getLogger("hub.pseudonym.upkeep")
 

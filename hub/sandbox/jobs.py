@@ -23,7 +23,6 @@ import pyarrow as pa
 from sqlmodel import Session, col, select
 
 from contracts.model import DEFAULT_EPSILON_BUDGET, ReleaseMode
-from hub.audit.pupil import record_use
 from hub.auth import Principal, Role
 from hub.db import session_scope
 from hub.errors import Forbidden, HubError, NotFound, ValidationFailed
@@ -42,6 +41,7 @@ from hub.sandbox.models import ACTIVE as ACTIVE
 from hub.sandbox.models import QueryJob
 from hub.sandbox.observed import coarse
 from hub.sandbox.output import jsonable
+from hub.sandbox.pupil_use import record_use
 from hub.sandbox.scope import ProjectScope, in_force, scope_for
 from hub.sandbox.worker import Outcome, WorkerJob
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key

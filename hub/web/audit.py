@@ -13,13 +13,13 @@ from sqlmodel import Session
 from hub.audit import alerts, proofs, schedule, service
 from hub.audit.access import READERS, authorize_read, describe
 from hub.audit.api import stream_export
-from hub.audit.checkpoints import list_checkpoints, load_signer
 from hub.audit.pupil import PURPOSE, pupil_report
 from hub.audit.search import one_event, parse_filter, search_page
 from hub.auth import Principal, Role
 from hub.deps import SessionDep, hub_context
 from hub.errors import NotFound, TooManyRequests, ValidationFailed
 from hub.params import EventSeq, bounded_int
+from hub.trail.checkpoints import list_checkpoints, load_signer
 from hub.trail.writer import Actor
 from hub.web.csrf import csrf_protect
 from hub.web.names import names_for

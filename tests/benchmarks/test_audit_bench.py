@@ -28,7 +28,6 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.audit.anchor import hub_verifier, latest_publication, publish
-from hub.audit.checkpoints import create_checkpoint, load_signer
 from hub.audit.publish import witness_store
 from hub.audit.search import parse_filter, search_page
 from hub.audit.service import checkpoint_now, verify_log
@@ -38,6 +37,7 @@ from hub.context import HubContext
 from hub.db import session_scope
 from hub.keys import load_or_create_key
 from hub.settings.audit import WitnessEndpoint
+from hub.trail.checkpoints import create_checkpoint, load_signer
 from hub.trail.stream import EVENTS
 from hub.trail.writer import record, record_many, record_now
 from tests.benchmarks.goals import host_load, meet_or_xfail

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
+from hub.app import POLICY_DOCUMENTS
 from hub.db import make_engine, upgrade
 from hub.enforcement.data import PolicyDataSync, read_version
 from hub.policy.bundle import PolicyBundle
@@ -187,7 +188,7 @@ def test_freshness_check_overhead(db_url: str) -> None:
     gc.collect()
     db_engine = make_engine(db_url)
     upgrade(db_engine)
-    sync = PolicyDataSync(db_engine, _engine())
+    sync = PolicyDataSync(db_engine, _engine(), POLICY_DOCUMENTS)
     with Session(db_engine) as session:
         sync.published = read_version(session)  # the realistic documents stand for the facts
     _with_and_without_check(sync, 0)  # warm the engine and the connection pool

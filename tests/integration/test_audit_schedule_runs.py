@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from hub.app import create_app
-from hub.audit.checkpoints import load_signer
 from hub.audit.schedule import AuditScheduler
 from hub.context import HubContext
 from hub.db import session_scope
 from hub.settings.audit import AuditSettings
+from hub.trail.checkpoints import load_signer
 from hub.trail.models import AuditAlert, AuditCheckpoint, AuditTaskRun, AuditVerification
 from hub.web.session import COOKIE
 from tests.support.audit_fixtures import seed, sql

@@ -12,12 +12,12 @@ import orjson
 import pytest
 
 from contracts.canonical import canonical_json, sha256_hex
-from hub.audit.checkpoints import create_checkpoint, frontier_of, list_checkpoints, load_signer
 from hub.audit.scan import CleanScan, scan_clean
 from hub.audit.service import verify_log
 from hub.audit.verify import verify_chain
 from hub.context import HubContext
 from hub.db import session_scope
+from hub.trail.checkpoints import create_checkpoint, frontier_of, list_checkpoints, load_signer
 from hub.trail.models import GENESIS_HASH
 from hub.trail.stream import EVENTS
 from hub.trail.writer import chain_head, event_body, record

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from hub.audit.anchor import hub_verifier
-from hub.audit.checkpoints import load_signer
 from hub.audit.note import COSIGNATURE_V1, Verifier, parse_vkey, split_note, verified_by
 from hub.audit.publish import DirectoryStore, StoreRefused, published_sizes
 from hub.audit.witness import Witness, make_server
 from hub.context import HubContext
 from hub.keys import load_or_create_key
+from hub.trail.checkpoints import load_signer
 from hub.trail.hashing import compute_hash
 from hub.trail.stream import EVENTS
 from tests.support.audit_fixtures import forge, kinds, row, seed, sql, verify_json
@@ -327,9 +327,9 @@ def test_hub_refuses_to_publish_a_log_that_no_longer_extends_its_last_checkpoint
 def test_witness_protocol_answers(tmp_path: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from hub.audit.merkle import Frontier, NodeSource
     from hub.audit.note import Checkpoint, join_note, sign_line
     from hub.audit.witness import request_body
+    from hub.trail.merkle import Frontier, NodeSource
 
     log_key = Ed25519PrivateKey.generate()
     log = Verifier("log.example/a", log_key.public_key())

@@ -283,7 +283,7 @@ def test_dpo_cli_reads_identifiers_from_stdin_never_argv(
 
 def test_a_failed_erasure_transaction_leaves_the_lake_as_it_was(ingest: IngestSetup) -> None:
     from hub.db import session_scope
-    from hub.pseudonym.register import request_erasure
+    from hub.erasure.register import request_erasure
     from hub.trail.writer import SYSTEM
 
     _ship(ingest, _target(ingest, ingest.contract_id), 1, recent_day(8))

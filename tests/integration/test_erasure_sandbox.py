@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from hub.context import HubContext
 from hub.db import session_scope
-from hub.pseudonym.results import erase_from_ledger
+from hub.sandbox.airlock.ledger import erase_from_ledger
 from hub.sandbox.airlock.models import OutputHold
 from hub.sandbox.scope import project_key
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key

@@ -14,7 +14,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from sqlmodel import Session, col, select
 
-from hub.audit.alerts import ALERT_TOPIC, Finding, raise_alert
+from hub.alerts import ALERT_TOPIC, Finding, raise_alert
 from hub.audit.schedule import RUNNERS
 from hub.bus.kafka import KafkaBus
 from hub.bus.models import OutboxEvent

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from hub.app import POLICY_DOCUMENTS
 from hub.context import HubContext
 from hub.db import make_engine, session_scope
 from hub.enforcement.data import STALE_DATA, PolicyDataSync, sync_for
@@ -133,7 +134,7 @@ def test_only_the_changed_facts_trigger_a_republication(
 
 def test_a_database_without_the_version_table_refuses(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
-    sync = PolicyDataSync(engine, InProcessPolicyEngine(PolicyBundle.load()))
+    sync = PolicyDataSync(engine, InProcessPolicyEngine(PolicyBundle.load()), POLICY_DOCUMENTS)
     with Session(engine) as session:
         outcome: PolicyDecision = sync.decide(session, "edh/audit/read", {})
     engine.dispose()

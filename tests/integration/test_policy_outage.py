@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from hub.app import POLICY_DOCUMENTS
 from hub.auth import Principal
 from hub.context import HubContext
 from hub.contracts.policy_data import contract_documents
@@ -64,7 +65,7 @@ def outage(hub_ctx: HubContext) -> Iterator[Outage]:
     server.start()
     policy = OpaServerPolicyEngine(PolicyBundle.load(), client_for(server.url, timeout=2.0))
     hub_ctx.policy = policy
-    install(hub_ctx.engine, policy)
+    install(hub_ctx.engine, policy, POLICY_DOCUMENTS)
     hub_ctx.health_checks["policy"] = policy.health
     yield Outage(hub_ctx, server)
     server.server_close()

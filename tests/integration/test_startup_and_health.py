@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from hub.app import build_context, create_app, hub_key_files
-from hub.audit.checkpoints import load_signer
 from hub.config import DEV_HUB_SECRET, DatabaseSettings, Settings
 from hub.context import HubContext
 from hub.errors import ServiceUnavailable
@@ -21,6 +20,7 @@ from hub.pseudonym.server import check_service_settings, create_service_app
 from hub.secrets import SANDBOX_PROJECT_LABEL, UPLOAD_URL_LABEL, derive_key, weakness
 from hub.settings.pseudonym import DEV_SERVICE_TOKEN, PseudonymServiceSettings, PseudonymSettings
 from hub.storage.factory import upload_secret
+from hub.trail.checkpoints import load_signer
 
 Auth = Callable[..., dict[str, str]]
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from hub.enforcement.data import DOCUMENTS
+from hub.app import POLICY_DOCUMENTS
 from hub.policy.bundle import PolicyBundle
 from hub.policy.inprocess import InProcessPolicyEngine
 from hub.policy.opa_api import OpaApiServer
@@ -105,6 +105,6 @@ def policy_engine(request: pytest.FixtureRequest, policy_bundle: PolicyBundle) -
         return InProcessPolicyEngine(policy_bundle)
     url = request.getfixturevalue("opa_server_url")
     client = client_for(url, timeout=5.0)
-    for name in DOCUMENTS:
-        httpx.delete(f"{url}/v1/data/edh/{name}")
+    for document in POLICY_DOCUMENTS:
+        httpx.delete(f"{url}/v1/data/edh/{document.name}")
     return OpaServerPolicyEngine(policy_bundle, client)

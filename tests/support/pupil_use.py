@@ -1,4 +1,4 @@
-"""Record a release's use of the lake as the sandbox does (``hub.audit.pupil.record_use``)
+"""Record a release's use of the lake as the sandbox does (``hub.sandbox.pupil_use.record_use``)
 over the registered batches of an ingest setup, and read every row of some tables."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from hub.audit import pupil
 from hub.db import session_scope
 from hub.ingest.models import BatchStatus, IngestBatch
+from hub.sandbox import pupil_use
 from hub.sandbox.scope import ContractPart, ProjectScope
 from hub.storage.local import LocalStore
 from tests.support.ingest_fixtures import LAKE_FIELDS, IngestSetup
@@ -37,7 +37,7 @@ def release(setup: IngestSetup, job_id: str, *contracts: str) -> int:
     parts = tuple(contract_part(setup, c) for c in contracts)
     scope = ProjectScope(setup.world.project_id, parts, 10, False, None, "k")
     with session_scope(setup.ctx.engine) as session:
-        return pupil.record_use(setup.ctx, session, job_id, scope)
+        return pupil_use.record_use(setup.ctx, session, job_id, scope)
 
 
 def table_text(setup: IngestSetup, tables: tuple[str, ...]) -> str:

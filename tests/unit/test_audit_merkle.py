@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from hub.audit.merkle import (
+from hub.trail.merkle import (
     EMPTY_ROOT,
     Frontier,
     NodeSource,

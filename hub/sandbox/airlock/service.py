@@ -11,7 +11,7 @@ release by ``edh/sandbox/release``, so a revoked researcher or a suspended contr
 stops a result still in the airlock.
 
 The release records the use of the pupils' data as a release under differential privacy
-does (``hub.audit.pupil.record_use``, in the release's transaction): every pupil in the
+does (``hub.sandbox.pupil_use.record_use``, in the release's transaction): every pupil in the
 scope the query ran on, per contract, so the pupil's rights record lists airlock releases
 too. The hold keeps that scope (its contracts and lake objects, never shown to checkers)
 until the release.
@@ -29,7 +29,6 @@ from typing import Any
 import pyarrow as pa
 from sqlmodel import Session, col, select
 
-from hub.audit.pupil import record_use
 from hub.auth import Principal, Role
 from hub.context import HubContext
 from hub.enforcement import enforce
@@ -39,6 +38,7 @@ from hub.sandbox.airlock import findings
 from hub.sandbox.airlock.models import PENDING, REJECTED, RELEASED, OutputHold, OutputReview
 from hub.sandbox.events import record_job_event
 from hub.sandbox.models import QueryJob
+from hub.sandbox.pupil_use import record_use
 from hub.sandbox.scope import ContractPart, ProjectScope
 from hub.trail.writer import Actor, Decision, Resource, Why
 

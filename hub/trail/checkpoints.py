@@ -17,13 +17,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlmodel import Session, col, select
 
 from contracts.canonical import b64url_decode, b64url_encode, canonical_json
-from hub.audit.merkle import Frontier, root_of_peaks
 from hub.config import Settings
 from hub.errors import HubError
 from hub.keys import public_jwk
 from hub.trail.chain import chain_head, seal
 from hub.trail.hashing import utc_text
 from hub.trail.key import load_audit_key
+from hub.trail.merkle import Frontier, root_of_peaks
 from hub.trail.models import AuditCheckpoint, AuditEvent, AuditPurge
 from hub.trail.seal import UnsealedEvents, first_unsealed
 from hub.trail.stream import iter_hashes

@@ -54,9 +54,9 @@ from hub.ingest.erasure import (
 )
 from hub.ingest.models import BatchStatus
 from hub.pseudonym.models import ErasedPseudonym, PupilUseDigest, Repseudonymisation
-from hub.pseudonym.results import remap_ledger
 from hub.pseudonym.service import contract_key, use_digest, use_key
 from hub.registry.models import new_id
+from hub.sandbox.airlock.ledger import remap_ledger
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from hub.storage.port import ObjectStore
 from hub.trail.writer import Actor, EventDraft, Resource, Why, record

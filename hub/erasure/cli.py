@@ -1,5 +1,7 @@
-"""``edh ingest``: retention purge and stale-batch quarantine (run it on a schedule), and
-erasure of pupils through the erasure register."""
+"""``edh ingest``: lake maintenance across the areas that hold pupil data: retention
+purge of the lake, its quarantine and the sandbox's results, stale-batch quarantine (run
+it on a schedule), erasure of pupils through the erasure register, and verification of
+the lake against the batch registry."""
 
 from __future__ import annotations
 
@@ -50,8 +52,8 @@ def read_identifiers(path: str) -> list[str]:
 
 def _erase(args: argparse.Namespace) -> int:
     from hub.db import session_scope
+    from hub.erasure.register import request_erasure
     from hub.ingest.presign import store_of
-    from hub.pseudonym.register import request_erasure
 
     try:
         identifiers = read_identifiers(args.identifier_file)

@@ -1,60 +1,33 @@
-"""Pseudonymisation service API: the contract key for its bound connector, the erasure
-register (requests from connectors and the DPO; the pseudonyms a connector must drop)."""
+"""Erasure and re-pseudonymisation API, under ``/api/v1/pseudonym``: erasure requests
+(from connectors and the DPO), and a contract's move to a new key version (the old and
+new keys for its connector, then the vendor's pseudonym pairs)."""
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from hub.auth import Principal, Role, require
 from hub.context import HubContext
-from hub.contracts.models import Contract
-from hub.contracts.service import get_contract
 from hub.db import session_scope
 from hub.deps import hub_context
+from hub.erasure.register import request_erasure
+from hub.erasure.rekey import HEX64, MAX_PAIRS, repseudonymise, rotation_keys
 from hub.ingest.connector_auth import ConnectorDep
-from hub.ingest.erasure import erased_pseudonyms
 from hub.ingest.gate import connector_actor, upload_scope
 from hub.ingest.presign import store_of
 from hub.ingest.refusals import audited_refusal
-from hub.ingest.schemas import KeyOut
 from hub.pseudonym.keys import VERSION
-from hub.pseudonym.register import request_erasure
-from hub.pseudonym.rekey import HEX64, MAX_PAIRS, repseudonymise, rotation_keys
-from hub.pseudonym.service import contract_key
+from hub.pseudonym.service import key_text
 from hub.trail.writer import Actor, EventDraft, Resource, Why, record
 
 router = APIRouter(prefix="/api/v1/pseudonym", tags=["pseudonym"])
 Ctx = Annotated[HubContext, Depends(hub_context)]
 Dpo = Annotated[Principal, Depends(require(Role.DPO))]
-
-
-@router.get("/contracts/{contract_id}/key", response_model=KeyOut)
-def key(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> KeyOut:
-    """The contract's pseudonymisation key (role: a connector bound to the contract in
-    force). Every hand-out is audited."""
-    resource, why = Resource("pseudonym-key", contract_id), Why(contract_id=contract_id)
-    with (
-        audited_refusal(ctx, connector, "pseudonym.key", resource, why),
-        session_scope(ctx.engine) as session,
-    ):
-        scope = upload_scope(session, connector, contract_id, datetime.now(UTC).date())
-        record(
-            session,
-            EventDraft(connector_actor(connector), "pseudonym.key", resource, why=scope.why()),
-        )
-        contract = get_contract(session, contract_id)
-    secret = contract_key(ctx.settings, contract)
-    return KeyOut(contract_id=contract_id, key=_b64(secret), key_version=contract.key_version)
-
-
-def _b64(key: bytes) -> str:
-    return base64.b64encode(key).decode()
 
 
 class ErasureIn(BaseModel):
@@ -73,38 +46,6 @@ class ErasureOut(BaseModel):
     released_cells_updated: int = Field(
         description="Cells of exact results (airlock) whose sketch changed."
     )
-
-
-class EarlierErasures(BaseModel):
-    contract_id: str
-    key: str = Field(description="Base64 pseudonymisation key of that earlier contract.")
-    pseudonyms: list[str]
-
-
-class ErasedOut(BaseModel):
-    contract_id: str
-    pseudonyms: list[str] = Field(description="Erased pupils' pseudonyms under the contract.")
-    earlier: list[EarlierErasures] = Field(
-        description="The register under the provider's other contracts (e.g. the one this "
-        "contract renews): the connector drops a pupil matching them and declares the "
-        "erasure again, which extends the register to this contract."
-    )
-
-
-def _earlier(ctx: HubContext, session: Session, contract_id: str) -> list[EarlierErasures]:
-    provider = get_contract(session, contract_id).provider_id
-    others = session.exec(
-        select(Contract).where(Contract.provider_id == provider, Contract.id != contract_id)
-    )
-    earlier = []
-    for other in others.all():
-        pseudonyms = sorted(erased_pseudonyms(session, other.id))
-        if pseudonyms:
-            key = contract_key(ctx.settings, other)
-            earlier.append(
-                EarlierErasures(contract_id=other.id, key=_b64(key), pseudonyms=pseudonyms)
-            )
-    return earlier
 
 
 def _erase(
@@ -141,30 +82,6 @@ def erase_for_dpo(body: ErasureIn, ctx: Ctx, who: Dpo) -> ErasureOut:
         return _erase(ctx, session, actor, body, "dpo")
 
 
-@router.get("/contracts/{contract_id}/erasures", response_model=ErasedOut)
-def erased(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> ErasedOut:
-    """The register's pseudonyms under the contract, for the connector to drop before
-    shipping (role: a connector bound to the contract in force). Audited."""
-    resource, why = Resource("erasure-register", contract_id), Why(contract_id=contract_id)
-    with (
-        audited_refusal(ctx, connector, "pseudonym.erasures.read", resource, why),
-        session_scope(ctx.engine) as session,
-    ):
-        scope = upload_scope(session, connector, contract_id, datetime.now(UTC).date())
-        pseudonyms = sorted(erased_pseudonyms(session, contract_id))
-        earlier = _earlier(ctx, session, contract_id)
-        details = {"count": len(pseudonyms), "earlier_contracts": len(earlier)}
-        draft = EventDraft(
-            connector_actor(connector),
-            "pseudonym.erasures.read",
-            resource,
-            why=scope.why(),
-            details=details,
-        )
-        record(session, draft)
-    return ErasedOut(contract_id=contract_id, pseudonyms=pseudonyms, earlier=earlier)
-
-
 class RotationOut(BaseModel):
     """The contract's key under its version and under the hub's current one."""
 
@@ -199,9 +116,9 @@ def rotation(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> RotationOut
     return RotationOut(
         contract_id=contract_id,
         from_version=keys.from_version,
-        from_key=_b64(keys.from_key),
+        from_key=key_text(keys.from_key),
         to_version=keys.to_version,
-        to_key=_b64(keys.to_key),
+        to_key=key_text(keys.to_key),
     )
 
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from hub.audit.checkpoints import CheckpointSigner, create_checkpoint, purge_base
 from hub.trail.chain import seal
+from hub.trail.checkpoints import CheckpointSigner, create_checkpoint, purge_base
 from hub.trail.models import AuditPurge
 from hub.trail.stream import EVENTS
 from hub.trail.writer import SYSTEM, EventDraft, Resource, record

@@ -20,8 +20,8 @@ from hub.contracts.models import Contract
 from hub.ingest.counts import refresh_catalog
 from hub.ingest.erasure import erase_everywhere, eraser_for, lake_guard
 from hub.pseudonym.models import ErasedPseudonym, ErasureRequest
-from hub.pseudonym.results import erase_from_ledger
 from hub.pseudonym.service import check_identifier, pseudonym_for, register_digest
+from hub.sandbox.airlock.ledger import erase_from_ledger
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from hub.storage.port import ObjectStore
 from hub.trail.writer import Actor, EventDraft, Resource, Why, record
