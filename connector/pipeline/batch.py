@@ -90,6 +90,9 @@ class Transformer:
         self.fields = fields
         self.erased = erased
         self.oldest_day = oldest_day
+        self._context_agents = fields.reaches("context.instructor") or fields.reaches(
+            "context.team"
+        )
 
     def __call__(self, raw: Any) -> tuple[dict[str, Any], datetime, datetime]:
         """The lake-ready statement and its parsed timestamp and stored time.
@@ -106,7 +109,7 @@ class Transformer:
         timestamp = datetime.fromisoformat(ts_text).astimezone(UTC)
         if self.oldest_day is not None and timestamp.date() < self.oldest_day:
             raise PastRetention
-        pseudonymised = self.pseudonymiser.statement(st)
+        pseudonymised = self.pseudonymiser.statement(st, context_agents=self._context_agents)
         if self.erased:
             self.erased.check(st, self.pseudonymiser.pseudonym)
         out = self.fields.apply(pseudonymised)
@@ -118,19 +121,23 @@ class Transformer:
         return out, timestamp, stored
 
 
+_NEVER_LOW = datetime.max.replace(tzinfo=UTC)
+_NEVER_HIGH = datetime.min.replace(tzinfo=UTC)
+
+
 class _Accumulator:
     def __init__(self) -> None:
-        self.buffers: dict[str, RowBuffer] = {}
+        self.buffers: dict[date, RowBuffer] = {}
         self.rows = 0
         self.pending = 0
-        self.low: datetime | None = None
-        self.high: datetime | None = None
+        self.low = _NEVER_LOW
+        self.high = _NEVER_HIGH
         self.rejected: list[Rejection] = []
         self.dropped = 0
         self.expired = 0
 
     def add(self, st: dict[str, Any], ts: datetime, stored: datetime) -> None:
-        day = ts.date().isoformat()
+        day = ts.date()
         buffer = self.buffers.get(day)
         if buffer is None:
             buffer = self.buffers[day] = RowBuffer()
@@ -141,18 +148,21 @@ class _Accumulator:
             for each in self.buffers.values():
                 each.flush()
             self.pending = 0
-        self.low = ts if self.low is None or ts < self.low else self.low
-        self.high = ts if self.high is None or ts > self.high else self.high
+        if ts < self.low:
+            self.low = ts
+        if ts > self.high:
+            self.high = ts
 
     def seal(self, cursor: int) -> BuiltBatch:
         files = []
         for index, day in enumerate(sorted(self.buffers)):
-            data = self.buffers[day].to_parquet()
-            files.append(BuiltFile(day, index, data, sha256_hex(data), self.buffers[day].rows))
+            buffer = self.buffers.pop(day)
+            data = buffer.to_parquet()
+            files.append(BuiltFile(day.isoformat(), index, data, sha256_hex(data), buffer.rows))
+        low, high = (self.low, self.high) if self.rows else (None, None)
         return BuiltBatch(
-            files, self.rows, self.low, self.high, cursor, self.rejected, self.dropped,
-            self.expired,
-        )  # fmt: skip
+            files, self.rows, low, high, cursor, self.rejected, self.dropped, self.expired
+        )
 
 
 def build_batches(
