@@ -121,12 +121,15 @@ def _typed_grouping(statement: Mapping[str, Any], types: frozenset[str]) -> list
     context = statement.get("context")
     activities = context.get("contextActivities") if isinstance(context, dict) else None
     grouping = activities.get("grouping") if isinstance(activities, dict) else None
+    if not isinstance(grouping, list):
+        return []
     kept = []
-    for activity in grouping if isinstance(grouping, list) else ():
-        definition = activity.get("definition") if isinstance(activity, dict) else None
-        kind = definition.get("type") if isinstance(definition, dict) else None
-        if kind in types and "id" in activity:
-            kept.append({"id": activity["id"], "definition": {"type": kind}})
+    for activity in grouping:
+        if isinstance(activity, dict):
+            definition = activity.get("definition")
+            kind = definition.get("type") if isinstance(definition, dict) else None
+            if kind in types and "id" in activity:
+                kept.append({"id": activity["id"], "definition": {"type": kind}})
     return kept
 
 
@@ -148,13 +151,14 @@ class FieldFilter:
         self._tree = _tree(self.allowed)
         self._keep = _compile(self._tree)
         self._types = frozenset(GROUPING_COLUMNS[n] for n in names & set(GROUPING_COLUMNS))
+        self._typed_grouping = bool(self._types) and not _covered(self._tree, GROUPING)
         self._names = frozenset(names)
 
     def apply(self, statement: dict[str, Any]) -> dict[str, Any]:
         """A new statement holding only the allowed fields (the input is not modified)."""
         kept = self._keep(statement)
         out = kept if isinstance(kept, dict) else {}
-        if self._types and not _covered(self._tree, GROUPING):
+        if self._typed_grouping:
             grouping = _typed_grouping(statement, self._types)
             if grouping:
                 context = out.setdefault("context", {})

@@ -23,7 +23,7 @@ from contracts.canonical import sha256_hex
 from contracts.minimisation import FieldFilter
 
 _ID_NAMESPACE = uuid.UUID("6f1c1f9e-7d0b-4c55-9a55-0e0b1d8f6a11")
-PENDING_ROWS = 4096
+PENDING_ROWS = 2048
 """Rows a batch holds as Python objects before encoding them into its files' row groups."""
 
 

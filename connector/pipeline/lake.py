@@ -67,7 +67,7 @@ def duration_seconds(text: Any) -> float | None:
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _flag(value: Any) -> bool | None:
@@ -82,10 +82,12 @@ def _grouping_ids(context: dict[str, Any]) -> tuple[str | None, str | None]:
     school = klass = None
     activities = context.get("contextActivities")
     grouping = activities.get("grouping") if isinstance(activities, dict) else None
-    for activity in grouping if isinstance(grouping, list) else ():
-        kind = (
-            (activity.get("definition") or {}).get("type") if isinstance(activity, dict) else None
-        )
+    if not isinstance(grouping, list):
+        return None, None
+    for activity in grouping:
+        if not isinstance(activity, dict):
+            continue
+        kind = (activity.get("definition") or _EMPTY).get("type")
         if kind == SCHOOL_TYPE:
             school = _text(activity.get("id"))
         elif kind == CLASS_TYPE:

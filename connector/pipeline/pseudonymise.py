@@ -12,7 +12,9 @@ from typing import Any
 
 from contracts.pseudonym import PSEUDONYM_HOME_PAGE, identifier_of, pseudonym
 
-_CACHE_LIMIT = 200_000
+_CACHE_LIMIT = 50_000
+"""Identifiers whose pseudonym is remembered (one HMAC per pupil, not per statement), at
+about 300 bytes each: at most ~15 MB, as many as a batch of 50,000 statements can name."""
 
 
 class Pseudonymiser:

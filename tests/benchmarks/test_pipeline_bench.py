@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -164,11 +165,22 @@ def peak_bytes(count: int) -> int:
         tracemalloc.stop()
 
 
+def process_peak_mb() -> float:
+    """This process's peak resident set size so far (``VmHWM``), in MB."""
+    status = Path("/proc/self/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines() if "VmHWM" in line) / 1024
+
+
 def test_pipeline_memory_is_flat_in_input_size() -> None:
+    """Python's heap (``tracemalloc``) is flat in the input; Arrow's buffers, which it does
+    not see, are printed from Arrow's pool, and the whole process's peak beside them
+    (``test_connector_memory_bench`` measures a connector process on its own)."""
+    pool = pa.default_memory_pool()
     small, large = peak_bytes(20_000), peak_bytes(80_000)
     print(
         f"\npeak traced memory: {small / 1e6:.1f} MB for 20k, {large / 1e6:.1f} MB for 80k; "
-        f"{host_load()}"
+        f"Arrow pool ({pool.backend_name}) peak {pool.max_memory() / 1e6:.1f} MB; this test "
+        f"process's peak RSS {process_peak_mb():.0f} MB; {host_load()}"
     )
     assert large < small * 1.3
 
