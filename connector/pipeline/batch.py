@@ -24,7 +24,7 @@ from contracts.minimisation import FieldFilter
 
 _ID_NAMESPACE = uuid.UUID("6f1c1f9e-7d0b-4c55-9a55-0e0b1d8f6a11")
 PENDING_ROWS = 2048
-"""Rows a batch holds as Python objects before encoding them into its files' row groups."""
+"""Rows a batch holds as Python objects before encoding some into a file's row group."""
 
 
 @dataclass(frozen=True)
@@ -145,13 +145,19 @@ class _Accumulator:
         self.rows += 1
         self.pending += 1
         if self.pending >= PENDING_ROWS:
-            for each in self.buffers.values():
-                each.flush()
-            self.pending = 0
+            self._flush_largest()
         if ts < self.low:
             self.low = ts
         if ts > self.high:
             self.high = ts
+
+    def _flush_largest(self) -> None:
+        """Encode the file with the most pending rows: pending rows stay under the bound,
+        and row groups stay large (in statements of a few days, today's file is flushed
+        whole rather than every day's file in slivers)."""
+        largest = max(self.buffers.values(), key=lambda each: each.pending)
+        self.pending -= largest.pending
+        largest.flush()
 
     def seal(self, cursor: int) -> BuiltBatch:
         files = []

@@ -134,10 +134,10 @@ class RowBuffer:
     statement with ``id``, ``timestamp`` and ``stored`` already set.
 
     Rows wait as tuples of Python values only until :meth:`flush` (the batcher calls it
-    whenever the rows pending across all of a batch's files reach a bound); each flush
-    builds the row group's Arrow columns in bulk and encodes them into the file, so memory
-    holds compressed Parquet, not a batch of Python objects. Deterministic: the same rows
-    flushed at the same points give the same bytes.
+    on the file with the most pending rows whenever those of all a batch's files reach a
+    bound); each flush builds the row group's Arrow columns in bulk and encodes them into
+    the file, so memory holds compressed Parquet, not a batch of Python objects. Deterministic:
+    the same rows flushed at the same points give the same bytes.
     """
 
     def __init__(self) -> None:
@@ -154,6 +154,11 @@ class RowBuffer:
         self._json += orjson.dumps(st)
         self._json_ends.append(len(self._json))  # OverflowError past 2 GiB pending
         self.rows += 1
+
+    @property
+    def pending(self) -> int:
+        """Rows added since the last :meth:`flush`."""
+        return len(self._values)
 
     def flush(self) -> None:
         """Encode the pending rows as a row group of the file (zstd, dictionaries)."""
