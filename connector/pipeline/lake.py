@@ -49,10 +49,11 @@ _DURATION = re.compile(
 def use_system_allocator() -> None:
     """Make Arrow allocate with the C library's allocator for the rest of the process.
 
-    Arrow's default pool (mimalloc) keeps the pages of each batch's buffers after they are
-    freed, so a long ``push`` grows batch after batch (measured: 125 MB after the first of
-    twelve 50,000-statement batches, 187 MB after the last); with the system allocator the
-    same run stays flat (84 to 87 MB). Call it before the first batch is built.
+    Arrow's default pool (mimalloc) kept the pages of each batch's buffers after they were
+    freed, so a long ``push`` grew batch after batch; with the system allocator it stays
+    flat (Python's tracemalloc sees none of these buffers: docs/ingestion.md gives the
+    process's figures; jemalloc with immediate decay measured no lower). Call it before the
+    first batch is built.
     """
     pa.set_memory_pool(pa.system_memory_pool())
 
