@@ -3,7 +3,7 @@ connector, which minimises, and the hub, which verifies every batch against it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 SCHOOL_TYPE = "https://w3id.org/xapi/edh/activity-types/school"
@@ -83,22 +83,37 @@ def _covered(tree: Tree, path: str) -> bool:
     return False
 
 
-def _apply(value: Any, tree: Tree) -> Any:
-    if isinstance(value, list):
-        kept = [_apply(v, tree) for v in value]
-        return [v for v in kept if v is not None]
-    if not isinstance(value, dict):
+Keep = Callable[[Any], Any]
+
+
+def _compile(tree: Tree) -> Keep:
+    """The function keeping what ``tree`` allows of a value: a dict loses its keys outside
+    the tree (a nested key that keeps nothing is dropped; ``None`` when nothing is left);
+    a list is filtered element by element; any other value keeps nothing (``None``).
+
+    Built once per filter, so a statement costs one pass over its keys and no look-up of
+    the tree's shape."""
+    whole = frozenset(key for key, sub in tree.items() if sub is True)
+    nested = {key: _compile(sub) for key, sub in tree.items() if sub is not True}
+
+    def keep(value: Any) -> Any:
+        if isinstance(value, dict):
+            if not nested:
+                return {key: item for key, item in value.items() if key in whole} or None
+            out = {}
+            for key, item in value.items():
+                if key in whole:
+                    out[key] = item
+                elif key in nested:
+                    kept = nested[key](item)
+                    if kept:
+                        out[key] = kept
+            return out or None
+        if isinstance(value, list):
+            return [kept for kept in map(keep, value) if kept is not None]
         return None
-    out = {}
-    for key, item in value.items():
-        sub = tree.get(key)
-        if sub is True:
-            out[key] = item
-        elif sub is not None:
-            kept = _apply(item, sub)
-            if kept:
-                out[key] = kept
-    return out or None
+
+    return keep
 
 
 def _typed_grouping(statement: Mapping[str, Any], types: frozenset[str]) -> list[dict[str, Any]]:
@@ -106,12 +121,15 @@ def _typed_grouping(statement: Mapping[str, Any], types: frozenset[str]) -> list
     context = statement.get("context")
     activities = context.get("contextActivities") if isinstance(context, dict) else None
     grouping = activities.get("grouping") if isinstance(activities, dict) else None
+    if not isinstance(grouping, list):
+        return []
     kept = []
-    for activity in grouping if isinstance(grouping, list) else ():
-        definition = activity.get("definition") if isinstance(activity, dict) else None
-        kind = definition.get("type") if isinstance(definition, dict) else None
-        if kind in types and "id" in activity:
-            kept.append({"id": activity["id"], "definition": {"type": kind}})
+    for activity in grouping:
+        if isinstance(activity, dict):
+            definition = activity.get("definition")
+            kind = definition.get("type") if isinstance(definition, dict) else None
+            if kind in types and "id" in activity:
+                kept.append({"id": activity["id"], "definition": {"type": kind}})
     return kept
 
 
@@ -131,19 +149,30 @@ class FieldFilter:
         ]
         self.allowed = sorted({*paths, *ESSENTIAL_FIELDS})
         self._tree = _tree(self.allowed)
+        self._keep = _compile(self._tree)
         self._types = frozenset(GROUPING_COLUMNS[n] for n in names & set(GROUPING_COLUMNS))
+        self._typed_grouping = bool(self._types) and not _covered(self._tree, GROUPING)
         self._names = frozenset(names)
 
     def apply(self, statement: dict[str, Any]) -> dict[str, Any]:
         """A new statement holding only the allowed fields (the input is not modified)."""
-        kept = _apply(statement, self._tree)
+        kept = self._keep(statement)
         out = kept if isinstance(kept, dict) else {}
-        if self._types and not _covered(self._tree, GROUPING):
+        if self._typed_grouping:
             grouping = _typed_grouping(statement, self._types)
             if grouping:
                 context = out.setdefault("context", {})
                 context.setdefault("contextActivities", {})["grouping"] = grouping
         return out
+
+    def reaches(self, path: str) -> bool:
+        """True when something under the dotted ``path`` may be kept."""
+        node: Any = self._tree
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is True:
+                return True
+        return node is not None
 
     def may_fill(self, column: str) -> bool:
         """True when lake column ``column`` may hold values under this filter."""

@@ -9,9 +9,10 @@ Each side keeps its own exception tree (``hub.errors.HubError``,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi.responses import JSONResponse
+if TYPE_CHECKING:  # imported when a response is made: the connector's batch commands
+    from fastapi.responses import JSONResponse  # never load the web framework
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:edh:problem:"
@@ -42,6 +43,8 @@ def problem_response(
     **extra: Any,
 ) -> JSONResponse:
     """An RFC 9457 problem+json response."""
+    from fastapi.responses import JSONResponse
+
     body: dict[str, Any] = {
         "type": f"{PROBLEM_TYPE_PREFIX}{slug}",
         "title": title,

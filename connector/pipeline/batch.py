@@ -23,8 +23,8 @@ from contracts.canonical import sha256_hex
 from contracts.minimisation import FieldFilter
 
 _ID_NAMESPACE = uuid.UUID("6f1c1f9e-7d0b-4c55-9a55-0e0b1d8f6a11")
-PENDING_ROWS = 4096
-"""Rows a batch holds as Python objects before encoding them into its files' row groups."""
+PENDING_ROWS = 2048
+"""Rows a batch holds as Python objects before encoding some into a file's row group."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,9 @@ class Transformer:
         self.fields = fields
         self.erased = erased
         self.oldest_day = oldest_day
+        self._context_agents = fields.reaches("context.instructor") or fields.reaches(
+            "context.team"
+        )
 
     def __call__(self, raw: Any) -> tuple[dict[str, Any], datetime, datetime]:
         """The lake-ready statement and its parsed timestamp and stored time.
@@ -106,7 +109,7 @@ class Transformer:
         timestamp = datetime.fromisoformat(ts_text).astimezone(UTC)
         if self.oldest_day is not None and timestamp.date() < self.oldest_day:
             raise PastRetention
-        pseudonymised = self.pseudonymiser.statement(st)
+        pseudonymised = self.pseudonymiser.statement(st, context_agents=self._context_agents)
         if self.erased:
             self.erased.check(st, self.pseudonymiser.pseudonym)
         out = self.fields.apply(pseudonymised)
@@ -118,19 +121,23 @@ class Transformer:
         return out, timestamp, stored
 
 
+_NEVER_LOW = datetime.max.replace(tzinfo=UTC)
+_NEVER_HIGH = datetime.min.replace(tzinfo=UTC)
+
+
 class _Accumulator:
     def __init__(self) -> None:
-        self.buffers: dict[str, RowBuffer] = {}
+        self.buffers: dict[date, RowBuffer] = {}
         self.rows = 0
         self.pending = 0
-        self.low: datetime | None = None
-        self.high: datetime | None = None
+        self.low = _NEVER_LOW
+        self.high = _NEVER_HIGH
         self.rejected: list[Rejection] = []
         self.dropped = 0
         self.expired = 0
 
     def add(self, st: dict[str, Any], ts: datetime, stored: datetime) -> None:
-        day = ts.date().isoformat()
+        day = ts.date()
         buffer = self.buffers.get(day)
         if buffer is None:
             buffer = self.buffers[day] = RowBuffer()
@@ -138,21 +145,30 @@ class _Accumulator:
         self.rows += 1
         self.pending += 1
         if self.pending >= PENDING_ROWS:
-            for each in self.buffers.values():
-                each.flush()
-            self.pending = 0
-        self.low = ts if self.low is None or ts < self.low else self.low
-        self.high = ts if self.high is None or ts > self.high else self.high
+            self._flush_largest()
+        if ts < self.low:
+            self.low = ts
+        if ts > self.high:
+            self.high = ts
+
+    def _flush_largest(self) -> None:
+        """Encode the file with the most pending rows: pending rows stay under the bound,
+        and row groups stay large (in statements of a few days, today's file is flushed
+        whole rather than every day's file in slivers)."""
+        largest = max(self.buffers.values(), key=lambda each: each.pending)
+        self.pending -= largest.pending
+        largest.flush()
 
     def seal(self, cursor: int) -> BuiltBatch:
         files = []
         for index, day in enumerate(sorted(self.buffers)):
-            data = self.buffers[day].to_parquet()
-            files.append(BuiltFile(day, index, data, sha256_hex(data), self.buffers[day].rows))
+            buffer = self.buffers.pop(day)
+            data = buffer.to_parquet()
+            files.append(BuiltFile(day.isoformat(), index, data, sha256_hex(data), buffer.rows))
+        low, high = (self.low, self.high) if self.rows else (None, None)
         return BuiltBatch(
-            files, self.rows, self.low, self.high, cursor, self.rejected, self.dropped,
-            self.expired,
-        )  # fmt: skip
+            files, self.rows, low, high, cursor, self.rejected, self.dropped, self.expired
+        )
 
 
 def build_batches(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from array import array
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,16 +49,18 @@ _DURATION = re.compile(
 def use_system_allocator() -> None:
     """Make Arrow allocate with the C library's allocator for the rest of the process.
 
-    Arrow's default pool (mimalloc) keeps the pages of each batch's buffers after they are
-    freed, so a long ``push`` grows batch after batch (measured: 125 MB after the first of
-    twelve 50,000-statement batches, 187 MB after the last); with the system allocator the
-    same run stays flat (84 to 87 MB). Call it before the first batch is built.
+    Arrow's default pool (mimalloc) kept the pages of each batch's buffers after they were
+    freed, so a long ``push`` grew batch after batch; with the system allocator it stays
+    flat (Python's tracemalloc sees none of these buffers: docs/ingestion.md gives the
+    process's figures; jemalloc with immediate decay measured no lower). Call it before the
+    first batch is built.
     """
     pa.set_memory_pool(pa.system_memory_pool())
 
 
 def micros(ts: datetime) -> int:
-    """Microseconds since the Unix epoch of an aware datetime (exact)."""
+    """Microseconds since the Unix epoch of an aware datetime (exact; Arrow takes integers
+    faster than it converts datetimes)."""
     return (ts - _EPOCH) // _MICRO
 
 
@@ -73,7 +76,7 @@ def duration_seconds(text: Any) -> float | None:
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _flag(value: Any) -> bool | None:
@@ -88,10 +91,12 @@ def _grouping_ids(context: dict[str, Any]) -> tuple[str | None, str | None]:
     school = klass = None
     activities = context.get("contextActivities")
     grouping = activities.get("grouping") if isinstance(activities, dict) else None
-    for activity in grouping if isinstance(grouping, list) else ():
-        kind = (
-            (activity.get("definition") or {}).get("type") if isinstance(activity, dict) else None
-        )
+    if not isinstance(grouping, list):
+        return None, None
+    for activity in grouping:
+        if not isinstance(activity, dict):
+            continue
+        kind = (activity.get("definition") or _EMPTY).get("type")
         if kind == SCHOOL_TYPE:
             school = _text(activity.get("id"))
         elif kind == CLASS_TYPE:
@@ -99,67 +104,99 @@ def _grouping_ids(context: dict[str, Any]) -> tuple[str | None, str | None]:
     return school, klass
 
 
+def _row(st: dict[str, Any], timestamp: datetime, stored: datetime) -> tuple[Any, ...]:
+    """The values of a row's columns but ``statement_json``, in :data:`COLUMNS` order."""
+    obj = st.get("object") or _EMPTY
+    result = st.get("result") or _EMPTY
+    score = result.get("score") or _EMPTY
+    context = st.get("context") or _EMPTY
+    school, klass = _grouping_ids(context) if "contextActivities" in context else (None, None)
+    at = micros(timestamp)
+    return (
+        st["id"],
+        (st["actor"].get("account") or _EMPTY).get("name"),
+        st["verb"]["id"],
+        obj.get("id"),
+        _text((obj.get("definition") or _EMPTY).get("type")),
+        at,
+        at if stored is timestamp else micros(stored),
+        _number(score.get("scaled")),
+        _number(score.get("raw")),
+        _flag(result.get("success")),
+        _flag(result.get("completion")),
+        duration_seconds(result.get("duration")),
+        _text(context.get("registration")),
+        _text(context.get("platform")),
+        school,
+        klass,
+    )
+
+
+_EMPTY: dict[str, Any] = {}
+_VALUE_TYPES = [LAKE_SCHEMA.field(name).type for name in COLUMNS[:-1]]
+_DICTIONARY_COLUMNS = [n for n in COLUMNS if n not in ("statement_id", "statement_json")]
+"""Columns whose values repeat (verbs, objects, pupils...); an id or a statement's JSON is
+unique per row, so a dictionary for it is built only to be thrown away."""
+
+
 class RowBuffer:
     """One Parquet file, written as rows arrive; ``add`` takes a minimised, pseudonymised
     statement with ``id``, ``timestamp`` and ``stored`` already set.
 
-    Rows wait in Python lists only until :meth:`flush` (the batcher calls it whenever the
-    rows pending across all of a batch's files reach a bound); each flush encodes them as
-    row groups into the file, so memory holds compressed Parquet, not a batch of Python
-    objects. Deterministic: the same rows flushed at the same points give the same bytes.
+    Rows wait as tuples of Python values only until :meth:`flush` (the batcher calls it
+    on the file with the most pending rows whenever those of all a batch's files reach a
+    bound); each flush builds the row group's Arrow columns in bulk and encodes them into
+    the file, so memory holds compressed Parquet, not a batch of Python objects. Deterministic:
+    the same rows flushed at the same points give the same bytes.
     """
 
     def __init__(self) -> None:
-        self.columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
         self.rows = 0
-        self.pending = 0
+        self._values: list[tuple[Any, ...]] = []
+        self._json, self._json_ends = bytearray(), array("i", [0])
         self._sink = io.BytesIO()
         self._writer: pq.ParquetWriter | None = None
 
     def add(self, st: dict[str, Any], timestamp: datetime, stored: datetime) -> None:
         """Append one row (the timestamps are passed parsed, as the batcher needs them)."""
-        c = self.columns
-        obj = st.get("object") or {}
-        result = st.get("result") or {}
-        score = result.get("score") or {}
-        context = st.get("context") or {}
-        school, klass = _grouping_ids(context)
-        c["statement_id"].append(st["id"])
-        c["actor_pseudonym"].append((st["actor"].get("account") or {}).get("name"))
-        c["verb_id"].append(st["verb"]["id"])
-        c["object_id"].append(obj.get("id"))
-        c["object_type"].append(_text((obj.get("definition") or {}).get("type")))
-        c["timestamp"].append(micros(timestamp))
-        c["stored"].append(micros(stored))
-        c["result_score_scaled"].append(_number(score.get("scaled")))
-        c["result_score_raw"].append(_number(score.get("raw")))
-        c["result_success"].append(_flag(result.get("success")))
-        c["result_completion"].append(_flag(result.get("completion")))
-        c["result_duration_s"].append(duration_seconds(result.get("duration")))
-        c["context_registration"].append(_text(context.get("registration")))
-        c["context_platform"].append(_text(context.get("platform")))
-        c["school_id"].append(school)
-        c["class_id"].append(klass)
-        c["statement_json"].append(orjson.dumps(st).decode())
+        self._values.append(_row(st, timestamp, stored))
+        # Copied at once into one buffer: orjson's bytes object holds an 8 KiB block.
+        self._json += orjson.dumps(st)
+        self._json_ends.append(len(self._json))  # OverflowError past 2 GiB pending
         self.rows += 1
-        self.pending += 1
+
+    @property
+    def pending(self) -> int:
+        """Rows added since the last :meth:`flush`."""
+        return len(self._values)
 
     def flush(self) -> None:
         """Encode the pending rows as a row group of the file (zstd, dictionaries)."""
-        if not self.pending:
+        if not self._values:
             return
-        table = pa.Table.from_pydict(self.columns, schema=LAKE_SCHEMA)
+        values = zip(*self._values, strict=True)
+        arrays = [pa.array(v, type=t) for v, t in zip(values, _VALUE_TYPES, strict=True)]
+        arrays.append(self._json_column())
+        table = pa.Table.from_arrays(arrays, schema=LAKE_SCHEMA)
         if self._writer is None:
             self._writer = pq.ParquetWriter(
-                self._sink, LAKE_SCHEMA, compression="zstd", use_dictionary=True
+                self._sink, LAKE_SCHEMA, compression="zstd", use_dictionary=_DICTIONARY_COLUMNS
             )
-        self._writer.write_table(table, row_group_size=self.pending)
-        self.columns = {name: [] for name in COLUMNS}
-        self.pending = 0
+        self._writer.write_table(table, row_group_size=len(self._values))
+        self._values = []
+        self._json, self._json_ends = bytearray(), array("i", [0])
+
+    def _json_column(self) -> pa.Array:
+        """The pending ``statement_json`` values as a string column, made from the
+        buffer they were appended to and their end offsets (orjson writes UTF-8)."""
+        ends, data = pa.py_buffer(self._json_ends), pa.py_buffer(self._json)
+        return pa.StringArray.from_buffers(len(self._json_ends) - 1, ends, data)
 
     def to_parquet(self) -> bytes:
         """The Parquet bytes of every row added (closes the file: call it once)."""
         self.flush()
         assert self._writer is not None, "a RowBuffer is created for its first row"
         self._writer.close()
-        return self._sink.getvalue()
+        data = self._sink.getvalue()
+        self._sink = io.BytesIO()
+        return data

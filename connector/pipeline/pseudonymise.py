@@ -12,7 +12,9 @@ from typing import Any
 
 from contracts.pseudonym import PSEUDONYM_HOME_PAGE, identifier_of, pseudonym
 
-_CACHE_LIMIT = 200_000
+_CACHE_LIMIT = 50_000
+"""Identifiers whose pseudonym is remembered (one HMAC per pupil, not per statement), at
+about 300 bytes each: at most ~15 MB, as many as a batch of 50,000 statements can name."""
 
 
 class Pseudonymiser:
@@ -48,9 +50,15 @@ class Pseudonymiser:
             out["member"] = [self.agent(m) for m in members if isinstance(m, dict)]
         return out
 
-    def statement(self, statement: dict[str, Any]) -> dict[str, Any]:
+    def statement(
+        self, statement: dict[str, Any], *, context_agents: bool = True
+    ) -> dict[str, Any]:
         """A shallow copy of ``statement`` with actor, agent objects, instructor and team
-        pseudonymised and ``authority`` removed. The input is not modified."""
+        pseudonymised and ``authority`` removed. The input is not modified.
+
+        ``context_agents=False`` leaves ``context`` as it is, clear instructor and team
+        included: only for a caller that drops both before the statement goes anywhere
+        (minimisation that keeps neither)."""
         out = dict(statement)
         out.pop("authority", None)
         out["actor"] = self.agent(statement["actor"])
@@ -58,7 +66,11 @@ class Pseudonymiser:
         if isinstance(obj, dict):
             out["object"] = self._object(obj)
         context = statement.get("context")
-        if isinstance(context, dict) and ("instructor" in context or "team" in context):
+        if (
+            context_agents
+            and isinstance(context, dict)
+            and ("instructor" in context or "team" in context)
+        ):
             context = dict(context)
             for name in ("instructor", "team"):
                 if isinstance(context.get(name), dict):

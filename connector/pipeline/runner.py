@@ -143,6 +143,7 @@ def push(
         report.dropped_expired += batch.expired
         if progress:
             progress(batch.row_count + len(batch.rejected) + batch.dropped + batch.expired)
+        del batch  # its files are shipped: not held while the next batch is built
     for identifier in sorted(target.terms.erased.to_declare):
         client.erase(identifier)
         report.erasures_declared += 1

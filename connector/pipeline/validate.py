@@ -8,6 +8,7 @@ from typing import Any
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
+_IFI_SET = frozenset(_IFIS)
 _NON_ACTIVITY = frozenset(("Agent", "Group", "StatementRef", "SubStatement"))
 
 
@@ -18,7 +19,7 @@ class InvalidStatement(ValueError):
 def _check_agent(agent: Any, where: str) -> None:
     if not isinstance(agent, dict):
         raise InvalidStatement(f"{where} must be an object")
-    ifis = [k for k in _IFIS if k in agent]
+    ifis = _IFI_SET.intersection(agent)
     kind = agent.get("objectType", "Agent")
     if kind == "Group" and not ifis:
         members = agent.get("member")
@@ -29,12 +30,13 @@ def _check_agent(agent: Any, where: str) -> None:
         return
     if len(ifis) != 1:
         raise InvalidStatement(f"{where} needs exactly one identifier ({', '.join(_IFIS)})")
-    if ifis[0] == "account":
+    (ifi,) = ifis
+    if ifi == "account":
         account = agent["account"]
         if not isinstance(account, dict) or not isinstance(account.get("name"), str):
             raise InvalidStatement(f"{where}.account needs a name and a homePage")
-    elif not isinstance(agent[ifis[0]], str):
-        raise InvalidStatement(f"{where}.{ifis[0]} must be a string")
+    elif not isinstance(agent[ifi], str):
+        raise InvalidStatement(f"{where}.{ifi} must be a string")
 
 
 def _check_iri(value: Any, where: str) -> None:
