@@ -10,6 +10,15 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
 _IFI_SET = frozenset(_IFIS)
 _NON_ACTIVITY = frozenset(("Agent", "Group", "StatementRef", "SubStatement"))
+_OBJECT_MEMBERS = (  # parents first: each path's parent is checked before the path
+    ("result",),
+    ("result", "score"),
+    ("result", "extensions"),
+    ("context",),
+    ("context", "contextActivities"),
+    ("context", "extensions"),
+    ("object", "definition"),
+)
 
 
 class InvalidStatement(ValueError):
@@ -55,13 +64,33 @@ def _check_time(value: Any, where: str) -> None:
         raise InvalidStatement(f"{where} must carry a time zone")
 
 
+def _check_objects(statement: dict[str, Any]) -> None:
+    """The members the lake reads inside (result, score, context, definitions...) are
+    JSON objects when present, as xAPI requires."""
+    for path in _OBJECT_MEMBERS:
+        parent: Any = statement
+        for part in path[:-1]:
+            parent = parent.get(part, {})
+        if path[-1] in parent and not isinstance(parent[path[-1]], dict):
+            raise InvalidStatement(f"{'.'.join(path)} must be an object")
+    activities = statement.get("context", {}).get("contextActivities", {})
+    for kind, listed in activities.items():
+        for activity in listed if isinstance(listed, list) else [listed]:
+            if not isinstance(activity, dict) or not isinstance(
+                activity.get("definition", {}), dict
+            ):
+                raise InvalidStatement(f"context.contextActivities.{kind} must hold activities")
+
+
 def validate(statement: Any) -> dict[str, Any]:
     """Return ``statement`` when it is a usable xAPI statement; raise ``InvalidStatement``.
 
     Checks: a JSON object; ``id`` (when present) a UUID; ``actor`` an Agent with exactly one
     inverse functional identifier (or an anonymous Group of such agents); ``verb.id`` an
     IRI; ``object.id`` an IRI for activities; ``timestamp``/``stored`` (when present)
-    ISO 8601 with a time zone. Never modifies the statement.
+    ISO 8601 with a time zone; ``result``, ``result.score``, ``context``, the context's
+    activities and ``object.definition`` (when present) objects. Never modifies the
+    statement.
     """
     if not isinstance(statement, dict):
         raise InvalidStatement("a statement must be a JSON object")
@@ -81,4 +110,5 @@ def validate(statement: Any) -> dict[str, Any]:
     for name in ("timestamp", "stored"):
         if name in statement:
             _check_time(statement[name], name)
+    _check_objects(statement)
     return statement

@@ -68,11 +68,30 @@ def statement(**overrides: Any) -> dict[str, Any]:
         (statement(object={"definition": {}}), "object.id must be an IRI"),
         (statement(timestamp="2026-03-02T08:15:00"), "must carry a time zone"),
         (statement(timestamp="hier"), "not an ISO 8601 timestamp"),
+        (statement(result="x"), "result must be an object"),
+        (statement(result={"score": 1}), "result.score must be an object"),
+        (statement(context=["c"]), "context must be an object"),
+        (statement(context={"contextActivities": "g"}), "contextActivities must be an object"),
+        (statement(context={"contextActivities": {"grouping": ["x"]}}), "must hold activities"),
+        (statement(object={"id": "https://e/1", "definition": "d"}), "definition must be an"),
     ],
 )
 def test_validate_refuses_with_the_reason(bad: Any, message: str) -> None:
     with pytest.raises(InvalidStatement, match=message):
         validate(bad)
+
+
+@pytest.mark.parametrize("allowed", [[], ["result", "context", "object"]])
+def test_malformed_members_are_rejected_never_crash_the_batch(allowed: list[str]) -> None:
+    """Under any contract, a statement whose result, context or definition is not an
+    object is a rejection with its reason; the good statements beside it still ship."""
+    items = [
+        (1, statement(result="x")),
+        (2, statement(context={"contextActivities": {"grouping": [{"definition": 7}]}})),
+        (3, statement(id="12345678-1234-4234-8234-123456789abd")),
+    ]
+    batch = next(build_batches(items, Transformer(Pseudonymiser(KEY), FieldFilter(allowed)), 10))
+    assert batch.row_count == 1 and [r.cursor for r in batch.rejected] == [1, 2]
 
 
 def test_pseudonymise_removes_every_clear_identifier() -> None:
