@@ -114,7 +114,7 @@ def _sandbox(
     checked = sqlcheck.check(sql, views.VIEW_NAMES, row_level=False)
     plan = rewrite.plan(checked)
     job = WorkerJob(
-        views.build(scope).ddl,
+        views.build(scope).ddl_for(checked.views_named),
         scope.paths,
         plan.queries,
         Limits(threads=THREADS, memory_limit="2GB", temp_directory=str(tmp), deadline_s=deadline),
@@ -135,7 +135,8 @@ def _sandbox_dp(pool: Pool, scope: ProjectScope, sql: str, tmp: Path) -> tuple[f
     checked = sqlcheck.check(sql, views.VIEW_NAMES, row_level=False)
     plan = dp_release.plan(checked, DP)
     limits = Limits(threads=THREADS, memory_limit="2GB", temp_directory=str(tmp), deadline_s=120)
-    out = pool.run(WorkerJob(views.build(scope).ddl, scope.paths, plan.queries, limits, "k"))
+    ddl = views.build(scope).ddl_for(checked.views_named)
+    out = pool.run(WorkerJob(ddl, scope.paths, plan.queries, limits, "k"))
     if out.status == "ok":
         rows = pa.ipc.open_stream(out.ipc[0]).read_all().to_pylist()
         released = dp_release.release(rows, plan, scope, DP)
