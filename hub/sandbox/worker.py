@@ -5,10 +5,10 @@ that preloaded DuckDB, Arrow and this module, never the application's main modul
 from the multi-threaded hub, so one starts in milliseconds; an idle child has already
 opened its DuckDB. Priorities (Linux keeps one per thread, and a thread's children and
 threads inherit it): the fork server is started at ``WORKER_NICE`` below the hub, so a
-child is born there before it does anything; a spare's warm-up (opening DuckDB, a first
-query) runs in a helper thread at ``WARM_NICE``, the lowest, so a warming spare always
-yields the CPU to a running query (a child spawned for a job, no spare being ready, warms
-at the worker priority: it is on the job's clock).
+child is born there before it does anything; a spare's warm-up (opening DuckDB) runs in
+a helper thread at ``WARM_NICE``, the lowest, so a warming spare always yields the CPU
+to a running query (a child spawned for a job, no spare being ready, warms at the worker
+priority: it is on the job's clock).
 
 ``run`` starts the child, which opens an in-memory DuckDB with extension autoinstall and
 autoload off, allows exactly the hub-built Parquet paths, creates the project's views,
@@ -318,21 +318,13 @@ def _execute(job: WorkerJob, con: Any, conn: Connection) -> Outcome:
     return Outcome("ok", ipc=[_to_ipc(t) for t in results], stats=total)
 
 
-# What a spare runs once before its job, so that the job does not pay for the first use
-# of DuckDB's aggregates, hashing and Arrow export in a freshly forked process (the
-# airlock's per-pupil shape: a group-by, distinct counts, hashes, the sketch's min(x, n)).
-_WARM_UP_SQL = (
-    "SELECT x % 7 AS k, count(*) AS n, count(DISTINCT x) AS d, sum(x) AS s, avg(x) AS a, "
-    "min(xor(hash(CAST(x AS VARCHAR)), hash('k')), 4) AS m FROM range(20000) t(x) GROUP BY ALL"
-)
-
-
 def _warm() -> Any:
-    """What a spare does before its job: DuckDB opened, and a first query run and sent
-    through Arrow (about halves a tiny job's CPU)."""
-    con = _open()
-    _to_ipc(con.execute(_WARM_UP_SQL).fetch_record_batch(100).read_all())
-    return con
+    """What a spare does before its job: Arrow imported (the fork server preloaded it,
+    unless it was started elsewhere) and DuckDB opened. No warm-up query: the memory it
+    reserves would count against the job's address-space limit."""
+    import pyarrow  # noqa: F401
+
+    return _open()
 
 
 def _open() -> Any:
