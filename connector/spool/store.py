@@ -3,7 +3,9 @@
 Contract (shared with the ingestion pipeline):
 
 - ``append(statements)`` stores fully prepared statements (``id``, ``stored``,
-  ``authority``, ``version`` filled) atomically and durably before returning their ids.
+  ``authority``, ``version`` filled) atomically and durably before returning their ids;
+  batches appended concurrently share one commit (``connector.spool.groupcommit``), each
+  still all or none.
   It is idempotent per statement: an id already stored with the same content is a no-op;
   with a different content it raises :class:`connector.errors.Conflict` and nothing of the
   batch is stored. A voiding statement marks its target voided; targeting a voiding
@@ -34,6 +36,7 @@ import orjson
 from connector.errors import BadRequest, Conflict, InvalidStatement
 from connector.spool import activities
 from connector.spool.durations import comparable
+from connector.spool.groupcommit import GroupCommit
 from connector.spool.index import agent_key, index_rows, is_voiding, key_hash, statement_ref
 from connector.spool.query import StatementQuery, build_query
 
@@ -109,6 +112,7 @@ class Spool:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA cache_size=-16384")
         self._db.executescript(_SCHEMA)
+        self._commits = GroupCommit(self._db, self._lock)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -140,7 +144,8 @@ class Spool:
         ids = [str(s["id"]).lower() for s in statements]
         if len(set(ids)) != len(ids):
             raise BadRequest("statements: the batch holds the same statement id twice")
-        with self.transaction() as db:
+
+        def store(db: sqlite3.Connection) -> None:
             new = self._new_statements(db, statements, ids)
             self._check_voiding(db, [s for s, _ in new])
             self._insert(db, new)
@@ -149,6 +154,8 @@ class Spool:
                 "INSERT OR IGNORE INTO attachments(sha2, content_type, content) VALUES (?,?,?)",
                 [(a.sha2, a.content_type, a.content) for a in attachments],
             )
+
+        self._commits.run(store)  # concurrent batches share one durable commit
         return [str(s["id"]) for s in statements]
 
     @staticmethod

@@ -41,14 +41,29 @@ def _validator() -> Any:
     return jsonschema_rs.validator_for(_schema())
 
 
+# Tags of a language and an optional region only ("en", "fr-FR", "es-419"): a subset of
+# the schema's RFC 5646 pattern (they hold no singleton, so its look-ahead for a repeated
+# one never applies), matched without backtracking, where the full pattern runs on the
+# slower look-around engine. Nearly every key of every language map is one.
+_PLAIN_LANGUAGE_TAG = "^(?i:[a-z]{2,3}(?:-(?:[a-z]{2}|[0-9]{3}))?)$"
+
+
 @functools.cache
 def _batch_validator() -> Any:
-    """The statement schema applied to every item of an array: one call per batch."""
+    """The statement schema applied to every item of an array: one call per batch. It
+    accepts exactly what the schema does (a plain language tag is tried before the full
+    pattern, which it implies); a refused batch is re-checked by :func:`_validator` for
+    the schema's own message."""
     schema = _schema()
     shared = ("$schema", "$id", "definitions")
     statement = {k: v for k, v in schema.items() if k not in shared}
+    full_tag = schema["definitions"]["languageTag"]
+    definitions = {
+        **schema["definitions"],
+        "languageTag": {"anyOf": [{"type": "string", "pattern": _PLAIN_LANGUAGE_TAG}, full_tag]},
+    }
     return jsonschema_rs.validator_for(
-        {"$schema": schema["$schema"], "definitions": schema["definitions"],
+        {"$schema": schema["$schema"], "definitions": definitions,
          "type": "array", "items": statement}
     )  # fmt: skip
 

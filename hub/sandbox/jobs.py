@@ -337,7 +337,12 @@ def _execute(runtime: SandboxRuntime, job_id: str, vetted: Vetted) -> None:
         plan = rewrite.plan(checked)
     queries = plan.queries if plan else (sql,)
     work = WorkerJob(
-        view_set.ddl, scope.paths, queries, runtime.limits(job_id), scope.pseudonym_key, runtime.s3
+        view_set.ddl_for(checked.views_named),
+        scope.paths,
+        queries,
+        runtime.limits(job_id),
+        scope.pseudonym_key,
+        runtime.s3,
     )
     outcome = _read_verified(runtime, job_id, work, scope)
     due = runtime.tick.due(started, datetime.now(UTC))

@@ -11,14 +11,13 @@ contributions) for the dominance rules. Rows of both meet on the keys.
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from hub.sandbox.fromclause import PUPIL
-from hub.sandbox.sqlast import Node, column_name, parse, render, select_items, walk
+from hub.sandbox.sqlast import Node, clone, column_name, parse, render, select_items, walk
 from hub.sandbox.sqlcheck import STATISTICS, CheckedQuery, aggregate_names
 
 SKETCH_SIZE = 64
@@ -53,7 +52,7 @@ class Rewritten:
 def plan(query: CheckedQuery) -> Rewritten:
     """The queries of ``query``: one pass when it decomposes, else main and control."""
     keys = group_keys(query.node, query)
-    main = copy.deepcopy(query.node)
+    main = clone(query.node)
     main["select_list"] = main["select_list"] + [
         _alias(k, f"__edh_k_{i}") for i, k in enumerate(keys)
     ]
@@ -88,7 +87,7 @@ def _control(query: CheckedQuery, keys: list[Node], dominance: tuple[bool, ...])
             for template, name in ((total_j, "t"), (top_j, "m")):
                 renamed = _rename(template, "__edh_pc", f"__edh_pc_{j}")
                 outer_items.append(_alias(renamed, f"__edh_{name}_{j}"))
-    inner = copy.deepcopy(query.node)
+    inner = clone(query.node)
     inner.update(
         select_list=inner_items,
         group_expressions=[],
@@ -98,7 +97,7 @@ def _control(query: CheckedQuery, keys: list[Node], dominance: tuple[bool, ...])
         modifiers=[],
         aggregate_handling="FORCE_AGGREGATES",
     )
-    outer = copy.deepcopy(_outer_node())
+    outer = clone(_outer_node())
     outer["select_list"] = outer_items
     outer["from_table"] = {
         "type": "SUBQUERY",
@@ -131,13 +130,13 @@ def group_keys(node: Node, query: CheckedQuery) -> list[Node]:
         elif column_name(expr) in aliases and len(expr.get("column_names", [])) == 1:
             keys.append(_alias(aliases[str(column_name(expr))], ""))
         else:
-            keys.append(copy.deepcopy(expr))
+            keys.append(clone(expr))
     return keys
 
 
 def _argument(agg: Node) -> Node:
     children = agg.get("children") or []
-    return copy.deepcopy(children[0]) if children else _true()
+    return clone(children[0]) if children else _true()
 
 
 def _always_present(arg: Node, cond: Node | None) -> bool:
@@ -149,11 +148,11 @@ def _always_present(arg: Node, cond: Node | None) -> bool:
 
 
 def _count_all() -> Node:
-    return copy.deepcopy(select_items("SELECT count(*)")[0])
+    return clone(select_items("SELECT count(*)")[0])
 
 
 def _true() -> Node:
-    return copy.deepcopy(select_items("SELECT TRUE")[0])
+    return clone(select_items("SELECT TRUE")[0])
 
 
 def _column(name: str) -> Node:
@@ -161,13 +160,13 @@ def _column(name: str) -> Node:
 
 
 def _alias(node: Node, alias: str) -> Node:
-    out = copy.deepcopy(node)
+    out = clone(node)
     out["alias"] = alias
     return out
 
 
 def _rename(template: Node, old: str, new: str) -> Node:
-    out = copy.deepcopy(template)
+    out = clone(template)
     for sub, _, _ in walk(out):
         if column_name(sub) == old:
             sub["column_names"] = [new]
@@ -186,12 +185,12 @@ def _fill(template: Node, arg: Node, cond: Node | None) -> Node:
 
 def substitute(template: Node, columns: dict[str, Node]) -> Node:
     """A copy of ``template`` with each column named in ``columns`` replaced."""
-    out = copy.deepcopy(template)
+    out = clone(template)
     for sub, _, _ in list(walk(out)):
         name = column_name(sub)
         if name in columns:
             sub.clear()
-            sub.update(copy.deepcopy(columns[name]))
+            sub.update(clone(columns[name]))
     return out
 
 
@@ -242,7 +241,7 @@ def single_pass(query: CheckedQuery) -> str | None:
     inner["cte_map"] = {"map": []}
     width = len(keys)
     checks = [substitute(i, has) for i in control["select_list"][width:]]
-    outer = copy.deepcopy(node)
+    outer = clone(node)
     outer.update(
         select_list=items + checks + control["select_list"][:width],
         from_table=control["from_table"], where_clause=None, having=having,
@@ -260,7 +259,7 @@ def _output_name(item: Node) -> str:
     names = item.get("column_names") if item.get("class") == "COLUMN_REF" else None
     if names:
         return str(names[-1])
-    bare = copy.deepcopy(_outer_node())
+    bare = clone(_outer_node())
     bare.update(select_list=[item], from_table={"type": "EMPTY"}, group_expressions=[],
                 group_sets=[], aggregate_handling="STANDARD_HANDLING")  # fmt: skip
     return render(bare).removeprefix("SELECT ")

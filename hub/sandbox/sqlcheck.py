@@ -163,6 +163,8 @@ class CheckedQuery:
 
     node: Node
     tables: tuple[str, ...]
+    views_named: tuple[str, ...]  # views a FROM names, under a CTE's name too (DuckDB
+    # reads the view where a CTE's own body names it): the views the query needs
     columns: tuple[str, ...]
     aggregated: bool
     items: tuple[str, ...]
@@ -208,6 +210,7 @@ def check(sql: str, views: frozenset[str], *, row_level: bool) -> CheckedQuery:
     return CheckedQuery(
         node=node,
         tables=tuple(sorted(tables - ctes)),
+        views_named=tuple(sorted(tables & views)),
         columns=tuple(sorted(columns)),
         aggregated=aggregated,
         items=tuple(_item_label(i) for i in node["select_list"]),

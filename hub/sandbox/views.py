@@ -13,6 +13,7 @@ result).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,15 +42,28 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("class_id", "class_id", "VARCHAR"),
 )
 RESULT_COLUMNS = ("result_score_scaled", "result_success", "result_completion", "result_duration_s")
-VIEW_NAMES = frozenset({"statements", "pupil_days", "results"})
+STATEMENTS = "statements"
+VIEW_NAMES = frozenset({STATEMENTS, "pupil_days", "results"})
 
 
 @dataclass(frozen=True)
 class ViewSet:
-    """The DDL to run (in order) and the columns of each view, for docs and errors."""
+    """Each view's DDL (in the order to run) and columns, for docs and errors."""
 
-    ddl: tuple[str, ...]
+    definitions: dict[str, str]
     columns: dict[str, tuple[str, ...]]
+
+    @property
+    def ddl(self) -> tuple[str, ...]:
+        """Every view's DDL, in order."""
+        return tuple(self.definitions.values())
+
+    def ddl_for(self, tables: Iterable[str]) -> tuple[str, ...]:
+        """The DDL a query naming ``tables`` needs: ``statements`` (the other views read
+        it) and those views. DuckDB binds a view as it creates it (reading its files'
+        metadata), so a view the query does not name would only cost the job time."""
+        wanted = {STATEMENTS, *tables}
+        return tuple(sql for name, sql in self.definitions.items() if name in wanted)
 
 
 def build(scope: ProjectScope) -> ViewSet:
@@ -63,14 +77,14 @@ def build(scope: ProjectScope) -> ViewSet:
     statement_cols += (
         ["day", "verb", "contract_id"] if "verb_id" in allowed else ["day", "contract_id"]
     )
-    ddl = [statements, _pupil_days(allowed)]
-    columns = {"statements": tuple(statement_cols), "pupil_days": _pupil_day_cols(allowed)}
+    ddl = {STATEMENTS: statements, "pupil_days": _pupil_days(allowed)}
+    columns = {STATEMENTS: tuple(statement_cols), "pupil_days": _pupil_day_cols(allowed)}
     result_cols = [c for c in RESULT_COLUMNS if c in allowed]
     if result_cols:
         context = [c for c in _RESULT_CONTEXT if c in statement_cols]
-        ddl.append(_results(context, result_cols))
+        ddl["results"] = _results(context, result_cols)
         columns["results"] = ("pupil_id", "day", *context, *result_cols)
-    return ViewSet(ddl=tuple(ddl), columns=columns)
+    return ViewSet(definitions=ddl, columns=columns)
 
 
 def _part_select(part: ContractPart, cols: list[tuple[str, str, str]], key: str) -> str:

@@ -1,8 +1,14 @@
 """The locked-down DuckDB worker: one fresh child process per query.
 
 Children are forked from multiprocessing's fork server (a clean, single-threaded process
-that preloaded DuckDB and the main module), never from the multi-threaded hub, so one
-starts in milliseconds; an idle child has already opened its DuckDB.
+that preloaded DuckDB, Arrow and this module, never the application's main module), never
+from the multi-threaded hub, so one starts in milliseconds; an idle child has already
+opened its DuckDB. Priorities (Linux keeps one per thread, and a thread's children and
+threads inherit it): the fork server is started at ``WORKER_NICE`` below the hub, so a
+child is born there before it does anything; a spare's warm-up (opening DuckDB) runs in
+a helper thread at ``WARM_NICE``, the lowest, so a warming spare always yields the CPU
+to a running query (a child spawned for a job, no spare being ready, warms at the worker
+priority: it is on the job's clock).
 
 ``run`` starts the child, which opens an in-memory DuckDB with extension autoinstall and
 autoload off, allows exactly the hub-built Parquet paths, creates the project's views,
@@ -39,6 +45,7 @@ GRACE_S = 0.5
 HEADROOM_BYTES = 512 * 2**20  # the interpreter, DuckDB and Arrow themselves
 CPU_GRACE_S = 2
 WORKER_NICE = 10
+WARM_NICE = 19  # the lowest priority: a spare opening its DuckDB
 STARTUP_S = 30.0
 STARTED = "started"
 READY = "ready"  # the child has opened its DuckDB and waits for a job
@@ -136,6 +143,8 @@ class Pool:
         self._lock = threading.Lock()
         self._spare: _Child | None = None
         self._closed = False
+        self._priority = min(WARM_NICE, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE)
+        _in_thread_at(self._priority, forkserver.ensure_running)
         threading.Thread(target=self._refill, daemon=True).start()  # ready for the first
 
     def run(self, job: WorkerJob, on_start: Callable[[Any], None] | None = None) -> Outcome:
@@ -147,10 +156,8 @@ class Pool:
             on_start(child.proc)
         try:
             outcome = _wait(child.conn, child.proc, job.limits.deadline_s + GRACE_S)
-            child.proc.join(timeout=1)
-            child.conn.close()
         finally:
-            threading.Thread(target=self._refill, daemon=True).start()
+            threading.Thread(target=self._retire, args=(child,), daemon=True).start()
         outcome.stats.setdefault("wall_s", round(time.monotonic() - started, 4))
         return outcome
 
@@ -167,7 +174,7 @@ class Pool:
             spare, self._spare = self._spare, None
         if spare is not None and spare.proc.is_alive():
             return spare
-        return _spawn()
+        return _spawn(self._priority, self._priority)  # on the job's clock: no lower
 
     def wait_for_spare(self, timeout: float) -> bool:
         """True once an idle child has opened its DuckDB, False after ``timeout`` seconds."""
@@ -179,8 +186,14 @@ class Pool:
             time.sleep(0.01)
         return False
 
+    def _retire(self, child: _Child) -> None:
+        """Reap a child whose outcome is in (off the query's clock), then warm the next."""
+        child.proc.join(timeout=1)
+        child.conn.close()
+        self._refill()
+
     def _refill(self) -> None:
-        child = _spawn()
+        child = _spawn(self._priority, WARM_NICE)
         if not (child.conn.poll(STARTUP_S) and child.conn.recv() == READY):
             child.proc.kill()
             return
@@ -191,9 +204,34 @@ class Pool:
             child.proc.kill()
 
 
-def _spawn() -> _Child:
+def _in_thread_at(priority: int, work: Callable[[], Any]) -> Any:
+    """``work()`` run by a helper thread lowered to ``priority`` (at least its own), and
+    its result; the caller's priority is untouched (Linux: per thread)."""
+    done: list[Any] = []
+
+    def lowered() -> None:
+        _lower_own_priority(priority)
+        done.append(work())
+
+    helper = threading.Thread(target=lowered)
+    helper.start()
+    helper.join()
+    if not done:
+        raise RuntimeError("the helper thread failed")
+    return done[0]
+
+
+def _lower_own_priority(priority: int) -> None:
+    """Lower the calling thread's priority to ``priority`` (never raise it)."""
+    if os.getpriority(os.PRIO_PROCESS, 0) < priority:
+        os.setpriority(os.PRIO_PROCESS, 0, priority)
+
+
+def _spawn(priority: int, warm_priority: int) -> _Child:
+    """A child running at ``priority`` that warms up at ``warm_priority``."""
     parent, child = _CTX.Pipe(duplex=True)
-    proc = _WorkerProcess(target=_child_main, args=(child,), daemon=True)
+    args = (child, priority, warm_priority)
+    proc = _WorkerProcess(target=_child_main, args=args, daemon=True)
     proc.start()
     child.close()
     return _Child(proc, parent)
@@ -232,11 +270,13 @@ def _dead_or_killed(proc: Any) -> Outcome:
     return Outcome("error", f"the worker ended unexpectedly (exit code {proc.exitcode})")
 
 
-def _child_main(conn: Connection) -> None:
-    os.nice(WORKER_NICE)  # its warm-up (and any query) never slows the hub nor a running job
-    import pyarrow  # noqa: F401  (warm: imported before the job arrives)
-
-    con = _open()  # DuckDB starts while the child is idle, not on the job's clock
+def _child_main(conn: Connection, priority: int, warm_priority: int) -> None:
+    # born at ``priority`` from the fork server; lowered here if that one was started
+    # elsewhere (it is shared by the process): the query never slows the hub
+    _lower_own_priority(priority)
+    # DuckDB starts while the child is idle, not on the job's clock; a spare warms in a
+    # thread at the lowest priority, so it never slows a running query
+    con = _in_thread_at(warm_priority, _warm)
     try:
         conn.send(READY)
         job: WorkerJob = conn.recv()
@@ -278,11 +318,23 @@ def _execute(job: WorkerJob, con: Any, conn: Connection) -> Outcome:
     return Outcome("ok", ipc=[_to_ipc(t) for t in results], stats=total)
 
 
+def _warm() -> Any:
+    """What a spare does before its job: Arrow imported (the fork server preloaded it,
+    unless it was started elsewhere) and DuckDB opened. No warm-up query: the memory it
+    reserves would count against the job's address-space limit."""
+    import pyarrow  # noqa: F401
+
+    return _open()
+
+
 def _open() -> Any:
-    """An in-memory DuckDB that can neither install nor load extensions."""
+    """An in-memory DuckDB that can neither install nor load extensions, with one thread:
+    no DuckDB worker thread is started until the job's ``SET threads`` (from the child's
+    main thread, so at its priority)."""
     import duckdb
 
     config: dict[str, Any] = {
+        "threads": 1,
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
         "allow_community_extensions": False,

@@ -7,11 +7,16 @@ of its deadline, on 10 M simulated statements (``EDH_BENCH_SANDBOX_STATEMENTS`` 
 another size). It measures the engine (checks, worker, release) through the worker pool,
 not the release grid (``hub.sandbox.observed``) that makes a job's end visible to its
 researcher no earlier than ``EDH_SANDBOX__RELEASE_MIN_S``: that wait is a chosen delay,
-not work, and holds no CPU."""
+not work, and holds no CPU. Raw DuckDB runs at the workers' CPU priority (nice
+``WORKER_NICE``, from a thread of its own: Linux keeps a priority per thread, and
+DuckDB's threads inherit it), so on a busy host both sides compete alike: the ratio is
+the sandbox's cost, not the priority the hub gives its queries to protect its API; on an
+idle host priorities change nothing."""
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -25,14 +30,16 @@ from hub.sandbox import rewrite, sqlcheck, views
 from hub.sandbox.airlock import findings
 from hub.sandbox.dp import release as dp_release
 from hub.sandbox.scope import ProjectScope, scope_for
-from hub.sandbox.worker import Limits, Pool, WorkerJob
+from hub.sandbox.worker import WORKER_NICE, Limits, Pool, WorkerJob
 from tests.benchmarks.goals import host_load, meet_or_xfail
 from tests.support.sandbox_fixtures import RUNAWAY, contract_doc, write_batch
 
-pytestmark = pytest.mark.benchmark
+# the first test using the 10 M lake builds it (minutes on a busy host)
+pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1200)]
 STATEMENTS = int(os.environ.get("EDH_BENCH_SANDBOX_STATEMENTS", "10000000"))
 SMALL_STATEMENTS = 100_000
 RUNS = 5  # interleaved, best of each: another job on the shared host only slows a run
+TINY_RUNS = 30  # a tiny query's best needs every hop between processes scheduled promptly
 FILES = 8
 THREADS = 2
 GOAL = 1.2  # sandbox time <= 1.2 x raw DuckDB
@@ -114,7 +121,7 @@ def _sandbox(
     checked = sqlcheck.check(sql, views.VIEW_NAMES, row_level=False)
     plan = rewrite.plan(checked)
     job = WorkerJob(
-        views.build(scope).ddl,
+        views.build(scope).ddl_for(checked.views_named),
         scope.paths,
         plan.queries,
         Limits(threads=THREADS, memory_limit="2GB", temp_directory=str(tmp), deadline_s=deadline),
@@ -135,7 +142,8 @@ def _sandbox_dp(pool: Pool, scope: ProjectScope, sql: str, tmp: Path) -> tuple[f
     checked = sqlcheck.check(sql, views.VIEW_NAMES, row_level=False)
     plan = dp_release.plan(checked, DP)
     limits = Limits(threads=THREADS, memory_limit="2GB", temp_directory=str(tmp), deadline_s=120)
-    out = pool.run(WorkerJob(views.build(scope).ddl, scope.paths, plan.queries, limits, "k"))
+    ddl = views.build(scope).ddl_for(checked.views_named)
+    out = pool.run(WorkerJob(ddl, scope.paths, plan.queries, limits, "k"))
     if out.status == "ok":
         rows = pa.ipc.open_stream(out.ipc[0]).read_all().to_pylist()
         released = dp_release.release(rows, plan, scope, DP)
@@ -144,10 +152,20 @@ def _sandbox_dp(pool: Pool, scope: ProjectScope, sql: str, tmp: Path) -> tuple[f
 
 
 def _raw(scope: ProjectScope, sql: str = RAW) -> float:
-    started = time.perf_counter()
-    with duckdb.connect(config={"threads": THREADS, "memory_limit": "2GB"}) as con:
-        con.execute(sql, [list(scope.paths)]).to_arrow_table()
-    return time.perf_counter() - started
+    """Seconds raw DuckDB takes for ``sql``, run at the workers' priority (docstring)."""
+    took: list[float] = []
+
+    def at_worker_priority() -> None:
+        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE)
+        started = time.perf_counter()
+        with duckdb.connect(config={"threads": THREADS, "memory_limit": "2GB"}) as con:
+            con.execute(sql, [list(scope.paths)]).to_arrow_table()
+        took.append(time.perf_counter() - started)
+
+    thread = threading.Thread(target=at_worker_priority)
+    thread.start()
+    thread.join()
+    return took[0]
 
 
 def test_aggregate_through_sandbox_vs_raw_duckdb(
@@ -208,7 +226,7 @@ def test_fixed_cost_of_a_tiny_query(pool: Pool, small_lake: Path, tmp_path: Path
     raw_tiny = "SELECT count(*) AS n FROM read_parquet(?)"
     _sandbox(pool, scope, tiny, tmp_path)
     raws, boxes = [], []
-    for _ in range(RUNS * 2):
+    for _ in range(TINY_RUNS):
         assert pool.wait_for_spare(SPARE_WARM_S)  # it warms once the previous query is over
         raws.append(_raw(scope, raw_tiny))
         boxes.append(_sandbox(pool, scope, tiny, tmp_path)[0])

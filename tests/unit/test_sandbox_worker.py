@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from hub.sandbox import views
+from hub.sandbox import sqlcheck, views
 from hub.sandbox.observed import ReleaseTick, coarse
 from hub.sandbox.scope import ProjectScope, scope_for
 from hub.sandbox.worker import WORKER_NICE, Limits, Pool, WorkerJob
@@ -89,6 +89,30 @@ def test_a_project_without_data_sees_empty_views(pool: Pool, lake: Path, tmp_pat
     assert (status, rows) == ("ok", [{"n": 0}]), message
 
 
+def test_a_job_creates_the_views_its_query_names_a_shadowing_cte_included(
+    pool: Pool, lake: Path, tmp_path: Path
+) -> None:
+    """Only the views a query names are created (each costs a bind); a CTE named like a
+    view and reading it still finds it (DuckDB resolves the name inside to the view)."""
+    write_batch(lake, "prov-1", "c", "videos", statements=50, pupils=10)
+    view_set = views.build(_scope(lake, "p"))
+    scope = _scope(lake, "p")
+    sql = (
+        "WITH pupil_days AS (SELECT pupil_id, day FROM pupil_days WHERE n_statements > 0) "
+        "SELECT count(DISTINCT pupil_id) AS pupils FROM pupil_days"
+    )
+    checked = sqlcheck.check(sql, views.VIEW_NAMES, row_level=False)
+    assert checked.tables == () and checked.views_named == ("pupil_days",)
+    limits = Limits(temp_directory=str(tmp_path / "spill"), deadline_s=5)
+    needed = view_set.ddl_for(checked.views_named)
+    assert len(needed) == 2 and len(view_set.ddl) == 3  # statements, pupil_days; no results
+    out = pool.run(WorkerJob(needed, scope.paths, (sql,), limits, scope.pseudonym_key))
+    assert out.status == "ok", out.message
+    assert pa.ipc.open_stream(out.ipc[0]).read_all().to_pylist() == [{"pupils": 10}]
+    other = pool.run(WorkerJob(needed, scope.paths, ("SELECT count(*) FROM results",), limits, "k"))
+    assert other.status == "error"  # a view it does not name is not there
+
+
 def test_workers_run_below_the_hubs_cpu_priority(pool: Pool, lake: Path, tmp_path: Path) -> None:
     write_batch(lake, "prov-1", "c", "videos", statements=50, pupils=10)
     scope = _scope(lake, "p")
@@ -115,6 +139,39 @@ def test_workers_run_below_the_hubs_cpu_priority(pool: Pool, lake: Path, tmp_pat
     out = pool.run(job, on_start=settled_priority)
     assert out.status == "ok"
     assert seen == [expected]
+
+
+def _thread_priorities(pid: int) -> list[int]:
+    """The nice value of each live thread of process ``pid`` (Linux: one per thread)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except FileNotFoundError:  # a thread that just ended
+            continue
+        found.append(int(stat.rpartition(")")[2].split()[16]))  # field 19, nice
+    return found
+
+
+def test_every_thread_of_a_query_runs_at_the_worker_priority(pool: Pool) -> None:
+    """A spare opens its DuckDB in a helper thread at the lowest priority (so it yields
+    to a running query); none of the query's threads, DuckDB's included, may inherit it."""
+    if not Path("/proc/self/task").exists():
+        pytest.skip("needs /proc")
+    sql = "SELECT count(*) AS n FROM range(2000000000) t(x) WHERE x % 7 = 3"
+    job = WorkerJob((), (), (sql,), Limits(threads=2, deadline_s=2), "k")
+    expected = os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE
+    seen: list[list[int]] = [[]]
+
+    def while_running(proc: object) -> None:
+        deadline = time.monotonic() + 5
+        while len(seen[-1]) < 3 and time.monotonic() < deadline:  # main, timer, DuckDB's
+            time.sleep(0.005)
+            seen.append(_thread_priorities(proc.pid))  # type: ignore[attr-defined]
+
+    out = pool.run(job, on_start=while_running)
+    assert out.status == "timeout"  # still running when the threads were read
+    assert len(seen[-1]) >= 3 and set(seen[-1]) == {expected}, seen[-1]
 
 
 def test_a_string_past_the_memory_limit_is_stopped_by_the_kernel(pool: Pool) -> None:

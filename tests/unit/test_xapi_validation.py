@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import random
 from typing import Any
 
 import pytest
 
 from connector.errors import InvalidStatement
+from connector.xapi import validation
 from connector.xapi.validation import validate_statement, validate_statements
 
 AGENT = {"objectType": "Agent", "mbox": "mailto:pupil@example.org", "name": "Élève"}
@@ -267,3 +269,30 @@ def test_messages_say_what_a_format_means(statement: dict[str, Any], message: st
     with pytest.raises(InvalidStatement) as caught:
         validate_statement(statement, "1.0.3")
     assert caught.value.detail.startswith(message)
+
+
+def _language_tags() -> list[str]:
+    """Tags near the fast path's edge (plain language-region tags) and far from it, and
+    random strings over the tags' alphabet: valid and invalid alike."""
+    edges = [
+        "en", "EN", "fr-FR", "fr-fr", "es-419", "zh-Hant", "zh-Hant-TW", "de-CH-1901",
+        "en-a-bbb-a-ccc", "en-a-bbb-b-ccc", "en-a-bbb-x-a-ccc", "x-whatever", "i-klingon",
+        "en-GB-oed", "en-", "-en", "e", "engl-US", "abcdefghi", "en-US-", "en--US", "en US",
+        "fra-419", "en-1234", "en-12", "en-U", "qaa-Qaaa-QM-x-southern", "sgn-BE-FR", "",
+        "en-US\n", "é", "en-us-x-a-b",
+    ]  # fmt: skip
+    rng = random.Random(20)
+    alphabet = "aAbexXiz0149-"
+    randoms = ["".join(rng.choices(alphabet, k=rng.randint(1, 14))) for _ in range(3000)]
+    return edges + randoms
+
+
+def test_the_batch_check_of_language_tags_agrees_with_the_schema() -> None:
+    """Oracle: the schema's own validator, one statement at a time. The batch check tries
+    a plain tag first, then the full RFC 5646 pattern; it must accept exactly the same."""
+    tags = _language_tags()
+    statements = [base(verb={"id": "http://example.org/v", "display": {tag: "x"}}) for tag in tags]
+    single = [validation._validator().is_valid(s) for s in statements]
+    batch = [validation._batch_validator().is_valid([s]) for s in statements]
+    assert batch == single
+    assert 30 < sum(single) < len(tags) - 30  # both kinds were tried

@@ -13,11 +13,10 @@ most ``min(L, number of cells)`` cells, whatever the rest of the SQL does.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 
-from hub.sandbox.sqlast import Node, column_name, parse, render
+from hub.sandbox.sqlast import Node, clone, column_name, parse, render
 
 MAX_VALUES = 1000
 
@@ -36,16 +35,14 @@ def declared(node: Node, name: str) -> list[Node]:
             first: dict[str, Node] = {}
             for value in values:
                 first.setdefault(_canonical(value), value)
-            return [copy.deepcopy(v) for v in first.values()]
+            return [clone(v) for v in first.values()]
     return []
 
 
 def constants_sql(values: list[Node]) -> str:
     """One row whose columns ``__edh_c0``, ``__edh_c1``... are the declared values."""
     node = parse("SELECT 1")
-    node["select_list"] = [
-        {**copy.deepcopy(v), "alias": f"__edh_c{n}"} for n, v in enumerate(values)
-    ]
+    node["select_list"] = [{**clone(v), "alias": f"__edh_c{n}"} for n, v in enumerate(values)]
     return render(node)
 
 

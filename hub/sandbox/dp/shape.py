@@ -34,7 +34,6 @@ and needs no threshold.
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 
@@ -42,7 +41,7 @@ from hub.sandbox.dp import codebook, domain
 from hub.sandbox.errors import QueryRefused
 from hub.sandbox.fromclause import PUPIL
 from hub.sandbox.rewrite import group_keys, substitute
-from hub.sandbox.sqlast import Node, column_name, render, select_items, walk
+from hub.sandbox.sqlast import Node, clone, column_name, render, select_items, walk
 from hub.sandbox.sqlcheck import CheckedQuery
 
 PUPIL_COUNTS = ("count_star", "count")
@@ -286,7 +285,7 @@ def _sql(
     has one row per pupil)."""
     outputs, values = outputs_values
     keys = group_keys(node, query)
-    inner = copy.deepcopy(node)
+    inner = clone(node)
     for sub, _, _ in walk(inner):
         if sub.get("class") == "CAST":
             sub["try_cast"] = True  # a cast that fails on some row would tell that it exists
@@ -302,7 +301,7 @@ def _sql(
         items.append(_named(substitute(template[0], {"__edh_a": arg}), f"__edh_v_{j}"))
     inner.update(
         select_list=[*items, pupil],
-        group_expressions=[*copy.deepcopy(keys), pupil],
+        group_expressions=[*clone(keys), pupil],
         group_sets=[list(range(len(keys) + 1))],
         having=None,
         qualify=None,
@@ -398,6 +397,6 @@ def _constant_names(values: list[list[Node]]) -> list[list[str]]:
 
 
 def _named(node: Node, alias: str) -> Node:
-    out = copy.deepcopy(node)
+    out = clone(node)
     out["alias"] = alias
     return out
