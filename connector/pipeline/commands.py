@@ -22,7 +22,6 @@ from connector.pipeline.lake import use_system_allocator
 from connector.pipeline.register import agent_of
 from connector.pipeline.retention import SPOOL_SOURCE, purge_spool
 from connector.pipeline.runner import PushReport, Target, push
-from connector.pipeline.simulate import SimulationSpec, simulate
 from connector.pipeline.sources import file_digest, open_source, read_statements
 from connector.pipeline.state import PipelineState
 
@@ -215,6 +214,8 @@ def _ship(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from connector.pipeline.simulate import SimulationSpec, simulate  # not loaded by ``push``
+
     spec = SimulationSpec(
         pupils=args.pupils,
         weeks=args.weeks,

@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.config import ConnectorSettings
 from connector.pipeline.state import PipelineState
-from connector.spool import Spool
+
+if TYPE_CHECKING:  # imported by the commands that open the spool: ``push`` never does
+    from connector.spool import Spool
 
 SPOOL_SOURCE = "spool"
 """The pipeline's source id of the spool (its cursor is the last shipped ``seq``)."""
@@ -46,6 +48,8 @@ def held(settings: ConnectorSettings, spool: Spool) -> dict[str, Any]:
 
 
 def _purge(args: argparse.Namespace) -> int:
+    from connector.spool import Spool
+
     settings = ConnectorSettings()
     spool = Spool(settings.spool_path)
     try:
