@@ -138,3 +138,9 @@ def set_held_stats(session: Session, dataset_id: str, held: HeldStats) -> bool:
     dataset.updated_at = datetime.now(UTC)
     session.add(dataset)
     return True
+
+
+def dataset_titles(session: Session, ids: set[str]) -> dict[str, str]:
+    """Id → title for the datasets among ``ids``; other ids are left out."""
+    query = select(Dataset.id, Dataset.title).where(col(Dataset.id).in_(ids))
+    return dict(session.exec(query).all())

@@ -230,3 +230,9 @@ def set_suspended(
     action = "contract.suspended" if suspended else "contract.resumed"
     audit(session, actor, contract, action, reason=reason)
     return contract
+
+
+def projects_of_contracts(session: Session, ids: set[str]) -> dict[str, str]:
+    """Contract id → its project's id, for the contracts among ``ids``."""
+    query = select(Contract.id, Contract.project_id).where(col(Contract.id).in_(ids))
+    return dict(session.exec(query).all())

@@ -333,3 +333,11 @@ def connectors(
     if organisation_id is not None:
         query = query.where(Connector.organisation_id == organisation_id)
     return paginate(session, query, pages)
+
+
+def names_of(session: Session, ids: set[str]) -> dict[str, str]:
+    """Id → name for the organisations (their name) and projects (their title) among
+    ``ids``; other ids are left out."""
+    orgs = select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(ids))
+    projects = select(Project.id, Project.title).where(col(Project.id).in_(ids))
+    return {ident: name for query in (orgs, projects) for ident, name in session.exec(query)}

@@ -1,16 +1,16 @@
 """Names instead of identifiers on the pages: organisation names, project and dataset
 titles, and a contract shown as the title of its project. The identifier stays on hover
-(``title``)."""
+(``title``). Each area answers for its own names."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from hub.catalog.models import Dataset
-from hub.contracts.models import Contract
-from hub.registry.models import Organisation, Project
+from hub.catalog.service import dataset_titles
+from hub.contracts.service import projects_of_contracts
+from hub.registry.service import names_of
 
 
 def names_for(session: Session, ids: Iterable[str | None]) -> dict[str, str]:
@@ -19,20 +19,9 @@ def names_for(session: Session, ids: Iterable[str | None]) -> dict[str, str]:
     wanted = {i for i in ids if i}
     if not wanted:
         return {}
-    named = (
-        (select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(wanted)), "{}"),
-        (select(Project.id, Project.title).where(col(Project.id).in_(wanted)), "{}"),
-        (
-            select(Dataset.id, Dataset.title).where(col(Dataset.id).in_(wanted)),
-            "jeu de données « {} »",
-        ),
-        (
-            select(Contract.id, Project.title)
-            .join(Project, col(Project.id) == col(Contract.project_id))
-            .where(col(Contract.id).in_(wanted)),
-            "contrat « {} »",
-        ),
-    )
-    return {
-        ident: shape.format(name) for query, shape in named for ident, name in session.exec(query)
-    }
+    found = names_of(session, wanted)
+    found |= {i: f"jeu de données « {t} »" for i, t in dataset_titles(session, wanted).items()}
+    projects = projects_of_contracts(session, wanted)
+    titles = names_of(session, set(projects.values()))
+    found |= {c: f"contrat « {titles[p]} »" for c, p in projects.items() if p in titles}
+    return found
