@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from hub.registry.models import _ts, new_id, utcnow
+from hub.columns import new_id, timestamp_column, utcnow
 
 
 class Dataset(SQLModel, table=True):
@@ -26,7 +26,11 @@ class Dataset(SQLModel, table=True):
     update_frequency: str = Field(max_length=16)
     statement_count: int = Field(default=0)
     batch_count: int = Field(default=0)
-    first_statement_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    last_statement_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    first_statement_at: datetime | None = Field(
+        default=None, sa_column=timestamp_column(nullable=True)
+    )
+    last_statement_at: datetime | None = Field(
+        default=None, sa_column=timestamp_column(nullable=True)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())

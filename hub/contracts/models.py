@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from hub.registry.models import _ts, new_id, utcnow
+from hub.columns import new_id, timestamp_column, utcnow
 
 
 class Contract(SQLModel, table=True):
@@ -26,12 +26,12 @@ class Contract(SQLModel, table=True):
     valid_from: date
     valid_until: date
     created_by: str = Field(max_length=255)
-    suspended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    suspended_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     suspension_reason: str | None = Field(default=None, max_length=2000)
     termination_reason: str | None = Field(default=None, max_length=2000)
-    finalized_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    finalized_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
 class ContractVersion(SQLModel, table=True):
@@ -46,7 +46,7 @@ class ContractVersion(SQLModel, table=True):
     digest: str = Field(max_length=64)
     author_sub: str = Field(max_length=255)
     author_party: str = Field(max_length=16)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
 class ContractSignature(SQLModel, table=True):
@@ -61,7 +61,7 @@ class ContractSignature(SQLModel, table=True):
     kid: str = Field(max_length=64)
     jws: str = Field(sa_column=Column(Text, nullable=False))
     signed_by: str = Field(max_length=255)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
 class ReviewDecision(SQLModel, table=True):
@@ -76,7 +76,7 @@ class ReviewDecision(SQLModel, table=True):
     reviewer_org: str | None = Field(default=None, max_length=36)
     verdict: str = Field(max_length=24)
     reason: str = Field(max_length=5000)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
 class OrganisationKey(SQLModel, table=True):
@@ -87,5 +87,5 @@ class OrganisationKey(SQLModel, table=True):
     organisation_id: str = Field(foreign_key="organisation.id", max_length=36, index=True)
     kid: str = Field(max_length=64, unique=True)
     public_key_pem: str = Field(max_length=2000)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
-    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))

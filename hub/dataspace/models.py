@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from hub.registry.models import _ts, utcnow
+from hub.columns import timestamp_column, utcnow
 
 
 class DspNegotiation(SQLModel, table=True):
@@ -34,8 +34,8 @@ class DspNegotiation(SQLModel, table=True):
     agreement_id: str | None = Field(default=None, max_length=200, index=True, unique=True)
     agreement: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     contract_id: str | None = Field(default=None, max_length=36)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
 class DspTransfer(SQLModel, table=True):
@@ -57,8 +57,8 @@ class DspTransfer(SQLModel, table=True):
         max_length=255,
         description="The person the consumer asked for (the pull token's subject).",
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
 class DspParticipant(SQLModel, table=True):
@@ -72,7 +72,7 @@ class DspParticipant(SQLModel, table=True):
         default=None, max_length=36, description="The lab of the registry it acts for."
     )
     added_by: str = Field(max_length=255)
-    added_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    added_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
 class DspDelivery(SQLModel, table=True):
@@ -90,8 +90,8 @@ class DspDelivery(SQLModel, table=True):
     audience: str = Field(max_length=300, description="The counterparty's participant id.")
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     attempts: int = Field(default=0)
-    due_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
-    lease_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    due_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    lease_until: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     outcome: str | None = Field(default=None, max_length=16, index=True)
-    settled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    settled_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())

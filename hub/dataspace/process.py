@@ -8,13 +8,13 @@ from typing import Any
 from sqlmodel import Session
 
 from contracts.dsp.vocab import Message
+from hub.columns import utcnow
 from hub.dataspace.errors import DspFailure
 from hub.dataspace.identity import Participant
 from hub.dataspace.models import DspNegotiation, DspTransfer
 from hub.dataspace.node import Node
 from hub.enforcement.enforce import check
 from hub.errors import Forbidden
-from hub.registry.models import utcnow
 from hub.trail.writer import Decision, EventDraft, Resource, Why, record, record_now
 
 Process = DspNegotiation | DspTransfer

@@ -37,6 +37,7 @@ import pyarrow as pa
 from sqlmodel import Session, select
 
 from contracts.pseudonym import PSEUDONYM_HOME_PAGE
+from hub.columns import new_id
 from hub.config import Settings
 from hub.contracts.models import Contract
 from hub.contracts.service import get_contract
@@ -55,7 +56,6 @@ from hub.ingest.erasure import (
 from hub.ingest.models import BatchStatus
 from hub.pseudonym.models import ErasedPseudonym, PupilUseDigest, Repseudonymisation
 from hub.pseudonym.service import contract_key, use_digest, use_key
-from hub.registry.models import new_id
 from hub.sandbox.airlock.ledger import remap_ledger
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from hub.storage.port import ObjectStore

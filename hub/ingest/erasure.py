@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from contracts.canonical import canonical_json, sha256_hex
 from contracts.signing import sign_detached
+from hub.columns import new_id
 from hub.config import Settings
 from hub.contracts.hubkey import hub_jwk, hub_signing_key
 from hub.contracts.models import Contract
@@ -38,7 +39,6 @@ from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key
 from hub.pseudonym.erased import erased_pseudonyms
 from hub.pseudonym.models import ErasureRewrite
-from hub.registry.models import new_id
 from hub.storage.port import ObjectNotFound, ObjectStore
 from hub.trail.writer import SYSTEM, Actor, EventDraft, Resource, Why, record
 

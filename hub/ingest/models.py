@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from hub.registry.models import _ts, new_id, utcnow
+from hub.columns import new_id, timestamp_column, utcnow
 
 
 class BatchStatus:
@@ -33,9 +33,9 @@ class IngestBatch(SQLModel, table=True):
     status: str = Field(max_length=16, index=True)
     files: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     row_count: int | None = None
-    time_from: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    time_to: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    time_from: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    time_to: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     manifest_jws: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())

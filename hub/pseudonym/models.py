@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-from hub.registry.models import _ts, new_id, utcnow
+from hub.columns import new_id, timestamp_column, utcnow
 
 
 class ErasureRequest(SQLModel, table=True):
@@ -29,7 +29,7 @@ class ErasureRequest(SQLModel, table=True):
     digest: str = Field(max_length=64, unique=True)
     origin: str = Field(max_length=16)
     requested_by: str = Field(max_length=255)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
 class ErasedPseudonym(SQLModel, table=True):
@@ -55,7 +55,7 @@ class ErasureRewrite(SQLModel, table=True):
     rows_removed: int
     manifest: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     manifest_jws: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
 class PupilUseDigest(SQLModel, table=True):
@@ -68,7 +68,7 @@ class PupilUseDigest(SQLModel, table=True):
     job_id: str = Field(primary_key=True, max_length=36)
     contract_id: str = Field(max_length=36)
     project_id: str = Field(max_length=64)
-    released_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    released_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
 class Repseudonymisation(SQLModel, table=True):
@@ -86,4 +86,4 @@ class Repseudonymisation(SQLModel, table=True):
     rows_kept: int
     rows_dropped: int
     requested_by: str = Field(max_length=255)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(DateTime(timezone=True), nullable=nullable)
+from hub.columns import new_id, timestamp_column, utcnow
 
 
 class Organisation(SQLModel, table=True):
@@ -29,7 +18,7 @@ class Organisation(SQLModel, table=True):
     name: str = Field(max_length=200)
     siren: str = Field(max_length=9, unique=True, index=True)
     kind: str = Field(max_length=16)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
 class Researcher(SQLModel, table=True):
@@ -44,9 +33,9 @@ class Researcher(SQLModel, table=True):
     accreditation_granted_by: str = Field(max_length=200)
     accredited_from: date
     accredited_until: date
-    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     revocation_reason: str | None = Field(default=None, max_length=2000)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
     def is_accredited(self, on: date) -> bool:
         """Accredited on day ``on``: inside the validity window and not revoked."""
@@ -61,7 +50,7 @@ class Project(SQLModel, table=True):
     title: str = Field(max_length=300)
     purpose: str = Field(max_length=5000)
     lab_id: str = Field(foreign_key="organisation.id", max_length=36, index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
 class ProjectMember(SQLModel, table=True):
@@ -72,7 +61,7 @@ class ProjectMember(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     project_id: str = Field(foreign_key="project.id", max_length=36, index=True)
     researcher_id: str = Field(foreign_key="researcher.id", max_length=36, index=True)
-    added_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    added_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
 class Connector(SQLModel, table=True):
@@ -84,5 +73,5 @@ class Connector(SQLModel, table=True):
     organisation_id: str = Field(foreign_key="organisation.id", max_length=36, index=True)
     public_key_pem: str = Field(max_length=2000)
     key_id: str = Field(max_length=64, unique=True)
-    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    revoked_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column())

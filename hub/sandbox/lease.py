@@ -21,8 +21,8 @@ from sqlalchemy import ColumnElement, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from hub.columns import utcnow
 from hub.db import session_scope
-from hub.registry.models import utcnow
 from hub.sandbox.models import ACTIVE, QueryJob
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-from hub.registry.models import _ts, utcnow
+from hub.columns import timestamp_column, utcnow
 
 ACTIVE = ("queued", "running")
 """The statuses of a job that a hub process still has to finish."""
@@ -38,8 +38,8 @@ class QueryJob(SQLModel, table=True):
     stats: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     report: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
-    started_at: datetime | None = Field(default=None, sa_column=_ts(True))
-    finished_at: datetime | None = Field(default=None, sa_column=_ts(True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(False))
+    started_at: datetime | None = Field(default=None, sa_column=timestamp_column(True))
+    finished_at: datetime | None = Field(default=None, sa_column=timestamp_column(True))
     runner: str | None = Field(default=None, max_length=128)
-    heartbeat_at: datetime | None = Field(default=None, sa_column=_ts(True))
+    heartbeat_at: datetime | None = Field(default=None, sa_column=timestamp_column(True))

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from hub.registry.models import _ts, utcnow
+from hub.columns import timestamp_column, utcnow
 
 PENDING, RELEASED, REJECTED = "pending_review", "released", "rejected"
 
@@ -30,8 +30,8 @@ class OutputHold(SQLModel, table=True):
     result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     findings: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     cells: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
-    decided_at: datetime | None = Field(default=None, sa_column=_ts(True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(False))
+    decided_at: datetime | None = Field(default=None, sa_column=timestamp_column(True))
 
 
 class OutputReview(SQLModel, table=True):
@@ -44,4 +44,4 @@ class OutputReview(SQLModel, table=True):
     checker: str = Field(max_length=255)
     decision: str = Field(max_length=16)
     comment: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(False))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from hub.registry.models import _ts, utcnow
+from hub.columns import timestamp_column, utcnow
 
 
 class BudgetSpend(SQLModel, table=True):
@@ -22,4 +22,4 @@ class BudgetSpend(SQLModel, table=True):
     epsilon: float
     delta: float
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=timestamp_column(False))
