@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 scripts/test-services.sh
+# The peer the xAPI benchmarks measure in the same run (Ralph), in a side environment.
+.venv/bin/python -m tests.benchmarks.ralph
 if [ "$#" -gt 0 ]; then
   exec .venv/bin/pytest "$@"
 fi

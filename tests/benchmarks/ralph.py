@@ -1,9 +1,11 @@
 """Ralph (``ralph-malph``), the peer LRS the xAPI benchmarks measure in the same run.
 
-Ralph's pins differ from ours, so it runs in a side environment of its own, built with
-pip from PyPI on first use under ``.peers/`` (git-ignored) at the exact versions of
-``ralph_side/constraints.txt``, then reused. Our code never imports it: the scripts in
-``ralph_side/`` run under its interpreter and report what they measured.
+Ralph's pins differ from ours, so it runs in a side environment of its own under
+``.peers/`` (git-ignored) at the exact versions of ``ralph_side/constraints.txt``, built
+with pip by ``scripts/test.sh`` before any test runs (``python -m tests.benchmarks.ralph``:
+installing is set-up, not a test, and reads the machine's package index), then reused.
+Our code never imports it: the scripts in ``ralph_side/`` run under its interpreter and
+report what they measured.
 """
 
 from __future__ import annotations
@@ -27,19 +29,26 @@ ENV_DIR = ROOT / ".peers" / f"ralph-malph-{VERSION}"
 USER, PASSWORD = "bench", "bench-secret"
 
 
+INTERPRETER, STAMP = ENV_DIR / "bin" / "python", ENV_DIR / ".complete"
+
+
+def build() -> None:
+    """Build Ralph's side environment unless it is complete (idempotent)."""
+    if STAMP.exists():
+        return
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(ENV_DIR)], check=True)
+    subprocess.run(
+        [str(INTERPRETER), "-m", "pip", "install", "-q", "-c", str(SIDE / "constraints.txt"),
+         f"ralph-malph[lrs,cli]=={VERSION}", "requests"],
+        check=True,
+    )  # fmt: skip
+    STAMP.touch()
+
+
 def python() -> Path:
-    """Ralph's interpreter, its environment built first if needed."""
-    interpreter = ENV_DIR / "bin" / "python"
-    stamp = ENV_DIR / ".complete"
-    if not stamp.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(ENV_DIR)], check=True)
-        subprocess.run(
-            [str(interpreter), "-m", "pip", "install", "-q", "-c", str(SIDE / "constraints.txt"),
-             f"ralph-malph[lrs,cli]=={VERSION}", "requests"],
-            check=True,
-        )  # fmt: skip
-        stamp.touch()
-    return interpreter
+    """Ralph's interpreter (fails when its environment was not built: see :func:`build`)."""
+    assert STAMP.exists(), "Ralph's side environment is missing: run scripts/test.sh first"
+    return INTERPRETER
 
 
 def write_jsonl(statements: list[dict[str, Any]], path: Path) -> Path:
@@ -105,3 +114,7 @@ def serve(data_dir: Path) -> Iterator[tuple[str, int]]:
     ready = f"http://127.0.0.1:{port}/__lbheartbeat__"
     with serving(command, env, ready, timeout=60, interval=0.2) as proc:
         yield f"http://127.0.0.1:{port}/xAPI/statements", proc.pid
+
+
+if __name__ == "__main__":
+    build()
