@@ -10,15 +10,6 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
 _IFI_SET = frozenset(_IFIS)
 _NON_ACTIVITY = frozenset(("Agent", "Group", "StatementRef", "SubStatement"))
-_OBJECT_MEMBERS = (  # parents first: each path's parent is checked before the path
-    ("result",),
-    ("result", "score"),
-    ("result", "extensions"),
-    ("context",),
-    ("context", "contextActivities"),
-    ("context", "extensions"),
-    ("object", "definition"),
-)
 
 
 class InvalidStatement(ValueError):
@@ -64,21 +55,26 @@ def _check_time(value: Any, where: str) -> None:
         raise InvalidStatement(f"{where} must carry a time zone")
 
 
+def _members_are_objects(parent: dict[str, Any], names: tuple[str, ...], where: str) -> None:
+    for name in names:
+        if name in parent and type(parent[name]) is not dict:
+            raise InvalidStatement(f"{where}{name} must be an object")
+
+
 def _check_objects(statement: dict[str, Any]) -> None:
     """The members the lake reads inside (result, score, context, definitions...) are
     JSON objects when present, as xAPI requires."""
-    for path in _OBJECT_MEMBERS:
-        parent: Any = statement
-        for part in path[:-1]:
-            parent = parent.get(part, {})
-        if path[-1] in parent and not isinstance(parent[path[-1]], dict):
-            raise InvalidStatement(f"{'.'.join(path)} must be an object")
-    activities = statement.get("context", {}).get("contextActivities", {})
-    for kind, listed in activities.items():
-        for activity in listed if isinstance(listed, list) else [listed]:
-            if not isinstance(activity, dict) or not isinstance(
-                activity.get("definition", {}), dict
-            ):
+    _members_are_objects(statement, ("result", "context"), "")
+    _members_are_objects(statement["object"], ("definition",), "object.")
+    if "result" in statement:
+        _members_are_objects(statement["result"], ("score", "extensions"), "result.")
+    context = statement.get("context")
+    if context is None:
+        return
+    _members_are_objects(context, ("contextActivities", "extensions"), "context.")
+    for kind, listed in context.get("contextActivities", {}).items():
+        for activity in listed if type(listed) is list else (listed,):
+            if type(activity) is not dict or type(activity.get("definition", {})) is not dict:
                 raise InvalidStatement(f"context.contextActivities.{kind} must hold activities")
 
 
