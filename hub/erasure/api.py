@@ -18,12 +18,12 @@ from hub.deps import hub_context
 from hub.erasure.register import request_erasure
 from hub.erasure.rekey import HEX64, MAX_PAIRS, repseudonymise, rotation_keys
 from hub.ingest.connector_auth import ConnectorDep
-from hub.ingest.gate import connector_actor, upload_scope
+from hub.ingest.gate import connector_actor, record_handout, upload_scope
 from hub.ingest.presign import store_of
 from hub.ingest.refusals import audited_refusal
 from hub.pseudonym.keys import VERSION
 from hub.pseudonym.service import key_text
-from hub.trail.writer import Actor, EventDraft, Resource, Why, record
+from hub.trail.writer import Actor, Resource, Why
 
 router = APIRouter(prefix="/api/v1/pseudonym", tags=["pseudonym"])
 Ctx = Annotated[HubContext, Depends(hub_context)]
@@ -104,15 +104,15 @@ def rotation(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> RotationOut
     ):
         scope = upload_scope(session, connector, contract_id, datetime.now(UTC).date())
         keys = rotation_keys(ctx.settings, session, contract_id)
-        details = {"from_version": keys.from_version, "to_version": keys.to_version}
-        draft = EventDraft(
-            connector_actor(connector),
+        record_handout(
+            session,
+            connector,
+            scope,
             "pseudonym.rotation.keys",
             resource,
-            why=scope.why(),
-            details=details,
+            from_version=keys.from_version,
+            to_version=keys.to_version,
         )
-        record(session, draft)
     return RotationOut(
         contract_id=contract_id,
         from_version=keys.from_version,

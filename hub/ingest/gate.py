@@ -18,7 +18,7 @@ from hub.contracts.service import current_terms, get_contract, is_in_force
 from hub.enforcement.enforce import check
 from hub.errors import Forbidden
 from hub.registry.models import Connector
-from hub.trail.writer import Actor, Resource, Why
+from hub.trail.writer import Actor, EventDraft, Resource, Why, record
 
 UPLOAD_DECISION = "edh/ingest/upload"
 
@@ -43,6 +43,22 @@ class UploadScope:
 def connector_actor(connector: Connector) -> Actor:
     """The audit actor of a connector."""
     return Actor(sub=connector.id, role="connector", org=connector.organisation_id)
+
+
+def record_handout(
+    session: Session,
+    connector: Connector,
+    scope: UploadScope,
+    action: str,
+    resource: Resource,
+    **details: object,
+) -> None:
+    """Audit, in the caller's transaction, what ``connector`` was handed under ``scope``
+    (a key, the erasure register...)."""
+    draft = EventDraft(
+        connector_actor(connector), action, resource, why=scope.why(), details=dict(details)
+    )
+    record(session, draft)
 
 
 def upload_scope(session: Session, connector: Connector, contract_id: str, on: date) -> UploadScope:

@@ -15,12 +15,12 @@ from hub.contracts.service import get_contract
 from hub.db import session_scope
 from hub.deps import hub_context
 from hub.ingest.connector_auth import ConnectorDep
-from hub.ingest.gate import connector_actor, upload_scope
+from hub.ingest.gate import record_handout, upload_scope
 from hub.ingest.refusals import audited_refusal
 from hub.ingest.schemas import KeyOut
 from hub.pseudonym.erased import earlier_erasures, erased_pseudonyms
 from hub.pseudonym.service import contract_key, key_text
-from hub.trail.writer import EventDraft, Resource, Why, record
+from hub.trail.writer import Resource, Why
 
 router = APIRouter(prefix="/api/v1/pseudonym", tags=["pseudonym"])
 Ctx = Annotated[HubContext, Depends(hub_context)]
@@ -36,10 +36,7 @@ def key(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> KeyOut:
         session_scope(ctx.engine) as session,
     ):
         scope = upload_scope(session, connector, contract_id, datetime.now(UTC).date())
-        record(
-            session,
-            EventDraft(connector_actor(connector), "pseudonym.key", resource, why=scope.why()),
-        )
+        record_handout(session, connector, scope, "pseudonym.key", resource)
         contract = get_contract(session, contract_id)
     secret = contract_key(ctx.settings, contract)
     return KeyOut(contract_id=contract_id, key=key_text(secret), key_version=contract.key_version)
@@ -76,13 +73,13 @@ def erased(contract_id: str, ctx: Ctx, connector: ConnectorDep) -> ErasedOut:
             EarlierErasures(contract_id=e.contract_id, key=key_text(e.key), pseudonyms=e.pseudonyms)
             for e in earlier_erasures(session, ctx.settings, contract_id)
         ]
-        details = {"count": len(pseudonyms), "earlier_contracts": len(earlier)}
-        draft = EventDraft(
-            connector_actor(connector),
+        record_handout(
+            session,
+            connector,
+            scope,
             "pseudonym.erasures.read",
             resource,
-            why=scope.why(),
-            details=details,
+            count=len(pseudonyms),
+            earlier_contracts=len(earlier),
         )
-        record(session, draft)
     return ErasedOut(contract_id=contract_id, pseudonyms=pseudonyms, earlier=earlier)
