@@ -335,9 +335,14 @@ def connectors(
     return paginate(session, query, pages)
 
 
+def project_titles(session: Session, ids: set[str]) -> dict[str, str]:
+    """Id → title for the projects among ``ids``; other ids are left out."""
+    query = select(Project.id, Project.title).where(col(Project.id).in_(ids))
+    return dict(session.exec(query).all())
+
+
 def names_of(session: Session, ids: set[str]) -> dict[str, str]:
     """Id → name for the organisations (their name) and projects (their title) among
     ``ids``; other ids are left out."""
     orgs = select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(ids))
-    projects = select(Project.id, Project.title).where(col(Project.id).in_(ids))
-    return {ident: name for query in (orgs, projects) for ident, name in session.exec(query)}
+    return dict(session.exec(orgs).all()) | project_titles(session, ids)

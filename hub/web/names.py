@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from hub.catalog.service import dataset_titles
 from hub.contracts.service import projects_of_contracts
-from hub.registry.service import names_of
+from hub.registry.service import names_of, project_titles
 
 
 def names_for(session: Session, ids: Iterable[str | None]) -> dict[str, str]:
@@ -22,6 +22,6 @@ def names_for(session: Session, ids: Iterable[str | None]) -> dict[str, str]:
     found = names_of(session, wanted)
     found |= {i: f"jeu de données « {t} »" for i, t in dataset_titles(session, wanted).items()}
     projects = projects_of_contracts(session, wanted)
-    titles = names_of(session, set(projects.values()))
+    titles = project_titles(session, set(projects.values()))
     found |= {c: f"contrat « {titles[p]} »" for c, p in projects.items() if p in titles}
     return found
