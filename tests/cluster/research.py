@@ -4,6 +4,7 @@ and of the privacy budget (read from the database, the source of truth)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -14,6 +15,7 @@ import httpx
 from sqlalchemy import func, union_all
 from sqlmodel import Session, col, select
 
+from contracts.problems import PROBLEM_TYPE_PREFIX
 from hub.sandbox.dp.budget import EPSILON_SLACK
 from hub.sandbox.dp.models import BudgetSpend
 from hub.sandbox.models import ACTIVE, QueryJob
@@ -29,9 +31,47 @@ RELEASE = "sandbox.query.release"
 NOT_FINISHED = (*ACTIVE, "pending_review")
 
 
+# What a query of ``QUERIES`` may be answered besides 202: no answer (0) or 502/503 while
+# parts are down, the budget spent, or a refusal because a lake object no longer matches
+# its registered digest (the S3 stand-in re-versions objects when it replays its journal).
+EXPECTED_ANSWERS = frozenset(
+    {
+        "0",
+        "202",
+        "502",
+        "503",
+        "409 privacy-budget-spent",
+        "400 query-refused: lake-object-altered",
+    }
+)
+
+
+def answer_kind(status: int, body: bytes) -> str:
+    """``"202"``; a client error with its problem's type and first reason, e.g.
+    ``"400 query-refused: lake-object-altered"``; ``"0"`` for no answer."""
+    if not 400 <= status < 500:
+        return str(status)
+    try:
+        problem = json.loads(body)
+        kind = f"{status} {str(problem['type']).removeprefix(PROBLEM_TYPE_PREFIX)}"
+    except (ValueError, TypeError, KeyError):
+        return f"{status} not problem+json"
+    reasons = problem.get("reasons") or []
+    return f"{kind}: {reasons[0]}" if kind.endswith("query-refused") and reasons else kind
+
+
+def unexpected_answers(answers: Counter[str]) -> list[str]:
+    """A violation for each kind of answer outside ``EXPECTED_ANSWERS``."""
+    return [
+        f"{n} query submissions answered {kind}"
+        for kind, n in sorted(answers.items())
+        if kind not in EXPECTED_ANSWERS
+    ]
+
+
 class Researcher(threading.Thread):
     """Submits one of ``QUERIES`` every ``interval`` seconds until stopped; ``answers``
-    counts the HTTP statuses it got (0: no answer)."""
+    counts the answers it got by ``answer_kind``."""
 
     def __init__(self, cluster: Cluster, token: Callable[[], str], interval: float = 2.0):
         super().__init__(daemon=True)
@@ -40,7 +80,7 @@ class Researcher(threading.Thread):
         self.url = f"{cluster.proxy_url}/api/v1/projects/{project}/queries"
         self.purpose = str(cluster.setup.world.terms()["purpose"])  # the contracts' purpose
         self.verify, self.token, self.interval = str(cluster.ca_file), token, interval
-        self.answers: Counter[int] = Counter()
+        self.answers: Counter[str] = Counter()
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -54,10 +94,11 @@ class Researcher(threading.Thread):
         headers = {"Authorization": f"Bearer {self.token()}"}
         try:
             body = {"sql": sql, "purpose": self.purpose}
-            status = client.post(self.url, json=body, headers=headers).status_code
+            answer = client.post(self.url, json=body, headers=headers)
+            kind = answer_kind(answer.status_code, answer.content)
         except httpx.HTTPError:
-            status = 0
-        self.answers[status] += 1
+            kind = answer_kind(0, b"")
+        self.answers[kind] += 1
 
 
 def researcher_token(cluster: Cluster) -> Callable[[], str]:
