@@ -12,14 +12,14 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from connector.pipeline.client import HubClient, HubRefused
 from connector.pipeline.runner import PushReport, Target, push
 from connector.pipeline.simulate import SimulationSpec, simulate
 from connector.pipeline.state import PipelineState
 from hub.context import HubContext
-from hub.contracts.models import Contract
+from hub.contracts.public import ContractRecord, first_finalized_contract
 from hub.registry.models import Connector
 
 DEMO_SPEC = SimulationSpec(pupils=400, weeks=6, seed=2025)
@@ -35,15 +35,12 @@ class DemoPush:
     report: PushReport
 
 
-def _finalized_contract(ctx: HubContext, connector_id: str) -> Contract | None:
+def _finalized_contract(ctx: HubContext, connector_id: str) -> ContractRecord | None:
     with Session(ctx.engine) as session:
         connector = session.get(Connector, connector_id)
         if connector is None:
             return None
-        query = select(Contract).where(
-            Contract.provider_id == connector.organisation_id, Contract.state == "FINALIZED"
-        )
-        return session.exec(query.order_by(col(Contract.created_at))).first()
+        return first_finalized_contract(session, connector.organisation_id)
 
 
 def push_demo_traces(ctx: HubContext, data_dir: Path, connector_id: str) -> DemoPush | None:

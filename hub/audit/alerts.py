@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from hub.alerts import Finding, raise_alert
 from hub.auth import AUTH_FAILED, UNKNOWN_SUBJECT
 from hub.bus.port import EventBus
+from hub.contracts.public import contract_documents
 from hub.settings.audit import AuditSettings
 from hub.trail.models import AuditAlert
 from hub.trail.stream import EVENTS
@@ -161,8 +162,6 @@ Windows = Callable[[Session], dict[str, tuple[date, date]]]
 
 def contract_windows(session: Session) -> dict[str, tuple[date, date]]:
     """Validity window of every published contract, from the contracts area."""
-    from hub.contracts.policy_data import contract_documents
-
     return {
         cid: (date.fromisoformat(doc["valid_from"]), date.fromisoformat(doc["valid_until"]))
         for cid, doc in contract_documents(session).items()

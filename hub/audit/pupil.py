@@ -1,7 +1,7 @@
 """The per-pupil report: which projects used one pupil's data, when, and was it erased.
 
 Record of use: when the sandbox releases a query's result, ``hub.sandbox.pupil_use``
-stores a keyed digest (``hub.pseudonym.service.use_digest``) of every pupil whose rows were
+stores a keyed digest (``hub.pseudonym.public.use_digest``) of every pupil whose rows were
 in the query's scope, per contract, with the job, project and time. It survives erasure
 and purge, is per contract (no false positive before the pupil's data arrived: only what
 was in scope at release is recorded), and holds no identifier or pseudonym.
@@ -25,20 +25,22 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from hub.audit.search import event_dict
 from hub.context import HubContext
-from hub.contracts.models import Contract
+from hub.contracts.public import finalized_contracts
 from hub.errors import ServiceUnavailable, TooManyRequests
 from hub.ingest.erasure import locate_pupil
-from hub.pseudonym.models import ErasureRequest, PupilUseDigest
-from hub.pseudonym.service import (
+from hub.pseudonym.public import (
     check_identifier,
+    delete_uses_before,
+    is_erased,
     pseudonym_for,
     register_digest,
     use_digest,
     use_key,
+    uses_of,
 )
 from hub.trail.stream import EVENTS
 from hub.trail.writer import SYSTEM, Actor, EventDraft, Resource, Why, record, record_now
@@ -77,10 +79,9 @@ def pupil_report(
         raise ServiceUnavailable("no object store is configured: the lake cannot be searched")
     digest = register_digest(ctx.settings, value)
     _audit_lookup(ctx, session, actor, digest, purpose)
-    erased = session.exec(select(ErasureRequest).where(ErasureRequest.digest == digest)).first()
+    erased = is_erased(session, digest)
     key, uses = use_key(ctx.settings), []
-    contracts = session.exec(select(Contract).where(col(Contract.finalized_at).is_not(None)))
-    for contract in contracts.all():
+    for contract in finalized_contracts(session):
         pseudonym = pseudonym_for(ctx.settings, contract, value)
         keys = locate_pupil(ctx.store, session, contract.id, pseudonym)
         releases = _releases(session, use_digest(key, contract.id, pseudonym))
@@ -88,7 +89,7 @@ def pupil_report(
             days = sorted(m.group(1) for k in keys if (m := DAY.search(k)))
             use = PupilUse(contract.id, contract.project_id, days[0] if days else None, len(keys))
             use.accesses = _accesses(session, contract.id, use.first_day) if keys else []
-            use.releases, use.erased = releases, erased is not None
+            use.releases, use.erased = releases, erased
             uses.append(use)
     return uses
 
@@ -111,14 +112,9 @@ def _audit_lookup(
 
 
 def _releases(session: Session, digest: str) -> list[dict[str, Any]]:
-    rows = session.exec(
-        select(PupilUseDigest)
-        .where(PupilUseDigest.digest == digest)
-        .order_by(col(PupilUseDigest.released_at))
-    )
     return [
         {"job_id": r.job_id, "project_id": r.project_id, "released_at": r.released_at.isoformat()}
-        for r in rows.all()
+        for r in uses_of(session, digest)
     ]
 
 
@@ -137,12 +133,9 @@ def purge_uses(session: Session, now: datetime, retention_days: int) -> int:
     """Delete the record of use of releases older than ``retention_days`` before ``now``
     (``EDH_AUDIT__PUPIL_USE_RETENTION_DAYS``); audited with the count when any."""
     before = now - timedelta(days=retention_days)
-    old = select(PupilUseDigest).where(col(PupilUseDigest.released_at) < before)
-    rows = list(session.exec(old).all())
-    for row in rows:
-        session.delete(row)
-    if rows:
-        details = {"rows": len(rows), "before": before.date().isoformat()}
+    count = delete_uses_before(session, before)
+    if count:
+        details = {"rows": count, "before": before.date().isoformat()}
         draft = EventDraft(SYSTEM, "audit.pupil_use.purged", Resource("pupil_use"), details=details)
         record(session, draft)
-    return len(rows)
+    return count

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from hub.context import HubContext
 from hub.contracts.models import Contract
+from hub.contracts.records import ContractRecord
 from hub.enforcement.enforce import check, decide
 from hub.trail.writer import Actor, Resource, Why
 
@@ -70,7 +71,7 @@ def authorize(
     )
 
 
-def _facts(contract: Contract, **extra: Any) -> dict[str, Any]:
+def _facts(contract: ContractRecord, **extra: Any) -> dict[str, Any]:
     return {
         "contract_id": contract.id,
         "state": contract.state,
@@ -93,7 +94,7 @@ def _check_on(
 
 
 def review_allowed(
-    ctx: HubContext, session: Session, actor: Actor, contract: Contract, authors: list[str]
+    ctx: HubContext, session: Session, actor: Actor, contract: ContractRecord, authors: list[str]
 ) -> bool:
     """Whether ``edh/contracts/review`` lets ``actor`` decide on ``contract`` now, without
     auditing or raising (for pages that only show or hide the decision form)."""

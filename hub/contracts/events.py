@@ -10,12 +10,12 @@ from sqlmodel import Session
 
 from hub.bus import outbox
 from hub.context import HubContext
-from hub.contracts.models import Contract
+from hub.contracts.records import ContractRecord
 
 TOPIC = "edh.contract.changed"
 
 
-def changed_event(contract: Contract) -> dict[str, Any]:
+def changed_event(contract: ContractRecord) -> dict[str, Any]:
     """The event body: enough for a consumer to decide whether to re-read the contract."""
     return {
         "id": str(uuid.uuid4()),
@@ -28,7 +28,7 @@ def changed_event(contract: Contract) -> dict[str, Any]:
     }
 
 
-def publish_after_commit(ctx: HubContext, session: Session, contract: Contract) -> None:
+def publish_after_commit(ctx: HubContext, session: Session, contract: ContractRecord) -> None:
     """Put ``edh.contract.changed`` (key: contract id) in the outbox of ``session``; it is
     published once the session commits (``hub.bus.outbox``), never on rollback. A bus
     failure never undoes the change: the relay retries until the broker takes it."""

@@ -11,15 +11,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from contracts.lifecycle import State
-from hub.contracts.models import Contract
+from hub.contracts.lookups import finalized_contracts
+from hub.contracts.records import ContractRecord
 from hub.contracts.service import current_terms
 from hub.enforcement.data import PolicyDocument
 
 
-def effective_state(contract: Contract, on: date) -> str:
+def effective_state(contract: ContractRecord, on: date) -> str:
     """The state the policy should act on for day ``on``."""
     if contract.state != State.FINALIZED:
         return contract.state
@@ -32,7 +33,7 @@ def effective_state(contract: Contract, on: date) -> str:
     return contract.state
 
 
-def contract_document(session: Session, contract: Contract, on: date) -> dict[str, Any]:
+def contract_document(session: Session, contract: ContractRecord, on: date) -> dict[str, Any]:
     """One contract in the shape of interface 3."""
     terms = current_terms(session, contract)
     return {
@@ -62,8 +63,7 @@ def contract_documents(session: Session, on: date | None = None) -> dict[str, di
     """``data.edh.contracts``: every contract that was ever FINALIZED, by id. Read fresh
     on each call (no cache), so a suspension is visible to the next decision."""
     day = on or datetime.now(UTC).date()
-    rows = session.exec(select(Contract).where(col(Contract.finalized_at).is_not(None))).all()
-    return {c.id: contract_document(session, c, day) for c in rows}
+    return {c.id: contract_document(session, c, day) for c in finalized_contracts(session)}
 
 
 DOCUMENTS = (

@@ -15,6 +15,7 @@ from contracts.lifecycle import ReviewStatus, ReviewVerdict, State, verdict_outc
 from hub.context import HubContext
 from hub.contracts.authz import authorize_review, review_allowed
 from hub.contracts.models import Contract, ReviewDecision
+from hub.contracts.records import ContractRecord
 from hub.contracts.service import audit, transition, versions
 from hub.errors import Conflict, InvalidTransition, ValidationFailed
 from hub.trail.writer import Actor
@@ -47,13 +48,13 @@ def recent_decisions(session: Session, limit: int) -> list[ReviewDecision]:
     return list(session.exec(query).all())
 
 
-def authors(session: Session, contract: Contract) -> list[str]:
+def authors(session: Session, contract: ContractRecord) -> list[str]:
     """Who wrote the contract's request or any version of its terms."""
     subs = {v.author_sub for v in versions(session, contract.id)} | {contract.created_by}
     return sorted(subs)
 
 
-def may_review(ctx: HubContext, session: Session, actor: Actor, contract: Contract) -> bool:
+def may_review(ctx: HubContext, session: Session, actor: Actor, contract: ContractRecord) -> bool:
     """Whether the policy lets ``actor`` decide on ``contract`` now (no audit, no raise)."""
     return review_allowed(ctx, session, actor, contract, authors(session, contract))
 

@@ -18,6 +18,7 @@ from contracts.lifecycle import ReviewStatus, State, check_amendable, check_tran
 from contracts.model import ContractTerms, contract_document, document_digest
 from hub.config import Settings
 from hub.contracts.models import Contract, ContractVersion
+from hub.contracts.records import ContractRecord
 from hub.contracts.terms import check_terms
 from hub.errors import InvalidTransition, NotFound
 from hub.pagination import PageParams, paginate
@@ -73,7 +74,7 @@ def versions(session: Session, contract_id: str) -> list[ContractVersion]:
     return list(session.exec(query.order_by(col(ContractVersion.version))).all())
 
 
-def current_terms(session: Session, contract: Contract) -> ContractTerms:
+def current_terms(session: Session, contract: ContractRecord) -> ContractTerms:
     """The terms of the contract's current version."""
     return ContractTerms.model_validate(get_version(session, contract.id, contract.version).terms)
 
@@ -83,7 +84,7 @@ def current_document(session: Session, contract: Contract) -> dict[str, Any]:
     return contract_document(contract.id, contract.version, current_terms(session, contract))
 
 
-def is_in_force(contract: Contract, on: date) -> tuple[bool, list[str]]:
+def is_in_force(contract: ContractRecord, on: date) -> tuple[bool, list[str]]:
     """The contract gate: data may flow on day ``on`` only if the contract is FINALIZED,
     not suspended, and ``valid_from <= on <= valid_until``. Returns the reasons otherwise."""
     reasons = []
@@ -230,6 +231,14 @@ def set_suspended(
     action = "contract.suspended" if suspended else "contract.resumed"
     audit(session, actor, contract, action, reason=reason)
     return contract
+
+
+def set_key_version(session: Session, contract_id: str, key_version: str) -> None:
+    """Record that the contract's pseudonyms now derive from the master key ``key_version``
+    (a re-pseudonymisation moved its data; the caller audits the move). ``NotFound``."""
+    contract = get_contract(session, contract_id)
+    contract.key_version = key_version
+    session.add(contract)
 
 
 def projects_of_contracts(session: Session, ids: set[str]) -> dict[str, str]:

@@ -26,8 +26,7 @@ from sqlmodel import Session, col, select
 from contracts.dsp.states import NegotiationState, TransferState
 from contracts.dsp.vocab import Role
 from contracts.lifecycle import State
-from hub.contracts.models import Contract
-from hub.contracts.service import current_terms, get_contract, is_in_force
+from hub.contracts.public import ContractRecord, current_terms, get_contract, is_in_force
 from hub.dataspace.identity import tck_mode
 from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
 from hub.dataspace.node import Node
@@ -43,7 +42,7 @@ ORG_PREFIX = "urn:edh:org:"
 AGREEMENT = "edh/dataspace/agreement"
 
 
-def agreement_id(contract: Contract) -> str:
+def agreement_id(contract: ContractRecord) -> str:
     """The agreement's id: the signed contract's identity (one agreement per version)."""
     return f"urn:edh:contract:{contract.id}:v{contract.version}"
 
@@ -58,7 +57,7 @@ def acts_for(session: Session, participant_id: str) -> str | None:
 
 
 def agreement_decision(
-    node: Node, session: Session, row: DspNegotiation, contract: Contract
+    node: Node, session: Session, row: DspNegotiation, contract: ContractRecord
 ) -> PolicyDecision:
     """Rego's decision (``edh/dataspace/agreement``) whether ``contract`` may be the
     agreement of negotiation ``row``, with its reasons; without an engine, a refusal."""
@@ -82,7 +81,7 @@ def agreement_decision(
 
 def contract_for_agreement(
     node: Node, session: Session, pid: str, contract_id: str
-) -> tuple[DspNegotiation, Contract]:
+) -> tuple[DspNegotiation, ContractRecord]:
     """The hub's provider negotiation ``pid`` and the contract that may be its agreement
     (Rego's ``edh/dataspace/agreement``); raises ``NotFound``, ``InvalidTransition`` (the
     policy's refusal, its reasons in ``reasons``) or ``PolicyUnavailable`` (no engine

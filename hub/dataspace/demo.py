@@ -27,7 +27,7 @@ import httpx
 
 from contracts.model import document_bytes
 from contracts.signing import sign_detached
-from hub.contracts.demo import DEMO_PURPOSE
+from hub.contracts.public import DEMO_PURPOSE
 from hub.dataspace.did import did_for
 from hub.keys import load_or_create_key, public_jwk
 

@@ -21,8 +21,7 @@ from contracts.dsp.states import NegotiationState, NegotiationStep, negotiation_
 from contracts.dsp.vocab import Message, Role
 from contracts.errors import TransitionError
 from hub.catalog.models import Dataset
-from hub.contracts.models import Contract
-from hub.contracts.service import current_terms
+from hub.contracts.public import ContractRecord, current_terms
 from hub.dataspace import catalog, contract_gate, terms
 from hub.dataspace.errors import DspFailure
 from hub.dataspace.identity import Participant
@@ -267,7 +266,7 @@ def _own_step(
 
 
 def agreement_rules(
-    node: Node, session: Session, row: DspNegotiation, contract: Contract | None
+    node: Node, session: Session, row: DspNegotiation, contract: ContractRecord | None
 ) -> dict[str, Any]:
     """What the agreement commits to: the signed contract's terms as ODRL constraints
     (``contracts.dsp.odrl``), or, without a contract (TCK mode), the hub's own offer; never
@@ -328,7 +327,7 @@ def agree(
     session: Session,
     pid: str,
     by: str | None = None,
-    contract: Contract | None = None,
+    contract: ContractRecord | None = None,
 ) -> None:
     """Send the agreement: REQUESTED or ACCEPTED → AGREED; ``by`` names who decided.
     Outside TCK mode ``contract`` is the FINALIZED contract the agreement is (checked by

@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from contracts.dsp import messages
 from hub.auth import Principal, bearer_token, public_endpoint
-from hub.contracts.service import get_contract, is_in_force
+from hub.contracts.public import get_contract, is_in_force
 from hub.dataspace import scoped
 from hub.dataspace.identity import Participant
 from hub.dataspace.models import DspTransfer

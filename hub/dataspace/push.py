@@ -32,7 +32,7 @@ from sqlmodel import Session
 from contracts.dsp import messages
 from hub.auth import bearer_token, public_endpoint
 from hub.bus import outbox
-from hub.contracts.service import current_terms, get_contract
+from hub.contracts.public import current_terms, get_contract
 from hub.dataspace import scoped, transfer
 from hub.dataspace.contract_gate import agreement_id
 from hub.dataspace.identity import CONNECTOR_PREFIX, Participant

@@ -30,10 +30,16 @@ from contracts.dsp import odrl
 from contracts.lifecycle import AMENDABLE
 from contracts.model import ContractTerms, LegalBasis
 from hub.catalog.models import Dataset
-from hub.contracts.events import publish_after_commit
-from hub.contracts.models import Contract
-from hub.contracts.service import LAB, amend, create_request, current_terms, get_contract
-from hub.contracts.terms import check_terms
+from hub.contracts.public import (
+    LAB,
+    ContractRecord,
+    amend,
+    check_terms,
+    create_request,
+    current_terms,
+    get_contract,
+    publish_after_commit,
+)
 from hub.dataspace.contract_gate import acts_for
 from hub.dataspace.identity import DSP_ROLE, Participant
 from hub.dataspace.models import DspNegotiation
@@ -106,7 +112,9 @@ def requested(
     return terms
 
 
-def open_contract(node: Node, session: Session, who: Participant, terms: ContractTerms) -> Contract:
+def open_contract(
+    node: Node, session: Session, who: Participant, terms: ContractTerms
+) -> ContractRecord:
     """The lab's contract request for ``terms``, REQUESTED, made by the participant for
     its lab (audited, ``edh.contract.changed`` published once the caller commits)."""
     actor = Actor(sub=who.id, role=DSP_ROLE, org=acts_for(session, who.id))
@@ -142,7 +150,7 @@ def countered(
         return
     actor = Actor(sub=who.id, role=DSP_ROLE, org=acts_for(session, who.id))
     try:
-        amend(session, actor, contract, asked, LAB, node.ctx.settings)
+        amend(session, actor, contract.id, asked, LAB, node.ctx.settings)
     except HubError as exc:
         raise refuse(session, row, who.id, "requested.refused", exc.detail) from exc
     publish_after_commit(node.ctx, session, contract)

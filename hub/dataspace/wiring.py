@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.context import HubContext
-from hub.contracts.events import TOPIC as CONTRACT_CHANGED
+from hub.contracts.public import CONTRACT_CHANGED
 from hub.dataspace import contract_gate, tck
 from hub.dataspace.node import Node
 from hub.errors import ServiceUnavailable

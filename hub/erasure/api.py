@@ -21,8 +21,7 @@ from hub.ingest.connector_auth import ConnectorDep
 from hub.ingest.gate import connector_actor, record_handout, upload_scope
 from hub.ingest.presign import store_of
 from hub.ingest.refusals import audited_refusal
-from hub.pseudonym.keys import VERSION
-from hub.pseudonym.service import key_text
+from hub.pseudonym.public import KEY_VERSION, key_text
 from hub.trail.writer import Actor, Resource, Why
 
 router = APIRouter(prefix="/api/v1/pseudonym", tags=["pseudonym"])
@@ -129,8 +128,8 @@ class RepseudonymisationIn(BaseModel):
     """The (old, new) pseudonym pairs of every identifier of the vendor's roster."""
 
     model_config = ConfigDict(extra="forbid")
-    from_version: str = Field(pattern=VERSION.pattern)
-    to_version: str = Field(pattern=VERSION.pattern)
+    from_version: str = Field(pattern=KEY_VERSION.pattern)
+    to_version: str = Field(pattern=KEY_VERSION.pattern)
     pairs: list[tuple[Pseudonym, Pseudonym]] = Field(min_length=1, max_length=MAX_PAIRS)
 
 

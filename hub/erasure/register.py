@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from hub.config import Settings
-from hub.contracts.models import Contract
 from hub.ingest.counts import refresh_catalog
 from hub.ingest.erasure import erase_everywhere, eraser_for, lake_guard
-from hub.pseudonym.models import ErasedPseudonym, ErasureRequest
-from hub.pseudonym.service import check_identifier, pseudonym_for, register_digest
+from hub.pseudonym.public import (
+    check_identifier,
+    ensure_request,
+    register_digest,
+    register_pseudonyms,
+)
 from hub.sandbox.airlock.ledger import erase_from_ledger
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from hub.storage.port import ObjectStore
@@ -36,38 +39,6 @@ class ErasureOutcome:
     rows_removed: int
     batches: int
     cells_updated: int
-
-
-def _request(session: Session, digest: str, origin: str, actor: Actor) -> ErasureRequest:
-    found = session.exec(select(ErasureRequest).where(ErasureRequest.digest == digest)).first()
-    if found is not None:
-        return found
-    request = ErasureRequest(digest=digest, origin=origin, requested_by=actor.sub)
-    session.add(request)
-    session.flush()
-    return request
-
-
-def _register_pseudonyms(
-    session: Session, settings: Settings, request: ErasureRequest, identifier: str
-) -> dict[str, dict[str, str]]:
-    """Add the pupil's pseudonym under every contract missing from the register; all of
-    the request's pseudonyms by contract."""
-    known = {
-        row.contract_id: row.pseudonym
-        for row in session.exec(
-            select(ErasedPseudonym).where(ErasedPseudonym.request_id == request.id)
-        )
-    }
-    for contract in session.exec(select(Contract)).all():
-        if contract.id not in known:
-            value = pseudonym_for(settings, contract, identifier)
-            session.add(
-                ErasedPseudonym(contract_id=contract.id, pseudonym=value, request_id=request.id)
-            )
-            known[contract.id] = value
-    session.flush()
-    return {contract: {value: request.id} for contract, value in known.items()}
 
 
 def request_erasure(
@@ -87,8 +58,9 @@ def request_erasure(
     """
     value = check_identifier(identifier)
     digest = register_digest(settings, value)
-    request = _request(session, digest, origin, actor)
-    wanted = _register_pseudonyms(session, settings, request, value)
+    request = ensure_request(session, digest, origin, actor.sub)
+    known = register_pseudonyms(session, settings, request.id, value)
+    wanted = {contract: {pseudonym: request.id} for contract, pseudonym in known.items()}
     change = erase_everywhere(eraser_for(store, settings, lake_guard(session)), session, wanted)
     refresh_catalog(session)
     secret = derive_key(settings.hub_secret, SANDBOX_PROJECT_LABEL)  # as hub.sandbox.jobs

@@ -34,13 +34,12 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from contracts.pseudonym import PSEUDONYM_HOME_PAGE
 from hub.columns import new_id
 from hub.config import Settings
-from hub.contracts.models import Contract
-from hub.contracts.service import get_contract
+from hub.contracts.public import ContractRecord, get_contract, set_key_version
 from hub.errors import Conflict, ValidationFailed
 from hub.ingest.counts import refresh_catalog
 from hub.ingest.erasure import (
@@ -54,8 +53,12 @@ from hub.ingest.erasure import (
     with_objects,
 )
 from hub.ingest.models import BatchStatus
-from hub.pseudonym.models import ErasedPseudonym, PupilUseDigest, Repseudonymisation
-from hub.pseudonym.service import contract_key, use_digest, use_key
+from hub.pseudonym.public import (
+    contract_key,
+    record_repseudonymisation,
+    remap_register,
+    remap_uses,
+)
 from hub.sandbox.airlock.ledger import remap_ledger
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from hub.storage.port import ObjectStore
@@ -84,7 +87,7 @@ class _Moved:
     key_version: str
 
 
-def _target_version(settings: Settings, contract: Contract) -> str:
+def _target_version(settings: Settings, contract: ContractRecord) -> str:
     """The hub's current master key version; ``Conflict`` when the contract already
     derives from it (nothing to re-pseudonymise)."""
     target = settings.pseudonym.key_version
@@ -164,43 +167,6 @@ def rekeyed(mapping: dict[str, str], rekey_id: str) -> Rewrite:
     return rewrite
 
 
-def _remap_register(session: Session, contract_id: str, mapping: dict[str, str]) -> tuple[int, int]:
-    """Map the register's pseudonyms under the contract; (mapped, not in the roster)."""
-    rows = session.exec(select(ErasedPseudonym).where(ErasedPseudonym.contract_id == contract_id))
-    mapped = missing = 0
-    for row in rows.all():
-        new = mapping.get(row.pseudonym)
-        if new is None:
-            missing += 1
-            continue
-        session.delete(row)
-        session.add(
-            ErasedPseudonym(contract_id=contract_id, pseudonym=new, request_id=row.request_id)
-        )
-        mapped += 1
-    return mapped, missing
-
-
-def _remap_uses(
-    session: Session, settings: Settings, contract_id: str, mapping: dict[str, str]
-) -> int:
-    """Map the record of use's digests of the contract's pupils; the rows mapped."""
-    key = use_key(settings)
-    digests = {
-        use_digest(key, contract_id, old): use_digest(key, contract_id, new)
-        for old, new in mapping.items()
-    }
-    rows = session.exec(select(PupilUseDigest).where(PupilUseDigest.contract_id == contract_id))
-    changed = 0
-    for row in rows.all():
-        new = digests.get(row.digest)
-        if new is not None:
-            session.delete(row)
-            session.add(PupilUseDigest.model_validate({**row.model_dump(), "digest": new}))
-            changed += 1
-    return changed
-
-
 @dataclass
 class RekeyOutcome:
     """What one re-pseudonymisation did (counts only)."""
@@ -261,28 +227,24 @@ def repseudonymise(
     mapping = check_pairs(pairs)
     outcome = RekeyOutcome(new_id(), contract.id, target, len(mapping))
     _rewrite_lake(store, session, settings, contract.id, mapping, outcome)
-    outcome.erased_mapped, outcome.erased_not_in_roster = _remap_register(
+    outcome.erased_mapped, outcome.erased_not_in_roster = remap_register(
         session, contract.id, mapping
     )
-    outcome.uses_mapped = _remap_uses(session, settings, contract.id, mapping)
+    outcome.uses_mapped = remap_uses(session, settings, contract.id, mapping)
     secret = derive_key(settings.hub_secret, SANDBOX_PROJECT_LABEL)  # as hub.sandbox.jobs
     outcome.cells_mapped = remap_ledger(session, secret, contract.project_id, mapping)
-    session.add(
-        Repseudonymisation(
-            id=outcome.id,
-            contract_id=contract.id,
-            from_version=contract.key_version,
-            to_version=target,
-            pairs=outcome.pairs,
-            objects_rewritten=outcome.objects_rewritten,
-            rows_kept=outcome.rows_kept,
-            rows_dropped=outcome.rows_dropped,
-            requested_by=actor.sub,
-        )
+    record_repseudonymisation(
+        session,
+        run_id=outcome.id,
+        contract_id=contract.id,
+        versions=(contract.key_version, target),
+        pairs=outcome.pairs,
+        objects_rewritten=outcome.objects_rewritten,
+        rows=(outcome.rows_kept, outcome.rows_dropped),
+        requested_by=actor.sub,
     )
     details = {"from_version": contract.key_version, **vars(outcome)}
-    contract.key_version = target
-    session.add(contract)
+    set_key_version(session, contract.id, target)
     refresh_catalog(session)
     why = Why(contract_id=contract.id, project_id=contract.project_id, purpose="key rotation")
     record(

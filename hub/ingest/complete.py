@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from contracts.batch_manifest import ManifestError
 from hub.alerts import ALERT_TOPIC
 from hub.bus import outbox
 from hub.catalog.service import record_batch_stats
 from hub.context import HubContext
-from hub.contracts.service import get_contract
+from hub.contracts.public import get_contract
 from hub.errors import Forbidden, NotFound
 from hub.ingest.erasure import strip_erased
 from hub.ingest.gate import UploadScope, upload_scope
@@ -20,7 +20,7 @@ from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key, store_of
 from hub.ingest.retention import PAST_RETENTION, batch_expired
 from hub.ingest.verify import check_manifest, check_objects
-from hub.pseudonym.models import Repseudonymisation
+from hub.pseudonym.public import was_repseudonymised
 from hub.registry.models import Connector
 from hub.storage.port import ObjectStore
 from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record
@@ -74,10 +74,7 @@ def stale_key(session: Session, batch: IngestBatch, manifest: dict[str, Any]) ->
     version once the contract was re-pseudonymised (fail closed)."""
     declared = manifest.get("key_version")
     if declared is None:
-        moved = select(Repseudonymisation.id).where(
-            Repseudonymisation.contract_id == batch.contract_id
-        )
-        return session.exec(moved).first() is not None
+        return was_repseudonymised(session, batch.contract_id)
     return bool(declared != get_contract(session, batch.contract_id).key_version)
 
 

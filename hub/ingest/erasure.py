@@ -30,15 +30,18 @@ from contracts.canonical import canonical_json, sha256_hex
 from contracts.signing import sign_detached
 from hub.columns import new_id
 from hub.config import Settings
-from hub.contracts.hubkey import hub_jwk, hub_signing_key
-from hub.contracts.models import Contract
-from hub.contracts.service import current_terms, get_contract
+from hub.contracts.public import (
+    all_contracts,
+    current_terms,
+    get_contract,
+    hub_jwk,
+    hub_signing_key,
+)
 from hub.ingest.counts import refresh_catalog
 from hub.ingest.integrity import IntegrityGuard, stored_object
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key
-from hub.pseudonym.erased import erased_pseudonyms
-from hub.pseudonym.models import ErasureRewrite
+from hub.pseudonym.public import erased_pseudonyms, record_rewrite
 from hub.storage.port import ObjectNotFound, ObjectStore
 from hub.trail.writer import SYSTEM, Actor, EventDraft, Resource, Why, record
 
@@ -224,27 +227,24 @@ class Eraser:
         data, rewrite_id = sink.getvalue(), new_id()
         new_key = erased_key(str(entry["key"]), rewrite_id, change.mark)
         self.store.put(_where(batch, new_key), data)
-        record = ErasureRewrite(
-            id=rewrite_id,
+        old = (str(entry["key"]), str(entry.get("sha256", "")))
+        new = (new_key, sha256_hex(data))
+        entry.update(key=new_key, sha256=new[1], bytes=len(data), rows=change.table.num_rows)
+        manifest = rewrite_manifest(batch, rewrite_id, old, entry, change)
+        jws = sign_detached(self.key, canonical_json(manifest), kid=self.kid, party="hub")
+        record_rewrite(
+            session,
+            rewrite_id=rewrite_id,
             request_ids=change.request_ids,
             batch_id=batch.id,
-            old_key=str(entry["key"]),
-            old_sha256=str(entry.get("sha256", "")),
-            new_key=new_key,
-            new_sha256=sha256_hex(data),
+            old=old,
+            new=new,
             rows_removed=change.rows_removed,
-            manifest={},
-            manifest_jws="",
+            manifest=manifest,
+            manifest_jws=jws,
         )
-        rows = change.table.num_rows
-        entry.update(key=new_key, sha256=record.new_sha256, bytes=len(data), rows=rows)
-        record.manifest = rewrite_manifest(batch, record, entry, change)
-        record.manifest_jws = sign_detached(
-            self.key, canonical_json(record.manifest), kid=self.kid, party="hub"
-        )
-        session.add(record)
         # a quarantined batch left old versions in lake/ too
-        _on_commit(session, self.store, [record.old_key, quarantine_key(record.old_key)])
+        _on_commit(session, self.store, [old[0], quarantine_key(old[0])])
         _on_rollback(session, self.store, [_where(batch, new_key)])
         return change
 
@@ -292,27 +292,32 @@ def discard_files(session: Session, store: ObjectStore, batch: IngestBatch) -> i
 
 
 def rewrite_manifest(
-    batch: IngestBatch, rewrite: ErasureRewrite, entry: dict[str, Any], change: Rewritten
+    batch: IngestBatch,
+    rewrite_id: str,
+    replaces: tuple[str, str],
+    entry: dict[str, Any],
+    change: Rewritten,
 ) -> dict[str, Any]:
     """What the hub signs for one rewrite (its detached JWS is over the canonical JSON):
-    the new file, the object it replaces, the batch's original manifest and the requests
-    that caused it (erasure requests, or a re-pseudonymisation)."""
+    the new file (``entry``), the object it replaces (key, SHA-256), the batch's original
+    manifest and the requests that caused it (erasure requests, or a
+    re-pseudonymisation)."""
     return {
         "kind": change.kind,
-        "rewrite_id": rewrite.id,
+        "rewrite_id": rewrite_id,
         "batch_id": batch.id,
         "contract_id": batch.contract_id,
         "original_manifest_sha256": sha256_hex((batch.manifest_jws or "").encode()),
         **change.links,
-        "replaces": {"key": rewrite.old_key, "sha256": rewrite.old_sha256},
+        "replaces": {"key": replaces[0], "sha256": replaces[1]},
         "file": {k: entry[k] for k in ("key", "sha256", "bytes", "rows")},
-        "rows_removed": rewrite.rows_removed,
+        "rows_removed": change.rows_removed,
     }
 
 
 def rewrite_links(manifest: dict[str, Any]) -> list[Any]:
     """The request ids a rewrite's manifest names (erasure requests, or the one
-    re-pseudonymisation), as ``ErasureRewrite.request_ids`` holds them."""
+    re-pseudonymisation), as the recorded rewrite's ``request_ids`` holds them."""
     if manifest.get("kind") == REKEY_KIND:
         return [manifest.get("repseudonymisation")]
     return list(manifest.get("erasure_requests") or [])
@@ -437,9 +442,9 @@ def purge_lake(
 
     stale = quarantine_stale(store, session, SYSTEM, stale_after)
     deleted = {}
-    for contract_id in session.exec(select(Contract.id)).all():
-        change = purge_expired(store, session, SYSTEM, contract_id, on)
+    for contract in all_contracts(session):
+        change = purge_expired(store, session, SYSTEM, contract.id, on)
         if change.objects_deleted:
-            deleted[contract_id] = len(change.objects_deleted)
+            deleted[contract.id] = len(change.objects_deleted)
     recounted = refresh_catalog(session)
     return {"on": on.isoformat(), "deleted": deleted, "quarantined": stale, "recounted": recounted}

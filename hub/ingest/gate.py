@@ -1,6 +1,6 @@
 """The ingestion gate: may this connector upload to this contract and dataset today?
 
-Combines the contract gate (``hub.contracts.service.is_in_force``), the connector's
+Combines the contract gate (``hub.contracts.public.is_in_force``), the connector's
 binding (a connector of the contract's provider, listed in the contract's
 ``connector_ids``) and the policy decision ``edh/ingest/upload`` through the hub's one
 enforcement point (``hub.enforcement.enforce.check``, fail closed).
@@ -14,7 +14,7 @@ from datetime import date
 from sqlmodel import Session
 
 from hub.context import HubContext
-from hub.contracts.service import current_terms, get_contract, is_in_force
+from hub.contracts.public import current_terms, get_contract, is_in_force
 from hub.enforcement.enforce import check
 from hub.errors import Forbidden
 from hub.registry.models import Connector

@@ -11,15 +11,14 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from hub.context import HubContext
-from hub.contracts.service import get_contract
+from hub.contracts.public import get_contract
 from hub.db import session_scope
 from hub.deps import hub_context
 from hub.ingest.connector_auth import ConnectorDep
 from hub.ingest.gate import record_handout, upload_scope
 from hub.ingest.refusals import audited_refusal
 from hub.ingest.schemas import KeyOut
-from hub.pseudonym.erased import earlier_erasures, erased_pseudonyms
-from hub.pseudonym.service import contract_key, key_text
+from hub.pseudonym.public import contract_key, earlier_erasures, erased_pseudonyms, key_text
 from hub.trail.writer import Resource, Why
 
 router = APIRouter(prefix="/api/v1/pseudonym", tags=["pseudonym"])

@@ -19,11 +19,11 @@ from contracts.canonical import canonical_json, sha256_hex
 from contracts.errors import SignatureError
 from contracts.signing import public_key_from_jwk, verify_detached
 from hub.config import Settings
-from hub.contracts.hubkey import hub_jwk
+from hub.contracts.public import hub_jwk
 from hub.ingest.erasure import is_rewritten, rewrite_links
 from hub.ingest.integrity import sha256_of
 from hub.ingest.models import BatchStatus, IngestBatch
-from hub.pseudonym.models import ErasureRewrite
+from hub.pseudonym.public import ErasureRewriteRecord, erasure_rewrites
 from hub.storage.port import ObjectNotFound, ObjectStore
 
 
@@ -57,12 +57,12 @@ def _stored_digest(store: ObjectStore, key: str) -> str | None:
 
 def _signed_rewrites(
     session: Session, settings: Settings, report: LakeReport
-) -> dict[str, ErasureRewrite]:
+) -> dict[str, ErasureRewriteRecord]:
     """The rewrites whose hub signature and links hold, by the key they produced."""
     jwk = hub_jwk(settings)
     keys = {str(jwk["kid"]): public_key_from_jwk(jwk)}
     good = {}
-    for rewrite in session.exec(select(ErasureRewrite)).all():
+    for rewrite in erasure_rewrites(session):
         report.rewrites += 1
         manifest = rewrite.manifest
         try:
@@ -83,7 +83,7 @@ def _signed_rewrites(
 
 
 def _explained(
-    batch: IngestBatch, entry: dict[str, Any], rewrites: dict[str, ErasureRewrite]
+    batch: IngestBatch, entry: dict[str, Any], rewrites: dict[str, ErasureRewriteRecord]
 ) -> bool:
     """A file the connector shipped, or one a signed rewrite of this batch produced with
     this digest and the batch's original manifest."""

@@ -24,7 +24,7 @@ from hub.pseudonym.keys import PINNED_VERSION, KeyDeriver, LocalDeriver, RemoteD
 
 
 class VersionedContract(Protocol):
-    """A contract as key derivation needs it (``hub.contracts.models.Contract``)."""
+    """A contract as key derivation needs it (``hub.contracts.public.ContractRecord``)."""
 
     @property
     def id(self) -> str: ...

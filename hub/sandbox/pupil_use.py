@@ -1,9 +1,10 @@
 """The record of use, written at release: which pupils' rows a released result drew on.
 
-:func:`record_use` stores, per contract of the job's scope, a keyed digest
-(``hub.pseudonym.service.use_digest``) of every pupil whose rows were in that scope, with
-the job, project and time (``PupilUseDigest``). It holds no identifier or pseudonym, and
-is what the DPO's per-pupil report (``hub.audit.pupil``) lists as the pupil's releases.
+:func:`record_use` records, per contract of the job's scope, a keyed digest
+(``hub.pseudonym.public.use_digest``) of every pupil whose rows were in that scope, with
+the job, project and time (``hub.pseudonym.public.record_uses``). It holds no identifier
+or pseudonym, and is what the DPO's per-pupil report (``hub.audit.pupil``) lists as the
+pupil's releases.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ import pyarrow.parquet as pq
 from sqlmodel import Session
 
 from hub.context import HubContext
-from hub.pseudonym.models import PupilUseDigest
-from hub.pseudonym.service import use_digest, use_key
+from hub.pseudonym.public import record_uses, use_key
 from hub.sandbox.scope import ProjectScope
 from hub.storage.port import ObjectStore
 
@@ -30,16 +30,7 @@ def record_use(ctx: HubContext, session: Session, job_id: str, scope: ProjectSco
         seen: set[str] = set()
         for path in part.paths:
             seen.update(_pseudonyms_in(ctx.store, path))
-        for value in seen:
-            digest = use_digest(key, part.contract_id, value)
-            session.add(
-                PupilUseDigest(
-                    digest=digest,
-                    job_id=job_id,
-                    contract_id=part.contract_id,
-                    project_id=scope.project_id,
-                )
-            )
+        record_uses(session, key, job_id, part.contract_id, scope.project_id, seen)
         count += len(seen)
     return count
 

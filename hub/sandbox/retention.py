@@ -20,8 +20,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from hub.contracts.models import Contract
-from hub.contracts.service import current_terms
+from hub.contracts.public import known_terms
 from hub.ingest.retention import cutoff
 from hub.sandbox.airlock.models import PENDING, REJECTED, OutputHold
 from hub.sandbox.dp.models import BudgetSpend
@@ -47,8 +46,7 @@ def _retention_days(session: Session, contract_ids: list[str], known: dict[str, 
     days = []
     for contract_id in contract_ids:
         if contract_id not in known:
-            contract = session.get(Contract, contract_id)
-            terms = current_terms(session, contract) if contract else None
+            terms = known_terms(session, contract_id)
             known[contract_id] = terms.retention_days if terms else 0
         days.append(known[contract_id])
     return min(days, default=0)

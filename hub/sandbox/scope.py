@@ -61,14 +61,14 @@ class StaticContracts:
 
 
 class RegistryContracts:
-    """Adapter over the contracts area (``hub.contracts.policy_data``), when installed."""
+    """Adapter over the contracts area (``hub.contracts.public``), when installed."""
 
     def contracts(self, session: Any) -> Mapping[str, Mapping[str, Any]]:
         try:
-            from hub.contracts import policy_data  # type: ignore[import-not-found,unused-ignore]
+            from hub.contracts import public  # type: ignore[import-not-found,unused-ignore]
         except ImportError as exc:
             raise ServiceUnavailable("the contracts service is not available") from exc
-        docs: Mapping[str, Mapping[str, Any]] = policy_data.contract_documents(session)
+        docs: Mapping[str, Mapping[str, Any]] = public.contract_documents(session)
         return docs
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from sqlmodel import Session
 
 from hub.catalog.service import dataset_titles
-from hub.contracts.service import projects_of_contracts
+from hub.contracts.public import projects_of_contracts
 from hub.registry.service import names_of, project_titles
 
 

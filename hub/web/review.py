@@ -12,9 +12,8 @@ from sqlmodel import Session
 
 from contracts.lifecycle import ReviewStatus, ReviewVerdict, State
 from hub.auth import Principal, Role
-from hub.contracts import review, service
-from hub.contracts.events import publish_after_commit
-from hub.contracts.models import Contract
+from hub.contracts import public as contracts
+from hub.contracts.public import ContractRecord
 from hub.deps import SessionDep, actor_of, hub_context
 from hub.errors import HubError
 from hub.web.csrf import csrf_protect
@@ -70,7 +69,7 @@ STATUS_LABELS = {
 
 CHOOSE_VERDICT = "Choisissez une décision : approuver, rejeter ou demander des modifications."
 FRENCH_ERRORS = {
-    "validation-failed": f"Le motif est obligatoire (au moins {review.MIN_REASON} caractères).",
+    "validation-failed": f"Le motif est obligatoire (au moins {contracts.MIN_REASON} caractères).",
     "conflict": "Vous avez déjà rendu une décision sur cette version.",
     "forbidden": "Vous ne pouvez pas examiner cette demande : conflit d'intérêts (membre "
     "d'une partie ou auteur des conditions).",
@@ -89,7 +88,7 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def _names(session: Session, contract: Contract) -> dict[str, str]:
+def _names(session: Session, contract: ContractRecord) -> dict[str, str]:
     """The names of the contract's provider, lab and project (their ids when unknown)."""
     ids = {"provider": contract.provider_id, "lab": contract.lab_id}
     ids["project"] = contract.project_id
@@ -116,8 +115,8 @@ def _page(
 def queue_page(request: Request, session: SessionDep) -> Response:
     """The requests awaiting the committee, and the latest decisions."""
     principal = ui_principal(request, Role.ETHICS_REVIEWER)
-    pending = [(c, _names(session, c)) for c in review.queue(session)]
-    recent = review.recent_decisions(session, 20)
+    pending = [(c, _names(session, c)) for c in contracts.review_queue(session)]
+    recent = contracts.recent_decisions(session, 20)
     titles = names_for(session, (d.contract_id for d in recent))
     return _page(request, "queue.html", principal, pending=pending, recent=recent, titles=titles)
 
@@ -130,17 +129,17 @@ def _detail(
     status: int = 200,
     error: str | None = None,
 ) -> Response:
-    contract = service.get_contract(session, contract_id)
-    all_versions = service.versions(session, contract.id)
+    contract = contracts.get_contract(session, contract_id)
+    all_versions = contracts.versions(session, contract.id)
     current = all_versions[-1]
     previous = all_versions[-2].terms if len(all_versions) > 1 else None
-    decisions = review.history(session, contract.id)
+    decisions = contracts.review_history(session, contract.id)
     mine = any(d.reviewer_sub == principal.sub and d.version == contract.version for d in decisions)
     actor = actor_of(principal, Role.ETHICS_REVIEWER)
     awaiting = contract.state == State.ACCEPTED and contract.review_status == ReviewStatus.PENDING
     # Having decided already says more than the policy's refusal, so it is asked first.
     ctx = hub_context(request)
-    conflict = awaiting and not mine and not review.may_review(ctx, session, actor, contract)
+    conflict = awaiting and not mine and not contracts.may_review(ctx, session, actor, contract)
     can_decide = awaiting and not mine and not conflict
     return _page(
         request,
@@ -151,7 +150,7 @@ def _detail(
         names=_names(session, contract),
         terms=current.terms,
         digest=current.digest,
-        changes=review.terms_diff(previous, current.terms),
+        changes=contracts.terms_diff(previous, current.terms),
         has_previous=previous is not None,
         versions=all_versions,
         decisions=decisions,
@@ -184,11 +183,12 @@ def decide(
     if verdict not in set(ReviewVerdict):
         return _detail(request, session, principal, contract_id, 400, CHOOSE_VERDICT)
     try:
-        contract = service.get_contract(session, contract_id)
         actor = actor_of(principal, Role.ETHICS_REVIEWER)
         ctx = hub_context(request)
-        review.review_decision(ctx, session, actor, contract, ReviewVerdict(verdict), reason)
-        publish_after_commit(ctx, session, contract)
+        contract = contracts.review_decision(
+            ctx, session, actor, contract_id, ReviewVerdict(verdict), reason
+        )
+        contracts.publish_after_commit(ctx, session, contract)
     except HubError as exc:
         session.rollback()
         message = FRENCH_ERRORS.get(exc.slug, exc.detail)

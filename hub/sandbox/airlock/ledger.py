@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 import duckdb
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from hub.contracts.models import Contract
+from hub.contracts.public import projects_of_contracts
 from hub.sandbox.airlock.models import OutputHold
 from hub.sandbox.scope import project_key
 
@@ -38,10 +38,7 @@ def pupil_ids(secret: bytes, project_id: str, pseudonyms: set[str]) -> set[int]:
 
 def _by_project(session: Session, wanted: dict[str, dict[str, str]]) -> dict[str, set[str]]:
     projects: dict[str, set[str]] = {}
-    rows = session.exec(
-        select(Contract.id, Contract.project_id).where(col(Contract.id).in_(wanted))
-    )
-    for contract_id, project_id in rows.all():
+    for contract_id, project_id in projects_of_contracts(session, set(wanted)).items():
         projects.setdefault(project_id, set()).update(wanted[contract_id])
     return projects
 
