@@ -31,7 +31,7 @@ from hub.audit.search import event_dict
 from hub.context import HubContext
 from hub.contracts.models import Contract
 from hub.errors import ServiceUnavailable, TooManyRequests
-from hub.ingest.erasure import locate_pupil
+from hub.ingest.public import locate_pupil
 from hub.pseudonym.models import ErasureRequest, PupilUseDigest
 from hub.pseudonym.service import (
     check_identifier,

@@ -17,11 +17,10 @@ from sqlmodel import Session, select
 
 from hub.config import Settings
 from hub.contracts.models import Contract
-from hub.ingest.counts import refresh_catalog
-from hub.ingest.erasure import erase_everywhere, eraser_for, lake_guard
+from hub.ingest.public import erase_everywhere, eraser_for, lake_guard, refresh_catalog
 from hub.pseudonym.models import ErasedPseudonym, ErasureRequest
 from hub.pseudonym.service import check_identifier, pseudonym_for, register_digest
-from hub.sandbox.airlock.ledger import erase_from_ledger
+from hub.sandbox.public import erase_from_ledger
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from hub.storage.port import ObjectStore
 from hub.trail.writer import Actor, EventDraft, Resource, Why, record

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from hub.contracts.models import Contract
 from hub.contracts.service import current_terms
-from hub.ingest.retention import cutoff
+from hub.ingest.public import cutoff
 from hub.sandbox.airlock.models import PENDING, REJECTED, OutputHold
 from hub.sandbox.dp.models import BudgetSpend
 from hub.sandbox.models import QueryJob
