@@ -28,7 +28,6 @@ from hub.ingest.counts import refresh_catalog
 from hub.ingest.erasure import (
     REKEY_KIND,
     REKEYED,
-    ContractRewrite,
     Rewrite,
     Rewritten,
     erase_everywhere,
@@ -57,7 +56,6 @@ __all__ = [
     "BatchStatus",
     "CompleteIn",
     "ConnectorDep",
-    "ContractRewrite",
     "GrantOut",
     "IntegrityGuard",
     "LakeObject",

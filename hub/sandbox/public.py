@@ -12,16 +12,18 @@ It publishes:
   callers (only the sandbox changes a job);
 - the sandbox runtime of a hub context (``runtime_for``) and a result as CSV (``to_csv``);
 - the airlock for output checkers: ``held_results`` (awaiting review), ``read_held``,
-  ``review_held`` with its ``ReviewAction``, the ``Held`` view and ``HOLD_PENDING``;
+  ``review_held`` with its ``ReviewAction``, and ``HOLD_PENDING``;
 - what erasure, re-pseudonymisation and retention change in the sandbox:
   ``erase_from_ledger``, ``remap_ledger`` (the airlock's cell ledger) and
   ``purge_results`` (results and ledgers past their contracts' retention).
+
+Every row it hands out, a job or a held result's hold, job and reviews, is read-only for
+callers.
 """
 
 from hub.sandbox.airlock.ledger import erase_from_ledger, remap_ledger
 from hub.sandbox.airlock.models import PENDING as HOLD_PENDING
 from hub.sandbox.airlock.service import Action as ReviewAction
-from hub.sandbox.airlock.service import Held
 from hub.sandbox.airlock.service import pending as held_results
 from hub.sandbox.airlock.service import read as read_held
 from hub.sandbox.airlock.service import review as review_held
@@ -36,7 +38,6 @@ from hub.sandbox.schemas import JobOut, job_out
 __all__ = [
     "ACTIVE",
     "HOLD_PENDING",
-    "Held",
     "JobOut",
     "JobRecord",
     "ReviewAction",
