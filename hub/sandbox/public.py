@@ -12,13 +12,13 @@ It publishes:
   callers (only the sandbox changes a job);
 - the sandbox runtime of a hub context (``runtime_for``) and a result as CSV (``to_csv``);
 - the airlock for output checkers: ``held_results`` (awaiting review), ``read_held``,
-  ``review_held`` with its ``ReviewAction``, and ``HOLD_PENDING``;
+  ``review_held`` with its ``ReviewAction``, and ``HOLD_PENDING``; a held result is
+  handed out as a :class:`HeldRecord` (its hold, job and reviews);
 - what erasure, re-pseudonymisation and retention change in the sandbox:
   ``erase_from_ledger``, ``remap_ledger`` (the airlock's cell ledger) and
   ``purge_results`` (results and ledgers past their contracts' retention).
 
-Every row it hands out, a job or a held result's hold, job and reviews, is read-only for
-callers.
+Every record it hands out is read-only for callers: only the sandbox changes them.
 """
 
 from hub.sandbox.airlock.ledger import erase_from_ledger, remap_ledger
@@ -30,7 +30,7 @@ from hub.sandbox.airlock.service import review as review_held
 from hub.sandbox.jobs import cancel, get_job, list_jobs, preview, privacy_budget, submit
 from hub.sandbox.models import ACTIVE
 from hub.sandbox.output import to_csv
-from hub.sandbox.records import JobRecord
+from hub.sandbox.records import HeldRecord, JobRecord
 from hub.sandbox.retention import purge_results
 from hub.sandbox.runtime import runtime_for
 from hub.sandbox.schemas import JobOut, job_out
@@ -38,6 +38,7 @@ from hub.sandbox.schemas import JobOut, job_out
 __all__ = [
     "ACTIVE",
     "HOLD_PENDING",
+    "HeldRecord",
     "JobOut",
     "JobRecord",
     "ReviewAction",

@@ -1,7 +1,9 @@
-"""What the sandbox hands other areas and the pages of its query jobs: read-only records."""
+"""What the sandbox hands other areas and the pages: read-only records of its query jobs
+and of the airlock's held results."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -19,6 +21,8 @@ class JobRecord(Protocol):
     def sql_text(self) -> str: ...
     @property
     def sql_hash(self) -> str: ...
+    @property
+    def purpose(self) -> str | None: ...
     @property
     def epsilon(self) -> float | None: ...
     @property
@@ -43,3 +47,48 @@ class JobRecord(Protocol):
     def started_at(self) -> datetime | None: ...
     @property
     def finished_at(self) -> datetime | None: ...
+
+
+class HoldRecord(Protocol):
+    """An exact result held in the airlock, as output checkers read it."""
+
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def project_id(self) -> str: ...
+    @property
+    def submitted_by(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def result(self) -> dict[str, Any]: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class ReviewRecord(Protocol):
+    """One output checker's decision on a held result."""
+
+    @property
+    def checker(self) -> str: ...
+    @property
+    def decision(self) -> str: ...
+    @property
+    def comment(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class HeldRecord(Protocol):
+    """A held result with its job, the reviews so far (oldest first) and its findings.
+
+    Read-only for callers: only the airlock changes a hold, its job or its reviews."""
+
+    @property
+    def hold(self) -> HoldRecord: ...
+    @property
+    def job(self) -> JobRecord: ...
+    @property
+    def reviews(self) -> Sequence[ReviewRecord]: ...
+    @property
+    def findings(self) -> dict[str, Any]: ...
