@@ -9,9 +9,7 @@ from hub.auth import Principal, Role
 from hub.context import HubContext
 from hub.db import session_scope
 from hub.errors import HubError
-from hub.sandbox import jobs
-from hub.sandbox.models import QueryJob
-from hub.sandbox.runtime import runtime_for
+from hub.sandbox.public import ACTIVE, JobRecord, get_job, runtime_for, submit
 from hub.web.labels import reason
 from hub.web.research import STATUS_LABELS
 
@@ -23,18 +21,17 @@ DEMO_SQL = (  # the shape released under differential privacy: per pupil, then p
 )
 
 
-def run_demo_query(ctx: HubContext, project_id: str, researcher_sub: str) -> QueryJob:
+def run_demo_query(ctx: HubContext, project_id: str, researcher_sub: str) -> JobRecord:
     """Submit ``DEMO_SQL`` as ``researcher_sub`` and wait (at most a minute) for the job."""
     principal = Principal(sub=researcher_sub, roles=frozenset({str(Role.RESEARCHER)}))
     with session_scope(ctx.engine) as session:
         # No declared purpose: the project's own, which its contract took up, applies.
-        job = jobs.submit(runtime_for(ctx), session, principal, project_id, DEMO_SQL, None)
+        job = submit(runtime_for(ctx), session, principal, project_id, DEMO_SQL, None)
     deadline = time.monotonic() + 60
     while True:
         with session_scope(ctx.engine) as session:
-            current = session.get(QueryJob, job.id)
-            assert current is not None
-            if current.status not in jobs.ACTIVE or time.monotonic() > deadline:
+            current = get_job(session, principal, job.id)
+            if current.status not in ACTIVE or time.monotonic() > deadline:
                 return current
         time.sleep(0.1)
 

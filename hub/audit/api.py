@@ -8,7 +8,6 @@ parameters or bad values answer 400 problem+json.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.alerts import alert_event
 from hub.audit import alerts, proofs, service
 from hub.audit.access import READERS, authorize_read, describe, refuse_change
+from hub.audit.export import stream_export
 from hub.audit.pupil import PURPOSE, pupil_report
-from hub.audit.search import export_csv, export_jsonl, one_event, parse_filter, search_page
+from hub.audit.search import one_event, parse_filter, search_page
 from hub.auth import ALL_ROLES, Principal, Role, require
-from hub.db import session_scope
 from hub.deps import SessionDep, hub_context
 from hub.errors import NotFound, ValidationFailed
 from hub.params import EventSeq, TreeSize
@@ -100,29 +99,6 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 def export(request: Request, who: Reader) -> StreamingResponse:
     """``format`` is ``csv`` or ``jsonl`` (default); the other parameters are filters."""
     return stream_export(request, who)
-
-
-def stream_export(request: Request, who: Principal) -> StreamingResponse:
-    """Validate the filters, audit the export, then stream it in its own transaction."""
-    params = dict(request.query_params)
-    fmt = params.pop("format", "jsonl")
-    if fmt not in ("csv", "jsonl"):
-        raise ValidationFailed(
-            "format must be csv or jsonl", errors=[{"field": "format", "message": "unknown"}]
-        )
-    flt = parse_filter(params)
-    ctx = hub_context(request)
-    with session_scope(ctx.engine) as session:
-        authorize_read(ctx, session, who, describe("export", request.query_params))
-    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
-    writer = export_csv if fmt == "csv" else export_jsonl
-
-    def chunks() -> Iterator[str]:
-        with session_scope(ctx.engine) as session:
-            yield from writer(session, flt)
-
-    headers = {"Content-Disposition": f'attachment; filename="audit-events.{fmt}"'}
-    return StreamingResponse(chunks(), media_type=media, headers=headers)
 
 
 @router.get("/verify", summary="Re-verify the chain, checkpoints and signatures")

@@ -31,7 +31,7 @@ from hub.audit.search import event_dict
 from hub.context import HubContext
 from hub.contracts.public import finalized_contracts
 from hub.errors import ServiceUnavailable, TooManyRequests
-from hub.ingest.erasure import locate_pupil
+from hub.ingest.public import locate_pupil
 from hub.pseudonym.public import (
     check_identifier,
     delete_uses_before,

@@ -106,8 +106,8 @@ def _purge(ctx: HubContext, now: datetime) -> str:
 
 
 def _lake_purge(ctx: HubContext, now: datetime) -> str:
-    from hub.ingest.erasure import purge_lake
-    from hub.sandbox.retention import purge_results
+    from hub.ingest.public import purge_lake
+    from hub.sandbox.public import purge_results
 
     with session_scope(ctx.engine) as session:
         results = purge_results(session, now.date())

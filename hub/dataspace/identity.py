@@ -34,7 +34,7 @@ from hub.context import HubContext
 from hub.dataspace.did import DidError, token_issuer, unverified_issuer, verify_token
 from hub.dataspace.models import DspParticipant
 from hub.errors import Unauthorized
-from hub.ingest.connector_auth import verify_connector_token
+from hub.ingest.public import verify_connector_token
 from hub.registry.models import Connector
 from hub.trail.writer import Actor
 

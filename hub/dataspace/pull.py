@@ -39,9 +39,7 @@ from hub.dataspace.node import Node
 from hub.enforcement.enforce import decide
 from hub.errors import Forbidden, PolicyUnavailable, Unauthorized
 from hub.policy.port import PolicyDecision
-from hub.sandbox import jobs
-from hub.sandbox.api import JobOut, job_out
-from hub.sandbox.runtime import runtime_for
+from hub.sandbox.public import JobOut, job_out, runtime_for, submit
 from hub.trail.writer import Decision, EventDraft, Resource, record_now
 
 SCOPE = "dsp-transfer"
@@ -176,5 +174,5 @@ def pull_query(pid: str, body: PullQueryIn, request: Request) -> Any:
         if not outcome.allow:
             _refuse(session, pid, caller, outcome)
         runtime = runtime_for(node.ctx)
-        job = jobs.submit(runtime, session, caller, claims["project"], body.sql, body.purpose)
+        job = submit(runtime, session, caller, claims["project"], body.sql, body.purpose)
         return job_out(job)

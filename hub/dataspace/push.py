@@ -40,10 +40,17 @@ from hub.dataspace.models import DspTransfer
 from hub.dataspace.node import Node
 from hub.enforcement.enforce import decide
 from hub.errors import Conflict, Forbidden, NotFound, PolicyUnavailable
-from hub.ingest.complete import complete
-from hub.ingest.models import BatchStatus, IngestBatch
-from hub.ingest.presign import presign
-from hub.ingest.schemas import BatchOut, CompleteIn, GrantOut, PresignIn
+from hub.ingest.public import (
+    BatchOut,
+    BatchRecord,
+    BatchStatus,
+    CompleteIn,
+    GrantOut,
+    PresignIn,
+    complete,
+    contract_of_batch,
+    presign,
+)
 from hub.registry.models import Connector
 from hub.trail.writer import Decision, EventDraft, Resource, record_now
 
@@ -172,15 +179,15 @@ def push_presign(pid: str, body: PresignIn, request: Request) -> GrantOut:
     response_model=BatchOut,
     dependencies=[Depends(public_endpoint)],
 )
-def push_complete(pid: str, batch_id: str, body: CompleteIn, request: Request) -> IngestBatch:
+def push_complete(pid: str, batch_id: str, body: CompleteIn, request: Request) -> BatchRecord:
     """Verify and register the pushed batch; once registered, the transfer is COMPLETED."""
     node: Node = request.app.state.dataspace
     claims = scoped.verify(node, bearer_token(request), endpoint(node, pid), pid)
     with Session(node.ctx.engine) as session:
-        found = session.get(IngestBatch, batch_id)
-        if found is None:
+        contract_id = contract_of_batch(session, batch_id)
+        if contract_id is None:
             raise NotFound("no such batch")
-        connector = authorize_push(node, session, pid, claims, found.contract_id)
+        connector = authorize_push(node, session, pid, claims, contract_id)
         batch = complete(node.ctx, session, connector, batch_id, body.manifest)
         session.commit()
         outbox.flush(node.ctx)

@@ -17,10 +17,14 @@ from hub.db import session_scope
 from hub.deps import hub_context
 from hub.erasure.register import request_erasure
 from hub.erasure.rekey import HEX64, MAX_PAIRS, repseudonymise, rotation_keys
-from hub.ingest.connector_auth import ConnectorDep
-from hub.ingest.gate import connector_actor, record_handout, upload_scope
-from hub.ingest.presign import store_of
-from hub.ingest.refusals import audited_refusal
+from hub.ingest.public import (
+    ConnectorDep,
+    audited_refusal,
+    connector_actor,
+    record_handout,
+    store_of,
+    upload_scope,
+)
 from hub.pseudonym.public import KEY_VERSION, key_text
 from hub.trail.writer import Actor, Resource, Why
 

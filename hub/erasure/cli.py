@@ -26,9 +26,8 @@ def _context(args: argparse.Namespace) -> Any:
 
 def _purge(args: argparse.Namespace) -> int:
     from hub.db import session_scope
-    from hub.ingest.erasure import purge_expired, purge_lake
-    from hub.ingest.presign import store_of
-    from hub.sandbox.retention import purge_results
+    from hub.ingest.public import purge_expired, purge_lake, store_of
+    from hub.sandbox.public import purge_results
 
     ctx = _context(args)
     on = date.fromisoformat(args.on) if args.on else datetime.now(UTC).date()
@@ -53,7 +52,7 @@ def read_identifiers(path: str) -> list[str]:
 def _erase(args: argparse.Namespace) -> int:
     from hub.db import session_scope
     from hub.erasure.register import request_erasure
-    from hub.ingest.presign import store_of
+    from hub.ingest.public import store_of
 
     try:
         identifiers = read_identifiers(args.identifier_file)
@@ -74,8 +73,7 @@ def _erase(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from hub.db import session_scope
-    from hub.ingest.lakecheck import verify_lake
-    from hub.ingest.presign import store_of
+    from hub.ingest.public import store_of, verify_lake
 
     ctx = _context(args)
     with session_scope(ctx.engine) as session:

@@ -16,15 +16,14 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from hub.config import Settings
-from hub.ingest.counts import refresh_catalog
-from hub.ingest.erasure import erase_everywhere, eraser_for, lake_guard
+from hub.ingest.public import erase_everywhere, eraser_for, lake_guard, refresh_catalog
 from hub.pseudonym.public import (
     check_identifier,
     ensure_request,
     register_digest,
     register_pseudonyms,
 )
-from hub.sandbox.airlock.ledger import erase_from_ledger
+from hub.sandbox.public import erase_from_ledger
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from hub.storage.port import ObjectStore
 from hub.trail.writer import Actor, EventDraft, Resource, Why, record

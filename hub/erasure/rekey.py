@@ -41,25 +41,23 @@ from hub.columns import new_id
 from hub.config import Settings
 from hub.contracts.public import ContractRecord, get_contract, set_key_version
 from hub.errors import Conflict, ValidationFailed
-from hub.ingest.counts import refresh_catalog
-from hub.ingest.erasure import (
+from hub.ingest.public import (
     REKEY_KIND,
     REKEYED,
     Rewrite,
     Rewritten,
-    discard_files,
     eraser_for,
     lake_guard,
-    with_objects,
+    refresh_catalog,
+    rewrite_contract,
 )
-from hub.ingest.models import BatchStatus
 from hub.pseudonym.public import (
     contract_key,
     record_repseudonymisation,
     remap_register,
     remap_uses,
 )
-from hub.sandbox.airlock.ledger import remap_ledger
+from hub.sandbox.public import remap_ledger
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
 from hub.storage.port import ObjectStore
 from hub.trail.writer import Actor, EventDraft, Resource, Why, record
@@ -193,15 +191,11 @@ def _rewrite_lake(
     mapping: dict[str, str],
     outcome: RekeyOutcome,
 ) -> None:
-    eraser, rewrite = eraser_for(store, settings, lake_guard(session)), rekeyed(mapping, outcome.id)
-    for batch in with_objects(session, contract_id):
-        if batch.status == BatchStatus.QUARANTINED:
-            outcome.quarantined_deleted += discard_files(session, store, batch)
-            continue
-        done = eraser.rewrite(session, batch, rewrite)
-        outcome.objects_rewritten += done.files
-        outcome.rows_kept += done.rows_kept
-        outcome.rows_dropped += done.rows_removed
+    eraser = eraser_for(store, settings, lake_guard(session))
+    done = rewrite_contract(eraser, session, contract_id, rekeyed(mapping, outcome.id))
+    outcome.objects_rewritten = done.objects_rewritten
+    outcome.rows_kept, outcome.rows_dropped = done.rows_kept, done.rows_dropped
+    outcome.quarantined_deleted = done.quarantined_deleted
 
 
 def repseudonymise(

@@ -20,6 +20,7 @@ from hub.ingest.connector_auth import ConnectorDep
 from hub.ingest.gate import upload_scope
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import presign
+from hub.ingest.records import BatchRecord
 from hub.ingest.refusals import audited_refusal
 from hub.ingest.retention import PAST_RETENTION, PastRetention, refused_for_retention
 from hub.ingest.schemas import BatchOut, CompleteIn, GrantOut, PresignIn, TermsOut
@@ -69,7 +70,7 @@ def create_batch(body: PresignIn, ctx: Ctx, connector: ConnectorDep) -> GrantOut
 @router.post("/batches/{batch_id}/complete", response_model=BatchOut)
 def complete_batch(
     batch_id: str, body: CompleteIn, ctx: Ctx, connector: ConnectorDep
-) -> IngestBatch:
+) -> BatchRecord:
     """Verify and register an uploaded batch (role: its connector). Idempotent. A batch that
     fails verification is quarantined and answered 400 ``batch-rejected`` with ``reasons``.
     A batch past the contract's retention is refused (422 ``past-retention``), its uploads

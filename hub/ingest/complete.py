@@ -18,6 +18,7 @@ from hub.ingest.erasure import strip_erased
 from hub.ingest.gate import UploadScope, upload_scope
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.presign import quarantine_key, store_of
+from hub.ingest.records import BatchRecord
 from hub.ingest.retention import PAST_RETENTION, batch_expired
 from hub.ingest.verify import check_manifest, check_objects
 from hub.pseudonym.public import was_repseudonymised
@@ -125,7 +126,7 @@ def _audit(
 
 def complete(
     ctx: HubContext, session: Session, connector: Connector, batch_id: str, jws: str
-) -> IngestBatch:
+) -> BatchRecord:
     """Verify batch ``batch_id`` and register it, or move its objects to quarantine.
 
     Idempotent: a registered or quarantined batch is returned as it is. Checks: the

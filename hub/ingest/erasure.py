@@ -353,6 +353,33 @@ def erase_everywhere(
     return change
 
 
+@dataclass
+class ContractRewrite:
+    """What rewriting a contract's lake did (counts only)."""
+
+    objects_rewritten: int = 0
+    rows_kept: int = 0
+    rows_dropped: int = 0
+    quarantined_deleted: int = 0
+
+
+def rewrite_contract(
+    eraser: Eraser, session: Session, contract_id: str, rewrite: Rewrite
+) -> ContractRewrite:
+    """Rewrite every registered object of ``contract_id`` with ``rewrite`` and delete its
+    quarantined objects (re-pseudonymisation: refused data under the old key)."""
+    done = ContractRewrite()
+    for batch in with_objects(session, contract_id):
+        if batch.status == BatchStatus.QUARANTINED:
+            done.quarantined_deleted += discard_files(session, eraser.store, batch)
+            continue
+        change = eraser.rewrite(session, batch, rewrite)
+        done.objects_rewritten += change.files
+        done.rows_kept += change.rows_kept
+        done.rows_dropped += change.rows_removed
+    return done
+
+
 def strip_erased(
     store: ObjectStore, settings: Settings, session: Session, batch: IngestBatch
 ) -> int:

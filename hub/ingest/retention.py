@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from hub.errors import HubError
 from hub.ingest.models import BatchStatus, IngestBatch
+from hub.ingest.records import BatchRecord
 
 PAST_RETENTION = "past the contract's retention"
 
@@ -82,6 +83,6 @@ def batch_expired(batch: IngestBatch, retention_days: int, on: date) -> bool:
     return bool(expired_days((str(f["date"]) for f in batch.files), retention_days, on))
 
 
-def refused_for_retention(batch: IngestBatch) -> bool:
+def refused_for_retention(batch: BatchRecord) -> bool:
     """True when ``batch`` was refused at completion for being past retention."""
     return batch.status == BatchStatus.QUARANTINED and batch.reasons == [PAST_RETENTION]

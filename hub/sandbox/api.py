@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -15,9 +14,9 @@ from hub.auth import Principal, Role, require
 from hub.deps import SessionDep, hub_context
 from hub.sandbox import jobs, output
 from hub.sandbox.errors import ResultNotReady, ResultPurged
-from hub.sandbox.models import QueryJob
 from hub.sandbox.retention import PURGED
 from hub.sandbox.runtime import runtime_for
+from hub.sandbox.schemas import JobOut, job_out
 
 router = APIRouter(prefix="/api/v1", tags=["sandbox"])
 Researcher = Annotated[Principal, Depends(require(Role.RESEARCHER))]
@@ -36,38 +35,10 @@ class QueryIn(BaseModel):
     )
 
 
-class JobOut(BaseModel):
-    """A query job's status, timings and resources."""
-
-    id: str
-    project_id: str
-    status: str
-    reasons: list[str]
-    sql_hash: str
-    tables: list[str]
-    columns: list[str]
-    contract_ids: list[str]
-    epsilon: float | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    resources: dict[str, Any]
-    links: dict[str, str]
-
-
 class Format(StrEnum):
     JSON = "json"
     CSV = "csv"
     PARQUET = "parquet"
-
-
-def job_out(job: QueryJob) -> JobOut:
-    base = f"/api/v1/queries/{job.id}"
-    return JobOut(
-        **job.model_dump(include=set(JobOut.model_fields) - {"resources", "links"}),
-        resources=job.stats,
-        links={"self": base, "result": f"{base}/result", "report": f"{base}/report"},
-    )
 
 
 @router.post("/projects/{project_id}/queries", status_code=202, response_model=JobOut)

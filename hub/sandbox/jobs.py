@@ -17,6 +17,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -26,8 +27,7 @@ from contracts.model import DEFAULT_EPSILON_BUDGET, ReleaseMode
 from hub.auth import Principal, Role
 from hub.db import session_scope
 from hub.errors import Forbidden, HubError, NotFound, ValidationFailed
-from hub.ingest.integrity import LakeObjectAltered
-from hub.ingest.models import BatchStatus, IngestBatch
+from hub.ingest.public import LakeObjectAltered, registered_keys
 from hub.registry import service as registry
 from hub.sandbox import authorize, lease, rewrite, sqlcheck, views
 from hub.sandbox.airlock import service as airlock
@@ -42,6 +42,7 @@ from hub.sandbox.models import QueryJob
 from hub.sandbox.observed import coarse
 from hub.sandbox.output import jsonable
 from hub.sandbox.pupil_use import record_use
+from hub.sandbox.records import JobRecord
 from hub.sandbox.scope import ProjectScope, in_force, scope_for
 from hub.sandbox.worker import Outcome, WorkerJob
 from hub.secrets import SANDBOX_PROJECT_LABEL, derive_key
@@ -85,7 +86,7 @@ def submit(
     sql: str,
     purpose: str | None,
     epsilon: float | None = None,
-) -> QueryJob:
+) -> JobRecord:
     """Vet and queue a query (``epsilon``: the ε it asks to spend under differential
     privacy, None for the contract's default); raise ``QueryRefused``/``Forbidden``
     (with ``job_id``)."""
@@ -251,17 +252,7 @@ def _scope(
 ) -> ProjectScope:
     secret = derive_key(runtime.ctx.settings.hub_secret, SANDBOX_PROJECT_LABEL)
     documents = {str(d["id"]): d for d in docs}
-
-    def registered(contract_id: str) -> frozenset[str]:
-        """Object keys of the contract's registered (verified) batches."""
-        rows = session.exec(
-            select(IngestBatch.files).where(
-                IngestBatch.contract_id == contract_id,
-                IngestBatch.status == BatchStatus.REGISTERED,
-            )
-        ).all()
-        return frozenset(str(f["key"]) for files in rows for f in files)
-
+    registered = partial(registered_keys, session)
     return scope_for(project_id, documents, runtime.lake, secret, date.today(), registered)
 
 
@@ -498,7 +489,7 @@ def privacy_budget(
     return dp_budget.of(session, project_id, min(totals, default=DEFAULT_EPSILON_BUDGET))
 
 
-def get_job(session: Session, principal: Principal, job_id: str) -> QueryJob:
+def get_job(session: Session, principal: Principal, job_id: str) -> JobRecord:
     """The caller's own job; anyone else's is ``NotFound`` (no existence leak)."""
     job = session.get(QueryJob, job_id)
     if job is None or job.submitted_by != principal.sub:
@@ -508,12 +499,12 @@ def get_job(session: Session, principal: Principal, job_id: str) -> QueryJob:
 
 def cancel(
     runtime: SandboxRuntime, session: Session, principal: Principal, job_id: str
-) -> QueryJob:
+) -> JobRecord:
     """Cancel a queued or running job; idempotent on finished jobs. The cancellation is
     committed (with its audit event) before the worker is killed, so it always wins over
     a result arriving at the same moment (the job's row is locked while either changes)."""
-    job = get_job(session, principal, job_id)
-    job = session.exec(select(QueryJob).where(QueryJob.id == job.id).with_for_update()).one()
+    owned = get_job(session, principal, job_id)
+    job = session.exec(select(QueryJob).where(QueryJob.id == owned.id).with_for_update()).one()
     if job.status not in ACTIVE:
         return job
     job.status, job.finished_at = "cancelled", datetime.now(UTC)
@@ -526,7 +517,7 @@ def cancel(
     return job
 
 
-def list_jobs(session: Session, principal: Principal, project_id: str | None) -> list[QueryJob]:
+def list_jobs(session: Session, principal: Principal, project_id: str | None) -> list[JobRecord]:
     """The caller's jobs, newest first (at most 100)."""
     query = select(QueryJob).where(QueryJob.submitted_by == principal.sub)
     if project_id:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from hub.contracts.public import known_terms
-from hub.ingest.retention import cutoff
+from hub.ingest.public import cutoff
 from hub.sandbox.airlock.models import PENDING, REJECTED, OutputHold
 from hub.sandbox.dp.models import BudgetSpend
 from hub.sandbox.models import QueryJob

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.context import HubContext
-from hub.ingest.integrity import IntegrityGuard
+from hub.ingest.public import IntegrityGuard
 from hub.sandbox import lease, recovery
 from hub.sandbox.dp.release import Settings as DpSettings
 from hub.sandbox.observed import ReleaseTick

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from functools import partial
 from pathlib import Path
 
-from hub.ingest.integrity import IntegrityGuard, LakeObject, LakeObjectAltered, stored_object
+from hub.ingest.public import IntegrityGuard, LakeObject, LakeObjectAltered, stored_object
 from hub.sandbox.errors import QueryRefused
 from hub.sandbox.s3lake import S3Lake
 from hub.sandbox.scope import ContractPart, Lake, lake_files

@@ -13,9 +13,7 @@ from sqlmodel import Session
 from hub.auth import Principal, Role
 from hub.deps import SessionDep, hub_context
 from hub.errors import HubError
-from hub.sandbox.airlock import service
-from hub.sandbox.airlock.models import PENDING
-from hub.sandbox.runtime import runtime_for
+from hub.sandbox import public as sandbox
 from hub.web.csrf import csrf_protect
 from hub.web.names import names_for
 from hub.web.session import page_roles, ui_principal
@@ -68,10 +66,10 @@ def _detail(
     status: int = 200,
     errors: list[str] | None = None,
 ) -> Response:
-    held = service.read(hub_context(request), session, principal, job_id)
+    held = sandbox.read_held(hub_context(request), session, principal, job_id)
     reviewers = {r.checker for r in held.reviews}
     can_review = (
-        held.hold.status == PENDING
+        held.hold.status == sandbox.HOLD_PENDING
         and principal.sub != held.hold.submitted_by
         and principal.sub not in reviewers
     )
@@ -95,7 +93,7 @@ def _detail(
 def queue_page(request: Request, session: SessionDep) -> Response:
     """The results awaiting review, oldest first."""
     principal = ui_principal(request, Role.OUTPUT_CHECKER)
-    pending = service.pending(session)
+    pending = sandbox.held_results(session)
     names = names_for(session, [h.hold.project_id for h in pending])
     context = {"principal": principal, "pending": pending, "names": names}
     return templates.TemplateResponse(request, "airlock/queue.html", context)
@@ -118,13 +116,14 @@ def decide(
 ) -> Response:
     """Record an approval or a rejection; on refusal, the page again with the reason."""
     principal = ui_principal(request, Role.OUTPUT_CHECKER)
-    if action not in set(service.Action) or not comment.strip():
+    if action not in set(sandbox.ReviewAction) or not comment.strip():
         message = "Choisissez approuver ou rejeter et saisissez un commentaire."
         return _detail(request, session, principal, job_id, 400, [message])
     ctx = hub_context(request)
     try:
-        contracts = runtime_for(ctx).source.contracts(session)
-        service.review(ctx, session, principal, job_id, service.Action(action), comment, contracts)
+        contracts = sandbox.runtime_for(ctx).source.contracts(session)
+        decision = sandbox.ReviewAction(action)
+        sandbox.review_held(ctx, session, principal, job_id, decision, comment, contracts)
         session.commit()
     except HubError as exc:
         session.rollback()

@@ -10,11 +10,24 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from hub.audit import alerts, proofs, schedule, service
-from hub.audit.access import READERS, authorize_read, describe
-from hub.audit.api import stream_export
-from hub.audit.pupil import PURPOSE, pupil_report
-from hub.audit.search import one_event, parse_filter, search_page
+from hub.audit.public import (
+    PUPIL_REPORT_PURPOSE,
+    READERS,
+    alert_rules,
+    authorize_read,
+    describe,
+    export_checkpoints,
+    last_verification,
+    list_alerts,
+    one_event,
+    parse_filter,
+    pupil_report,
+    run_alert_rules,
+    search_page,
+    stream_export,
+    task_status,
+    verify_log,
+)
 from hub.auth import Principal, Role
 from hub.deps import SessionDep, hub_context
 from hub.errors import NotFound, TooManyRequests, ValidationFailed
@@ -91,8 +104,8 @@ def _page(
 ) -> Response:
     full = {
         "principal": who,
-        "verification": service.last_verification(session),
-        "audit_tasks": schedule.status(session, hub_context(request).settings.audit),
+        "verification": last_verification(session),
+        "audit_tasks": task_status(session, hub_context(request).settings.audit),
         "task_labels": TASK_LABELS,
         "every_label": every_label,
         "kind_labels": KIND_LABELS,
@@ -161,7 +174,7 @@ def verify_now(request: Request, session: SessionDep) -> Response:
     _reader(request, session, "ui/verify")
     session.commit()
     ctx = hub_context(request)
-    service.verify_log(ctx.engine, ctx.settings, ctx.bus)
+    verify_log(ctx.engine, ctx.settings, ctx.bus)
     return RedirectResponse("/audit", status_code=303)
 
 
@@ -169,7 +182,7 @@ def verify_now(request: Request, session: SessionDep) -> Response:
 def alert_list(request: Request, session: SessionDep) -> Response:
     who = _reader(request, session, "ui/alerts")
     ctx = hub_context(request)
-    context = {"rules": alerts.rules(ctx.settings.audit), "alerts": alerts.list_alerts(session)}
+    context = {"rules": alert_rules(ctx.settings.audit), "alerts": list_alerts(session)}
     return _page(request, session, who, "alerts.html", context)
 
 
@@ -179,7 +192,7 @@ def run_alerts(request: Request, session: SessionDep) -> Response:
     _reader(request, session, "ui/alerts/run")
     session.commit()
     ctx = hub_context(request)
-    service.run_alert_rules(ctx.engine, ctx.settings, ctx.bus)
+    run_alert_rules(ctx.engine, ctx.settings, ctx.bus)
     return RedirectResponse("/audit/alertes", status_code=303)
 
 
@@ -199,7 +212,7 @@ def pupil(
     context: dict[str, Any] = {"uses": None, "error": None, "identifier": identifier}
     try:
         actor = Actor(who.sub, str(Role.DPO), who.org)
-        uses = pupil_report(hub_context(request), session, identifier, actor, PURPOSE)
+        uses = pupil_report(hub_context(request), session, identifier, actor, PUPIL_REPORT_PURPOSE)
         ids = [i for u in uses for i in (u.project_id, u.contract_id)]
         context |= {"uses": uses, "names": names_for(session, ids)}
     except ValidationFailed:
@@ -224,6 +237,6 @@ def checkpoints(request: Request, session: SessionDep) -> Response:
 @router.get("/points-de-controle.json")
 def checkpoints_json(request: Request, session: SessionDep) -> Response:
     _reader(request, session, "ui/checkpoints/export")
-    doc = proofs.export_checkpoints(session, load_signer(hub_context(request).settings))
+    doc = export_checkpoints(session, load_signer(hub_context(request).settings))
     headers = {"Content-Disposition": 'attachment; filename="audit-checkpoints.json"'}
     return JSONResponse(doc, headers=headers)

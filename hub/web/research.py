@@ -15,8 +15,7 @@ from hub.deps import SessionDep, hub_context
 from hub.errors import HubError, ValidationFailed
 from hub.registry import service as registry
 from hub.registry.models import Project
-from hub.sandbox import jobs, output
-from hub.sandbox.runtime import runtime_for
+from hub.sandbox import public as sandbox
 from hub.web.csrf import csrf_protect
 from hub.web.session import page_roles, ui_principal
 from hub.web.templating import templates
@@ -70,14 +69,15 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
 
 def _index(request: Request, session: Session, principal: Principal, **extra: Any) -> Response:
     projects = _projects(session, principal)
-    runtime = runtime_for(hub_context(request))
+    runtime = sandbox.runtime_for(hub_context(request))
+    budgets = {p.id: sandbox.privacy_budget(runtime, session, principal, p.id) for p in projects}
     context = {
         "principal": principal,
         "projects": projects,
-        "budgets": {p.id: jobs.privacy_budget(runtime, session, principal, p.id) for p in projects},
+        "budgets": budgets,
         "project_options": [(p.id, p.title) for p in projects],
         "project_titles": {p.id: p.title for p in projects},
-        "jobs": jobs.list_jobs(session, principal, None)[:20],
+        "jobs": sandbox.list_jobs(session, principal, None)[:20],
         "sql": EXAMPLE,
         "error": None,
         "project_id": None,
@@ -129,9 +129,9 @@ Typed = Annotated[QueryForm, Depends(_query_form)]
 @router.post("")
 def research_submit(request: Request, session: SessionDep, typed: Typed) -> Response:
     principal = ui_principal(request, Role.RESEARCHER)
-    runtime = runtime_for(hub_context(request))
+    runtime = sandbox.runtime_for(hub_context(request))
     try:
-        job = jobs.submit(runtime, session, principal, typed.project_id, *typed.query())
+        job = sandbox.submit(runtime, session, principal, typed.project_id, *typed.query())
     except HubError as exc:  # refused, forbidden, unknown project: shown on the page
         return _refused(request, session, principal, exc, typed)
     return RedirectResponse(f"/research/jobs/{job.id}", status_code=303)
@@ -141,9 +141,9 @@ def research_submit(request: Request, session: SessionDep, typed: Typed) -> Resp
 def research_preview(request: Request, session: SessionDep, typed: Typed) -> Response:
     """The form again, with the noise the query would get (nothing runs or is spent)."""
     principal = ui_principal(request, Role.RESEARCHER)
-    runtime = runtime_for(hub_context(request))
+    runtime = sandbox.runtime_for(hub_context(request))
     try:
-        found = jobs.preview(runtime, session, principal, typed.project_id, typed.query())
+        found = sandbox.preview(runtime, session, principal, typed.project_id, typed.query())
     except HubError as exc:
         return _refused(request, session, principal, exc, typed)
     return _index(request, session, principal, preview=found, **typed.fields())
@@ -152,13 +152,13 @@ def research_preview(request: Request, session: SessionDep, typed: Typed) -> Res
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def research_job(job_id: str, request: Request, session: SessionDep) -> Response:
     principal = ui_principal(request, Role.RESEARCHER)
-    job = jobs.get_job(session, principal, job_id)
+    job = sandbox.get_job(session, principal, job_id)
     context = {
         "principal": principal,
         "job": job,
         "result": job.result,
         "report": job.report,
-        "active": job.status in jobs.ACTIVE,
+        "active": job.status in sandbox.ACTIVE,
     }
     return _page(request, "job.html", context)
 
@@ -166,18 +166,18 @@ def research_job(job_id: str, request: Request, session: SessionDep) -> Response
 @router.post("/jobs/{job_id}/cancel")
 def research_cancel(job_id: str, request: Request, session: SessionDep) -> Response:
     principal = ui_principal(request, Role.RESEARCHER)
-    jobs.cancel(runtime_for(hub_context(request)), session, principal, job_id)
+    sandbox.cancel(sandbox.runtime_for(hub_context(request)), session, principal, job_id)
     return RedirectResponse(f"/research/jobs/{job_id}", status_code=303)
 
 
 @router.get("/jobs/{job_id}/result.csv")
 def research_csv(job_id: str, request: Request, session: SessionDep) -> Response:
     principal = ui_principal(request, Role.RESEARCHER)
-    job = jobs.get_job(session, principal, job_id)
+    job = sandbox.get_job(session, principal, job_id)
     result = job.result or {"columns": [], "rows": []}
     headers = {"Content-Disposition": f'attachment; filename="resultat-{job.id[:8]}.csv"'}
     return Response(
-        output.to_csv(result["columns"], result["rows"]), media_type="text/csv", headers=headers
+        sandbox.to_csv(result["columns"], result["rows"]), media_type="text/csv", headers=headers
     )
 
 

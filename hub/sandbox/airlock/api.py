@@ -18,6 +18,7 @@ from sqlmodel import Session
 from hub.auth import Principal, Role, require
 from hub.deps import SessionDep, hub_context
 from hub.sandbox.airlock import service
+from hub.sandbox.records import HeldRecord
 from hub.sandbox.runtime import runtime_for
 
 router = APIRouter(prefix="/api/v1/reviews/outputs", tags=["sandbox airlock"])
@@ -62,7 +63,7 @@ class HeldOut(HeldSummary):
     reviews: list[ReviewOut]
 
 
-def _summary(held: service.Held) -> dict[str, Any]:
+def _summary(held: HeldRecord) -> dict[str, Any]:
     hold = held.hold
     return {
         "job_id": hold.job_id,
@@ -74,7 +75,7 @@ def _summary(held: service.Held) -> dict[str, Any]:
     }
 
 
-def held_out(held: service.Held) -> HeldOut:
+def held_out(held: HeldRecord) -> HeldOut:
     """The API view of a held result."""
     return HeldOut(
         **_summary(held),

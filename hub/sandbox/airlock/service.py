@@ -39,6 +39,7 @@ from hub.sandbox.airlock.models import PENDING, REJECTED, RELEASED, OutputHold, 
 from hub.sandbox.events import record_job_event
 from hub.sandbox.models import QueryJob
 from hub.sandbox.pupil_use import record_use
+from hub.sandbox.records import HeldRecord
 from hub.sandbox.scope import ContractPart, ProjectScope
 from hub.trail.writer import Actor, Decision, Resource, Why
 
@@ -198,7 +199,7 @@ def other_cells(session: Session, found: OutputHold) -> list[findings.OtherCell]
     ]
 
 
-def pending(session: Session) -> list[Held]:
+def pending(session: Session) -> list[HeldRecord]:
     """Results awaiting review, oldest first (at most 200)."""
     holds = session.exec(
         select(OutputHold)
@@ -217,7 +218,7 @@ def get(session: Session, job_id: str) -> Held:
     return _held(session, found)
 
 
-def read(ctx: HubContext, session: Session, principal: Principal, job_id: str) -> Held:
+def read(ctx: HubContext, session: Session, principal: Principal, job_id: str) -> HeldRecord:
     """One held result for an output checker, once the policy allows the read (never the
     checker's own query); the allowed read is in the audit log before this returns, the
     refusal too (``Forbidden``). Ends the session's transaction."""
@@ -262,7 +263,7 @@ def review(
     action: Action,
     comment: str,
     contracts: Mapping[str, Mapping[str, Any]],
-) -> Held:
+) -> HeldRecord:
     """Record ``principal``'s approval or rejection (with a comment, mandatory) of a held
     result, once the policy allows it; a rejection ends it, the second approval releases
     it. ``contracts`` are the policy documents by id (for the release decision). Raises
