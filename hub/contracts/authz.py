@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from hub.context import HubContext
 from hub.contracts.models import Contract
-from hub.enforcement.enforce import check, decide
+from hub.enforcement.public import check, decide
 from hub.trail.writer import Actor, Resource, Why
 
 TRANSITION = "edh/contracts/transition"

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from contracts.lifecycle import State
 from hub.contracts.models import Contract
 from hub.contracts.service import current_terms
-from hub.enforcement.data import PolicyDocument
+from hub.enforcement.public import PolicyDocument
 
 
 def effective_state(contract: Contract, on: date) -> str:

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from contracts.batch_manifest import ManifestError
 from hub.alerts import ALERT_TOPIC
 from hub.bus import outbox
-from hub.catalog.service import record_batch_stats
+from hub.catalog.public import record_batch_stats
 from hub.context import HubContext
 from hub.contracts.service import get_contract
 from hub.errors import Forbidden, NotFound
@@ -21,7 +21,7 @@ from hub.ingest.presign import quarantine_key, store_of
 from hub.ingest.retention import PAST_RETENTION, batch_expired
 from hub.ingest.verify import check_manifest, check_objects
 from hub.pseudonym.models import Repseudonymisation
-from hub.registry.models import Connector
+from hub.registry.public import ConnectorRecord
 from hub.storage.port import ObjectStore
 from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record
 
@@ -30,7 +30,7 @@ KEY_ROTATED = "pseudonyms under another key version than the contract's"
 
 
 def _verify(
-    ctx: HubContext, session: Session, connector: Connector, batch: IngestBatch, jws: str
+    ctx: HubContext, session: Session, connector: ConnectorRecord, batch: IngestBatch, jws: str
 ) -> tuple[UploadScope | None, dict[str, Any] | None, list[str]]:
     try:
         scope = upload_scope(session, connector, batch.contract_id, datetime.now(UTC).date())
@@ -127,7 +127,7 @@ def _audit(
 
 
 def complete(
-    ctx: HubContext, session: Session, connector: Connector, batch_id: str, jws: str
+    ctx: HubContext, session: Session, connector: ConnectorRecord, batch_id: str, jws: str
 ) -> IngestBatch:
     """Verify batch ``batch_id`` and register it, or move its objects to quarantine.
 
