@@ -124,9 +124,9 @@ def _load_seed(session: Session) -> DemoSeed:
     lab = service.org_by_siren(session, "180089013")
     researcher = service.researcher_by_subject(session, "claire.martin")
     assert provider is not None and lab is not None and researcher is not None
-    (project, *_) = service.projects_of(session, researcher.id)
-    (connector, *_), _ = service.connectors(session, PageParams(limit=1, offset=0), provider.id)
-    return DemoSeed(provider.id, lab.id, researcher.id, project.id, connector.id)
+    projects = service.projects_of(session, researcher.id)
+    connectors, _ = service.connectors(session, PageParams(limit=1, offset=0), provider.id)
+    return DemoSeed(provider.id, lab.id, researcher.id, projects[0].id, connectors[0].id)
 
 
 def demo_settings(data_dir: str, base: str) -> Settings:
