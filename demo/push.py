@@ -20,7 +20,7 @@ from connector.pipeline.simulate import SimulationSpec, simulate
 from connector.pipeline.state import PipelineState
 from hub.context import HubContext
 from hub.contracts.public import ContractRecord, first_finalized_contract
-from hub.registry.models import Connector
+from hub.registry.public import find_connector
 
 DEMO_SPEC = SimulationSpec(pupils=400, weeks=6, seed=2025)
 DEMO_STATEMENTS = 40_000
@@ -37,7 +37,7 @@ class DemoPush:
 
 def _finalized_contract(ctx: HubContext, connector_id: str) -> ContractRecord | None:
     with Session(ctx.engine) as session:
-        connector = session.get(Connector, connector_id)
+        connector = find_connector(session, connector_id)
         if connector is None:
             return None
         return first_finalized_contract(session, connector.organisation_id)

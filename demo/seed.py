@@ -9,15 +9,15 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from demo.push import announce_demo_push
 from hub.config import Settings
 from hub.context import HubContext
 from hub.contracts.demo import DEMO_PURPOSE, walk_demo_contract
 from hub.db import session_scope
+from hub.pagination import PageParams
 from hub.registry import schemas, service
-from hub.registry.models import Organisation
 from hub.trail.writer import SYSTEM
 
 
@@ -43,10 +43,7 @@ def _pem_public(key: Ed25519PrivateKey) -> str:
 def seed(ctx: HubContext, data_dir: Path) -> DemoSeed:
     """Create (once) an EdTech provider, a lab, an accredited researcher, a project, a connector."""
     with session_scope(ctx.engine) as session:
-        existing = session.exec(
-            select(Organisation).where(Organisation.siren == "732829320")
-        ).first()
-        if existing is not None:
+        if service.org_by_siren(session, "732829320") is not None:
             return _load_seed(session)
         provider = service.create_org(
             session,
@@ -123,17 +120,13 @@ def seed(ctx: HubContext, data_dir: Path) -> DemoSeed:
 
 
 def _load_seed(session: Session) -> DemoSeed:
-    from hub.registry.models import Connector, Project, Researcher
-
-    provider = session.exec(select(Organisation).where(Organisation.siren == "732829320")).one()
-    lab = session.exec(select(Organisation).where(Organisation.siren == "180089013")).one()
-    researcher = session.exec(select(Researcher).where(Researcher.subject == "claire.martin")).one()
-    project = session.exec(select(Project).where(Project.lab_id == lab.id)).first()
-    connector = session.exec(
-        select(Connector).where(Connector.organisation_id == provider.id)
-    ).one()
-    assert project is not None
-    return DemoSeed(provider.id, lab.id, researcher.id, project.id, connector.id)
+    provider = service.org_by_siren(session, "732829320")
+    lab = service.org_by_siren(session, "180089013")
+    researcher = service.researcher_by_subject(session, "claire.martin")
+    assert provider is not None and lab is not None and researcher is not None
+    projects = service.projects_of(session, researcher.id)
+    connectors, _ = service.connectors(session, PageParams(limit=1, offset=0), provider.id)
+    return DemoSeed(provider.id, lab.id, researcher.id, projects[0].id, connectors[0].id)
 
 
 def demo_settings(data_dir: str, base: str) -> Settings:

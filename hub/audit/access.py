@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from hub.auth import Principal, Role
 from hub.context import HubContext
-from hub.enforcement.enforce import check
+from hub.enforcement.public import check
 from hub.errors import HubError
 from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record_now
 

@@ -12,9 +12,7 @@ from contracts.clock import as_utc
 from hub.catalog.models import Dataset
 from hub.catalog.schemas import DatasetIn
 from hub.errors import NotFound, ValidationFailed
-from hub.registry.models import Organisation
-from hub.registry.schemas import OrgKind
-from hub.registry.service import get_org
+from hub.registry.public import OrgKind, get_org, organisation_names
 from hub.trail.writer import Actor, EventDraft, Resource, Why, record
 
 
@@ -40,9 +38,14 @@ def create_dataset(
     return dataset
 
 
+def find_dataset(session: Session, dataset_id: str) -> Dataset | None:
+    """The dataset ``dataset_id``, if it is in the catalog."""
+    return session.get(Dataset, dataset_id)
+
+
 def get_dataset(session: Session, dataset_id: str) -> Dataset:
     """The dataset ``dataset_id``; raises ``NotFound``."""
-    dataset = session.get(Dataset, dataset_id)
+    dataset = find_dataset(session, dataset_id)
     if dataset is None:
         raise NotFound(f"dataset {dataset_id} is not in the catalog")
     return dataset
@@ -57,6 +60,11 @@ def folded(text: str) -> str:
 def _haystack(dataset: Dataset) -> str:
     parts = [dataset.title, dataset.description, dataset.coverage, dataset.xapi_profile]
     return folded(" ".join([*parts, *dataset.keywords, *dataset.verbs, *dataset.fields]))
+
+
+def datasets_by_id(session: Session) -> list[Dataset]:
+    """Every dataset of the catalog, by id."""
+    return list(session.exec(select(Dataset).order_by(col(Dataset.id))).all())
 
 
 def search(
@@ -76,9 +84,7 @@ def search(
 
 def provider_names(session: Session, datasets: list[Dataset]) -> dict[str, str]:
     """The names of the providers of ``datasets``, by organisation id."""
-    ids = {d.provider_id for d in datasets}
-    rows = session.exec(select(Organisation).where(col(Organisation.id).in_(ids))).all()
-    return {org.id: org.name for org in rows}
+    return organisation_names(session, {d.provider_id for d in datasets})
 
 
 def record_batch_stats(

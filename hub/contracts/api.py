@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from contracts.lifecycle import State
 from contracts.model import ContractTerms, RequestTerms
 from hub.auth import Principal, Role, public_endpoint, require
-from hub.catalog.service import get_dataset
+from hub.catalog.public import get_dataset
 from hub.contracts import review, service, signatures
 from hub.contracts.authz import SUSPENDED, authorize
 from hub.contracts.events import publish_after_commit

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from hub.context import HubContext
 from hub.contracts.models import Contract
 from hub.contracts.records import ContractRecord
-from hub.enforcement.enforce import check, decide
+from hub.enforcement.public import check, decide
 from hub.trail.writer import Actor, Resource, Why
 
 TRANSITION = "edh/contracts/transition"

@@ -14,8 +14,7 @@ from sqlmodel import Session
 from contracts.lifecycle import ReviewVerdict, State
 from contracts.model import ContractTerms, LegalBasis, document_bytes
 from contracts.signing import sign_detached
-from hub.catalog.schemas import DatasetIn, Frequency
-from hub.catalog.service import create_dataset
+from hub.catalog.public import DatasetIn, Frequency, create_dataset
 from hub.config import Settings
 from hub.contracts import review, service, signatures
 from hub.contracts.models import Contract

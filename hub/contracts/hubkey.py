@@ -14,7 +14,7 @@ from contracts.verify import TrustedKey
 from hub.config import Settings
 from hub.contracts.models import OrganisationKey
 from hub.keys import load_or_create_key, load_public_key, public_jwk
-from hub.registry.service import get_org
+from hub.registry.public import get_org
 
 HUB_KEY_SETTING = "EDH_CONTRACTS__HUB_KEY_FILE"
 

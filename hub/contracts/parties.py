@@ -16,7 +16,7 @@ from hub.contracts.models import Contract
 from hub.contracts.service import LAB, PROVIDER, create_request
 from hub.deps import actor_of
 from hub.errors import Forbidden
-from hub.registry.service import project_members, researcher_by_subject
+from hub.registry.public import project_members, researcher_by_subject
 from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record_now
 
 

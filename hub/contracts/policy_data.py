@@ -17,7 +17,7 @@ from contracts.lifecycle import State
 from hub.contracts.lookups import finalized_contracts
 from hub.contracts.records import ContractRecord
 from hub.contracts.service import current_terms
-from hub.enforcement.data import PolicyDocument
+from hub.enforcement.public import PolicyDocument
 
 
 def effective_state(contract: ContractRecord, on: date) -> str:

@@ -22,7 +22,7 @@ from hub.contracts.records import ContractRecord
 from hub.contracts.terms import check_terms
 from hub.errors import InvalidTransition, NotFound
 from hub.pagination import PageParams, paginate
-from hub.registry.service import get_project
+from hub.registry.public import get_project
 from hub.trail.writer import Actor, EventDraft, Resource, Why, record
 
 PROVIDER, LAB, HUB = "provider", "lab", "hub"

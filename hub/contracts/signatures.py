@@ -26,7 +26,7 @@ from hub.contracts.service import HUB, LAB, PROVIDER, audit, current_document, t
 from hub.contracts.service import versions as all_versions
 from hub.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from hub.keys import load_public_key, public_jwk
-from hub.registry.service import get_org
+from hub.registry.public import get_org
 from hub.trail.writer import Actor, EventDraft, Resource, record
 
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from contracts.model import ContractTerms
-from hub.catalog.models import Dataset
+from hub.catalog.public import find_dataset
 from hub.config import Settings
 from hub.errors import HubError, ValidationFailed
-from hub.registry.models import Connector
-from hub.registry.schemas import OrgKind
-from hub.registry.service import get_org, get_project
+from hub.registry.public import OrgKind, find_connector, get_org, get_project
 
 
 def _dataset_problems(session: Session, terms: ContractTerms) -> list[str]:
     problems, offered = [], set[str]()
     for dataset_id in terms.datasets:
-        dataset = session.get(Dataset, dataset_id)
+        dataset = find_dataset(session, dataset_id)
         if dataset is None:
             problems.append(f"dataset {dataset_id} is not in the catalog")
         elif dataset.provider_id != terms.provider_id:
@@ -32,7 +30,7 @@ def _dataset_problems(session: Session, terms: ContractTerms) -> list[str]:
 def _connector_problems(session: Session, terms: ContractTerms) -> list[str]:
     problems = []
     for connector_id in terms.connector_ids:
-        connector = session.get(Connector, connector_id)
+        connector = find_connector(session, connector_id)
         if connector is None or connector.organisation_id != terms.provider_id:
             problems.append(f"connector {connector_id} is not a connector of the provider")
     return problems

@@ -6,23 +6,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from contracts.dsp import messages, odrl
 from contracts.dsp.schema import validate
 from contracts.dsp.vocab import CONTEXT, Message
-from hub.catalog.models import Dataset
+from hub.catalog.public import DatasetRecord, datasets_by_id, find_dataset
 from hub.dataspace.identity import Participant
 from hub.dataspace.node import SERVICE_ID, Node
 from hub.dataspace.outbox import send
-from hub.enforcement.enforce import decide
+from hub.enforcement.public import decide
 from hub.trail.writer import Decision, EventDraft, Resource, record_now
 
 DATASET_DECISION = "edh/dataspace/dataset"
 PULL_FORMAT = "HttpData-PULL"
 
 
-def offer(node: Node, dataset: Dataset) -> dict[str, Any]:
+def offer(node: Node, dataset: DatasetRecord) -> dict[str, Any]:
     """The ODRL offer of a dataset: use, within the bounds of the terms the hub enforces
     (``contracts.dsp.odrl``: research purposes, a subset of its columns, cells of at least
     10 pupils, a release mode); each is a term Rego decides when the data is queried."""
@@ -62,7 +62,7 @@ def _service(node: Node) -> dict[str, Any]:
     return {"@id": SERVICE_ID, "@type": "DataService", "endpointURL": node.dsp_url}
 
 
-def dataset_node(node: Node, dataset: Dataset) -> dict[str, Any]:
+def dataset_node(node: Node, dataset: DatasetRecord) -> dict[str, Any]:
     """One ``Dataset`` of the catalog (DCAT terms of the hub catalog under ``dct:``)."""
     return {
         "@id": dataset.id,
@@ -77,10 +77,10 @@ def dataset_node(node: Node, dataset: Dataset) -> dict[str, Any]:
     }
 
 
-def visible(node: Node, session: Session, participant: Participant) -> list[Dataset]:
+def visible(node: Node, session: Session, participant: Participant) -> list[DatasetRecord]:
     """The datasets ``participant`` may see; one audit event lists what was shown and the
     reasons of what was hidden."""
-    rows = session.exec(select(Dataset).order_by(col(Dataset.id))).all()
+    rows = datasets_by_id(session)
     shown, hidden = [], {}
     today = datetime.now(UTC).date()
     for dataset in rows:
@@ -116,15 +116,15 @@ def visible(node: Node, session: Session, participant: Participant) -> list[Data
 
 def visible_dataset(
     node: Node, session: Session, participant: Participant, dataset_id: str
-) -> Dataset | None:
+) -> DatasetRecord | None:
     """The dataset ``dataset_id`` when it exists and ``participant`` may see it (the
     catalog read is then audited as by :func:`visible`), else None."""
-    if session.get(Dataset, dataset_id) is None:
+    if find_dataset(session, dataset_id) is None:
         return None
     return next((d for d in visible(node, session, participant) if d.id == dataset_id), None)
 
 
-def catalog_document(node: Node, datasets: list[Dataset]) -> dict[str, Any]:
+def catalog_document(node: Node, datasets: list[DatasetRecord]) -> dict[str, Any]:
     """The ``Catalog`` answer (``dataset`` left out when none is visible)."""
     document: dict[str, Any] = {
         "@context": list(CONTEXT),
@@ -138,7 +138,7 @@ def catalog_document(node: Node, datasets: list[Dataset]) -> dict[str, Any]:
     return document
 
 
-def dataset_document(node: Node, dataset: Dataset) -> dict[str, Any]:
+def dataset_document(node: Node, dataset: DatasetRecord) -> dict[str, Any]:
     return {"@context": list(CONTEXT), **dataset_node(node, dataset)}
 
 

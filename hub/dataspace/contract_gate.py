@@ -31,7 +31,7 @@ from hub.dataspace.identity import tck_mode
 from hub.dataspace.models import DspNegotiation, DspParticipant, DspTransfer
 from hub.dataspace.node import Node
 from hub.dataspace.outbox import DeliveryFailed
-from hub.enforcement.enforce import decide
+from hub.enforcement.public import decide
 from hub.errors import HubError, InvalidTransition, NotFound, PolicyUnavailable
 from hub.policy.port import PolicyDecision
 from hub.trail.writer import SYSTEM, Decision, EventDraft, Resource, record_now

@@ -35,7 +35,7 @@ from hub.dataspace.did import DidError, token_issuer, unverified_issuer, verify_
 from hub.dataspace.models import DspParticipant
 from hub.errors import Unauthorized
 from hub.ingest.public import verify_connector_token
-from hub.registry.models import Connector
+from hub.registry.public import find_connector
 from hub.trail.writer import Actor
 
 TCK_PARTICIPANT = "urn:edh:participant:dsp-tck"
@@ -103,7 +103,7 @@ def _connector(ctx: HubContext, token: str) -> str | None:
     issuer is no connector); raises ``Unauthorized`` for a bad token or revoked one."""
     claimed = unverified_issuer(token)
     with Session(ctx.engine) as session:
-        connector = session.get(Connector, claimed) if claimed else None
+        connector = find_connector(session, claimed) if claimed else None
     if connector is None:
         return None
     verify_connector_token(token, connector, ctx.settings.auth.leeway_seconds)

@@ -20,7 +20,7 @@ from contracts.dsp.schema import InvalidMessage, validate
 from contracts.dsp.states import NegotiationState, NegotiationStep, negotiation_step
 from contracts.dsp.vocab import Message, Role
 from contracts.errors import TransitionError
-from hub.catalog.models import Dataset
+from hub.catalog.public import DatasetRecord, find_dataset
 from hub.contracts.public import ContractRecord, current_terms
 from hub.dataspace import catalog, contract_gate, terms
 from hub.dataspace.errors import DspFailure
@@ -52,12 +52,14 @@ PAST = {
 ERROR = Message.NEGOTIATION_ERROR
 
 
-def _offered(node: Node, session: Session, offer: dict[str, Any], consumer_pid: str) -> Dataset:
+def _offered(
+    node: Node, session: Session, offer: dict[str, Any], consumer_pid: str
+) -> DatasetRecord:
     """The dataset ``offer`` targets, if the hub offers it under that offer id with the
     same rules (their constraints are the consumer's terms, decided by
     ``hub.dataspace.terms``); else 400."""
     target = offer.get("target")
-    dataset = session.get(Dataset, target) if isinstance(target, str) else None
+    dataset = find_dataset(session, target) if isinstance(target, str) else None
     if dataset is None or offer.get("@id") != node.offer_id(dataset.id):
         raise DspFailure(
             400, ERROR, ["the offer names no dataset the hub offers"], consumer_pid=consumer_pid
@@ -274,7 +276,7 @@ def agreement_rules(
     if contract is not None:
         signed = current_terms(session, contract).model_dump(mode="json")
         return {"permission": [{"action": "use", "constraint": odrl.agreement_constraints(signed)}]}
-    dataset = session.get(Dataset, row.dataset_id)
+    dataset = find_dataset(session, row.dataset_id)
     if dataset is None:
         raise LookupError(f"no dataset {row.dataset_id}")
     return catalog.rules(catalog.offer(node, dataset))
@@ -314,7 +316,7 @@ def _deliver(
 def offer(node: Node, session: Session, pid: str) -> None:
     """Offer the dataset's terms back to the consumer: REQUESTED → OFFERED."""
     row = _own_step(session, node, pid, NegotiationStep.OFFER)
-    dataset = session.get(Dataset, row.dataset_id)
+    dataset = find_dataset(session, row.dataset_id)
     if dataset is None:
         raise LookupError(f"no dataset {row.dataset_id}")
     body = {**catalog.offer(node, dataset), "target": row.dataset_id}

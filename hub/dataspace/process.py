@@ -13,7 +13,7 @@ from hub.dataspace.errors import DspFailure
 from hub.dataspace.identity import Participant
 from hub.dataspace.models import DspNegotiation, DspTransfer
 from hub.dataspace.node import Node
-from hub.enforcement.enforce import check
+from hub.enforcement.public import check
 from hub.errors import Forbidden
 from hub.trail.writer import Decision, EventDraft, Resource, Why, record, record_now
 

@@ -36,7 +36,7 @@ from hub.dataspace.identity import Participant
 from hub.dataspace.models import DspTransfer
 from hub.dataspace.negotiation import finalized_agreement
 from hub.dataspace.node import Node
-from hub.enforcement.enforce import decide
+from hub.enforcement.public import decide
 from hub.errors import Forbidden, PolicyUnavailable, Unauthorized
 from hub.policy.port import PolicyDecision
 from hub.sandbox.public import JobOut, job_out, runtime_for, submit

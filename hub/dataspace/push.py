@@ -38,7 +38,7 @@ from hub.dataspace.contract_gate import agreement_id
 from hub.dataspace.identity import CONNECTOR_PREFIX, Participant
 from hub.dataspace.models import DspTransfer
 from hub.dataspace.node import Node
-from hub.enforcement.enforce import decide
+from hub.enforcement.public import decide
 from hub.errors import Conflict, Forbidden, NotFound, PolicyUnavailable
 from hub.ingest.public import (
     BatchOut,
@@ -51,7 +51,7 @@ from hub.ingest.public import (
     contract_of_batch,
     presign,
 )
-from hub.registry.models import Connector
+from hub.registry.public import ConnectorRecord, find_connector
 from hub.trail.writer import Decision, EventDraft, Resource, record_now
 
 PUSH_FORMAT = "HttpData-PUSH"
@@ -106,7 +106,7 @@ def _bound_connector(session: Session, contract_id: str) -> str:
 
 
 def _live(session: Session, connector_id: str) -> bool:
-    connector = session.get(Connector, connector_id)
+    connector = find_connector(session, connector_id)
     return connector is not None and connector.revoked_at is None
 
 
@@ -123,7 +123,7 @@ def _granted(row: DspTransfer) -> dict[str, str]:
 
 def authorize_push(
     node: Node, session: Session, pid: str, claims: dict[str, Any], batch_contract: str
-) -> Connector:
+) -> ConnectorRecord:
     """Rego's decision (``edh/dataspace/push``) whether the token may push a batch of
     ``batch_contract`` to transfer ``pid`` now; the token's connector, or the refusal
     raised (403, or 503 without an engine) and audited."""
@@ -152,7 +152,7 @@ def authorize_push(
         if outcome.outage:
             raise PolicyUnavailable("the push could not be decided", reasons=outcome.reasons)
         raise Forbidden("the transfer takes no batch now", reasons=list(outcome.reasons))
-    connector = session.get(Connector, str(claims.get("connector")))
+    connector = find_connector(session, str(claims.get("connector")))
     if connector is None:
         raise Forbidden("the transfer takes no batch now", reasons=["unknown connector"])
     return connector

@@ -19,21 +19,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from contracts.dsp.states import NegotiationState
 from contracts.dsp.vocab import Role
-from hub.catalog.models import Dataset
-from hub.catalog.schemas import DatasetIn, Frequency
-from hub.catalog.service import create_dataset
+from hub.catalog.public import DatasetIn, Frequency, create_dataset, find_dataset
 from hub.dataspace import catalog, negotiation, transfer
 from hub.dataspace.identity import TCK_PARTICIPANT
 from hub.dataspace.models import DspNegotiation, DspTransfer
 from hub.dataspace.node import Node
 from hub.dataspace.process import move
-from hub.registry.models import Organisation
-from hub.registry.schemas import OrganisationIn, OrgKind
-from hub.registry.service import create_org
+from hub.registry.public import (
+    OrganisationIn,
+    OrganisationRecord,
+    OrgKind,
+    create_org,
+    org_by_siren,
+)
 from hub.trail.writer import SYSTEM
 
 log = logging.getLogger("hub.dataspace")
@@ -196,10 +198,8 @@ def _play(node: Node, script: tuple[str, ...], moves: dict[str, Callable[[Sessio
             moves[name](session)
 
 
-def _provider(session: Session) -> Organisation:
-    found = session.exec(
-        select(Organisation).where(Organisation.siren == TCK_PROVIDER_SIREN)
-    ).first()
+def _provider(session: Session) -> OrganisationRecord:
+    found = org_by_siren(session, TCK_PROVIDER_SIREN)
     if found:
         return found
     data = OrganisationIn(
@@ -209,7 +209,7 @@ def _provider(session: Session) -> Organisation:
 
 
 def _dataset(session: Session, provider_id: str, dataset_id: str) -> None:
-    if session.get(Dataset, dataset_id) is not None:
+    if find_dataset(session, dataset_id) is not None:
         return
     data = DatasetIn(
         provider_id=provider_id,

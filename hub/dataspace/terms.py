@@ -29,7 +29,7 @@ from sqlmodel import Session
 from contracts.dsp import odrl
 from contracts.lifecycle import AMENDABLE
 from contracts.model import ContractTerms, LegalBasis
-from hub.catalog.models import Dataset
+from hub.catalog.public import DatasetRecord
 from hub.contracts.public import (
     LAB,
     ContractRecord,
@@ -46,7 +46,7 @@ from hub.dataspace.models import DspNegotiation
 from hub.dataspace.node import Node
 from hub.dataspace.process import authorize, refuse
 from hub.errors import HubError, ValidationFailed
-from hub.registry.models import Project
+from hub.registry.public import find_project
 from hub.trail.writer import Actor
 
 TERMS = "edh/dataspace/terms"
@@ -54,10 +54,10 @@ LEGAL_BASIS = [LegalBasis.PUBLIC_TASK, LegalBasis.RESEARCH]
 
 
 def _contract_terms(
-    node: Node, session: Session, lab: str | None, dataset: Dataset, values: dict[str, Any]
+    node: Node, session: Session, lab: str | None, dataset: DatasetRecord, values: dict[str, Any]
 ) -> tuple[ContractTerms | None, list[str]]:
     """The contract terms of ``values`` for ``dataset``, or the problems (no data quoted)."""
-    project = session.get(Project, str(values.get("project_id")))
+    project = find_project(session, str(values.get("project_id")))
     if lab is None or project is None or project.lab_id != lab:
         return None, ["the project is not a project of the lab the consumer acts for"]
     try:
@@ -88,13 +88,13 @@ def requested(
     session: Session,
     who: Participant,
     row: DspNegotiation,
-    dataset: Dataset,
+    dataset: DatasetRecord,
     offer: dict[str, Any],
 ) -> ContractTerms | None:
     """The contract terms the consumer's ``offer`` asks for (None: it carries none), once
     Rego allowed them; a refusal is raised as a 400 with the reasons (audited)."""
     constraints = odrl.constraints_of(offer)
-    values, problems = odrl.request_terms(constraints, odrl.offer_constraints(dataset.fields))
+    values, problems = odrl.request_terms(constraints, odrl.offer_constraints(list(dataset.fields)))
     terms = None
     if values and not problems:
         lab = acts_for(session, who.id)

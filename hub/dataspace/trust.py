@@ -9,8 +9,7 @@ from sqlmodel import Session, col, select
 
 from hub.dataspace.models import DspParticipant
 from hub.errors import NotFound
-from hub.registry.schemas import OrgKind
-from hub.registry.service import get_org
+from hub.registry.public import OrgKind, get_org
 from hub.trail.writer import Actor, EventDraft, Resource, record
 
 

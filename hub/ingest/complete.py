@@ -10,7 +10,7 @@ from sqlmodel import Session
 from contracts.batch_manifest import ManifestError
 from hub.alerts import ALERT_TOPIC
 from hub.bus import outbox
-from hub.catalog.service import record_batch_stats
+from hub.catalog.public import record_batch_stats
 from hub.context import HubContext
 from hub.contracts.public import get_contract
 from hub.errors import Forbidden, NotFound
@@ -22,7 +22,7 @@ from hub.ingest.records import BatchRecord
 from hub.ingest.retention import PAST_RETENTION, batch_expired
 from hub.ingest.verify import check_manifest, check_objects
 from hub.pseudonym.public import was_repseudonymised
-from hub.registry.models import Connector
+from hub.registry.public import ConnectorRecord
 from hub.storage.port import ObjectStore
 from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, record
 
@@ -31,7 +31,7 @@ KEY_ROTATED = "pseudonyms under another key version than the contract's"
 
 
 def _verify(
-    ctx: HubContext, session: Session, connector: Connector, batch: IngestBatch, jws: str
+    ctx: HubContext, session: Session, connector: ConnectorRecord, batch: IngestBatch, jws: str
 ) -> tuple[UploadScope | None, dict[str, Any] | None, list[str]]:
     try:
         scope = upload_scope(session, connector, batch.contract_id, datetime.now(UTC).date())
@@ -125,7 +125,7 @@ def _audit(
 
 
 def complete(
-    ctx: HubContext, session: Session, connector: Connector, batch_id: str, jws: str
+    ctx: HubContext, session: Session, connector: ConnectorRecord, batch_id: str, jws: str
 ) -> BatchRecord:
     """Verify batch ``batch_id`` and register it, or move its objects to quarantine.
 

@@ -19,10 +19,10 @@ from hub.db import session_scope
 from hub.deps import hub_context
 from hub.errors import Forbidden, Unauthorized
 from hub.keys import load_public_key
-from hub.registry.models import Connector
+from hub.registry.public import ConnectorRecord, find_connector
 
 
-def verify_connector_token(token: str, connector: Connector, leeway: int) -> None:
+def verify_connector_token(token: str, connector: ConnectorRecord, leeway: int) -> None:
     """Raise ``Unauthorized`` unless ``token`` was signed by ``connector``'s key and is valid."""
     try:
         claims = jwt.decode(
@@ -54,12 +54,12 @@ def _claimed_id(token: str) -> str:
     return claimed
 
 
-def authenticate_connector(request: Request) -> Connector:
+def authenticate_connector(request: Request) -> ConnectorRecord:
     """Dependency: the registered, non-revoked connector that signed the bearer token."""
     token = bearer_token(request)
     ctx = hub_context(request)
     with session_scope(ctx.engine) as session:
-        connector = session.get(Connector, _claimed_id(token))
+        connector = find_connector(session, _claimed_id(token))
     if connector is None:
         raise Unauthorized("unknown connector")
     verify_connector_token(token, connector, ctx.settings.auth.leeway_seconds)
@@ -69,4 +69,4 @@ def authenticate_connector(request: Request) -> Connector:
 
 
 authenticate_connector.roles = (Role.CONNECTOR,)  # type: ignore[attr-defined]
-ConnectorDep = Annotated[Connector, Depends(authenticate_connector)]
+ConnectorDep = Annotated[ConnectorRecord, Depends(authenticate_connector)]

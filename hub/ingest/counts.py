@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time
 from sqlmodel import Session, select
 
 from contracts.clock import as_utc
-from hub.catalog.service import HeldStats, set_held_stats
+from hub.catalog.public import HeldStats, set_held_stats
 from hub.ingest.models import BatchStatus, IngestBatch
 
 

@@ -15,9 +15,9 @@ from sqlmodel import Session
 
 from hub.context import HubContext
 from hub.contracts.public import current_terms, get_contract, is_in_force
-from hub.enforcement.enforce import check
+from hub.enforcement.public import check
 from hub.errors import Forbidden
-from hub.registry.models import Connector
+from hub.registry.public import ConnectorRecord
 from hub.trail.writer import Actor, EventDraft, Resource, Why, record
 
 UPLOAD_DECISION = "edh/ingest/upload"
@@ -40,14 +40,14 @@ class UploadScope:
         return Why(self.contract_id, self.project_id, dataset_id, self.purpose)
 
 
-def connector_actor(connector: Connector) -> Actor:
+def connector_actor(connector: ConnectorRecord) -> Actor:
     """The audit actor of a connector."""
     return Actor(sub=connector.id, role="connector", org=connector.organisation_id)
 
 
 def record_handout(
     session: Session,
-    connector: Connector,
+    connector: ConnectorRecord,
     scope: UploadScope,
     action: str,
     resource: Resource,
@@ -61,7 +61,9 @@ def record_handout(
     record(session, draft)
 
 
-def upload_scope(session: Session, connector: Connector, contract_id: str, on: date) -> UploadScope:
+def upload_scope(
+    session: Session, connector: ConnectorRecord, contract_id: str, on: date
+) -> UploadScope:
     """The scope of ``contract_id`` for ``connector`` on day ``on``.
 
     Raises ``NotFound`` for an unknown contract and ``Forbidden`` (with ``reasons``) when the
@@ -95,7 +97,11 @@ def check_dataset(scope: UploadScope, dataset_id: str) -> None:
 
 
 def check_upload_policy(
-    ctx: HubContext, session: Session, connector: Connector, scope: UploadScope, dataset_id: str
+    ctx: HubContext,
+    session: Session,
+    connector: ConnectorRecord,
+    scope: UploadScope,
+    dataset_id: str,
 ) -> None:
     """Ask the policy engine through the one enforcement point: raises ``Forbidden`` on a
     refusal, ``PolicyUnavailable`` (503) when the engine or its data cannot answer."""

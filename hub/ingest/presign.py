@@ -12,7 +12,7 @@ from hub.ingest.gate import check_dataset, check_upload_policy, upload_scope
 from hub.ingest.models import BatchStatus, IngestBatch
 from hub.ingest.retention import check_fresh
 from hub.ingest.schemas import FileIn, GrantOut, PresignIn, UploadOut
-from hub.registry.models import Connector
+from hub.registry.public import ConnectorRecord
 from hub.storage.port import ObjectStore
 
 
@@ -50,7 +50,7 @@ def find_batch(session: Session, connector_id: str, sequence: int) -> IngestBatc
 
 def _announce(
     session: Session,
-    connector: Connector,
+    connector: ConnectorRecord,
     body: PresignIn,
     provider: str,
     batch: IngestBatch | None,
@@ -89,7 +89,9 @@ def _clear_unverified(store: ObjectStore, batch: IngestBatch) -> None:
         store.erase(str(entry["key"]))
 
 
-def presign(ctx: HubContext, session: Session, connector: Connector, body: PresignIn) -> GrantOut:
+def presign(
+    ctx: HubContext, session: Session, connector: ConnectorRecord, body: PresignIn
+) -> GrantOut:
     """Check the gate, record the batch (idempotent by connector + sequence), sign URLs.
 
     A registered batch answers ``status=registered`` with no URL (the connector skips it);

@@ -8,13 +8,13 @@ from contextlib import contextmanager
 from hub.context import HubContext
 from hub.errors import HubError
 from hub.ingest.gate import connector_actor
-from hub.registry.models import Connector
+from hub.registry.public import ConnectorRecord
 from hub.trail.writer import Decision, EventDraft, Resource, Why, record_now
 
 
 @contextmanager
 def audited_refusal(
-    ctx: HubContext, connector: Connector, action: str, resource: Resource, why: Why
+    ctx: HubContext, connector: ConnectorRecord, action: str, resource: Resource, why: Why
 ) -> Iterator[None]:
     """Re-raise any ``HubError`` of the block after recording it as a DENY event."""
     try:

@@ -15,13 +15,13 @@ from hub.ingest.minimised import minimisation_failures
 from hub.ingest.models import IngestBatch
 from hub.ingest.retention import partition_failures
 from hub.keys import load_public_key
-from hub.registry.models import Connector
+from hub.registry.public import ConnectorRecord
 from hub.storage.port import ObjectNotFound, ObjectStore
 
 SCHEMA_KEY = b"edh.schema_version"
 
 
-def check_manifest(batch: IngestBatch, connector: Connector, jws: str) -> dict[str, Any]:
+def check_manifest(batch: IngestBatch, connector: ConnectorRecord, jws: str) -> dict[str, Any]:
     """The manifest, signed by ``connector`` and describing exactly ``batch``.
 
     Raises ``ManifestError`` with the first reason it does not.

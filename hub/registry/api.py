@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from hub.auth import Principal, Role, require
 from hub.deps import SessionDep, actor_of
-from hub.enforcement.gate import operator_action
+from hub.enforcement.public import operator_action
 from hub.errors import Forbidden
 from hub.pagination import Page, PageParams, page_params
 from hub.registry import schemas, service

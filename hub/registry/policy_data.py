@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from hub.enforcement.data import PolicyDocument
+from hub.enforcement.public import PolicyDocument
 from hub.registry.models import Connector, Project, ProjectMember, Researcher
 
 

@@ -40,8 +40,13 @@ def get_org(session: Session, org_id: str, kind: schemas.OrgKind | None = None) 
     return org
 
 
+def org_by_siren(session: Session, siren: str) -> Organisation | None:
+    """The organisation registered with SIREN ``siren``, if any."""
+    return session.exec(select(Organisation).where(Organisation.siren == siren)).first()
+
+
 def create_org(session: Session, actor: Actor, data: schemas.OrganisationIn) -> Organisation:
-    if session.exec(select(Organisation).where(Organisation.siren == data.siren)).first():
+    if org_by_siren(session, data.siren):
         raise Conflict(f"an organisation with SIREN {data.siren} is already registered")
     org = Organisation(name=data.name, siren=data.siren, kind=data.kind)
     session.add(org)
@@ -161,8 +166,13 @@ def revoke_researcher(
     return researcher
 
 
+def find_project(session: Session, project_id: str) -> Project | None:
+    """The project ``project_id``, if it exists."""
+    return session.get(Project, project_id)
+
+
 def get_project(session: Session, project_id: str) -> Project:
-    project = session.get(Project, project_id)
+    project = find_project(session, project_id)
     if project is None:
         raise NotFound(f"project {project_id} does not exist")
     return project
@@ -254,8 +264,13 @@ def remove_member(session: Session, actor: Actor, project_id: str, researcher_id
     )
 
 
+def find_connector(session: Session, connector_id: str) -> Connector | None:
+    """The connector ``connector_id`` (revoked or not), if it is registered."""
+    return session.get(Connector, connector_id)
+
+
 def get_connector(session: Session, connector_id: str) -> Connector:
-    connector = session.get(Connector, connector_id)
+    connector = find_connector(session, connector_id)
     if connector is None:
         raise NotFound(f"connector {connector_id} does not exist")
     return connector
@@ -341,8 +356,13 @@ def project_titles(session: Session, ids: set[str]) -> dict[str, str]:
     return dict(session.exec(query).all())
 
 
+def organisation_names(session: Session, ids: set[str]) -> dict[str, str]:
+    """Id → name for the organisations among ``ids``; other ids are left out."""
+    query = select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(ids))
+    return dict(session.exec(query).all())
+
+
 def names_of(session: Session, ids: set[str]) -> dict[str, str]:
     """Id → name for the organisations (their name) and projects (their title) among
     ``ids``; other ids are left out."""
-    orgs = select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(ids))
-    return dict(session.exec(orgs).all()) | project_titles(session, ids)
+    return organisation_names(session, ids) | project_titles(session, ids)

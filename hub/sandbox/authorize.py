@@ -17,7 +17,7 @@ from sqlmodel import Session
 from contracts.model import DEFAULT_EPSILON_BUDGET, DEFAULT_EPSILON_PER_QUERY, ReleaseMode
 from hub.auth import Principal
 from hub.context import HubContext
-from hub.enforcement import enforce
+from hub.enforcement.public import check
 from hub.sandbox import sqlcheck, views
 from hub.sandbox.scope import DEFAULT_K
 from hub.trail.writer import Actor, Resource, Why
@@ -109,7 +109,7 @@ def query(
     policy's reasons, audited) at the first refusal; return the combined obligations."""
     actor = Actor(principal.sub, "researcher", principal.org)
     obligations = [
-        enforce.check(ctx, session, QUERY, req.input(c), actor, *_about(req, c, job_id)).obligations
+        check(ctx, session, QUERY, req.input(c), actor, *_about(req, c, job_id)).obligations
         for c in contracts
     ]
     bases = [int(o["rounding_base"]) for o in obligations if o.get("rounding_base")]
@@ -160,7 +160,7 @@ def release(
     }
     for c in contracts:
         body = {**req.input(c), "job": job}
-        enforce.check(ctx, session, RELEASE, body, actor, *_about(req, c, job_id))
+        check(ctx, session, RELEASE, body, actor, *_about(req, c, job_id))
 
 
 def _about(req: Request, contract: Mapping[str, Any], job_id: str) -> tuple[Resource, Why]:

@@ -28,7 +28,7 @@ from hub.auth import Principal, Role
 from hub.db import session_scope
 from hub.errors import Forbidden, HubError, NotFound, ValidationFailed
 from hub.ingest.public import LakeObjectAltered, registered_keys
-from hub.registry import service as registry
+from hub.registry import public as registry
 from hub.sandbox import authorize, lease, rewrite, sqlcheck, views
 from hub.sandbox.airlock import service as airlock
 from hub.sandbox.dp import accuracy as dp_accuracy

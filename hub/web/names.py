@@ -8,9 +8,9 @@ from collections.abc import Iterable
 
 from sqlmodel import Session
 
-from hub.catalog.service import dataset_titles
+from hub.catalog.public import dataset_titles
 from hub.contracts.public import projects_of_contracts
-from hub.registry.service import names_of, project_titles
+from hub.registry.public import names_of, project_titles
 
 
 def names_for(session: Session, ids: Iterable[str | None]) -> dict[str, str]:

@@ -13,8 +13,8 @@ from sqlmodel import Session
 from hub.auth import Principal, Role
 from hub.deps import SessionDep, hub_context
 from hub.errors import HubError, ValidationFailed
-from hub.registry import service as registry
-from hub.registry.models import Project
+from hub.registry import public as registry
+from hub.registry.public import ProjectRecord
 from hub.sandbox import public as sandbox
 from hub.web.csrf import csrf_protect
 from hub.web.session import page_roles, ui_principal
@@ -55,7 +55,7 @@ EXAMPLE = (  # the shape released under differential privacy: per pupil, then pe
 )
 
 
-def _projects(session: Session, principal: Principal) -> list[Project]:
+def _projects(session: Session, principal: Principal) -> list[ProjectRecord]:
     researcher = registry.researcher_by_subject(session, principal.sub)
     if researcher is None:
         return []

@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 
 from hub.auth import Principal, Role
 from hub.context import HubContext
-from hub.enforcement import enforce
+from hub.enforcement.public import check
 from hub.errors import NotFound, ValidationFailed
 from hub.sandbox import authorize, rewrite, sqlcheck
 from hub.sandbox.airlock import findings
@@ -314,8 +314,8 @@ def _decide(
     }
     for contract_id in job.contract_ids or [""]:
         why = Why(contract_id=contract_id or None, project_id=job.project_id, purpose=job.purpose)
-        enforce.check(ctx, session, REVIEW, {**body, "contract_id": contract_id}, actor,
-                      Resource("query_job", job.id), why, stand_alone=stand_alone)  # fmt: skip
+        check(ctx, session, REVIEW, {**body, "contract_id": contract_id}, actor,
+              Resource("query_job", job.id), why, stand_alone=stand_alone)  # fmt: skip
 
 
 def _release(
