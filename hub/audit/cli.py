@@ -48,6 +48,8 @@ def _verify(args: argparse.Namespace) -> int:
     from hub.audit.service import verify_log
 
     settings = Settings()
+    if args.jobs:
+        settings.audit.verify_jobs = args.jobs
     out = verify_log(_engine(settings), settings, witnesses=args.witness or ()).as_dict()
     print(json.dumps(out, indent=2) if args.json else human_report(out))
     return 0 if out["ok"] else 1
@@ -205,6 +207,14 @@ def register(sub: Any) -> None:
         action="append",
         metavar="DIR-OR-URL",
         help="also check against the checkpoints held there (a witness directory or URL)",
+    )
+    verify.add_argument(
+        "--jobs",
+        type=int,
+        choices=range(1, 65),
+        metavar="N",
+        help="processes checking the log at once on PostgreSQL (default: "
+        "EDH_AUDIT__VERIFY_JOBS, else one per CPU core); the report is the same",
     )
     verify.set_defaults(func=_verify)
     cp = cmds.add_parser("checkpoint", help="sign a checkpoint over the whole log")

@@ -1,33 +1,44 @@
-"""The fast pass of verification: one tight loop over an untouched chain.
+"""The fast pass of verification: tight loops over an untouched chain, range by range.
 
-:func:`scan_clean` streams the events as plain tuples (a server-side cursor on
-PostgreSQL, JSON columns as text), recomputes each hash (over ``orjson``'s bytes, and
-RFC 8785's only where they differ: see :func:`_chain_leaves`), checks ``seq`` and the
-link to the previous hash, and grows the Merkle tree only as far
-as the last checkpoint (whole perfect subtrees at a time). It stops at the first anomaly:
-the caller then runs the full classifying walk of :mod:`hub.audit.verify`, so the
-problems reported are the same as without this pass (but for an event someone else hashed
-over ``orjson``'s bytes, which its seal names instead: see :func:`_chain_leaves`).
+:func:`scan_clean` streams the events as plain tuples (server-side cursors on PostgreSQL,
+JSON columns as text), recomputes each hash, checks ``seq`` and the link to the previous
+hash, and grows the Merkle tree only as far as the last checkpoint (whole perfect
+subtrees at a time): see :mod:`hub.audit.ranges`. On PostgreSQL a large log is split into
+``jobs`` ranges of ``seq`` checked at once, the first in this process and each other by a
+worker process on a connection of its own, all inside the snapshot this transaction
+exports (so they read the same log as one cursor would); the ranges are then joined in
+order: each must start where the one before ended, its first event linked to that one's
+last hash, and the Merkle spans pushed in order must give every checkpoint's root. It
+stops at the first anomaly: the caller then runs the full classifying walk of
+:mod:`hub.audit.verify`, so the problems reported are the same as without this pass (but
+for an event someone else hashed over ``orjson``'s bytes, which its seal names instead:
+see :func:`hub.audit.ranges._chain_leaves`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import queue
-import threading
-from collections.abc import Callable, Iterator, Sequence
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
+from psycopg.conninfo import make_conninfo
 from sqlmodel import Session
 
-from hub.trail.canonical import audit_canonical
+from hub.audit.ranges import FETCH, RangeResult, Row, check_batches, pg_batches, prefetched, run_job
 from hub.trail.merkle import Frontier
 from hub.trail.stream import PG_COLUMNS, iter_stored
 
-FETCH = 5_000
-Row = Sequence[Any]  # StoredEvent field order; reasons and details parsed or JSON text
+MIN_JOB_EVENTS = 100_000  # a worker process costs about 0.1 s of CPU to start
+log = logging.getLogger("hub.audit")
+# where this checkout's ``hub`` package lives: workers run the same code as the caller
+_CODE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class SignedRoot(Protocol):
@@ -49,53 +60,6 @@ class CleanScan:
     events: int = 0
 
 
-def _pg_batches(session: Session, after: int) -> Iterator[list[Row]]:
-    raw: Any = session.connection().connection.driver_connection
-    with raw.cursor(name="edh_audit_scan") as cur:
-        sql = f"SELECT {PG_COLUMNS} FROM audit_event WHERE seq > %s ORDER BY seq"  # noqa: S608
-        cur.execute(sql, (after,))
-        while rows := cur.fetchmany(FETCH):
-            yield rows
-
-
-def _prefetched(batches: Iterator[list[Row]]) -> Iterator[list[Row]]:
-    """``batches``, fetched one step ahead by a thread of their own so the database
-    produces the next batch while this one is hashed. Closing this generator stops it."""
-    ready: queue.Queue[list[Row] | BaseException | None] = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def offer(item: list[Row] | BaseException | None) -> None:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
-
-    def produce() -> None:
-        try:
-            for rows in batches:
-                offer(rows)
-                if stop.is_set():
-                    break
-            offer(None)
-        except BaseException as exc:  # handed to the consumer, re-raised there
-            offer(exc)
-        finally:
-            batches.close()  # type: ignore[attr-defined]
-
-    worker = threading.Thread(target=produce, name="edh-audit-scan", daemon=True)
-    worker.start()
-    try:
-        while (item := ready.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
-
-
 def _generic_batches(session: Session, after: int) -> Iterator[list[Row]]:
     batch: list[Row] = []
     for event in iter_stored(session, after=after):
@@ -111,100 +75,153 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _chain_leaves(
-    state: CleanScan, rows: list[Row], loads: Callable[[Any], Any]
-) -> list[bytes] | None:
-    """Check ``rows`` (hash, seq, link) and advance ``state``; return their raw hashes (the
-    Merkle leaves' data), or None at the first anomaly.
+def plan_ranges(after: int, head_seq: int, jobs: int) -> list[tuple[int, int | None]]:
+    """``(after, upto)`` of each range: ``jobs`` at most, ``MIN_JOB_EVENTS`` events at least
+    each (but one), the last open-ended (events beyond the head must be seen)."""
+    count = max(1, min(jobs, (head_seq - after) // MIN_JOB_EVENTS))
+    step = (head_seq - after) // count
+    bounds = [after + i * step for i in range(count)]
+    return list(zip(bounds, [*bounds[1:], None], strict=True))
 
-    Each body is hashed as ``orjson`` encodes it, sorted, and only when that hash differs,
-    as RFC 8785 encodes it: a match on ``orjson``'s bytes proves the event the hub hashed.
-    Those bytes parse back to the stored content, and RFC 8785 gives one text per JSON
-    value, so bytes equal to the hub's RFC 8785 bytes (a SHA-256 match) hold the same
-    content. They differ only where ``orjson`` is not RFC 8785 (floats, integers beyond
-    2^53, keys outside the Basic Multilingual Plane): those events take the exact encoder.
-    A hash that only ``orjson``'s bytes give is one the hub never wrote; its event stands
-    after the last signed checkpoint (no root would hold otherwise), where its seal names it.
-    """
-    sha256, dumps, sort, fromhex = hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS, bytes.fromhex
-    seq, prev = state.expected_seq, state.expected_prev
-    leaves: list[bytes] = []
-    for r in rows:
-        if r[0] != seq or r[16] != prev:
-            return None
-        body = {  # built in sorted key order, which orjson then sorts faster
-            "action": r[6],
-            "actor": {"org": r[5], "role": r[4], "sub": r[3]},
-            "decision": r[9],
-            "details": loads(r[15]),
-            "event_id": r[1],
-            "prev_hash": prev,
-            "reasons": [] if r[10] == "[]" else loads(r[10]),
-            "resource": {"id": r[8], "type": r[7]},
-            "seq": seq,
-            "ts": r[2],
-            "why": {
-                "contract_id": r[11],
-                "dataset_id": r[13],
-                "project_id": r[12],
-                "purpose": r[14],
-            },
-        }
-        link, stored = prev.encode("ascii"), fromhex(r[17])
+
+class _Worker:
+    """One range checked by ``python -m hub.audit.ranges`` (see there), started at once;
+    a worker that cannot start or fails leaves its range to this process."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        self.job = job
+        path = os.pathsep.join(p for p in (_CODE_ROOT, os.environ.get("PYTHONPATH")) if p)
+        self.proc: subprocess.Popen[bytes] | None = None
         try:
-            matches = sha256(link + dumps(body, option=sort)).digest() == stored
-        except orjson.JSONEncodeError:
-            matches = False
-        if not matches and sha256(link + audit_canonical(body)).digest() != stored:
-            return None
-        leaves.append(stored)
-        prev = r[17]
-        seq += 1
-    state.expected_seq, state.expected_prev = seq, prev
-    state.events += len(rows)
-    return leaves
+            self.proc = subprocess.Popen(
+                [sys.executable, "-P", "-m", "hub.audit.ranges"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": path},
+            )
+            with self.proc.stdin:  # type: ignore[union-attr]
+                self.proc.stdin.write(json.dumps(job).encode())  # type: ignore[union-attr]
+        except OSError:
+            log.warning("audit verification worker did not start", exc_info=True)
+
+    def result(self) -> RangeResult:
+        """The worker's result, or the range checked here when the worker failed."""
+        if self.proc is not None:
+            with self.proc.stdout:  # type: ignore[union-attr]
+                out = self.proc.stdout.read()  # type: ignore[union-attr]
+            if self.proc.wait() == 0:
+                try:
+                    return RangeResult.from_json(json.loads(out))
+                except (ValueError, KeyError, TypeError):
+                    pass
+            log.warning("audit verification worker failed (exit %s)", self.proc.returncode)
+        return run_job(self.job)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.stdout.close()  # type: ignore[union-attr]
+        self.proc.wait()
 
 
-def _grow_tree(state: CleanScan, leaves: list[bytes], checkpoints: Sequence[SignedRoot]) -> bool:
-    """Extend the Merkle tree (up to the last checkpoint); False if a checkpoint root differs."""
+def _join(
+    state: CleanScan, result: RangeResult, upto: int | None, roots: dict[int, set[str]]
+) -> bool:
+    """Append a range's result to ``state``: False unless it starts where ``state`` stands,
+    fills its range (up to ``upto``), and its spans give every checkpoint's root."""
+    if not result.ok or result.after != state.expected_seq - 1:
+        return False
+    if upto is not None and result.count != upto - result.after:
+        return False
+    if result.count and result.first_prev != state.expected_prev:
+        return False
     frontier = state.frontier
-    last = max((cp.tree_size for cp in checkpoints), default=0)
-    want = min(len(leaves), last - frontier.size)
-    if want <= 0:
-        return True
-    start = frontier.size
-    stops = sorted(cp.tree_size for cp in checkpoints if start < cp.tree_size <= start + want)
-    roots: dict[int, set[str]] = {}
-    for cp in checkpoints:
-        roots.setdefault(cp.tree_size, set()).add(cp.root_hash)
-    done = 0
-    for stop in [*stops, start + want]:
-        frontier.extend(leaves[done : stop - start])
-        done = stop - start
-        if stop in roots and roots[stop] != {frontier.root().hex()}:
+    for span in result.spans:
+        if span.start != frontier.size:
             return False
+        for root, height in span.nodes:
+            frontier.push(root, height)
+        if span.end in roots and roots[span.end] != {frontier.root().hex()}:
+            return False
+    state.expected_seq += result.count
+    state.expected_prev = result.last_hash or state.expected_prev
+    state.events += result.count
     return True
 
 
+def _cuts_within(cuts: list[int], after: int, upto: int | None) -> list[int]:
+    """The cuts a range needs: those inside it, and the last (where the tree stops)."""
+    inside = [c for c in cuts if after < c and (upto is None or c <= upto)]
+    return [*inside, *cuts[-1:]]
+
+
+def _results(
+    session: Session, ranges: list[tuple[int, int | None]], cuts: list[int]
+) -> Iterator[RangeResult]:
+    """The ranges' results in order (several on PostgreSQL only: see :func:`plan_ranges`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        yield from _pg_results(session, ranges, cuts)
+        return
+    after = ranges[0][0]
+    yield check_batches(_generic_batches(session, after), after, cuts, _identity)
+
+
+def _pg_results(
+    session: Session, ranges: list[tuple[int, int | None]], cuts: list[int]
+) -> Iterator[RangeResult]:
+    """The ranges' results in order: one range on ``session``'s own cursor; several, the
+    first in this process and the others by workers, in the snapshot it exports."""
+    raw: Any = session.connection().connection.driver_connection
+    if len(ranges) == 1:
+        after = ranges[0][0]
+        batches = prefetched(pg_batches(raw, PG_COLUMNS, after, None))
+        yield check_batches(batches, after, cuts, orjson.loads)
+        return
+    snapshot = raw.execute("SELECT pg_export_snapshot()").fetchone()[0]
+    conninfo = make_conninfo(raw.info.dsn, password=raw.info.password or None)
+    jobs = [
+        {"conninfo": conninfo, "snapshot": snapshot, "columns": PG_COLUMNS}
+        | {"after": after, "upto": upto, "cuts": _cuts_within(cuts, after, upto)}
+        for after, upto in ranges
+    ]
+    workers: list[_Worker] = []
+    try:
+        workers.extend(_Worker(job) for job in jobs[1:])
+        yield run_job(jobs[0])
+        for worker in workers:
+            yield worker.result()
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
 def scan_clean(
-    session: Session, state: CleanScan, checkpoints: Sequence[SignedRoot], head_seq: int
+    session: Session,
+    state: CleanScan,
+    checkpoints: Sequence[SignedRoot],
+    head_seq: int,
+    jobs: int = 1,
 ) -> bool:
     """True when every event after ``state``'s position hashes, links and numbers correctly,
     ends at ``head_seq`` and matches every checkpoint root; ``state`` is then at the end.
 
-    Read-only; False as soon as anything is off (the caller must then classify).
+    ``jobs``: how many ranges (processes) at most on PostgreSQL. Read-only; False as soon
+    as anything is off (the caller must then classify).
     """
     after = state.expected_seq - 1
+    cuts = sorted({cp.tree_size for cp in checkpoints})
+    roots: dict[int, set[str]] = {}
+    for cp in checkpoints:
+        roots.setdefault(cp.tree_size, set()).add(cp.root_hash)
     postgres = session.get_bind().dialect.name == "postgresql"
-    batches = (
-        _prefetched(_pg_batches(session, after)) if postgres else _generic_batches(session, after)
-    )
-    loads = orjson.loads if postgres else _identity
+    ranges = plan_ranges(after, head_seq, jobs if postgres else 1)
+    results = _results(session, ranges, cuts)
     try:
-        for rows in batches:
-            leaves = _chain_leaves(state, rows, loads)
-            if leaves is None or not _grow_tree(state, leaves, checkpoints):
+        for (_, upto), result in zip(ranges, results, strict=True):
+            if not _join(state, result, upto, roots):
                 return False
     finally:
-        batches.close()  # type: ignore[attr-defined]
+        results.close()  # type: ignore[attr-defined]
     return state.expected_seq - 1 == head_seq

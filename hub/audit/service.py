@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from hub.bus.port import EventBus
 from hub.config import Settings
 from hub.db import session_scope
 from hub.errors import HubError
+from hub.settings.audit import AuditSettings
 from hub.storage.port import StoreError
 from hub.trail.chain import seal_now
 from hub.trail.checkpoints import create_checkpoint, load_signer
@@ -51,6 +53,7 @@ def verify_log(
             witnessed.roots,
             _leaf_store(stores),
             seal_key_of(signer.key),
+            verify_jobs(settings.audit),
         )
     for size in witnessed.unsigned:
         report.problems.insert(
@@ -73,6 +76,16 @@ def verify_log(
         )
         _raise_or_publish(engine, finding, bus)
     return report
+
+
+def verify_jobs(audit: AuditSettings) -> int:
+    """The processes a verification uses at most: ``verify_jobs``, else one per CPU core
+    this process may run on."""
+    if audit.verify_jobs:
+        return audit.verify_jobs
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _leaf_store(stores: Sequence[WitnessStore]) -> WitnessStore:

@@ -241,16 +241,19 @@ def verify_chain(
     published: dict[int, str] | None = None,
     store: WitnessStore | None = None,
     seal_key: bytes | None = None,
+    jobs: int = 1,
 ) -> ChainReport:
     """Recompute every hash, link and checkpoint root (and signatures when ``key`` is given).
 
     ``published`` adds the roots (``{size: root hex}``) of checkpoints verified outside
     the database, and ``store`` their leaves. Every checkpoint must be reproduced,
     including those beyond the chain head. With ``seal_key``, the events after the last
-    checkpoint must carry the hub's seals (:mod:`hub.trail.seal`). Streams the events
-    (memory stays flat); read-only; never raises on tampering.
+    checkpoint must carry the hub's seals (:mod:`hub.trail.seal`). ``jobs``: processes
+    checking ranges of an untouched log at once on PostgreSQL (:mod:`hub.audit.scan`; the
+    report is the same). Streams the events (memory stays flat); read-only; never raises
+    on tampering.
     """
-    report = _verify(session, key, published or {}, store)
+    report = _verify(session, key, published or {}, store, jobs)
     if seal_key is not None:
         _check_seals(session, report, seal_key)
     report.problems.sort(key=lambda p: int(p["seq"]))  # the first bad event comes first
@@ -262,6 +265,7 @@ def _verify(
     key: Ed25519PublicKey | None,
     published: dict[int, str],
     store: WitnessStore | None,
+    jobs: int,
 ) -> ChainReport:
     report = ChainReport()
     checkpoints = list_checkpoints(session)
@@ -285,7 +289,7 @@ def _verify(
         walk.problem(0, "bad-signature", f"checkpoint {cp_id} signature or peaks invalid")
     _check_truncation(walk, anchors)
     fast = CleanScan(walk.expected_seq, walk.expected_prev, walk.frontier.copy())
-    clean = scan_clean(session, fast, anchors, head_seq)
+    clean = scan_clean(session, fast, anchors, head_seq, jobs)
     if clean and fast.expected_prev == head_hash:
         report.events, report.head_hash = fast.events, fast.expected_prev
         report.checkpoints_checked = sum(1 for c in anchors if c.tree_size <= head_seq)

@@ -96,6 +96,15 @@ class AuditSettings(BaseModel):
     verify_every_minutes: int = Field(
         default=60, ge=0, le=525_600, description="Verify the whole log this often (0 disables)."
     )
+    verify_jobs: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Processes verifying the log at once on PostgreSQL (ranges of a large "
+        "log, 100,000 events each at least, checked side by side); 0: one per CPU core. "
+        "1 verifies in the hub process alone (also for a connection pooler that cannot "
+        "share a snapshot between connections).",
+    )
     purge_every_minutes: int = Field(
         default=1440,
         ge=0,

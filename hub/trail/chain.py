@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -227,14 +227,19 @@ WRITE_AND_COMMIT = (
 
 
 def seal_in_two_trips(
-    raw: DriverConnection[Any], new_rows: Sequence[dict[str, Any]], key: bytes
+    raw: DriverConnection[Any],
+    new_rows: Sequence[dict[str, Any]],
+    key: bytes,
+    late: Callable[[], Sequence[dict[str, Any]]] = tuple,
 ) -> bool:
     """What :func:`seal_on` does in a transaction of its own, in two round trips (the
     group committer's path on PostgreSQL: each round trip wakes the writer, and a wake-up
-    costs more CPU than the statements). ``raw``: the psycopg connection, idle, not in
-    autocommit mode, left so. Returns False, having written nothing, for what the general
-    path handles (a chain never sealed, more pending events than a page); raises the
-    database's errors, after which ``raw`` may be in a failed transaction: discard it.
+    costs more CPU than the statements). ``late`` is called once the pending page is read:
+    the new rows it returns (submitted meanwhile) are chained after ``new_rows``. ``raw``:
+    the psycopg connection, idle, not in autocommit mode, left so. Returns False, having
+    written nothing and not called ``late``, for what the general path handles (a chain
+    never sealed, more pending events than a page); raises the database's errors, after
+    which ``raw`` may be in a failed transaction: discard it.
     """
     raw.autocommit = True
     with ClientCursor(raw) as cur:
@@ -249,7 +254,8 @@ def seal_in_two_trips(
             raw.autocommit = False
             return False
         ids = [row.pop("id") for row in pending]
-        events, seq, prev_hash = _chain([*pending, *new_rows], (head[0], head[1]), key)
+        rows = [*pending, *new_rows, *late()]
+        events, seq, prev_hash = _chain(rows, (head[0], head[1]), key)
         values = {"seq": seq, "hash": prev_hash, "events": _events_json(events), "pending": ids}
         cur.execute(WRITE_AND_COMMIT, values)
     raw.autocommit = False
@@ -332,10 +338,12 @@ class GroupCommitter:
     """Chains the events of many threads in one transaction per batch (group commit).
 
     :meth:`submit` returns once a transaction that began after the call has chained every
-    committed pending event, then the submitted rows, and committed. A writer thread of
-    its own runs one such transaction for everything submitted meanwhile, on a connection
-    of its own (submitting threads may hold the main pool's connections); it starts with
-    a submission and stops when the engine is disposed or after a minute without work.
+    committed pending event, then the submitted rows, and committed (on PostgreSQL, rows
+    submitted while a transaction reads the pending events join it: rows alone need no
+    read of their own). A writer thread of its own runs one such transaction for
+    everything submitted meanwhile, on a connection of its own (submitting threads may
+    hold the main pool's connections); it starts with a submission and stops when the
+    engine is disposed or after a minute without work.
     """
 
     WAIT_SECONDS = 30.0
@@ -415,7 +423,7 @@ class GroupCommitter:
     def _commit(self, batch: list[_Entry]) -> None:
         error = None
         try:
-            self._write([row for entry in batch for row in entry.rows])
+            self._write(batch)
         except Exception as exc:  # the writer outlives any failed batch (also the driver's own)
             log.exception("audit batch failed; pending events wait for the next seal")
             error = exc
@@ -423,11 +431,12 @@ class GroupCommitter:
             entry.error = error
             entry.wake.release()
 
-    def _write(self, rows: list[dict[str, Any]]) -> None:
+    def _write(self, batch: list[_Entry]) -> None:
+        rows = [row for entry in batch for row in entry.rows]
         key = seal_key(self._engine)
         conn = self._connection()
         try:
-            if key is None or not self._in_two_trips(conn, rows, key):
+            if key is None or not self._in_two_trips(conn, rows, key, lambda: self._late(batch)):
                 with conn.begin():
                     seal_on(conn, rows, key)
         except Exception:
@@ -436,11 +445,31 @@ class GroupCommitter:
             raise
         self._used = time.monotonic()
 
+    def _late(self, batch: list[_Entry]) -> list[dict[str, Any]]:
+        """The rows of entries submitted since ``batch`` was taken, those entries moved into
+        it (its transaction began before them, which rows alone do not mind; an entry
+        without rows asks for the pending events committed before it: it waits for the
+        next batch). Grows batches by what arrives during their first round trip."""
+        with self._work:
+            late = [entry for entry in self._queue if entry.rows]
+            if late:
+                self._queue = [entry for entry in self._queue if not entry.rows]
+                for entry in late:
+                    entry.taken = True
+        batch.extend(late)
+        return [row for entry in late for row in entry.rows]
+
     @staticmethod
-    def _in_two_trips(conn: Connection, rows: list[dict[str, Any]], key: bytes) -> bool:
+    def _in_two_trips(
+        conn: Connection,
+        rows: list[dict[str, Any]],
+        key: bytes,
+        late: Callable[[], Sequence[dict[str, Any]]],
+    ) -> bool:
         if conn.dialect.name != "postgresql":
             return False
-        return seal_in_two_trips(conn.connection.driver_connection, rows, key)  # type: ignore[arg-type]
+        raw: Any = conn.connection.driver_connection
+        return seal_in_two_trips(raw, rows, key, late)
 
     def _connection(self) -> Connection:
         """The writer's connection, kept between back-to-back batches (no checkout nor

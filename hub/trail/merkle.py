@@ -11,7 +11,7 @@ The ``verify_*`` functions need nothing but the standard library.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -58,9 +58,6 @@ def root_of_peaks(peaks: Sequence[bytes]) -> bytes:
     return root
 
 
-_MIN_SUBTREE_HEIGHT = 3
-
-
 def _perfect_root(datas: Sequence[bytes]) -> bytes:
     """The root of the perfect tree over ``datas`` (a power of two of them)."""
     sha256 = hashlib.sha256
@@ -69,6 +66,20 @@ def _perfect_root(datas: Sequence[bytes]) -> bytes:
         pairs = zip(level[::2], level[1::2], strict=True)
         level = [sha256(b"\x01" + left + right).digest() for left, right in pairs]
     return level[0]
+
+
+def aligned_subtrees(start: int, datas: Sequence[bytes]) -> Iterator[tuple[bytes, int]]:
+    """The perfect subtrees over the leaves for ``datas`` placed from leaf ``start`` on, as
+    ``(root, height)`` left to right, each as large as its place allows (its first leaf a
+    multiple of its size): hashed as whole subtrees, level by level."""
+    i, n = 0, len(datas)
+    while i < n:
+        pos = start + i
+        height = (pos & -pos).bit_length() - 1 if pos else (n - i).bit_length() - 1
+        while 1 << height > n - i:
+            height -= 1
+        yield _perfect_root(datas[i : i + (1 << height)]), height
+        i += 1 << height
 
 
 @dataclass
@@ -80,29 +91,13 @@ class Frontier:
 
     def append(self, data: bytes) -> None:
         """Add the leaf for ``data`` (an event hash)."""
-        self.peaks.append(leaf_hash(data))
-        self.size += 1
-        n = self.size
-        while not n & 1:
-            right = self.peaks.pop()
-            self.peaks[-1] = node_hash(self.peaks[-1], right)
-            n >>= 1
+        self.push(leaf_hash(data), 0)
 
     def extend(self, datas: Sequence[bytes]) -> None:
         """Add the leaves for ``datas`` in order: same tree as :meth:`append` on each, but
-        aligned runs of leaves are hashed as whole perfect subtrees, level by level."""
-        i, n = 0, len(datas)
-        while i < n:
-            size = self.size
-            height = (size & -size).bit_length() - 1 if size else (n - i).bit_length() - 1
-            while 1 << height > n - i:
-                height -= 1
-            if height < _MIN_SUBTREE_HEIGHT:
-                self.append(datas[i])
-                i += 1
-                continue
-            self._push(_perfect_root(datas[i : i + (1 << height)]), height)
-            i += 1 << height
+        aligned runs of leaves are hashed as whole perfect subtrees."""
+        for root, height in aligned_subtrees(self.size, datas):
+            self.push(root, height)
 
     def extend_from(self, datas: Iterable[bytes], chunk: int = 4096) -> None:
         """:meth:`extend` over an iterable, ``chunk`` leaves at a time (memory stays flat)."""
@@ -110,7 +105,7 @@ class Frontier:
         while batch := list(islice(source, chunk)):
             self.extend(batch)
 
-    def _push(self, root: bytes, height: int) -> None:
+    def push(self, root: bytes, height: int) -> None:
         """Add a perfect subtree of ``2**height`` leaves (``size`` is a multiple of it)."""
         self.peaks.append(root)
         self.size += 1 << height
@@ -126,6 +121,31 @@ class Frontier:
 
     def copy(self) -> Frontier:
         return Frontier(self.size, list(self.peaks))
+
+
+@dataclass
+class Span:
+    """Leaves ``start`` to ``end - 1`` of a larger tree, hashed apart from the leaves before
+    them (by another process): the perfect subtrees covering them, ``(root, height)`` left
+    to right, each merged as far as its place allows. Pushing ``nodes`` in order onto the
+    :class:`Frontier` of the first ``start`` leaves gives that of the first ``end``."""
+
+    start: int
+    end: int
+    nodes: list[tuple[bytes, int]] = field(default_factory=list)
+
+    def extend(self, datas: Sequence[bytes]) -> None:
+        """Add the leaves for ``datas`` after ``end``."""
+        nodes = self.nodes
+        for root, height in aligned_subtrees(self.end, datas):
+            nodes.append((root, height))
+            self.end += 1 << height
+            h = height
+            # the last two are siblings: equal heights, the left one aligned one level up
+            while len(nodes) > 1 and nodes[-2][1] == h and not (self.end >> h) & 1:
+                right = nodes.pop()[0]
+                nodes[-1] = (node_hash(nodes[-1][0], right), h + 1)
+                h += 1
 
 
 def root_of(leaves: Iterable[bytes]) -> bytes:

@@ -11,11 +11,23 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, text
 
+from hub.audit.scan import CleanScan, scan_clean
 from hub.cli import main
 from hub.context import HubContext
 from hub.db import session_scope
+from hub.trail.checkpoints import create_checkpoint, frontier_of, list_checkpoints, load_signer
+from hub.trail.models import GENESIS_HASH
 from hub.trail.stream import EVENTS
-from hub.trail.writer import Actor, Decision, EventDraft, Resource, Why, compute_hash, record
+from hub.trail.writer import (
+    Actor,
+    Decision,
+    EventDraft,
+    Resource,
+    Why,
+    chain_head,
+    compute_hash,
+    record,
+)
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -40,6 +52,25 @@ def seed(
     for i in range(1, n + 1):
         with session_scope(ctx.engine) as session:
             record(session, draft(i), now=start + step * (i - 1))
+
+
+def seed_signed(ctx: HubContext, n: int, sizes: tuple[int, ...]) -> None:
+    """``n`` events (``seed``), with signed checkpoints over the first ``sizes`` (the last
+    three events appended after them)."""
+    seed(ctx, n - 3)
+    signer = load_signer(ctx.settings)
+    for size in sizes:
+        with session_scope(ctx.engine) as session:
+            create_checkpoint(session, signer, size=size)
+    seed(ctx, 3)
+
+
+def fast_pass(ctx: HubContext, jobs: int = 1) -> bool:
+    """Whether the whole log passes verification's fast pass (``jobs``: processes)."""
+    with session_scope(ctx.engine) as session:
+        state = CleanScan(1, GENESIS_HASH, frontier_of(None))
+        head_seq, _ = chain_head(session)
+        return scan_clean(session, state, list_checkpoints(session), head_seq, jobs)
 
 
 def sql(ctx: HubContext, statement: str, **params: Any) -> None:

@@ -12,6 +12,7 @@ from hub.trail.merkle import (
     Frontier,
     NodeSource,
     ProofUnavailable,
+    Span,
     leaf_hash,
     node_hash,
     root_of,
@@ -115,3 +116,24 @@ def test_extend_grows_the_same_tree_as_append() -> None:
             bulk.extend(data[i : i + step])
             i += step
         assert bulk == one and bulk.root() == mth(data)
+
+
+def test_spans_hashed_apart_push_onto_the_same_tree() -> None:
+    """Ranges of leaves hashed each on its own (as verification workers do), their nodes
+    pushed in order, give the tree grown leaf by leaf, at every cut."""
+    rng = random.Random(9162)
+    for _ in range(200):
+        data = [rng.randbytes(32) for _ in range(rng.randrange(1, 600))]
+        cuts = sorted(rng.sample(range(len(data) + 1), rng.randrange(min(5, len(data) + 1))))
+        frontier = Frontier()
+        for lo, hi in zip([0, *cuts], [*cuts, len(data)], strict=True):
+            span = Span(lo, lo)
+            i = lo
+            while i < hi:  # fed in pieces, as batches arrive
+                step = rng.randrange(1, 200)
+                span.extend(data[i : min(i + step, hi)])
+                i += step
+            assert span.end == hi and len(span.nodes) <= 2 * max(hi - lo, 1).bit_length()
+            for root, height in span.nodes:
+                frontier.push(root, height)
+            assert frontier.size == hi and frontier.root() == mth(data[:hi])

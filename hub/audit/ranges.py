@@ -1,0 +1,243 @@
+"""The fast pass's check of one range of the chain, in this process or a worker's.
+
+A range is the events with ``after < seq <= upto`` (``upto`` None: to the end of the log).
+:class:`RangeCheck` checks every ``seq`` in turn from ``after + 1``, each event's hash
+recomputed over its stored previous hash, and each link to the event before it in the
+range; it hashes the Merkle leaves into :class:`~hub.trail.merkle.Span` s cut at the
+checkpoint sizes. What one range cannot know (whether its first event's previous hash is
+the last hash of the range before, whether it ends where the next begins, the checkpoint
+roots) the caller checks when it joins the ranges in order (:mod:`hub.audit.scan`), so a
+log passes range by range exactly when it passes whole.
+
+``python -m hub.audit.ranges`` is a worker: it reads a job (JSON) on its standard input,
+reads its range on a connection of its own inside the snapshot the verifying transaction
+exported (``pg_export_snapshot``: every range sees the same log), and writes its
+:class:`RangeResult` as JSON on its standard output. It imports only psycopg, orjson and
+the trail's hashing, so it starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import queue
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import sql
+
+from hub.trail.canonical import audit_canonical
+from hub.trail.merkle import Span
+
+FETCH = 5_000
+Row = Sequence[Any]  # StoredEvent field order; reasons and details parsed or JSON text
+
+
+@dataclass
+class RangeResult:
+    """What a range holds: ``count`` events from ``after + 1`` on, the previous hash its
+    first event names and its last event's hash, its Merkle spans; ``ok`` False at the
+    first event whose number, link or hash is off (the rest is then meaningless)."""
+
+    after: int
+    count: int = 0
+    first_prev: str = ""  # both "" while count is 0
+    last_hash: str = ""
+    ok: bool = True
+    spans: list[Span] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        spans = [[s.start, s.end, [[r.hex(), h] for r, h in s.nodes]] for s in self.spans]
+        return {**vars(self), "spans": spans}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RangeResult:
+        spans = [
+            Span(start, end, [(bytes.fromhex(r), int(h)) for r, h in nodes])
+            for start, end, nodes in data["spans"]
+        ]
+        return cls(**{**data, "spans": spans})
+
+
+class RangeCheck:
+    """Checks the rows of one range fed in ``seq`` order (see the module's docstring).
+
+    ``cuts``: the checkpoint sizes; the Merkle leaves are hashed up to the largest only.
+    """
+
+    def __init__(self, after: int, cuts: Sequence[int]) -> None:
+        self.result = RangeResult(after)
+        self._tree_upto = max(cuts, default=0)
+        self._cuts = sorted(set(cuts))
+        if after < self._tree_upto:
+            self.result.spans.append(Span(after, after))
+
+    def feed(self, rows: list[Row], loads: Callable[[Any], Any]) -> bool:
+        """Check ``rows``, the next ones of the range; False (for good) at an anomaly."""
+        result = self.result
+        if not rows or not result.ok:
+            return result.ok
+        if not result.count:
+            result.first_prev = result.last_hash = rows[0][16]
+        leaves = _chain_leaves(rows, result.after + result.count + 1, result.last_hash, loads)
+        if leaves is None:
+            result.ok = False
+            return False
+        result.count += len(rows)
+        result.last_hash = rows[-1][17]
+        self._grow(leaves)
+        return True
+
+    def _grow(self, leaves: list[bytes]) -> None:
+        spans, done = self.result.spans, 0
+        while done < len(leaves) and spans and spans[-1].end < self._tree_upto:
+            span = spans[-1]
+            cut = self._cuts[bisect.bisect_right(self._cuts, span.end)]
+            take = min(len(leaves) - done, cut - span.end)
+            span.extend(leaves[done : done + take])
+            done += take
+            if span.end == cut < self._tree_upto:
+                spans.append(Span(cut, cut))
+
+
+def _chain_leaves(
+    rows: list[Row], seq: int, prev: str, loads: Callable[[Any], Any]
+) -> list[bytes] | None:
+    """Check ``rows`` (numbered from ``seq``, the first linked to ``prev``); return their
+    raw hashes (the Merkle leaves' data), or None at the first anomaly.
+
+    Each body is hashed as ``orjson`` encodes it, sorted, and only when that hash differs,
+    as RFC 8785 encodes it: a match on ``orjson``'s bytes proves the event the hub hashed.
+    Those bytes parse back to the stored content, and RFC 8785 gives one text per JSON
+    value, so bytes equal to the hub's RFC 8785 bytes (a SHA-256 match) hold the same
+    content. They differ only where ``orjson`` is not RFC 8785 (floats, integers beyond
+    2^53, keys outside the Basic Multilingual Plane): those events take the exact encoder.
+    A hash that only ``orjson``'s bytes give is one the hub never wrote; its event stands
+    after the last signed checkpoint (no root would hold otherwise), where its seal names it.
+    """
+    sha256, dumps, sort, fromhex = hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS, bytes.fromhex
+    leaves: list[bytes] = []
+    for r in rows:
+        if r[0] != seq or r[16] != prev:
+            return None
+        body = {  # built in sorted key order, which orjson then sorts faster
+            "action": r[6],
+            "actor": {"org": r[5], "role": r[4], "sub": r[3]},
+            "decision": r[9],
+            "details": loads(r[15]),
+            "event_id": r[1],
+            "prev_hash": prev,
+            "reasons": [] if r[10] == "[]" else loads(r[10]),
+            "resource": {"id": r[8], "type": r[7]},
+            "seq": seq,
+            "ts": r[2],
+            "why": {
+                "contract_id": r[11],
+                "dataset_id": r[13],
+                "project_id": r[12],
+                "purpose": r[14],
+            },
+        }
+        link, stored = prev.encode("ascii"), fromhex(r[17])
+        try:
+            matches = sha256(link + dumps(body, option=sort)).digest() == stored
+        except orjson.JSONEncodeError:
+            matches = False
+        if not matches and sha256(link + audit_canonical(body)).digest() != stored:
+            return None
+        leaves.append(stored)
+        prev = r[17]
+        seq += 1
+    return leaves
+
+
+def pg_batches(
+    raw: psycopg.Connection[Any], columns: str, after: int, upto: int | None
+) -> Iterator[list[Row]]:
+    """The range's rows (``columns``: the select list) in ``seq`` order, ``FETCH`` at a time,
+    from a server-side cursor in ``raw``'s transaction."""
+    bound = "" if upto is None else " AND seq <= %s"
+    query = f"SELECT {columns} FROM audit_event WHERE seq > %s{bound} ORDER BY seq"  # noqa: S608
+    with raw.cursor(name="edh_audit_scan") as cur:
+        cur.execute(query, (after,) if upto is None else (after, upto))
+        while rows := cur.fetchmany(FETCH):
+            yield rows
+
+
+def prefetched(batches: Iterator[list[Row]]) -> Iterator[list[Row]]:
+    """``batches``, fetched one step ahead by a thread of their own so the database
+    produces the next batch while this one is hashed. Closing this generator stops it."""
+    ready: queue.Queue[list[Row] | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def offer(item: list[Row] | BaseException | None) -> None:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for rows in batches:
+                offer(rows)
+                if stop.is_set():
+                    break
+            offer(None)
+        except BaseException as exc:  # handed to the consumer, re-raised there
+            offer(exc)
+        finally:
+            batches.close()  # type: ignore[attr-defined]
+
+    worker = threading.Thread(target=produce, name="edh-audit-scan", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def check_batches(
+    batches: Iterator[list[Row]], after: int, cuts: Sequence[int], loads: Callable[[Any], Any]
+) -> RangeResult:
+    """Check a range's ``batches`` (closed once done: see :func:`prefetched`)."""
+    check = RangeCheck(after, cuts)
+    try:
+        for rows in batches:
+            if not check.feed(rows, loads):
+                break
+    finally:
+        batches.close()  # type: ignore[attr-defined]
+    return check.result
+
+
+def run_job(job: dict[str, Any]) -> RangeResult:
+    """A worker's job: ``conninfo``, ``snapshot`` (exported by the verifying transaction),
+    ``columns`` (the select list), ``after``, ``upto`` and ``cuts``."""
+    with psycopg.connect(job["conninfo"]) as raw:
+        raw.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        raw.read_only = True
+        raw.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(job["snapshot"])))
+        batches = prefetched(pg_batches(raw, job["columns"], job["after"], job["upto"]))
+        return check_batches(batches, job["after"], job["cuts"], orjson.loads)
+
+
+def main() -> None:
+    """Read a job on standard input, write its result on standard output."""
+    job = json.loads(sys.stdin.buffer.read())
+    sys.stdout.write(json.dumps(run_job(job).to_json()))
+
+
+if __name__ == "__main__":
+    main()
