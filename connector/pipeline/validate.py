@@ -55,27 +55,38 @@ def _check_time(value: Any, where: str) -> None:
         raise InvalidStatement(f"{where} must carry a time zone")
 
 
-def _members_are_objects(parent: dict[str, Any], names: tuple[str, ...], where: str) -> None:
-    for name in names:
-        if name in parent and type(parent[name]) is not dict:
-            raise InvalidStatement(f"{where}{name} must be an object")
+_ABSENT: dict[str, Any] = {}
+"""What a missing member reads as where it is optional (never modified)."""
+
+
+def _must_be_object(value: Any, where: str) -> None:
+    if type(value) is not dict:
+        raise InvalidStatement(f"{where} must be an object")
 
 
 def _check_objects(statement: dict[str, Any]) -> None:
     """The members the lake reads inside (result, score, context, definitions...) are
-    JSON objects when present, as xAPI requires."""
-    _members_are_objects(statement, ("result", "context"), "")
-    _members_are_objects(statement["object"], ("definition",), "object.")
-    if "result" in statement:
-        _members_are_objects(statement["result"], ("score", "extensions"), "result.")
-    context = statement.get("context")
-    if context is None:
-        return
-    _members_are_objects(context, ("contextActivities", "extensions"), "context.")
-    for kind, listed in context.get("contextActivities", {}).items():
-        for activity in listed if type(listed) is list else (listed,):
-            if type(activity) is not dict or type(activity.get("definition", {})) is not dict:
-                raise InvalidStatement(f"context.contextActivities.{kind} must hold activities")
+    JSON objects when present, as xAPI requires (a missing one reads as an empty object:
+    one look-up per member, no allocation)."""
+    result = statement.get("result", _ABSENT)
+    context = statement.get("context", _ABSENT)
+    _must_be_object(result, "result")
+    _must_be_object(context, "context")
+    _must_be_object(statement["object"].get("definition", _ABSENT), "object.definition")
+    if result:
+        _must_be_object(result.get("score", _ABSENT), "result.score")
+        _must_be_object(result.get("extensions", _ABSENT), "result.extensions")
+    if context:
+        activities = context.get("contextActivities", _ABSENT)
+        _must_be_object(activities, "context.contextActivities")
+        _must_be_object(context.get("extensions", _ABSENT), "context.extensions")
+        for kind, listed in activities.items():
+            for activity in listed if type(listed) is list else (listed,):
+                if (
+                    type(activity) is not dict
+                    or type(activity.get("definition", _ABSENT)) is not dict
+                ):
+                    raise InvalidStatement(f"context.contextActivities.{kind} must hold activities")
 
 
 def validate(statement: Any) -> dict[str, Any]:
