@@ -7,6 +7,7 @@ Each sub-command is a ``register(subparsers)`` function listed in ``COMMANDS``; 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
@@ -20,6 +21,22 @@ from connector.pipeline import rekey as rekey_commands
 from connector.pipeline import retention as retention_commands
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+YOUNG_COLLECTION_THRESHOLD = 10_000
+"""Net container allocations between two young collections in ``edh-connector run``."""
+
+
+def _spare_the_collector() -> None:
+    """Keep the cyclic garbage collector from walking what does not need it (in the HTTP
+    benchmark, its walks took ~13 µs a statement, about a seventh of the server's CPU).
+
+    What start-up built lives as long as the process, so it leaves the collector's
+    generations (``gc.freeze``: full collections walked it at ~50 ms each); and a young
+    collection waits for ``YOUNG_COLLECTION_THRESHOLD`` net allocations rather than 700, so
+    the ~3,000 containers a POST of 100 statements parses die with their request instead
+    of being walked and promoted while they are alive.
+    """
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -36,8 +53,10 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     host = args.host or settings.xapi.host
     port = args.port or settings.xapi.port
+    app = create_app(settings)
+    _spare_the_collector()
     # uvicorn's access log writes query strings (identifiers in ?agent=): ours does not.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
     return 0
 
 
