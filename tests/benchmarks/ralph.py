@@ -17,8 +17,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from tests.benchmarks.validation_worker import ValidationWorker
 from tests.support.browser import free_port
 from tests.support.processes import serving
 
@@ -57,39 +58,10 @@ def write_jsonl(statements: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-class Validation:
-    """Ralph's strict validation in a long-lived process: each :meth:`run` is one timed
-    pass over the same statements, so passes interleave with ours."""
-
-    def __init__(self, jsonl: Path) -> None:
-        self._proc = subprocess.Popen(
-            [str(python()), str(SIDE / "validate_worker.py"), str(jsonl)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.count = int(self._reply()["ready"])
-
-    def _reply(self) -> dict[str, Any]:
-        out: IO[str] | None = self._proc.stdout
-        assert out is not None
-        line = out.readline()
-        assert line, "Ralph's validation worker stopped"
-        return dict(json.loads(line))
-
-    def run(self) -> tuple[float, int]:
-        """CPU seconds of one pass, and how many statements Ralph refused."""
-        stdin: IO[str] | None = self._proc.stdin
-        assert stdin is not None
-        stdin.write("run\n")
-        stdin.flush()
-        reply = self._reply()
-        return float(reply["cpu_s"]), int(reply["refused"])
-
-    def close(self) -> None:
-        if self._proc.stdin:
-            self._proc.stdin.close()
-        self._proc.wait(timeout=30)
+def validation(jsonl: Path) -> ValidationWorker:
+    """Ralph's strict validation in a long-lived process of its own
+    (``ralph_side/validate_worker.py``): each ``run`` is one timed pass over ``jsonl``."""
+    return ValidationWorker([str(python()), str(SIDE / "validate_worker.py"), str(jsonl)])
 
 
 @contextmanager
