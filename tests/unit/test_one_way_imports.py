@@ -34,6 +34,18 @@ def part_edges(graph: grimp.ImportGraph, package: str) -> Edges:
     return edges
 
 
+def throwaway_edges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]
+) -> Edges:
+    """``part_edges`` of a package ``pkg`` written under ``tmp_path`` from ``files``
+    (path inside the package → source), importable for the rest of the test."""
+    for name, text in files.items():
+        (tmp_path / "pkg" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "pkg" / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return part_edges(grimp.build_graph("pkg", cache_dir=None), "pkg")
+
+
 def two_way_pairs(edges: Edges) -> dict[tuple[str, str], list[tuple[str, str]]]:
     """Each pair of parts importing each other (``a < b``), with the imports both ways."""
     return {
@@ -54,11 +66,7 @@ def test_a_pair_importing_each_other_is_found_even_inside_a_function(
         "high/__init__.py": "",
         "high/api.py": "from pkg.low import service\n",
     }
-    for name, text in files.items():
-        (tmp_path / "pkg" / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "pkg" / name).write_text(text)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    edges = part_edges(grimp.build_graph("pkg", cache_dir=None), "pkg")
+    edges = throwaway_edges(tmp_path, monkeypatch, files)
     assert set(edges) == {("low", "kernel"), ("low", "high"), ("high", "low")}
     assert two_way_pairs(edges) == {
         ("high", "low"): [("pkg.high.api", "pkg.low.service"), ("pkg.low.service", "pkg.high.api")]

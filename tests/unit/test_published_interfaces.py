@@ -16,7 +16,7 @@ import grimp
 import pytest
 
 import hub
-from tests.unit.test_one_way_imports import Edges, part_edges
+from tests.unit.test_one_way_imports import Edges, part_edges, throwaway_edges
 
 AREAS = frozenset(
     {
@@ -61,11 +61,7 @@ def test_an_import_of_another_area_s_internals_is_found(
         "web/__init__.py": "",
         "web/page.py": "import pkg.low.models\n",
     }
-    for name, text in files.items():
-        (tmp_path / "pkg" / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "pkg" / name).write_text(text)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    edges = part_edges(grimp.build_graph("pkg", cache_dir=None), "pkg")
+    edges = throwaway_edges(tmp_path, monkeypatch, files)
     assert around_interfaces(edges, "pkg", frozenset({"low", "high"})) == [
         "pkg.high.sneaky -> pkg.low.models",
         "pkg.web.page -> pkg.low.models",
