@@ -44,6 +44,7 @@ from hub.errors import Conflict, ValidationFailed
 from hub.ingest.public import (
     REKEY_KIND,
     REKEYED,
+    ContractRewrite,
     Rewrite,
     Rewritten,
     eraser_for,
@@ -167,7 +168,8 @@ def rekeyed(mapping: dict[str, str], rekey_id: str) -> Rewrite:
 
 @dataclass
 class RekeyOutcome:
-    """What one re-pseudonymisation did (counts only)."""
+    """What one re-pseudonymisation did (counts only; the lake's are those of
+    ``ContractRewrite``, by the same names)."""
 
     id: str
     contract_id: str
@@ -189,13 +191,10 @@ def _rewrite_lake(
     settings: Settings,
     contract_id: str,
     mapping: dict[str, str],
-    outcome: RekeyOutcome,
-) -> None:
+    run_id: str,
+) -> ContractRewrite:
     eraser = eraser_for(store, settings, lake_guard(session))
-    done = rewrite_contract(eraser, session, contract_id, rekeyed(mapping, outcome.id))
-    outcome.objects_rewritten = done.objects_rewritten
-    outcome.rows_kept, outcome.rows_dropped = done.rows_kept, done.rows_dropped
-    outcome.quarantined_deleted = done.quarantined_deleted
+    return rewrite_contract(eraser, session, contract_id, rekeyed(mapping, run_id))
 
 
 def repseudonymise(
@@ -219,8 +218,9 @@ def repseudonymise(
     if versions != (contract.key_version, target):
         raise Conflict(f"the contract moves from {contract.key_version} to {target}")
     mapping = check_pairs(pairs)
-    outcome = RekeyOutcome(new_id(), contract.id, target, len(mapping))
-    _rewrite_lake(store, session, settings, contract.id, mapping, outcome)
+    run_id = new_id()
+    lake = _rewrite_lake(store, session, settings, contract.id, mapping, run_id)
+    outcome = RekeyOutcome(run_id, contract.id, target, len(mapping), **vars(lake))
     outcome.erased_mapped, outcome.erased_not_in_roster = remap_register(
         session, contract.id, mapping
     )

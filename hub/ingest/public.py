@@ -28,6 +28,7 @@ from hub.ingest.counts import refresh_catalog
 from hub.ingest.erasure import (
     REKEY_KIND,
     REKEYED,
+    ContractRewrite,
     Rewrite,
     Rewritten,
     erase_everywhere,
@@ -56,6 +57,7 @@ __all__ = [
     "BatchStatus",
     "CompleteIn",
     "ConnectorDep",
+    "ContractRewrite",
     "GrantOut",
     "IntegrityGuard",
     "LakeObject",
