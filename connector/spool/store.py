@@ -100,6 +100,31 @@ def fingerprint(statement: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Row:
+    """What the spool stores of a prepared statement, computed outside the write lock."""
+
+    statement: dict[str, Any]
+    sid: str  # the id, lower-cased
+    stored: str
+    body: bytes
+    voiding: bool
+    ref: str | None  # the StatementRef target, lower-cased
+    keys: list[tuple[int, int]]  # (key hash, broad) of its index rows
+
+    @classmethod
+    def of(cls, statement: dict[str, Any]) -> _Row:
+        return cls(
+            statement,
+            str(statement["id"]).lower(),
+            statement["stored"],
+            orjson.dumps(statement),
+            is_voiding(statement),
+            statement_ref(statement),
+            [(key_hash(kind, key), broad) for kind, key, broad in index_rows(statement)],
+        )
+
+
 class Spool:
     """Durable statement store over one SQLite file (see module docstring)."""
 
@@ -141,15 +166,15 @@ class Spool:
         A resent id is the same statement when :func:`fingerprint` agrees;
         ``attachments`` are stored in the same transaction.
         """
-        ids = [str(s["id"]).lower() for s in statements]
-        if len(set(ids)) != len(ids):
+        rows = [_Row.of(s) for s in statements]  # built before taking the write lock
+        if len({row.sid for row in rows}) != len(rows):
             raise BadRequest("statements: the batch holds the same statement id twice")
 
         def store(db: sqlite3.Connection) -> None:
-            new = self._new_statements(db, statements, ids)
-            self._check_voiding(db, [s for s, _ in new])
+            new = self._new_statements(db, rows)
+            self._check_voiding(db, new)
             self._insert(db, new)
-            activities.remember(db, [s for s, _ in new])
+            activities.remember(db, [row.statement for row in new])
             db.executemany(
                 "INSERT OR IGNORE INTO attachments(sha2, content_type, content) VALUES (?,?,?)",
                 [(a.sha2, a.content_type, a.content) for a in attachments],
@@ -159,42 +184,37 @@ class Spool:
         return [str(s["id"]) for s in statements]
 
     @staticmethod
-    def _new_statements(
-        db: sqlite3.Connection,
-        statements: Sequence[dict[str, Any]],
-        ids: list[str],
-    ) -> list[tuple[dict[str, Any], str]]:
+    def _new_statements(db: sqlite3.Connection, rows: list[_Row]) -> list[_Row]:
+        ids = [row.sid for row in rows]
         marks = ",".join("?" * len(ids))
         known = dict(
             db.execute(f"SELECT id, body FROM statements WHERE id IN ({marks})", ids)  # noqa: S608
         )
         new = []
-        for statement, sid in zip(statements, ids, strict=True):
-            if sid not in known:
-                new.append((statement, sid))
-            elif fingerprint(orjson.loads(known[sid])) != fingerprint(statement):
-                raise Conflict(f"id: statement {sid} already exists with a different content")
+        for row in rows:
+            if row.sid not in known:
+                new.append(row)
+            elif fingerprint(orjson.loads(known[row.sid])) != fingerprint(row.statement):
+                raise Conflict(f"id: statement {row.sid} already exists with a different content")
         return new
 
     @staticmethod
-    def _check_voiding(db: sqlite3.Connection, statements: list[dict[str, Any]]) -> None:
-        batch_voiding = {str(s["id"]).lower() for s in statements if is_voiding(s)}
-        for statement in statements:
-            target = statement_ref(statement) if is_voiding(statement) else None
-            if target is None:
-                continue
-            row = db.execute("SELECT voiding FROM statements WHERE id = ?", (target,)).fetchone()
-            if target in batch_voiding or (row is not None and row[0]):
+    def _check_voiding(db: sqlite3.Connection, rows: list[_Row]) -> None:
+        batch_voiding = {row.sid for row in rows if row.voiding}
+        for target in (row.ref for row in rows if row.voiding):
+            found = db.execute("SELECT voiding FROM statements WHERE id = ?", (target,))
+            stored = found.fetchone()
+            if target in batch_voiding or (stored is not None and stored[0]):
                 raise InvalidStatement(
                     "object.id: a voiding statement cannot target another voiding statement"
                 )
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, new: list[tuple[dict[str, Any], str]]) -> None:
+    def _insert(db: sqlite3.Connection, new: list[_Row]) -> None:
         """Insert new statements with explicit, consecutive ``seq`` (we hold the write lock)."""
         if not new:
             return
-        ids = [sid for _, sid in new]
+        ids = [row.sid for row in new]
         marks = ",".join("?" * len(ids))
         voided = {
             row[0]
@@ -205,28 +225,26 @@ class Spool:
         }
         last = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'statements'").fetchone()
         first_seq = (last[0] if last else 0) + 1
-        rows: list[tuple[Any, ...]] = []
-        index: list[tuple[Any, ...]] = []
-        targets: list[tuple[str | None]] = []
-        for seq, (statement, sid) in enumerate(new, start=first_seq):
-            voiding, ref = is_voiding(statement), statement_ref(statement)
-            rows.append(
-                (
-                    seq,
-                    sid,
-                    statement["stored"],
-                    orjson.dumps(statement),
-                    int(sid in voided),
-                    int(voiding),
-                    ref,
-                )
-            )
-            index.extend((key_hash(k, v), broad, seq) for k, v, broad in index_rows(statement))
-            if voiding:
-                targets.append((ref,))
-        db.executemany("INSERT INTO statements VALUES (?,?,?,?,?,?,?)", rows)
-        db.executemany("INSERT OR IGNORE INTO statement_index VALUES (?,?,?)", index)
-        db.executemany("UPDATE statements SET voided = 1 WHERE id = ?", targets)
+        seqs = range(first_seq, first_seq + len(new))
+        db.executemany(
+            "INSERT INTO statements VALUES (?,?,?,?,?,?,?)",
+            [
+                (seq, row.sid, row.stored, row.body, int(row.sid in voided), row.voiding, row.ref)
+                for seq, row in zip(seqs, new, strict=True)
+            ],
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO statement_index VALUES (?,?,?)",
+            [
+                (key, broad, seq)
+                for seq, row in zip(seqs, new, strict=True)
+                for key, broad in row.keys
+            ],
+        )
+        db.executemany(
+            "UPDATE statements SET voided = 1 WHERE id = ?",
+            [(row.ref,) for row in new if row.voiding],
+        )
 
     def activity_definition(self, activity_id: str) -> dict[str, Any] | None:
         """The canonical definition of an activity (``connector.spool.activities``), or
