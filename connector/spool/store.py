@@ -67,6 +67,11 @@ CREATE TABLE IF NOT EXISTS attachments (
 """
 
 COMPARISON_IGNORED = ("stored", "authority", "version")
+WAL_AUTOCHECKPOINT_PAGES = 4000
+"""WAL pages (4 KB) written before a commit copies them back into the database (SQLite's
+default: 1,000). The random index keys of each group commit dirty the same pages again
+and again; a checkpoint copies each page once, so fewer, larger checkpoints write less
+and hold the write lock less often (``docs/connector.md``, Performance)."""
 SCOPE_SEPARATOR = "\x1f"
 """Separates the owners (activity, agent key, registration) of a document's scope."""
 
@@ -136,6 +141,7 @@ class Spool:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA cache_size=-16384")
+        self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         self._db.executescript(_SCHEMA)
         self._commits = GroupCommit(self._db, self._lock)
 
