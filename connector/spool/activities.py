@@ -35,7 +35,8 @@ def _stored(db: sqlite3.Connection, ids: list[str]) -> dict[str, dict[str, Any]]
 
 def remember(db: sqlite3.Connection, statements: list[dict[str, Any]]) -> None:
     """Merge the definitions of the Activity objects of ``statements`` (in order) into the
-    stored canonical definitions, inside the caller's transaction."""
+    stored canonical definitions, inside the caller's transaction; rows that the batch
+    leaves as they were are not rewritten."""
     seen = [
         (obj["id"], obj["definition"])
         for obj in (s["object"] for s in statements)
@@ -43,11 +44,15 @@ def remember(db: sqlite3.Connection, statements: list[dict[str, Any]]) -> None:
     ]
     if not seen:
         return
-    known = _stored(db, sorted({activity for activity, _ in seen}))
+    before = _stored(db, sorted({activity for activity, _ in seen}))
+    known = dict(before)
+    last: dict[str, Any] = {}  # the definition merged last, per activity
     for activity, definition in seen:
-        known[activity] = merge_definition(known.get(activity, {}), definition)
+        if last.get(activity) != definition:  # merging it again would change nothing
+            last[activity] = definition
+            known[activity] = merge_definition(known.get(activity, {}), definition)
     db.executemany(
         "INSERT INTO activities(id, definition) VALUES (?, ?)"
         " ON CONFLICT(id) DO UPDATE SET definition = excluded.definition",
-        [(activity, orjson.dumps(known[activity])) for activity in {a for a, _ in seen}],
+        [(a, orjson.dumps(known[a])) for a in last if known[a] != before.get(a)],
     )

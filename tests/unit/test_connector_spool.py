@@ -103,3 +103,23 @@ def test_cursors_are_durable_and_counted(tmp_path: Path) -> None:
         "pending:pipeline": 1,
     }
     again.close()
+
+
+def _described(definition: dict[str, Any]) -> dict[str, Any]:
+    return statement(object={"id": "http://example.org/video", "definition": definition})
+
+
+def test_activity_definitions_merge_in_order_and_unchanged_ones_are_not_rewritten(
+    spool: Spool,
+) -> None:
+    english = {"type": "http://example.org/a", "name": {"en": "Video"}}
+    french = {"type": "http://example.org/b", "name": {"fr": "Vidéo"}}
+    spool.append([_described(english), _described(french), _described(english)])
+    canonical = {"type": "http://example.org/a", "name": {"en": "Video", "fr": "Vidéo"}}
+    assert spool.activity_definition("http://example.org/video") == canonical
+    writes: list[str] = []
+    spool._db.set_trace_callback(lambda sql: writes.append(sql) if "activities(" in sql else None)
+    spool.append([_described(english), _described(english)])
+    assert writes == []  # the batch says nothing new about the activity
+    spool._db.set_trace_callback(None)
+    assert spool.activity_definition("http://example.org/video") == canonical
