@@ -19,12 +19,14 @@ the trail's hashing, so it starts in a fraction of a second.
 from __future__ import annotations
 
 import bisect
+import gc
 import hashlib
 import json
 import queue
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,15 +210,31 @@ def prefetched(batches: Iterator[list[Row]]) -> Iterator[list[Row]]:
         worker.join()
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off meanwhile (unless it was off already): a scan
+    allocates millions of short-lived tuples and no cycle, and the collections they would
+    trigger walk every object of the process, a large one for the hub's own."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def check_batches(
     batches: Iterator[list[Row]], after: int, cuts: Sequence[int], loads: Callable[[Any], Any]
 ) -> RangeResult:
-    """Check a range's ``batches`` (closed once done: see :func:`prefetched`)."""
+    """Check a range's ``batches`` (closed once done: see :func:`prefetched`), the
+    garbage collector paused meanwhile."""
     check = RangeCheck(after, cuts)
     try:
-        for rows in batches:
-            if not check.feed(rows, loads):
-                break
+        with collector_paused():
+            for rows in batches:
+                if not check.feed(rows, loads):
+                    break
     finally:
         batches.close()  # type: ignore[attr-defined]
     return check.result
