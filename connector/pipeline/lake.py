@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from connector.pipeline.arrow import pa, pq
 from contracts.minimisation import CLASS_TYPE, SCHOOL_TYPE
 
 _TS = pa.timestamp("us", tz="UTC")
