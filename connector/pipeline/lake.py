@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from connector.pipeline.arrow import pa, pq
 from contracts.minimisation import CLASS_TYPE, SCHOOL_TYPE
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -55,7 +54,8 @@ def use_system_allocator() -> None:
     freed, so a long ``push`` grew batch after batch; with the system allocator it stays
     flat (Python's tracemalloc sees none of these buffers: docs/ingestion.md gives the
     process's figures; jemalloc with immediate decay measured no lower). Call it before the
-    first batch is built.
+    first batch is built. It sets the pool of pyarrow's calls only: Arrow's C++ default
+    pool is chosen while pyarrow loads (``connector.pipeline.arrow``).
 
     With glibc, freed memory above 128 KiB also goes back to the system at once (its
     default threshold rises to the largest buffer freed, so a batch's Parquet buffers
