@@ -7,7 +7,7 @@ exits non-zero when a compiled module no longer matches its source. An extension
 shadows the ``.py`` beside it, so a stale one would run old code: ``tests/conftest.py``
 refuses to start a test session then, and ``tests/unit/test_compiled_modules.py`` fails.
 Without a build (no compiler, or ``EDH_NO_COMPILE=1``) the pure-Python sources run
-unchanged; the pipeline is about 1.4x faster compiled (docs/scale-plan.md).
+unchanged; the pipeline is 1.3-1.5x faster compiled (docs/scale-plan.md).
 """
 
 from __future__ import annotations
