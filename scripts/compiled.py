@@ -22,17 +22,20 @@ from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = (
-    "connector/pipeline/validate.py",
-    "connector/pipeline/pseudonymise.py",
-    "connector/pipeline/lake.py",
-    "connector/pipeline/batch.py",
-    "contracts/minimisation.py",
-    "contracts/pseudonym.py",
-)
-"""Sources compiled; every other module stays pure Python."""
-GROUP = "edh_hot"
-"""Name of the shared library mypyc builds beside them (``edh_hot__mypyc*.so``)."""
+GROUPS = {
+    "connector.pipeline.hot": (
+        "connector/pipeline/validate.py",
+        "connector/pipeline/pseudonymise.py",
+        "connector/pipeline/lake.py",
+        "connector/pipeline/batch.py",
+    ),
+    "contracts.hot": ("contracts/minimisation.py", "contracts/pseudonym.py"),
+}
+"""Sources compiled, by shared library: mypyc builds one per group inside its package
+(``connector/pipeline/hot__mypyc*.so``), found wherever the package is, and contracts'
+stays apart from the connector's (the hub imports contracts, never the connector)."""
+MODULES = tuple(source for sources in GROUPS.values() for source in sources)
+"""Every source compiled; every other module stays pure Python."""
 WORK = ROOT / ".venv" / "mypyc-build"
 """Where mypyc writes its C sources and objects (inside the venv: rebuilt with it)."""
 STAMP = ROOT / ".venv" / "compiled-modules.json"
@@ -49,10 +52,14 @@ def extension_of(source: str) -> Path:
     return ROOT / (source.removesuffix(".py") + _SUFFIX)
 
 
+def libraries() -> list[Path]:
+    """The shared libraries of a build (one per group of :data:`GROUPS`)."""
+    return [ROOT / (group.replace(".", "/") + "__mypyc" + _SUFFIX) for group in GROUPS]
+
+
 def artifacts() -> list[Path]:
-    """Every compiled file of the build present now (modules and shared library)."""
-    found = [extension_of(m) for m in MODULES if extension_of(m).exists()]
-    return found + sorted(ROOT.glob(f"{GROUP}__mypyc*{_SUFFIX}"))
+    """Every compiled file of the build present now (modules and shared libraries)."""
+    return [p for p in [*map(extension_of, MODULES), *libraries()] if p.exists()]
 
 
 def _toolchain() -> dict[str, str]:
@@ -112,12 +119,13 @@ def build() -> None:
     remove()
     WORK.mkdir(parents=True, exist_ok=True)
     setup = WORK / "setup.py"
-    setup.write_text(_SETUP.format(modules=list(MODULES), group=GROUP, work=str(WORK)))
+    groups = [(list(sources), group) for group, sources in GROUPS.items()]
+    setup.write_text(_SETUP.format(modules=list(MODULES), groups=groups, work=str(WORK)))
     command = [sys.executable, str(setup), "build_ext", "--inplace"]
     command += ["-t", str(WORK / "tmp"), "-b", str(WORK / "lib")]
     done = subprocess.run(command, cwd=ROOT, capture_output=True)  # noqa: S603 (fixed)
     made = artifacts()
-    if done.returncode != 0 or len(made) != len(MODULES) + 1:
+    if done.returncode != 0 or len(made) != len(MODULES) + len(GROUPS):
         remove()
         sys.stderr.write(done.stderr.decode()[-2000:])
         print("warning: mypyc build failed; the pipeline runs as pure Python", file=sys.stderr)
@@ -132,7 +140,9 @@ from mypyc.build import mypycify
 
 setup(
     name="edh-hot-modules",
-    ext_modules=mypycify({modules!r}, opt_level="3", group_name={group!r}, target_dir={work!r}),
+    ext_modules=mypycify(
+        {modules!r}, opt_level="3", separate={groups!r}, target_dir={work!r}
+    ),
 )
 """
 

@@ -37,8 +37,7 @@ def fake_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         shutil.copy(BUILD.ROOT / source, tmp_path / source)
     monkeypatch.setattr(BUILD, "ROOT", tmp_path)
     monkeypatch.setattr(BUILD, "STAMP", tmp_path / "stamp.json")
-    made = [BUILD.extension_of(s) for s in BUILD.MODULES]
-    made.append(tmp_path / f"{BUILD.GROUP}__mypyc{BUILD._SUFFIX}")
+    made = [*map(BUILD.extension_of, BUILD.MODULES), *BUILD.libraries()]
     for path in made:
         path.write_bytes(b"compiled " + path.name.encode())
     extensions = {str(p.relative_to(tmp_path)): BUILD._sha256(p) for p in made}
