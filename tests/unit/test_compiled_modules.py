@@ -25,8 +25,10 @@ def test_compiled_modules_match_their_sources() -> None:
     for source in BUILD.MODULES:
         name = source.removesuffix(".py").replace("/", ".")
         extension = BUILD.extension_of(source)
-        loaded = Path(importlib.import_module(name).__file__ or "")
-        assert loaded == (extension if extension.exists() else BUILD.ROOT / source)
+        spec = importlib.import_module(name).__spec__
+        loaded = Path(spec.origin if spec and spec.origin else "")
+        # By name: mypyc gives a module its group's directory joined with its own path.
+        assert loaded.name == (extension if extension.exists() else BUILD.ROOT / source).name
 
 
 @pytest.fixture
