@@ -16,3 +16,6 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# The pipeline's hot modules as C extensions (mypyc), rebuilt whenever a source changed;
+# pure Python where the build fails (scripts/compiled.py).
+.venv/bin/python scripts/compiled.py build

@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.support.audit_fixtures",
     "tests.support.sandbox_fixtures",
     "tests.support.policy_fixtures",
+    "tests.support.compiled",
 ]
 
 # Tests drive the audit scheduler's ticks themselves (tests/*/test_audit_schedule_*.py);

@@ -105,7 +105,8 @@ def _grouping_ids(context: dict[str, Any]) -> tuple[str | None, str | None]:
     for activity in grouping:
         if not isinstance(activity, dict):
             continue
-        kind = (activity.get("definition") or _EMPTY).get("type")
+        definition: dict[str, Any] = activity.get("definition") or _EMPTY
+        kind = definition.get("type")
         if kind == SCHOOL_TYPE:
             school = _text(activity.get("id"))
         elif kind == CLASS_TYPE:
@@ -114,19 +115,24 @@ def _grouping_ids(context: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def _row(st: dict[str, Any], timestamp: datetime, stored: datetime) -> tuple[Any, ...]:
-    """The values of a row's columns but ``statement_json``, in :data:`COLUMNS` order."""
-    obj = st.get("object") or _EMPTY
-    result = st.get("result") or _EMPTY
-    score = result.get("score") or _EMPTY
-    context = st.get("context") or _EMPTY
+    """The values of a row's columns but ``statement_json``, in :data:`COLUMNS` order.
+
+    The members read are objects when present (validation's checks), hence the local
+    types: compiled (``scripts/compiled.py``), their look-ups are direct dict calls."""
+    obj: dict[str, Any] = st.get("object") or _EMPTY
+    definition: dict[str, Any] = obj.get("definition") or _EMPTY
+    account: dict[str, Any] = st["actor"].get("account") or _EMPTY
+    result: dict[str, Any] = st.get("result") or _EMPTY
+    score: dict[str, Any] = result.get("score") or _EMPTY
+    context: dict[str, Any] = st.get("context") or _EMPTY
     school, klass = _grouping_ids(context) if "contextActivities" in context else (None, None)
     at = micros(timestamp)
     return (
         st["id"],
-        (st["actor"].get("account") or _EMPTY).get("name"),
+        account.get("name"),
         st["verb"]["id"],
         obj.get("id"),
-        _text((obj.get("definition") or _EMPTY).get("type")),
+        _text(definition.get("type")),
         at,
         at if stored is timestamp else micros(stored),
         _number(score.get("scaled")),

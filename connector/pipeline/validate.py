@@ -59,27 +59,27 @@ _ABSENT: dict[str, Any] = {}
 """What a missing member reads as where it is optional (never modified)."""
 
 
-def _must_be_object(value: Any, where: str) -> None:
+def _object(value: Any, where: str) -> dict[str, Any]:
+    """``value`` when it is a JSON object (typed as one: compiled, its look-ups are direct
+    dict calls); ``InvalidStatement`` otherwise."""
     if type(value) is not dict:
         raise InvalidStatement(f"{where} must be an object")
+    return value
 
 
 def _check_objects(statement: dict[str, Any]) -> None:
     """The members the lake reads inside (result, score, context, definitions...) are
     JSON objects when present, as xAPI requires (a missing one reads as an empty object:
     one look-up per member, no allocation)."""
-    result = statement.get("result", _ABSENT)
-    context = statement.get("context", _ABSENT)
-    _must_be_object(result, "result")
-    _must_be_object(context, "context")
-    _must_be_object(statement["object"].get("definition", _ABSENT), "object.definition")
+    result = _object(statement.get("result", _ABSENT), "result")
+    context = _object(statement.get("context", _ABSENT), "context")
+    _object(statement["object"].get("definition", _ABSENT), "object.definition")
     if result:
-        _must_be_object(result.get("score", _ABSENT), "result.score")
-        _must_be_object(result.get("extensions", _ABSENT), "result.extensions")
+        _object(result.get("score", _ABSENT), "result.score")
+        _object(result.get("extensions", _ABSENT), "result.extensions")
     if context:
-        activities = context.get("contextActivities", _ABSENT)
-        _must_be_object(activities, "context.contextActivities")
-        _must_be_object(context.get("extensions", _ABSENT), "context.extensions")
+        activities = _object(context.get("contextActivities", _ABSENT), "context.contextActivities")
+        _object(context.get("extensions", _ABSENT), "context.extensions")
         for kind, listed in activities.items():
             for activity in listed if type(listed) is list else (listed,):
                 if (

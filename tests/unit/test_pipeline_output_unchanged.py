@@ -5,9 +5,11 @@ row-by-row pipeline that preceded the bulk one (commit ``a19659a``), on the ship
 statements, on simulated school traces and on seeded odd variants of them (agents of
 every kind, groups, sub-statements, odd result types, time zones, erased pupils, invalid
 statements) under several contracts. A restructured pipeline must give the same values in
-every column, the same rejections and the same batch bounds; only the Parquet encoding
-may differ. ``EDH_PIN_PIPELINE_OUTPUT=1`` rewrites the file (only for a deliberate change
-of the lake's content).
+every column, the same rejections and the same batch bounds. The Parquet files' own
+digests (``parquet``, added with a retention case and hostile inputs before the fused
+per-statement path) pin the encoding too: a change of encoding must re-pin them on
+purpose. ``EDH_PIN_PIPELINE_OUTPUT=1`` rewrites the file (only for a deliberate change
+of the lake's content or encoding).
 """
 
 from __future__ import annotations
@@ -177,6 +179,44 @@ def odd_statements(count: int, seed: int = 7) -> Iterator[Any]:
         yield st
 
 
+HOSTILE: list[Any] = [
+    None, 5, "text", [], {}, {"actor": []}, {"actor": {"mbox": 5}},
+    {"actor": {"account": "x"}}, {"actor": {"account": {"homePage": "h"}}},
+    {"actor": {"objectType": "Group"}}, {"actor": {"objectType": "Group", "member": []}},
+    {"actor": {"objectType": "Group", "member": [{"name": "no id"}]}},
+    {"actor": {"mbox": "mailto:a@b"}}, {"actor": {"mbox": "mailto:a@b"}, "verb": []},
+    {"actor": {"mbox": "mailto:a@b"}, "verb": {"id": 3}},
+    {"actor": {"mbox": "mailto:a@b"}, "verb": {"id": "v:x"}, "object": {"id": None}},
+    {"actor": {"mbox": "mailto:a@b"}, "verb": {"id": "v:x"}, "object": {"id": "o:x"}},
+    {"actor": {"mbox": "mailto:a@b"}, "verb": {"id": "v:x"}, "object": {"id": "o:x"},
+     "timestamp": 17},
+    {"actor": {"mbox": "mailto:a@b"}, "verb": {"id": "v:x"}, "object": {"id": "o:x"},
+     "timestamp": "yesterday " * 10},
+    {"actor": {"mbox": "mailto:a@b"}, "verb": {"id": "v:x"}, "object": {"id": "o:x"},
+     "stored": "2026-03-02T10:00:00+00:00", "timestamp": None},
+    {"id": 7, "actor": {"mbox": "mailto:a@b"}},
+    {"id": "6F1C1F9E-7D0B-4C55-9A55-0E0B1D8F6A11", "actor": {"mbox": "mailto:a@b"},
+     "verb": {"id": "v:x"}, "object": {"id": "o:x"}, "timestamp": "2026-03-02T10:00:00Z"},
+] + [
+    {"actor": {"mbox": "mailto:a@b"}, "verb": {"id": "v:x"}, "object": {"id": "o:x"},
+     "timestamp": "2026-03-02T10:00:00Z", **bad}
+    for bad in (
+        {"result": []}, {"result": {"score": 1}}, {"result": {"extensions": []}},
+        {"context": "c"}, {"context": {"contextActivities": []}},
+        {"context": {"extensions": 1}}, {"context": {"contextActivities": {"parent": [1]}}},
+        {"context": {"contextActivities": {"parent": {"id": "a:b", "definition": 1}}}},
+        {"context": {"contextActivities": {"parent": {"id": "a:b"}}}},
+        {"context": {"instructor": 5, "team": {"mbox": "mailto:t@x"}}},
+        {"object": {"id": "o:x", "definition": []}},
+        {"object": {"objectType": "SubStatement", "actor": 3}},
+        {"object": {"objectType": "Agent"}},
+        {"result": {"score": {"scaled": float("inf"), "raw": 2**53}}},
+        {"verb": {"id": "v:x", "display": {"fr": "\u00e9\ud7ff"}}, "version": "2.0.0"},
+    )
+]  # fmt: skip
+"""Inputs a source may hand over: not objects, wrong types, missing or odd members."""
+
+
 def sample_statements() -> list[Any]:
     with gzip.open(SAMPLE) as fh:
         return [orjson.loads(line) for line in fh]
@@ -203,6 +243,8 @@ def summary(batches: list[BuiltBatch]) -> dict[str, Any]:
         "rows": sum(b.row_count for b in batches),
         "rejected": sum(len(b.rejected) for b in batches),
         "dropped": sum(b.dropped for b in batches),
+        "expired": sum(b.expired for b in batches),
+        "parquet": digest([f.sha256 for b in batches for f in b.files]),
         "bounds": digest(bounds),
         "rejections": digest([(r.cursor, r.reason) for b in batches for r in b.rejected]),
         "files": digest([(f.date, f.index, f.rows) for b in batches for f in b.files]),
@@ -214,8 +256,13 @@ def summary(batches: list[BuiltBatch]) -> dict[str, Any]:
     }
 
 
-def run(statements: list[Any], allowed: list[str], erased: ErasureFilter | None) -> Any:
-    transform = Transformer(Pseudonymiser(KEY), FieldFilter(allowed), erased)
+def run(
+    statements: list[Any],
+    allowed: list[str],
+    erased: ErasureFilter | None,
+    oldest_day: date | None = None,
+) -> Any:
+    transform = Transformer(Pseudonymiser(KEY), FieldFilter(allowed), erased, oldest_day)
     return summary(list(build_batches(enumerate(statements, start=1), transform, 3_000)))
 
 
@@ -224,6 +271,9 @@ def outputs() -> dict[str, Any]:
     sample = sample_statements()
     found = {f"odd statements, {n}": run(odd, fields, None) for n, fields in CONTRACTS.items()}
     found["odd statements, erased pupils"] = run(odd, ALL_COLUMNS, erasure_of(odd))
+    found["odd statements, past retention"] = run(odd, ALL_COLUMNS, None, date(2026, 3, 4))
+    found["hostile statements, every column"] = run(HOSTILE, ALL_COLUMNS, None)
+    found["hostile statements, essentials only"] = run(HOSTILE, [], None)
     found["sample statements, every column"] = run(sample, ALL_COLUMNS, None)
     found["sample statements, essentials only"] = run(sample, [], None)
     return found
