@@ -35,6 +35,7 @@ import psycopg
 from psycopg import sql
 
 from hub.trail.canonical import audit_canonical
+from hub.trail.hashing import UNENCODABLE
 from hub.trail.merkle import Span
 
 FETCH = 5_000
@@ -123,6 +124,17 @@ def _chain_leaves(
     A hash that only ``orjson``'s bytes give is one the hub never wrote; its event stands
     after the last signed checkpoint (no root would hold otherwise), where its seal names it.
     """
+    try:
+        return _linked_leaves(rows, seq, prev, loads)
+    except UNENCODABLE:  # a tampered column of the wrong type: the walk classifies it
+        return None
+
+
+def _linked_leaves(
+    rows: list[Row], seq: int, prev: str, loads: Callable[[Any], Any]
+) -> list[bytes] | None:
+    """:func:`_chain_leaves`, raising ``ValueError``/``TypeError`` on a column of the wrong
+    type (a hash that is not hex, details that are not JSON...)."""
     sha256, dumps, sort, fromhex = hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS, bytes.fromhex
     leaves: list[bytes] = []
     for r in rows:

@@ -26,7 +26,7 @@ from hub.audit.publish import WitnessStore, iter_published_leaves
 from hub.audit.scan import CleanScan, scan_clean
 from hub.trail.chain import chain_head
 from hub.trail.checkpoints import frontier_of, list_checkpoints, purge_base, signature_holds
-from hub.trail.hashing import EventRow, compute_hash
+from hub.trail.hashing import EventRow, hash_matches, stored_leaf
 from hub.trail.merkle import Frontier, peak_ranges
 from hub.trail.models import GENESIS_HASH, AuditCheckpoint, AuditEvent
 from hub.trail.seal import SealState, first_unsealed
@@ -121,14 +121,14 @@ class _Walk:
         """Where a genuine event was written: right after the event its ``prev_hash`` names
         (which may itself have been moved, hence the bounded recursion)."""
         if row.prev_hash == GENESIS_HASH:
-            return 1 if compute_hash(row, 1) == row.hash else None
+            return 1 if hash_matches(row, 1) else None
         pred = self.session.exec(
             select(AuditEvent).where(col(AuditEvent.hash) == row.prev_hash)
         ).first()
         if pred is None:
             return None
         for pred_seq in (pred.seq, self.original_seq(pred, depth - 1) if depth else None):
-            if pred_seq is not None and compute_hash(row, pred_seq + 1) == row.hash:
+            if pred_seq is not None and hash_matches(row, pred_seq + 1):
                 return pred_seq + 1
         return None
 
@@ -138,14 +138,14 @@ class _Walk:
             self.expected_prev = row.hash
         self.expected_seq = row.seq + 1
         self.previous_bad = bad
-        self.frontier.append(bytes.fromhex(row.hash))
+        self.frontier.append(stored_leaf(row.hash))
         self._check_checkpoints()
 
     def _classify(self, row: StoredEvent, nxt: StoredEvent | None) -> bool:
         if row.seq > self.head_seq:
             self.problem(row.seq, "forged-append", f"after the chain head (seq {self.head_seq})")
             return True
-        if compute_hash(row) != row.hash:
+        if not hash_matches(row):
             return self._mismatch(row, nxt)
         self.shift = None
         if nxt is not None and nxt.prev_hash == row.prev_hash:
@@ -170,7 +170,7 @@ class _Walk:
         shift = row.seq - orig
         if shift == self.shift:
             return False
-        if nxt is not None and compute_hash(nxt) != nxt.hash and self._shift_of(nxt) == shift:
+        if nxt is not None and not hash_matches(nxt) and self._shift_of(nxt) == shift:
             self.problem(row.seq, "renumbered", f"written at seq {orig}; later events shifted")
             self.shift = shift
             return False
@@ -217,7 +217,7 @@ class _Walk:
         if self.store is None:
             return None
         stored = iter_rows(self.session, after=lo, upto=hi, columns=[EVENTS.c.hash])
-        db = {row[-1]: bytes.fromhex(row[0]) for row in stored}
+        db = {row[-1]: stored_leaf(row[0]) for row in stored}
         for seq, leaf in iter_published_leaves(self.store, hi):
             if seq > lo and db.get(seq) != leaf:
                 return seq

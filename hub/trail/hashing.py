@@ -86,3 +86,31 @@ def compute_hash(ev: EventRow, seq: int | None = None) -> str:
     """SHA-256 over the previous hash and the RFC 8785 JSON of the event body."""
     body = audit_canonical(event_body(ev, seq), check=(ev.reasons, ev.details))
     return sha256_hex(ev.prev_hash.encode("ascii") + body)
+
+
+UNENCODABLE = (ValueError, TypeError)
+"""What hashing a tampered row raises: a column of the wrong type or a value JSON cannot
+hold (``rfc8785.CanonicalizationError`` and orjson's errors derive from these)."""
+
+
+def hash_matches(ev: EventRow, seq: int | None = None) -> bool:
+    """True when ``ev``'s content (numbered ``seq``) gives its stored hash; False as well
+    when a tampered column cannot be hashed at all (never raises for a row's values)."""
+    if not isinstance(ev.prev_hash, str) or not isinstance(ev.hash, str):
+        return False
+    try:
+        return compute_hash(ev, seq) == ev.hash
+    except UNENCODABLE:
+        return False
+
+
+def stored_leaf(stored: object) -> bytes:
+    """The Merkle leaf data of a stored hash: its 32 bytes. A malformed value (tampered:
+    not 64 hex digits) gives its own text instead, which no genuine leaf holds, so the
+    checkpoints covering it do not reproduce."""
+    if isinstance(stored, str) and len(stored) == 64:
+        try:
+            return bytes.fromhex(stored)
+        except ValueError:
+            pass
+    return repr(stored).encode()

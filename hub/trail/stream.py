@@ -4,10 +4,11 @@ stream of whole events for verification (a server-side cursor on PostgreSQL)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Row, select
+from sqlalchemy import Row, String, select, type_coerce
 from sqlmodel import Session
 
 from hub.trail.hashing import utc_text
@@ -53,10 +54,12 @@ PG_COLUMNS = ", ".join(
 def iter_stored(session: Session, after: int = 0) -> Iterator[StoredEvent]:
     """Every event with ``seq > after`` in ``seq`` order, as :class:`StoredEvent`."""
     if session.get_bind().dialect.name != "postgresql":
-        for row in iter_rows(session, after=after):
-            values = row._mapping
-            yield StoredEvent(**{f: values[f] for f in StoredEvent._fields})._replace(
-                ts=utc_text(values["ts"])
+        for row in iter_rows(session, after=after, columns=_RAW_COLUMNS):
+            values = dict(zip(StoredEvent._fields, row, strict=False))
+            yield StoredEvent(**values)._replace(
+                ts=_hashed_ts(values["ts"]),
+                reasons=_json(values["reasons"]),
+                details=_json(values["details"]),
             )
         return
     raw: Any = session.connection().connection.driver_connection
@@ -67,6 +70,39 @@ def iter_stored(session: Session, after: int = 0) -> Iterator[StoredEvent]:
         loads = orjson.loads
         for r in cur:
             yield StoredEvent._make((*r[:10], loads(r[10]), *r[11:15], loads(r[15]), *r[16:]))
+
+
+_RAW_COLUMNS = [
+    type_coerce(EVENTS.c[name], String) if name in ("ts", "reasons", "details") else EVENTS.c[name]
+    for name in StoredEvent._fields
+]
+"""The columns as SQLite holds them: JSON and timestamps as their text (parsed by
+:func:`_json` and :func:`_hashed_ts`, so a value of the wrong type written by a tamperer
+is reported by verification instead of failing the read)."""
+
+
+class Malformed:
+    """A stored value that is not of its column's type: no JSON encoder takes it, so the
+    event holding it never matches its hash (``hub.trail.hashing.hash_matches``)."""
+
+    def __init__(self, raw: object) -> None:
+        self.raw = raw
+
+
+def _json(raw: object) -> Any:
+    try:
+        return orjson.loads(raw)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return Malformed(raw)
+
+
+def _hashed_ts(raw: object) -> str:
+    """The hashed text of a stored timestamp; for one that is not a timestamp, text no
+    hashed timestamp holds (a NUL and the value's representation)."""
+    try:
+        return utc_text(datetime.fromisoformat(raw))  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return f"\x00{raw!r}"
 
 
 def iter_rows(
