@@ -90,9 +90,9 @@ class Transformer:
         self.fields = fields
         self.erased = erased
         self.oldest_day = oldest_day
-        self._context_agents = fields.reaches("context.instructor") or fields.reaches(
-            "context.team"
-        )
+        self.context_agents = fields.reaches("context.instructor") or fields.reaches("context.team")
+        """Whether minimisation may keep the context's instructor or team: only then are
+        they pseudonymised (``Pseudonymiser.statement``)."""
 
     def __call__(self, raw: Any) -> tuple[dict[str, Any], datetime, datetime]:
         """The lake-ready statement and its parsed timestamp and stored time.
@@ -109,7 +109,7 @@ class Transformer:
         timestamp = datetime.fromisoformat(ts_text).astimezone(UTC)
         if self.oldest_day is not None and timestamp.date() < self.oldest_day:
             raise PastRetention
-        pseudonymised = self.pseudonymiser.statement(st, context_agents=self._context_agents)
+        pseudonymised = self.pseudonymiser.statement(st, context_agents=self.context_agents)
         if self.erased:
             self.erased.check(st, self.pseudonymiser.pseudonym)
         out = self.fields.apply(pseudonymised)
