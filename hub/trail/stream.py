@@ -81,19 +81,16 @@ _RAW_COLUMNS = [
 is reported by verification instead of failing the read)."""
 
 
-class Malformed:
-    """A stored value that is not of its column's type: no JSON encoder takes it, so the
-    event holding it never matches its hash (``hub.trail.hashing.hash_matches``)."""
-
-    def __init__(self, raw: object) -> None:
-        self.raw = raw
+MALFORMED = object()
+"""What a stored JSON value that is not JSON reads as: no JSON encoder takes it, so the
+event holding it never matches its hash (``hub.trail.hashing.hash_matches``)."""
 
 
 def _json(raw: object) -> Any:
     try:
         return orjson.loads(raw)  # type: ignore[arg-type]
     except (ValueError, TypeError):
-        return Malformed(raw)
+        return MALFORMED
 
 
 def _hashed_ts(raw: object) -> str:
