@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from connector.pipeline.arrow import pa, pq
+from connector.pipeline.arrow import ParquetWriter, pa
 from contracts.minimisation import CLASS_TYPE, SCHOOL_TYPE
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -170,7 +170,7 @@ class RowBuffer:
         self._values: list[tuple[Any, ...]] = []
         self._json, self._json_ends = bytearray(), array("i", [0])
         self._sink = io.BytesIO()
-        self._writer: pq.ParquetWriter | None = None
+        self._writer: ParquetWriter | None = None
 
     def add(self, st: dict[str, Any], timestamp: datetime, stored: datetime) -> None:
         """Append one row (the timestamps are passed parsed, as the batcher needs them)."""
@@ -194,7 +194,7 @@ class RowBuffer:
         arrays.append(self._json_column())
         table = pa.Table.from_arrays(arrays, schema=LAKE_SCHEMA)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(
+            self._writer = ParquetWriter(
                 self._sink, LAKE_SCHEMA, compression="zstd", use_dictionary=_DICTIONARY_COLUMNS
             )
         self._writer.write_table(table, row_group_size=len(self._values))
