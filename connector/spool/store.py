@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -37,7 +37,13 @@ from connector.errors import BadRequest, Conflict, InvalidStatement
 from connector.spool import activities, layout
 from connector.spool.durations import comparable
 from connector.spool.groupcommit import GroupCommit
-from connector.spool.index import agent_key, index_rows, is_voiding, key_hash, statement_ref
+from connector.spool.index import (
+    VOIDED_VERB,
+    agent_key,
+    index_rows,
+    key_hash,
+    statement_ref,
+)
 from connector.spool.query import StatementQuery, build_query
 
 COMPARISON_IGNORED = ("stored", "authority", "version")
@@ -84,9 +90,9 @@ def fingerprint(statement: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-@dataclass(frozen=True)
-class _Row:
-    """What the spool stores of a prepared statement, computed outside the write lock."""
+class _Row(NamedTuple):
+    """What the spool stores of a prepared statement, computed outside the write lock (a
+    tuple: built for every statement, it costs less than a frozen dataclass)."""
 
     statement: dict[str, Any]
     sid: str  # the id, lower-cased
@@ -102,13 +108,14 @@ class _Row:
         keys: tuple[list[int], list[int]] = ([], [])
         for kind, key, broad in index_rows(statement):
             keys[broad].append(key_hash(kind, key))
+        ref = statement_ref(statement)
         return cls(
             statement,
             str(statement["id"]).lower(),
             statement["stored"],
             orjson.dumps(statement),
-            is_voiding(statement),
-            statement_ref(statement),
+            ref is not None and statement["verb"]["id"] == VOIDED_VERB,
+            ref,
             orjson.dumps(keys[0]).decode(),
             orjson.dumps(keys[1]).decode(),
         )
