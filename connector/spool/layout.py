@@ -60,12 +60,19 @@ class NewerLayout(RuntimeError):
     """The spool file was written by a newer release (its layout is unknown here)."""
 
 
+def _version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
 def open_layout(db: sqlite3.Connection) -> None:
     """Bring the file open on ``db`` (autocommit mode) to layout :data:`LAYOUT`: create
-    it when empty, migrate layout 0; raise :class:`NewerLayout` past ours."""
+    it when empty, migrate layout 0; raise :class:`NewerLayout` past ours. A file already
+    at :data:`LAYOUT` is only read (no write lock taken)."""
+    if _version(db) == LAYOUT:
+        return
     db.execute("BEGIN IMMEDIATE")
     try:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+        version = _version(db)  # again, under the write lock: another opener may have won
         if version > LAYOUT:
             raise NewerLayout(f"spool layout {version}: this release reads up to {LAYOUT}")
         if version < LAYOUT:
