@@ -102,8 +102,3 @@ def statement_ref(statement: dict[str, Any]) -> str | None:
     if obj.get("objectType") == "StatementRef":
         return str(obj["id"]).lower()
     return None
-
-
-def is_voiding(statement: dict[str, Any]) -> bool:
-    """Whether the statement voids another (voided verb with a StatementRef object)."""
-    return statement["verb"]["id"] == VOIDED_VERB and statement_ref(statement) is not None

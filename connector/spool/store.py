@@ -29,44 +29,29 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from connector.errors import BadRequest, Conflict, InvalidStatement
-from connector.spool import activities
+from connector.spool import activities, layout
 from connector.spool.durations import comparable
 from connector.spool.groupcommit import GroupCommit
-from connector.spool.index import agent_key, index_rows, is_voiding, key_hash, statement_ref
+from connector.spool.index import (
+    VOIDED_VERB,
+    agent_key,
+    index_rows,
+    key_hash,
+    statement_ref,
+)
 from connector.spool.query import StatementQuery, build_query
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS statements (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    stored TEXT NOT NULL,
-    body BLOB NOT NULL,
-    voided INTEGER NOT NULL DEFAULT 0,
-    voiding INTEGER NOT NULL DEFAULT 0,
-    ref_id TEXT
-);
-CREATE INDEX IF NOT EXISTS statements_ref ON statements(ref_id) WHERE ref_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS statement_index (
-    key_hash INTEGER NOT NULL,
-    broad INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (key_hash, broad, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS cursors (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS activities (id TEXT PRIMARY KEY, definition BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS attachments (
-    sha2 TEXT PRIMARY KEY,
-    content_type TEXT NOT NULL,
-    content BLOB NOT NULL
-);
-"""
-
 COMPARISON_IGNORED = ("stored", "authority", "version")
+INDEX_BATCH = 4000
+"""Statements a spool leaves out of ``statement_index`` at most: the commit that reaches
+this many indexes them all, sorted (``Spool._index_pending``). Indexed with each commit,
+their index rows dirtied about three pages a statement; sorted, in batches, a page takes
+many rows at once. Queries and ``forget_agent`` index what is left first."""
 WAL_AUTOCHECKPOINT_PAGES = 4000
 """WAL pages (4 KB) written before a commit copies them back into the database (SQLite's
 default: 1,000). The random index keys of each group commit dirty the same pages again
@@ -105,9 +90,9 @@ def fingerprint(statement: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-@dataclass(frozen=True)
-class _Row:
-    """What the spool stores of a prepared statement, computed outside the write lock."""
+class _Row(NamedTuple):
+    """What the spool stores of a prepared statement, computed outside the write lock (a
+    tuple: built for every statement, it costs less than a frozen dataclass)."""
 
     statement: dict[str, Any]
     sid: str  # the id, lower-cased
@@ -115,18 +100,24 @@ class _Row:
     body: bytes
     voiding: bool
     ref: str | None  # the StatementRef target, lower-cased
-    keys: list[tuple[int, int]]  # (key hash, broad) of its index rows
+    keys: str  # JSON arrays of its index key hashes, broad 0 ...
+    related_keys: str  # ... and broad 1 (``connector.spool.layout``)
 
     @classmethod
     def of(cls, statement: dict[str, Any]) -> _Row:
+        keys: tuple[list[int], list[int]] = ([], [])
+        for kind, key, broad in index_rows(statement):
+            keys[broad].append(key_hash(kind, key))
+        ref = statement_ref(statement)
         return cls(
             statement,
             str(statement["id"]).lower(),
             statement["stored"],
             orjson.dumps(statement),
-            is_voiding(statement),
-            statement_ref(statement),
-            [(key_hash(kind, key), broad) for kind, key, broad in index_rows(statement)],
+            ref is not None and statement["verb"]["id"] == VOIDED_VERB,
+            ref,
+            orjson.dumps(keys[0]).decode(),
+            orjson.dumps(keys[1]).decode(),
         )
 
 
@@ -142,7 +133,7 @@ class Spool:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA cache_size=-16384")
         self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
-        self._db.executescript(_SCHEMA)
+        layout.open_layout(self._db)
         self._commits = GroupCommit(self._db, self._lock)
 
     def close(self) -> None:
@@ -217,7 +208,8 @@ class Spool:
 
     @staticmethod
     def _insert(db: sqlite3.Connection, new: list[_Row]) -> None:
-        """Insert new statements with explicit, consecutive ``seq`` (we hold the write lock)."""
+        """Insert new statements with explicit, consecutive ``seq`` (we hold the write lock);
+        index them, with every other statement not yet indexed, once ``INDEX_BATCH`` wait."""
         if not new:
             return
         ids = [row.sid for row in new]
@@ -229,28 +221,52 @@ class Spool:
                 ids,
             )
         }
-        last = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'statements'").fetchone()
-        first_seq = (last[0] if last else 0) + 1
-        seqs = range(first_seq, first_seq + len(new))
+        first_seq = Spool._last_seq(db) + 1
         db.executemany(
-            "INSERT INTO statements VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO statements VALUES (?,?,?,?,?,?,?,?,?)",
             [
-                (seq, row.sid, row.stored, row.body, int(row.sid in voided), row.voiding, row.ref)
-                for seq, row in zip(seqs, new, strict=True)
+                (seq, row.sid, row.stored, row.body, int(row.sid in voided), row.voiding, row.ref,
+                 row.keys, row.related_keys)
+                for seq, row in enumerate(new, first_seq)
             ],
-        )
-        db.executemany(
-            "INSERT OR IGNORE INTO statement_index VALUES (?,?,?)",
-            [
-                (key, broad, seq)
-                for seq, row in zip(seqs, new, strict=True)
-                for key, broad in row.keys
-            ],
-        )
+        )  # fmt: skip
         db.executemany(
             "UPDATE statements SET voided = 1 WHERE id = ?",
             [(row.ref,) for row in new if row.voiding],
         )
+        indexed = db.execute("SELECT through FROM index_state").fetchone()[0]
+        if first_seq + len(new) - 1 - indexed >= INDEX_BATCH:
+            Spool._index_pending(db)
+
+    @staticmethod
+    def _last_seq(db: sqlite3.Connection) -> int:
+        """The highest ``seq`` ever given (``AUTOINCREMENT``: never reused), 0 at first."""
+        last = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'statements'").fetchone()
+        return int(last[0]) if last else 0
+
+    @staticmethod
+    def _index_pending(db: sqlite3.Connection) -> None:
+        """Add the index rows of every statement past ``index_state.through``, in key order,
+        inside the caller's write transaction."""
+        pending = "statements AS s WHERE s.seq > (SELECT through FROM index_state)"
+        db.execute(
+            "INSERT OR IGNORE INTO statement_index(key_hash, broad, seq)"  # noqa: S608
+            f" SELECT k.value, 0, s.seq FROM json_each(s.keys) AS k, {pending}"
+            f" UNION ALL SELECT k.value, 1, s.seq FROM json_each(s.related_keys) AS k, {pending}"
+            " ORDER BY 1, 2, 3"
+        )
+        db.execute("UPDATE index_state SET through = ?", (Spool._last_seq(db),))
+
+    def _index_all(self) -> None:
+        """Make ``statement_index`` cover every statement (a durable commit when some were
+        not), before a query reads it."""
+        with self._lock:
+            pending = self._db.execute(
+                "SELECT 1 FROM index_state WHERE through < ?", (self._last_seq(self._db),)
+            ).fetchone()
+            if pending:
+                with self.transaction() as db:
+                    self._index_pending(db)
 
     def activity_definition(self, activity_id: str) -> dict[str, Any] | None:
         """The canonical definition of an activity (``connector.spool.activities``), or
@@ -290,6 +306,7 @@ class Spool:
         """Non-voided statements matching an xAPI statement query (``limit + 1`` at most)."""
         sql, params = build_query(query)
         with self._lock:
+            self._index_all()
             rows = self._db.execute(sql, params).fetchall()
         return [SpooledStatement(seq, orjson.loads(body), False) for seq, body in rows]
 
@@ -332,6 +349,7 @@ class Spool:
         if key is None:
             return 0
         with self.transaction() as db:
+            self._index_pending(db)
             seqs = [
                 row[0]
                 for row in db.execute(
