@@ -18,7 +18,7 @@ import orjson
 from connector.pipeline.lake import RowBuffer
 from connector.pipeline.pseudonymise import Pseudonymiser
 from connector.pipeline.register import ErasedPupil, ErasureFilter
-from connector.pipeline.validate import InvalidStatement, validate
+from connector.pipeline.validate import InvalidStatement, validate_times
 from contracts.canonical import sha256_hex
 from contracts.minimisation import FieldFilter
 
@@ -102,11 +102,15 @@ class Transformer:
         missing ``id`` is derived from the content (UUID v5, stable across retries); a
         missing ``timestamp``/``stored`` takes the other one.
         """
-        st = validate(raw)
-        if "timestamp" not in st and "stored" not in st:
+        st, given, stored_at = validate_times(raw)
+        # Validated: a present timestamp or stored is non-empty text, parsed once.
+        if given is not None:
+            ts_text, ts = st["timestamp"], given
+        elif stored_at is not None:
+            ts_text, ts = st["stored"], stored_at
+        else:
             raise InvalidStatement("timestamp or stored is required")
-        ts_text = st.get("timestamp") or st["stored"]
-        timestamp = datetime.fromisoformat(ts_text).astimezone(UTC)
+        timestamp = ts.astimezone(UTC)
         if self.oldest_day is not None and timestamp.date() < self.oldest_day:
             raise PastRetention
         pseudonymised = self.pseudonymiser.statement(st, context_agents=self.context_agents)
@@ -114,11 +118,12 @@ class Transformer:
             self.erased.check(st, self.pseudonymiser.pseudonym)
         out = self.fields.apply(pseudonymised)
         out["id"] = st.get("id") or str(uuid.uuid5(_ID_NAMESPACE, orjson.dumps(st).decode()))
-        stored_text = st.get("stored")
-        stored = datetime.fromisoformat(stored_text).astimezone(UTC) if stored_text else timestamp
         out["timestamp"] = ts_text
-        out["stored"] = stored_text or ts_text
-        return out, timestamp, stored
+        if stored_at is None:
+            out["stored"] = ts_text
+            return out, timestamp, timestamp
+        out["stored"] = st["stored"]
+        return out, timestamp, stored_at.astimezone(UTC)
 
 
 _NEVER_LOW = datetime.max.replace(tzinfo=UTC)

@@ -8,7 +8,6 @@ from typing import Any
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
-_IFI_SET = frozenset(_IFIS)
 _NON_ACTIVITY = frozenset(("Agent", "Group", "StatementRef", "SubStatement"))
 
 
@@ -19,7 +18,7 @@ class InvalidStatement(ValueError):
 def _check_agent(agent: Any, where: str) -> None:
     if not isinstance(agent, dict):
         raise InvalidStatement(f"{where} must be an object")
-    ifis = _IFI_SET.intersection(agent)
+    ifis = [name for name in _IFIS if name in agent]  # no set built: 4 dict look-ups
     kind = agent.get("objectType", "Agent")
     if kind == "Group" and not ifis:
         members = agent.get("member")
@@ -44,7 +43,8 @@ def _check_iri(value: Any, where: str) -> None:
         raise InvalidStatement(f"{where} must be an IRI")
 
 
-def _check_time(value: Any, where: str) -> None:
+def _check_time(value: Any, where: str) -> datetime:
+    """``value`` parsed, when it is ISO 8601 text with a time zone."""
     if not isinstance(value, str):
         raise InvalidStatement(f"{where} must be an ISO 8601 string")
     try:
@@ -53,6 +53,7 @@ def _check_time(value: Any, where: str) -> None:
         raise InvalidStatement(f"{where} is not an ISO 8601 timestamp: {value[:40]!r}") from exc
     if parsed.tzinfo is None:
         raise InvalidStatement(f"{where} must carry a time zone")
+    return parsed
 
 
 _ABSENT: dict[str, Any] = {}
@@ -90,7 +91,14 @@ def _check_objects(statement: dict[str, Any]) -> None:
 
 
 def validate(statement: Any) -> dict[str, Any]:
-    """Return ``statement`` when it is a usable xAPI statement; raise ``InvalidStatement``.
+    """Return ``statement`` when it is a usable xAPI statement; raise ``InvalidStatement``
+    (see :func:`validate_times`)."""
+    return validate_times(statement)[0]
+
+
+def validate_times(statement: Any) -> tuple[dict[str, Any], datetime | None, datetime | None]:
+    """Return ``statement`` and its ``timestamp`` and ``stored`` parsed (``None`` when
+    absent) when it is a usable xAPI statement; raise ``InvalidStatement``.
 
     Checks: a JSON object; ``id`` (when present) a UUID; ``actor`` an Agent with exactly one
     inverse functional identifier (or an anonymous Group of such agents); ``verb.id`` an
@@ -114,8 +122,11 @@ def validate(statement: Any) -> dict[str, Any]:
         raise InvalidStatement("object must be an object")
     if obj.get("objectType", "Activity") not in _NON_ACTIVITY:
         _check_iri(obj.get("id"), "object.id")
-    for name in ("timestamp", "stored"):
-        if name in statement:
-            _check_time(statement[name], name)
+    timestamp: datetime | None = None
+    stored: datetime | None = None
+    if "timestamp" in statement:
+        timestamp = _check_time(statement["timestamp"], "timestamp")
+    if "stored" in statement:
+        stored = _check_time(statement["stored"], "stored")
     _check_objects(statement)
-    return statement
+    return statement, timestamp, stored
