@@ -157,6 +157,11 @@ def test_two_contracts_double_every_noise_scale_and_a_single_contract_is_unchang
     assert alone["threshold"] == threshold
     # δ computed for 2 * L cells, up to 2 per cell: above twice the single threshold
     assert _threshold(twice) == ahead["threshold"] > 2 * threshold
+    dp.login()
+    fields = {"project_id": dp.project(), "sql": sql}
+    page = dp.client.post("/research/preview", data=form(dp.client, **fields)).text
+    assert "le projet couvre 2 contrats" in page
+    assert f"calibré sur {2 * per_pupil} cellules par personne" in page
     if sql == PER_PUPIL:  # the counts are of pseudonyms: twice the persons (lake oracle)
         truth = oracle(dp, ("c-alice", RENEWAL), 400)
         assert truth["persons"] == {f"school-{s}": 100 for s in range(4)}
