@@ -119,7 +119,7 @@ def preview(
     out: dict[str, Any] = {"project_id": project_id, "release_mode": scope.release_mode.value}
     if scope.release_mode is ReleaseMode.DIFFERENTIAL_PRIVACY:
         dp_plan = dp_release.plan(vetted.checked, runtime.dp)
-        out |= dp_accuracy.preview(dp_plan, scope.epsilon_per_query, runtime.dp.delta)
+        out |= dp_accuracy.preview(dp_plan, scope, runtime.dp.delta)
         out["epsilon_max_per_query"] = scope.epsilon_max_per_query
         budget = dp_budget.of(session, project_id, scope.epsilon_budget)
         out["budget"] = budget.as_dict()
@@ -443,7 +443,8 @@ def _release_dp(
     rows, resources = run
     released = dp_release.release(rows, plan, scope, runtime.dp)
     spent = (released.spend.epsilon, released.spend.delta)
-    details = {k: released.report[k] for k in ("mechanism", "measures", "steps")}
+    kept = ("mechanism", "max_cells_per_pupil", "pseudonyms_per_person", "measures", "steps")
+    details = {k: released.report[k] for k in kept}
     fewest = min((int(r[i]) for r in released.rows for i in plan.pupil_items), default=0)
     try:
         authorize.release(

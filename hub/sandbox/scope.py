@@ -112,6 +112,30 @@ class ProjectScope:
     def paths(self) -> tuple[str, ...]:
         return tuple(path for p in self.parts for path in p.paths)
 
+    @property
+    def pseudonyms_per_person(self) -> int:
+        """``c``: the most ``pupil_id`` values one person can have in this scope's views.
+
+        Each contract pseudonymises under its own key and ``statements`` unions every
+        part, so a person under ``c`` contracts is ``c`` pupils to a query (nothing in
+        the SQL can tell they are one). Every per-pupil bound (cells per pupil, the
+        minimum cell size) is multiplied by it. Fails closed: a scope without parts has
+        no such number, so raise ``Forbidden`` rather than release on a guess."""
+        contracts = {p.contract_id for p in self.parts}
+        if not contracts:
+            raise Forbidden(
+                "the scope names no contract: how many pseudonyms a person has is unknown",
+                reasons=["no-contract-in-scope"],
+            )
+        return len(contracts)
+
+    @property
+    def min_pupil_ids(self) -> int:
+        """The fewest ``pupil_id`` values a released cell rests on: ``min_cell_size``
+        persons times ``pseudonyms_per_person`` (a cell of ``n`` pupil ids may hold only
+        ``ceil(n / c)`` persons)."""
+        return self.min_cell_size * self.pseudonyms_per_person
+
 
 def in_force(doc: Mapping[str, Any], on: date) -> bool:
     """FINALIZED and ``valid_from <= on <= valid_until``."""

@@ -132,7 +132,13 @@ def _sandbox(
         tables = [pa.ipc.open_stream(b).read_all() for b in out.ipc]
         main, control = tables[0], tables[-1]
         findings.assess(  # the reviewed path's automatic rules before a result is held
-            checked, plan, main.column_names, main.to_pylist(), control.to_pylist(), 10, None
+            checked,
+            plan,
+            main.column_names,
+            main.to_pylist(),
+            control.to_pylist(),
+            findings.Threshold(10, scope.pseudonyms_per_person),
+            None,
         )
     return time.perf_counter() - started, out.status, out.stats
 

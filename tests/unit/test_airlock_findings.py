@@ -21,11 +21,26 @@ def _cell(key: str, pupils: int, total: float, top: list[float], first: int = 0)
     }  # fmt: skip
 
 
-def _assess(rows: list[dict[str, Any]], k: int = 10) -> findings.Held:
+def _assess(rows: list[dict[str, Any]], k: int = 10, contracts: int = 1) -> findings.Held:
     checked = sqlcheck.check(SQL, views.VIEW_NAMES, row_level=False)
     plan = rewrite.plan(checked)
     names = ["school_id", "n", "s", "__edh_k_0"]
-    return findings.assess(checked, plan, names, rows, rows, k, None)
+    threshold = findings.Threshold(k, contracts)
+    return findings.assess(checked, plan, names, rows, rows, threshold, None)
+
+
+def test_under_two_contracts_a_row_needs_k_times_2_pupil_ids() -> None:
+    """A row of 19 pupil ids may be 10 persons or fewer (each up to twice): dropped; 20
+    is kept; the report states both k and the number of contracts."""
+    under = _assess([_cell("school-a", 19, 190, [10, 10])], contracts=2)
+    assert under.rows == [] and under.findings["summary"]["rows_dropped"] == 1
+    assert "19" not in str(under.findings)
+    kept = _assess([_cell("school-b", 20, 200, [10, 10])], contracts=2)
+    assert kept.rows == [["school-b", 60, 200]]
+    assert (kept.findings["k"], kept.findings["pseudonyms_per_person"]) == (10, 2)
+    assert kept.findings["min_pupil_ids"] == 20
+    one = _assess([_cell("school-a", 19, 190, [10, 10])])  # one contract: k pupil ids
+    assert one.rows == [["school-a", 57, 190]] and one.findings["min_pupil_ids"] == 10
 
 
 def test_rows_under_k_are_dropped_whole_with_a_secondary_drop() -> None:

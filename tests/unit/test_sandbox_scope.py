@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -32,6 +33,23 @@ def test_only_finalized_contracts_in_force_count(lake: Path) -> None:
     low = scope_for("p", {"e": docs["e"]}, lake, b"k", TODAY)
     assert low.min_cell_size == 10  # a contract may only raise k
     assert low.columns == {"verb_id", "school_id"}
+
+
+def test_a_person_has_one_pseudonym_per_contract_of_the_scope(lake: Path) -> None:
+    """``c``: every contract in force adds a pseudonym per person, with or without files
+    yet; the minimum cell size in pupil ids is ``k * c``; no parts, no number: refused."""
+    docs = {
+        "a": contract_doc("a", "p", min_cell_size=12),
+        "renewal": contract_doc("renewal", "p"),
+        "x": contract_doc("x", "other"),
+    }
+    write_batch(lake, "prov-1", "a", "videos", statements=10, pupils=5)
+    both = scope_for("p", docs, lake, b"k", TODAY)
+    assert (both.pseudonyms_per_person, both.min_pupil_ids) == (2, 24)
+    one = scope_for("other", docs, lake, b"k", TODAY)
+    assert (one.pseudonyms_per_person, one.min_pupil_ids) == (1, 10)
+    with pytest.raises(Forbidden):
+        _ = replace(both, parts=()).pseudonyms_per_person
 
 
 def test_lake_paths_are_built_by_the_hub_and_stay_inside(lake: Path, tmp_path: Path) -> None:

@@ -2,9 +2,12 @@
 
 Rules applied before anyone sees the result (automatic):
 
-- **threshold**: a row (cell) rests on at least k distinct pupils, and so does every
-  aggregate of it under its own FILTER and non-null argument; a row that fails is dropped
-  whole, keys included. When one row of a margin is dropped, the smallest other row of
+- **threshold**: a row (cell) rests on at least k persons, and so does every aggregate of
+  it under its own FILTER and non-null argument; a row that fails is dropped whole, keys
+  included. The data count pupil ids, and a person under ``c`` contracts of the scope has
+  ``c`` of them (one pseudonym per contract), so a row needs ``k * c`` distinct pupil ids
+  (``Threshold``); the report states ``c`` so the checker knows a count may include a
+  person up to ``c`` times. When one row of a margin is dropped, the smallest other row of
   that margin is dropped too, so the hidden row cannot be recovered from a total;
 - individual values (``min``, ``max``, ``median``...) are never released (column empty);
 - counts are rounded to the contract's ``rounding_base`` when it sets one.
@@ -17,8 +20,8 @@ Findings shown to the checker, who decides (per kept cell, with a stable ``code`
   largest (p % rule): the second largest pupil could estimate the largest closely (a
   cell failing it also fails NK 2/0.85; both are reported);
 - ``differencing``: the cell's pupils differ from a cell of another result of the
-  project, released or still held, by between 1 and k - 1 pupils (subtracting the two
-  isolates them);
+  project, released or still held, by between 1 and ``k * c - 1`` pupil ids (subtracting
+  the two isolates them);
 - ``isolation``: every pupil but one contributes exactly the same amount to a sum or
   mean, so the total minus that common amount is one pupil's value (the offset attack:
   ``sum(CASE WHEN <one pupil> THEN x ELSE 0 END + 1000)``);
@@ -31,7 +34,7 @@ last two whenever a checker looks, against the project's other results as they a
 (two results held at the same time are compared with each other).
 - per column: ``rounding`` (counts exact, no rounding base) and ``individual``.
 
-A finding never quotes a count below k: dropped rows are only counted.
+A finding never quotes a count below ``k * c`` pupil ids: dropped rows are only counted.
 """
 
 from __future__ import annotations
@@ -47,6 +50,19 @@ from hub.sandbox.sqlcheck import CheckedQuery
 
 NK_N, NK_K, P_PERCENT = 2, 0.85, 0.10
 CODES = ("dominance_nk", "dominance_p", "isolation", "differencing", "same_pupils")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The minimum cell size: ``k`` persons, each up to ``pseudonyms`` pupil ids (``c``)."""
+
+    k: int
+    pseudonyms: int
+
+    @property
+    def pupil_ids(self) -> int:
+        """``k * c``: the fewest distinct pupil ids of a released cell."""
+        return self.k * self.pseudonyms
 
 
 @dataclass(frozen=True)
@@ -88,7 +104,7 @@ def assess(
     names: list[str],
     data: list[dict[str, Any]],
     control: list[dict[str, Any]],
-    k: int,
+    k: Threshold,
     rounding_base: int | None,
 ) -> Held:
     """Apply the automatic rules to ``data`` (rows of the main query, with columns
@@ -99,7 +115,7 @@ def assess(
     by_key = {_key(c, plan.keys): c for c in control}
     cells = [_cell(columns, d, by_key.get(_key(d, plan.keys))) for d in data]
     for cell in cells:
-        cell.dropped = cell.dropped or _below_k(cell, plan, kinds, k)
+        cell.dropped = cell.dropped or _below_k(cell, plan, kinds, k.pupil_ids)
     secondary = _secondary(cells, kinds)
     kept = [c for c in cells if not c.dropped]
     for cell in kept:
@@ -195,7 +211,8 @@ def history(
     cells: Sequence[dict[str, Any]], others: Sequence[OtherCell], k: int
 ) -> list[list[dict[str, Any]]]:
     """Per held cell (``Held.cells`` entries), its differencing and same-pupil findings
-    against the cells of the project's other results."""
+    against the cells of the project's other results; ``k`` is the hold's minimum of
+    pupil ids (``Threshold.pupil_ids``)."""
     return [_differencing(cell, others, k) for cell in cells]
 
 
@@ -243,11 +260,13 @@ def _report(
     kept: list[_Cell],
     dropped: int,
     secondary: int,
-    k: int,
+    k: Threshold,
     rounding_base: int | None,
 ) -> dict[str, Any]:
     return {
-        "k": k,
+        "k": k.k,
+        "pseudonyms_per_person": k.pseudonyms,
+        "min_pupil_ids": k.pupil_ids,
         "rounding_base": rounding_base,
         "columns": [
             _column(c, kind, rounding_base) for c, kind in zip(columns, kinds, strict=True)

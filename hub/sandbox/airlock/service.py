@@ -178,7 +178,7 @@ def _assess(exact: Exact) -> findings.Held:
         main.column_names,
         main.to_pylist(),
         exact.tables[-1].to_pylist(),
-        scope.min_cell_size,
+        findings.Threshold(scope.min_cell_size, scope.pseudonyms_per_person),
         scope.rounding_base,
     )
 
@@ -249,7 +249,8 @@ def _findings(session: Session, found: OutputHold) -> dict[str, Any]:
     report = copy.deepcopy({k: v for k, v in found.findings.items() if k not in INTERNAL})
     if report["k"] is None:
         return report
-    more = findings.history(found.cells, other_cells(session, found), int(report["k"]))
+    least = int(report.get("min_pupil_ids") or report["k"])  # holds from before it: k
+    more = findings.history(found.cells, other_cells(session, found), least)
     for cell, extra in zip(report["cells"], more, strict=True):
         cell["findings"] += extra
     return report

@@ -1,10 +1,11 @@
 """How noisy a release under differential privacy will be, stated before it runs.
 
-From a query's plan (its measurements, the most cells ``L`` a pupil adds to, declared or
-thresholded keys) and the ε it would spend, the noise of each released number, with the
-same calibration as ``hub.sandbox.dp.release``: each measurement gets ``ε' =
-epsilon_share``, a count's Laplace noise has scale ``L / ε'``, a sum's ``L * max(|low|,
-|high|) / ε'``, a mean's sum ``L * (high - low) / 2 / ε'`` (divided by the cell's pupils).
+From a query's plan (its measurements, the most cells ``L`` a pupil id adds to, declared
+or thresholded keys), the pseudonyms ``c`` a person has in the scope (one per contract)
+and the ε it would spend, the noise of each released number, with the same calibration
+as ``hub.sandbox.dp.release``: each measurement gets ``ε' = epsilon_share``, a count's
+Laplace noise has scale ``L * c / ε'``, a sum's ``L * c * max(|low|, |high|) / ε'``, a
+mean's sum ``L * c * (high - low) / 2 / ε'`` (divided by the cell's pupils).
 A Laplace number of scale ``b`` lies within ``± b * ln 20`` of the exact value with
 probability 95 %, and within ``± t`` with probability ``1 - exp(-t / b)`` (the discrete
 Laplace of declared keys is within a rounding of it). Nothing here reads data.
@@ -16,26 +17,32 @@ import math
 from typing import Any
 
 from hub.sandbox.dp import noise
-from hub.sandbox.dp.release import epsilon_share
+from hub.sandbox.dp.release import bound, epsilon_share
 from hub.sandbox.dp.shape import DpPlan, Measure
+from hub.sandbox.scope import ProjectScope
 
 Z95 = math.log(20)  # P(|Laplace(b)| <= b * ln 20) = 95 %
 COUNTS = ("pupils", "count")
 
 
-def preview(dp_plan: DpPlan, epsilon: float, delta: float) -> dict[str, Any]:
-    """The accuracy report of ``dp_plan`` spending ``epsilon`` (module docstring)."""
+def preview(dp_plan: DpPlan, scope: ProjectScope, delta: float) -> dict[str, Any]:
+    """The accuracy report of ``dp_plan`` on ``scope``, spending the scope's
+    ``epsilon_per_query`` (module docstring)."""
+    epsilon = scope.epsilon_per_query
     share = epsilon_share(dp_plan, epsilon)
-    cells = dp_plan.max_cells
+    person = bound(dp_plan, scope)
+    cells = person.cells
     out: dict[str, Any] = {
         "epsilon": epsilon,
         "epsilon_per_measurement": round(share, 6),
-        "max_cells_per_pupil": cells,
+        **person.report(),
+        "min_cell_size": scope.min_cell_size,
+        "min_pupil_ids_per_cell": scope.min_pupil_ids,
         "keys": "declared" if dp_plan.declared else "noisy threshold",
         "measures": [_measure(m, dp_plan.items[m.item], cells, share) for m in dp_plan.measures],
     }
     if not dp_plan.declared:
-        out["threshold"] = noise.thresholded(cells, share, delta)[0]
+        out["threshold"] = noise.thresholded(person, share, delta)[0]
     return out
 
 

@@ -5,6 +5,10 @@ project's budget cannot pay for. ``plan`` is the one query the worker runs. ``re
 turns its rows (one per cell) into the released result: OpenDP's thresholded noisy
 pupil counts choose the cells, OpenDP's Laplace noise covers each measured aggregate,
 and the spend is debited from the project's ledger in the caller's transaction.
+
+Every bound is per person (``bound``): the plan's ``L`` cells per pupil id times the
+pseudonyms a person has in the scope the query ran on (one per contract), so the ε
+debited is what a person, not a pseudonym, can lose.
 """
 
 from __future__ import annotations
@@ -63,20 +67,21 @@ def release(
 ) -> Released:
     """The released rows of ``rows`` (one per cell, from ``dp_plan.sql``), sorted by keys;
     cells with a noisy pupil count below the threshold (keys not declared by the query)
-    or ``scope.min_cell_size`` are dropped whole."""
+    or ``scope.min_cell_size`` persons (``scope.min_pupil_ids`` pupil ids) are dropped
+    whole."""
     cells = {_cell(row): row for row in rows}
     measured = [m for m in dp_plan.measures if m.kind != "pupils"]
     epsilon = epsilon_share(dp_plan, scope.epsilon_per_query)
     spend = noise.Spend()
-    L = dp_plan.max_cells
+    person = bound(dp_plan, scope)
     counts = {k: int(r["__edh_n"]) for k, r in cells.items()}
     if dp_plan.declared:  # the query's own list of keys: every one comes out, with noise
-        noisy_n = noise.declared_counts(counts, L, epsilon, spend)
+        noisy_n = noise.declared_counts(counts, person, epsilon, spend)
     else:
-        noisy_n = noise.noisy_counts(counts, L, epsilon, settings.delta, spend)
-    kept = sorted(k for k, n in noisy_n.items() if n >= scope.min_cell_size)
-    values = {m.item: _values(m, dp_plan, [cells[k] for k in kept], L, epsilon, spend)
-              for m in measured}  # fmt: skip
+        noisy_n = noise.noisy_counts(counts, person, epsilon, settings.delta, spend)
+    kept = sorted(k for k, n in noisy_n.items() if n >= scope.min_pupil_ids)
+    values = {m.item: _values(m, dp_plan, [cells[k] for k in kept], person.cells, epsilon,
+                              spend) for m in measured}  # fmt: skip
     out = []
     for index, key in enumerate(kept):
         row = cells[key]
@@ -87,7 +92,9 @@ def release(
         "mechanism": MECHANISM,
         "epsilon": spend.epsilon,
         "delta": spend.delta,
-        "max_cells_per_pupil": L,
+        **person.report(),
+        "min_cell_size": scope.min_cell_size,
+        "min_pupil_ids_per_cell": scope.min_pupil_ids,
         "keys": "declared" if dp_plan.declared else "noisy threshold",
         "codebook_version": codebook.version(),
         "measures": [
@@ -99,6 +106,12 @@ def release(
         "rows_released": len(out),
     }
     return Released(list(dp_plan.items), out, report, spend)
+
+
+def bound(dp_plan: shape.DpPlan, scope: ProjectScope) -> noise.Bound:
+    """What one person can add to ``dp_plan``'s release on ``scope``: the plan's cells
+    per pupil id, for each of the person's pseudonyms in the scope."""
+    return noise.Bound(dp_plan.max_cells, scope.pseudonyms_per_person)
 
 
 def epsilon_share(dp_plan: shape.DpPlan, epsilon: float) -> float:

@@ -1,0 +1,236 @@
+"""A project spanning two contracts whose lakes hold the same pupils (a contract and its
+renewal, both FINALIZED and in force): each pupil is two ``pupil_id`` values, one per
+contract pseudonym, so every per-pupil bound of a release is per person times 2.
+
+Ground truth comes from the lake files: the fixture's pseudonym of pupil ``i`` under a
+contract is ``sha256(contract id || 'pupil-' || i)``, so the test maps every pseudonym of
+both contracts back to its person and counts persons per cell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+
+from hub.context import HubContext
+from hub.sandbox.runtime import uninstall
+from hub.storage.s3 import S3Store
+from tests.support.sandbox_fixtures import (
+    CHECKERS,
+    SandboxWorld,
+    build_sandbox_world,
+    contract_doc,
+    register_batch,
+    store_contract,
+    write_batch,
+)
+from tests.support.web import form
+
+K = 10
+RENEWAL = "c-alice-renewal"
+PER_PUPIL = (
+    "WITH p AS (SELECT pupil_id, any_value(school_id) AS school_id, "
+    "avg(CAST(result_success AS DOUBLE)) AS success_rate FROM results GROUP BY pupil_id) "
+    "SELECT school_id, count(*) AS pupils, avg(success_rate) AS success_rate "
+    "FROM p GROUP BY school_id"
+)  # L = 1: one row per pupil id
+WEEKLY = (
+    "WITH w AS (SELECT pupil_id, date_trunc('week', day) AS week, count(*) AS n "
+    "FROM statements GROUP BY pupil_id, week) SELECT week, count(*) AS pupils FROM w GROUP BY week"
+)  # L = the hub's max_cells_per_pupil (12)
+# What main's code released for bob's single-contract project (ε = 1, δ = the hub's):
+# the scales of each step and the noisy threshold; a single-contract project is unchanged.
+SINGLE_CONTRACT = {
+    PER_PUPIL: ([3.0, 1.5, 3.0], 40),
+    WEEKLY: ([12.0], 188),
+}
+
+
+def add_renewal(world: SandboxWorld, pupils: int, sub: str = "alice") -> None:
+    """A second FINALIZED contract of ``sub``'s project (its renewal: same provider,
+    connector and dataset) whose batch holds the same ``pupils`` pupils as the first,
+    pseudonymised under its own key (the contract id as salt, as ``write_batch`` does)."""
+    first = world.contracts[f"c-{sub}"]
+    doc = contract_doc(
+        RENEWAL,
+        first["project_id"],
+        world.provider,
+        connector_ids=[world.connector],
+        release_mode=first["release_mode"],
+    )
+    world.contracts[RENEWAL] = doc
+    store_contract(world.ctx, doc, world.lab.lab_id)
+    path = write_batch(
+        world.lake, world.provider, RENEWAL, "videos", statements=10 * pupils, pupils=pupils,
+        salt=RENEWAL, seq=2,
+    )  # fmt: skip
+    register_batch(world.ctx, world.lake, world.connector, path)
+    if isinstance(world.ctx.store, S3Store):
+        world.ctx.store.put("lake/" + path.relative_to(world.lake).as_posix(), path.read_bytes())
+
+
+def oracle(world: SandboxWorld, contracts: tuple[str, ...], pupils: int) -> dict[str, Any]:
+    """Per school, from the lake files of ``contracts``: the distinct pseudonyms (what a
+    query counts as pupils) and the distinct persons behind them."""
+    person = {
+        hashlib.sha256(f"{cid}pupil-{i}".encode()).hexdigest(): i
+        for cid in contracts
+        for i in range(pupils)
+    }
+    files = [
+        f"'{p}'" for cid in contracts for p in world.lake.glob(f"{world.provider}/{cid}/*/*/*")
+    ]
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"SELECT DISTINCT school_id, actor_pseudonym FROM read_parquet([{', '.join(files)}])"
+        ).fetchall()
+    ids: dict[str, set[str]] = {}
+    persons: dict[str, set[int]] = {}
+    for school, pseudonym in rows:
+        ids.setdefault(school, set()).add(pseudonym)
+        persons.setdefault(school, set()).add(person[pseudonym])
+    return {
+        "pupil_ids": {s: len(v) for s, v in ids.items()},
+        "persons": {s: len(v) for s, v in persons.items()},
+    }
+
+
+@pytest.fixture
+def dp(client: TestClient, hub_ctx: HubContext, lake: Path) -> Iterator[SandboxWorld]:
+    world = build_sandbox_world(
+        client, hub_ctx, lake, pupils=400, release_mode="differential_privacy"
+    )
+    add_renewal(world, pupils=400)
+    yield world
+    uninstall(hub_ctx)
+
+
+def _preview(world: SandboxWorld, sql: str, sub: str) -> dict[str, Any]:
+    url = f"/api/v1/projects/{world.project(sub)}/queries/preview"
+    resp = world.client.post(url, json={"sql": sql}, headers=world.headers(sub))
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json())
+
+
+def _scales(report: dict[str, Any]) -> list[float]:
+    return [float(s["scale"]) for s in report["steps"]]
+
+
+def _threshold(report: dict[str, Any]) -> int:
+    return int(next(s["threshold"] for s in report["steps"] if "threshold" in s))
+
+
+@pytest.mark.parametrize("sql", [PER_PUPIL, WEEKLY])
+def test_two_contracts_double_every_noise_scale_and_a_single_contract_is_unchanged(
+    dp: SandboxWorld, sql: str
+) -> None:
+    """Same query, same ε: alice's project (two contracts, the same 400 persons under
+    both) gets exactly twice the noise scale of bob's (one contract), in the release
+    report and in the preview; bob's report is what main's code released."""
+    single_job, _ = dp.run(sql, sub="bob")
+    double_job, double = dp.run(sql)
+    assert single_job["status"] == double_job["status"] == "succeeded", (single_job, double_job)
+    single, twice = dp.report(single_job["id"], "bob"), dp.report(double_job["id"])
+    scales, threshold = SINGLE_CONTRACT[sql]
+    assert _scales(single) == pytest.approx(scales, rel=1e-12)
+    assert _threshold(single) == threshold
+    assert _scales(twice) == pytest.approx([2 * s for s in scales], rel=1e-12)
+    assert single["epsilon"] == pytest.approx(1.0) and twice["epsilon"] == pytest.approx(1.0)
+    per_pupil = single["max_cells_per_pupil"]
+    assert (single["pseudonyms_per_person"], single["max_cells_per_person"]) == (1, per_pupil)
+    assert twice["max_cells_per_pupil"] == per_pupil  # per pseudonym, as before
+    assert (twice["pseudonyms_per_person"], twice["max_cells_per_person"]) == (2, 2 * per_pupil)
+    assert (single["min_pupil_ids_per_cell"], twice["min_pupil_ids_per_cell"]) == (K, 2 * K)
+    assert sorted(double_job["contract_ids"]) == ["c-alice", RENEWAL]
+    # the preview states the same calibration before anything runs
+    ahead, alone = _preview(dp, sql, "alice"), _preview(dp, sql, "bob")
+    assert [m["scale"] for m in ahead["measures"] if "scale" in m] == pytest.approx(
+        [2 * m["scale"] for m in alone["measures"] if "scale" in m], rel=1e-12
+    )
+    assert (ahead["pseudonyms_per_person"], ahead["max_cells_per_person"]) == (2, 2 * per_pupil)
+    assert alone["threshold"] == threshold
+    # δ computed for 2 * L cells, up to 2 per cell: above twice the single threshold
+    assert _threshold(twice) == ahead["threshold"] > 2 * threshold
+    dp.login()
+    fields = {"project_id": dp.project(), "sql": sql}
+    page = dp.client.post("/research/preview", data=form(dp.client, **fields)).text
+    assert "le projet couvre 2 contrats" in page
+    assert f"calibré sur {2 * per_pupil} cellules par personne" in page
+    if sql == PER_PUPIL:  # the counts are of pseudonyms: twice the persons (lake oracle)
+        truth = oracle(dp, ("c-alice", RENEWAL), 400)
+        assert truth["persons"] == {f"school-{s}": 100 for s in range(4)}
+        for school, pupils, _ in double["rows"]:
+            assert abs(pupils - truth["pupil_ids"][school]) < 60  # scale 6: P(miss) < e^-10
+            assert truth["pupil_ids"][school] == 2 * truth["persons"][school]
+
+
+@pytest.fixture
+def reviewed(client: TestClient, hub_ctx: HubContext, lake: Path) -> Iterator[SandboxWorld]:
+    """36 persons (9 per school, k - 1) under both of alice's contracts; bob: one."""
+    world = build_sandbox_world(client, hub_ctx, lake, pupils=36)
+    add_renewal(world, pupils=36)
+    yield world
+    uninstall(hub_ctx)
+
+
+def _checker_view(world: SandboxWorld, job_id: str) -> dict[str, Any]:
+    token = world.ctx.issuer.mint(CHECKERS[0], ["output_checker"])
+    shown = world.client.get(
+        f"/api/v1/reviews/outputs/{job_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert shown.status_code == 200, shown.text
+    return dict(shown.json())
+
+
+def test_a_cell_of_k_minus_1_persons_under_two_contracts_is_dropped(
+    reviewed: SandboxWorld,
+) -> None:
+    """Each school holds 18 pupil ids (≥ k) but 9 persons (< k): every row is dropped
+    whole on the exact path; the whole cohort (72 ids, 36 persons) still comes out, and
+    the checkers read that the project spans 2 contracts."""
+    truth = oracle(reviewed, ("c-alice", RENEWAL), 36)
+    assert truth["persons"] == {f"school-{s}": K - 1 for s in range(4)}
+    assert truth["pupil_ids"] == {f"school-{s}": 2 * (K - 1) for s in range(4)}
+    by_school = (
+        "SELECT school_id, count(DISTINCT pupil_id) AS pupils FROM statements GROUP BY school_id"
+    )
+    resp = reviewed.submit(by_school)
+    assert resp.status_code == 202, resp.text
+    job = reviewed.wait(resp.json()["id"])
+    assert job["status"] == "pending_review", job
+    found = _checker_view(reviewed, job["id"])["findings"]
+    assert found["summary"]["rows_held"] == 0 and found["summary"]["rows_dropped"] == 4
+    assert (found["k"], found["pseudonyms_per_person"], found["min_pupil_ids"]) == (K, 2, 2 * K)
+    assert "18" not in str(found["cells"])  # no count under k * c is quoted
+    job, result = reviewed.run("SELECT count(DISTINCT pupil_id) AS pupils FROM statements")
+    assert job["status"] == "released" and result["rows"] == [[72]], (job, result)
+    assert sum(truth["persons"].values()) == 36 >= 2 * K
+    token = reviewed.ctx.issuer.mint(CHECKERS[1], ["output_checker"])
+    data = form(reviewed.client, token=token, next="/")
+    assert reviewed.client.post("/login", data=data, follow_redirects=False).status_code == 303
+    pending = reviewed.submit(by_school).json()["id"]
+    assert reviewed.wait(pending)["status"] == "pending_review"
+    page = reviewed.client.get(f"/controle-sorties/{pending}").text
+    assert "le projet couvre 2 contrats" in page and "à partir de 20 pseudonymes" in page
+
+
+def test_a_single_contract_project_keeps_k(reviewed: SandboxWorld) -> None:
+    """Bob's project (one contract): a cell of 18 persons, 18 pupil ids (between k and
+    2k) is released, the threshold staying k pupil ids."""
+    sql = (
+        "SELECT count(DISTINCT pupil_id) AS pupils FROM statements "
+        "WHERE school_id IN ('school-0', 'school-1')"
+    )
+    resp = reviewed.submit(sql, sub="bob")
+    assert resp.status_code == 202, resp.text
+    job = reviewed.wait(resp.json()["id"], sub="bob")
+    found = _checker_view(reviewed, job["id"])["findings"]
+    assert (found["k"], found["pseudonyms_per_person"], found["min_pupil_ids"]) == (K, 1, K)
+    assert found["summary"]["rows_held"] == 1
+    assert reviewed.approve(job["id"], sub="bob")["status"] == "released"
