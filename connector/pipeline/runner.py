@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -144,6 +145,10 @@ def push(
         if progress:
             progress(batch.row_count + len(batch.rejected) + batch.dropped + batch.expired)
         del batch  # its files are shipped: not held while the next batch is built
+        # Each upload's request and response (httpx) hold each other, and the request its
+        # body: a batch's Parquet bytes stayed until a full collection, which came only
+        # every few batches (RSS rose ~4 MB a batch, then fell). Freed here, at once.
+        gc.collect()
     for identifier in sorted(target.terms.erased.to_declare):
         client.erase(identifier)
         report.erasures_declared += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 import json
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow.parquet as pq
 
 from connector.pipeline.runner import PushReport, Target, push
@@ -67,6 +69,23 @@ def test_shared_statements_reach_the_lake_pseudonymised(
     rows = sum(pq.read_table(io.BytesIO(store.get(k))).num_rows for k in keys)
     assert rows == 22_000
     assert_no_identifier(store)
+
+
+def test_a_shipped_batch_is_freed_before_the_next_is_built(
+    sqlite_ingest: IngestSetup, tmp_path: Path
+) -> None:
+    """An upload's request holds the batch's bytes in a reference cycle with its response;
+    push frees them after each batch, not at some later full collection (with the
+    collector off here, nothing else would)."""
+    sample = recent_copy(SAMPLE_STATEMENTS, tmp_path / "sample.jsonl.gz")
+    gc.disable()
+    try:
+        report = run_push(sqlite_ingest, sample, tmp_path / "state.json", batch_size=5000)
+        held = sum(isinstance(o, httpx.Request) for o in gc.get_objects())
+    finally:
+        gc.enable()
+    assert report.batches_registered == 5
+    assert not held, f"{held} requests of shipped batches still held"
 
 
 def decoded_text(store: ObjectStore) -> str:
