@@ -113,28 +113,58 @@ class ProjectScope:
         return tuple(path for p in self.parts for path in p.paths)
 
     @property
-    def pseudonyms_per_person(self) -> int:
-        """``c``: the most ``pupil_id`` values one person can have in this scope's views.
+    def contracts_read(self) -> frozenset[str]:
+        """The contracts whose data a query of this scope reads: those with files in it.
 
         Each contract pseudonymises under its own key and ``statements`` unions every
-        part, so a person under ``c`` contracts is ``c`` pupils to a query (nothing in
-        the SQL can tell they are one). Every per-pupil bound (cells per pupil, the
-        minimum cell size) is multiplied by it. Fails closed: a scope without parts has
-        no such number, so raise ``Forbidden`` rather than release on a guess."""
-        contracts = {p.contract_id for p in self.parts}
+        part, so a person under ``c`` of them is ``c`` pupils to a query (nothing in the
+        SQL can tell they are one); a contract with no file yet adds no pupil id. While
+        no contract has a file, all of them count (there is nothing to release anyway).
+        Fails closed: a scope without parts raises ``Forbidden``."""
+        with_data = frozenset(p.contract_id for p in self.parts if p.paths)
+        contracts = with_data or frozenset(p.contract_id for p in self.parts)
         if not contracts:
             raise Forbidden(
                 "the scope names no contract: how many pseudonyms a person has is unknown",
                 reasons=["no-contract-in-scope"],
             )
-        return len(contracts)
+        return contracts
+
+    @property
+    def threshold(self) -> Threshold:
+        """The minimum cell size of a release from this scope."""
+        return Threshold(self.min_cell_size, self.contracts_read)
+
+    @property
+    def pseudonyms_per_person(self) -> int:
+        """``c``: the most ``pupil_id`` values one person can have in this scope's views.
+        Every per-pupil bound (cells per pupil, the minimum cell size) is multiplied by it."""
+        return self.threshold.pseudonyms
 
     @property
     def min_pupil_ids(self) -> int:
-        """The fewest ``pupil_id`` values a released cell rests on: ``min_cell_size``
-        persons times ``pseudonyms_per_person`` (a cell of ``n`` pupil ids may hold only
-        ``ceil(n / c)`` persons)."""
-        return self.min_cell_size * self.pseudonyms_per_person
+        """The fewest ``pupil_id`` values a released cell rests on (``Threshold``)."""
+        return self.threshold.pupil_ids
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The minimum cell size: ``k`` persons, each up to one pupil id per contract whose
+    data the query reads (``contracts``)."""
+
+    k: int
+    contracts: frozenset[str]
+
+    @property
+    def pseudonyms(self) -> int:
+        """``c``: how many pupil ids one person can have."""
+        return len(self.contracts)
+
+    @property
+    def pupil_ids(self) -> int:
+        """``k * c``: the fewest distinct pupil ids of a released cell (a cell of ``n``
+        pupil ids may hold only ``ceil(n / c)`` persons)."""
+        return self.k * self.pseudonyms
 
 
 def in_force(doc: Mapping[str, Any], on: date) -> bool:

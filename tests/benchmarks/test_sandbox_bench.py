@@ -137,7 +137,7 @@ def _sandbox(
             main.column_names,
             main.to_pylist(),
             control.to_pylist(),
-            findings.Threshold(10, scope.pseudonyms_per_person),
+            scope.threshold,
             None,
         )
     return time.perf_counter() - started, out.status, out.stats

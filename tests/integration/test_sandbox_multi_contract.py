@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hub.context import HubContext
+from hub.contracts.models import Contract
+from hub.db import session_scope
 from hub.sandbox.runtime import uninstall
 from hub.storage.s3 import S3Store
 from tests.support.sandbox_fixtures import (
@@ -56,6 +59,12 @@ def add_renewal(world: SandboxWorld, pupils: int, sub: str = "alice") -> None:
     """A second FINALIZED contract of ``sub``'s project (its renewal: same provider,
     connector and dataset) whose batch holds the same ``pupils`` pupils as the first,
     pseudonymised under its own key (the contract id as salt, as ``write_batch`` does)."""
+    store_renewal(world, sub)
+    ship_renewal(world, pupils)
+
+
+def store_renewal(world: SandboxWorld, sub: str = "alice") -> None:
+    """The renewal contract alone, in force and still without data."""
     first = world.contracts[f"c-{sub}"]
     doc = contract_doc(
         RENEWAL,
@@ -66,6 +75,10 @@ def add_renewal(world: SandboxWorld, pupils: int, sub: str = "alice") -> None:
     )
     world.contracts[RENEWAL] = doc
     store_contract(world.ctx, doc, world.lab.lab_id)
+
+
+def ship_renewal(world: SandboxWorld, pupils: int) -> None:
+    """The renewal's first batch: pupils ``0 .. pupils - 1`` under the renewal's key."""
     path = write_batch(
         world.lake, world.provider, RENEWAL, "videos", statements=10 * pupils, pupils=pupils,
         salt=RENEWAL, seq=2,
@@ -101,14 +114,21 @@ def oracle(world: SandboxWorld, contracts: tuple[str, ...], pupils: int) -> dict
     }
 
 
-@pytest.fixture
-def dp(client: TestClient, hub_ctx: HubContext, lake: Path) -> Iterator[SandboxWorld]:
-    world = build_sandbox_world(
-        client, hub_ctx, lake, pupils=400, release_mode="differential_privacy"
-    )
-    add_renewal(world, pupils=400)
+@contextmanager
+def renewed(
+    client: TestClient, hub_ctx: HubContext, lake: Path, pupils: int, **modes: str
+) -> Iterator[SandboxWorld]:
+    """The sandbox world (``pupils`` under each contract) with alice's renewal shipped."""
+    world = build_sandbox_world(client, hub_ctx, lake, pupils=pupils, **modes)
+    add_renewal(world, pupils=pupils)
     yield world
     uninstall(hub_ctx)
+
+
+@pytest.fixture
+def dp(client: TestClient, hub_ctx: HubContext, lake: Path) -> Iterator[SandboxWorld]:
+    with renewed(client, hub_ctx, lake, 400, release_mode="differential_privacy") as world:
+        yield world
 
 
 def _preview(world: SandboxWorld, sql: str, sub: str) -> dict[str, Any]:
@@ -160,7 +180,7 @@ def test_two_contracts_double_every_noise_scale_and_a_single_contract_is_unchang
     dp.login()
     fields = {"project_id": dp.project(), "sql": sql}
     page = dp.client.post("/research/preview", data=form(dp.client, **fields)).text
-    assert "le projet couvre 2 contrats" in page
+    assert "les données lues viennent de 2 contrats" in page
     assert f"calibré sur {2 * per_pupil} cellules par personne" in page
     if sql == PER_PUPIL:  # the counts are of pseudonyms: twice the persons (lake oracle)
         truth = oracle(dp, ("c-alice", RENEWAL), 400)
@@ -171,12 +191,40 @@ def test_two_contracts_double_every_noise_scale_and_a_single_contract_is_unchang
 
 
 @pytest.fixture
-def reviewed(client: TestClient, hub_ctx: HubContext, lake: Path) -> Iterator[SandboxWorld]:
-    """36 persons (9 per school, k - 1) under both of alice's contracts; bob: one."""
-    world = build_sandbox_world(client, hub_ctx, lake, pupils=36)
-    add_renewal(world, pupils=36)
+def fresh_renewal(client: TestClient, hub_ctx: HubContext, lake: Path) -> Iterator[SandboxWorld]:
+    """Alice's project with its renewal FINALIZED and in force, but no batch of it yet."""
+    world = build_sandbox_world(
+        client, hub_ctx, lake, pupils=400, release_mode="differential_privacy"
+    )
+    store_renewal(world)
     yield world
     uninstall(hub_ctx)
+
+
+def test_a_renewal_counts_once_its_data_is_read(fresh_renewal: SandboxWorld) -> None:
+    """A renewal without data adds no pseudonym: alice's release is calibrated as bob's
+    single contract; once its first batch is registered, every scale doubles."""
+    job, _ = fresh_renewal.run(PER_PUPIL)
+    assert job["status"] == "succeeded", job
+    assert sorted(job["contract_ids"]) == ["c-alice", RENEWAL]
+    scales, threshold = SINGLE_CONTRACT[PER_PUPIL]
+    report = fresh_renewal.report(job["id"])
+    assert _scales(report) == pytest.approx(scales, rel=1e-12)
+    assert (report["pseudonyms_per_person"], _threshold(report)) == (1, threshold)
+    assert _preview(fresh_renewal, PER_PUPIL, "alice")["pseudonyms_per_person"] == 1
+    ship_renewal(fresh_renewal, pupils=400)
+    job, _ = fresh_renewal.run(PER_PUPIL)
+    report = fresh_renewal.report(job["id"])
+    assert _scales(report) == pytest.approx([2 * s for s in scales], rel=1e-12)
+    assert report["pseudonyms_per_person"] == 2
+    assert _preview(fresh_renewal, PER_PUPIL, "alice")["pseudonyms_per_person"] == 2
+
+
+@pytest.fixture
+def reviewed(client: TestClient, hub_ctx: HubContext, lake: Path) -> Iterator[SandboxWorld]:
+    """36 persons (9 per school, k - 1) under both of alice's contracts; bob: one."""
+    with renewed(client, hub_ctx, lake, 36) as world:
+        yield world
 
 
 def _checker_view(world: SandboxWorld, job_id: str) -> dict[str, Any]:
@@ -217,7 +265,9 @@ def test_a_cell_of_k_minus_1_persons_under_two_contracts_is_dropped(
     pending = reviewed.submit(by_school).json()["id"]
     assert reviewed.wait(pending)["status"] == "pending_review"
     page = reviewed.client.get(f"/controle-sorties/{pending}").text
-    assert "le projet couvre 2 contrats" in page and "à partir de 20 pseudonymes" in page
+    assert (
+        "les données lues viennent de 2 contrats" in page and "à partir de 20 pseudonymes" in page
+    )
 
 
 def test_a_single_contract_project_keeps_k(reviewed: SandboxWorld) -> None:
@@ -234,3 +284,60 @@ def test_a_single_contract_project_keeps_k(reviewed: SandboxWorld) -> None:
     assert (found["k"], found["pseudonyms_per_person"], found["min_pupil_ids"]) == (K, 1, K)
     assert found["summary"]["rows_held"] == 1
     assert reviewed.approve(job["id"], sub="bob")["status"] == "released"
+
+
+@pytest.fixture
+def ending(client: TestClient, hub_ctx: HubContext, lake: Path) -> Iterator[SandboxWorld]:
+    """60 persons (15 per school, 5 per class) under both of alice's contracts."""
+    with renewed(client, hub_ctx, lake, 60) as world:
+        yield world
+
+
+def test_differencing_spans_a_contract_leaving_the_scope(ending: SandboxWorld) -> None:
+    """Released while both contracts were read: school-0's pupils of the first contract
+    and class-1's of both (25 ids). Once the renewal ends, school-0 alone (15 ids, c = 1)
+    differs from it by 10 ids: 5 persons of class-1 (lake oracle), under k. The held
+    result is flagged against the released one (k times the 2 contracts either read),
+    where its own k * c (10) let it pass."""
+    both = (
+        "SELECT count(DISTINCT pupil_id) AS pupils FROM statements "
+        "WHERE (school_id = 'school-0' AND contract_id = 'c-alice') OR class_id = 'class-1'"
+    )
+    first, result = ending.run(both)
+    assert first["status"] == "released" and result["rows"] == [[25]], (first, result)
+    with session_scope(ending.ctx.engine) as session:
+        renewal = session.get(Contract, RENEWAL)
+        assert renewal is not None
+        renewal.state = "TERMINATED"
+    resp = ending.submit("SELECT count(DISTINCT pupil_id) AS pupils FROM statements "
+                         "WHERE school_id = 'school-0'")  # fmt: skip
+    assert resp.status_code == 202, resp.text
+    job = ending.wait(resp.json()["id"])
+    assert job["status"] == "pending_review", job
+    found = _checker_view(ending, job["id"])["findings"]
+    assert (found["pseudonyms_per_person"], found["contracts"]) == (1, ["c-alice"])
+    flags = [f for f in found["cells"][0]["findings"] if f["code"] == "differencing"]
+    assert [(f["params"]["job_id"], f["params"]["k"]) for f in flags] == [(first["id"], 2 * K)]
+    released = _ids(ending, {"c-alice": "school_id = 'school-0' OR class_id = 'class-1'",
+                             RENEWAL: "class_id = 'class-1'"}, 60)  # fmt: skip
+    held = _ids(ending, {"c-alice": "school_id = 'school-0'"}, 60)
+    assert (len(released), len(held)) == (25, 15)
+    apart = released ^ held
+    assert len(apart) == 10 and len({person for _, person in apart}) == 5 < K
+
+
+def _ids(world: SandboxWorld, where: dict[str, str], pupils: int) -> set[tuple[str, int]]:
+    """From the lake files: the (pseudonym, person) pairs of each contract's rows that
+    match its condition (the ground truth behind a count of pupil ids)."""
+    found = set()
+    with duckdb.connect() as con:
+        for contract, condition in where.items():
+            person = {hashlib.sha256(f"{contract}pupil-{i}".encode()).hexdigest(): i
+                      for i in range(pupils)}  # fmt: skip
+            files = [f"'{p}'" for p in world.lake.glob(f"{world.provider}/{contract}/*/*/*")]
+            rows = con.execute(
+                f"SELECT DISTINCT actor_pseudonym FROM read_parquet([{', '.join(files)}]) "
+                f"WHERE {condition}"
+            ).fetchall()
+            found |= {(pseudonym, person[pseudonym]) for (pseudonym,) in rows}
+    return found

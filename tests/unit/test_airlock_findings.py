@@ -4,10 +4,12 @@ k = 0.85) and p % (10 %) boundaries, differencing and same-pupil findings."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from hub.sandbox import rewrite, sqlcheck, views
 from hub.sandbox.airlock import findings
+from hub.sandbox.scope import Threshold
 
 SQL = "SELECT school_id, count(*) AS n, sum(result_duration_s) AS s FROM statements GROUP BY 1"
 
@@ -25,7 +27,7 @@ def _assess(rows: list[dict[str, Any]], k: int = 10, contracts: int = 1) -> find
     checked = sqlcheck.check(SQL, views.VIEW_NAMES, row_level=False)
     plan = rewrite.plan(checked)
     names = ["school_id", "n", "s", "__edh_k_0"]
-    threshold = findings.Threshold(k, contracts)
+    threshold = Threshold(k, frozenset(f"c-{i}" for i in range(contracts)))
     return findings.assess(checked, plan, names, rows, rows, threshold, None)
 
 
@@ -72,16 +74,38 @@ def test_dominance_boundaries() -> None:
 
 def test_history_flags_near_sets_and_same_pupils_with_other_values() -> None:
     mine = _assess([_cell("a", 50, 500, [10, 10])]).cells
-    same = findings.OtherCell("j1", "released", 50, list(range(50)), {"n": 150, "s": 400.0})
-    near = findings.OtherCell("j2", "pending_review", 51, list(range(51)), {"n": 1, "s": 1.0})
-    far = findings.OtherCell("j3", "released", 70, list(range(70)), {"n": 1, "s": 1.0})
-    equal = findings.OtherCell("j4", "released", 50, list(range(50)), {"n": 150, "s": 500})
-    found = findings.history(mine, [same, near, far, equal], 10)[0]
+    one = findings.Reach(frozenset({"c-a"}), 1)
+    same = findings.OtherCell("j1", "released", 50, list(range(50)), {"n": 150, "s": 400.0}, one)
+    near = findings.OtherCell("j2", "pending_review", 51, list(range(51)), {"n": 1}, one)
+    far = findings.OtherCell("j3", "released", 70, list(range(70)), {"n": 1, "s": 1.0}, one)
+    equal = findings.OtherCell("j4", "released", 50, list(range(50)), {"n": 150, "s": 500}, one)
+    found = findings.history(mine, [same, near, far, equal], 10, one)[0]
     assert [(f["code"], f["params"]["job_id"]) for f in found] == [
         ("same_pupils", "j1"),
         ("differencing", "j2"),
     ]
     assert found[0]["params"]["values"] == {"n": 150, "s": 400.0}
+
+
+def test_differencing_across_results_counts_a_person_once_per_contract_either_read() -> None:
+    """A result read before the renewal had data (c = 1) against one read after (c = 2):
+    12 pupil ids apart is 6 persons or more, under k = 10, so it is flagged, where the
+    hold's own k * c (10) alone would not; the same contracts on both sides keep k * c."""
+    before, both = (
+        findings.Reach(frozenset({"c-a"}), 1),
+        findings.Reach(frozenset({"c-a", "c-b"}), 2),
+    )
+    mine = _assess([_cell("a", 50, 500, [10, 10])]).cells
+    later = findings.OtherCell("j2", "released", 62, list(range(62)), {"n": 1}, both)
+    assert findings.history(mine, [later], 10, before)[0][0]["params"]["k"] == 20
+    assert findings.history(mine, [replace(later, reach=before)], 10, before) == [[]]
+    assert findings.history(mine, [replace(later, n=70, sketch=list(range(70)))], 10, before) == [
+        []
+    ]
+    legacy = findings.Reach.of({"k": 10})  # held before the contracts were recorded
+    assert (legacy.contracts, legacy.pseudonyms) == (None, 1)
+    assert legacy.shared(before) == 2 and both.shared(before) == 2
+    assert findings.Reach.of({"contracts": ["c-b", "c-a"], "pseudonyms_per_person": 2}) == both
 
 
 def test_isolation_behind_a_common_offset() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from hub.errors import Forbidden
 from hub.sandbox.differencing import symmetric_difference
-from hub.sandbox.scope import lake_files, project_key, scope_for
+from hub.sandbox.scope import Threshold, lake_files, project_key, scope_for
 from tests.support.sandbox_fixtures import contract_doc, write_batch
 
 TODAY = date.today()
@@ -35,19 +35,25 @@ def test_only_finalized_contracts_in_force_count(lake: Path) -> None:
     assert low.columns == {"verb_id", "school_id"}
 
 
-def test_a_person_has_one_pseudonym_per_contract_of_the_scope(lake: Path) -> None:
-    """``c``: every contract in force adds a pseudonym per person, with or without files
-    yet; the minimum cell size in pupil ids is ``k * c``; no parts, no number: refused."""
+def test_a_person_has_one_pseudonym_per_contract_whose_data_is_read(lake: Path) -> None:
+    """``c``: every contract of the scope with files adds a pseudonym per person (one
+    without files yet adds none, unless none has any); the minimum cell size in pupil ids
+    is ``k * c``; no parts, no number: refused."""
     docs = {
         "a": contract_doc("a", "p", min_cell_size=12),
         "renewal": contract_doc("renewal", "p"),
         "x": contract_doc("x", "other"),
     }
     write_batch(lake, "prov-1", "a", "videos", statements=10, pupils=5)
+    fresh = scope_for("p", docs, lake, b"k", TODAY)
+    assert (fresh.contract_ids, fresh.contracts_read) == (("a", "renewal"), frozenset({"a"}))
+    assert (fresh.pseudonyms_per_person, fresh.min_pupil_ids) == (1, 12)
+    write_batch(lake, "prov-1", "renewal", "videos", statements=10, pupils=5)
     both = scope_for("p", docs, lake, b"k", TODAY)
     assert (both.pseudonyms_per_person, both.min_pupil_ids) == (2, 24)
-    one = scope_for("other", docs, lake, b"k", TODAY)
-    assert (one.pseudonyms_per_person, one.min_pupil_ids) == (1, 10)
+    assert both.threshold == Threshold(12, frozenset({"a", "renewal"}))
+    empty = scope_for("other", docs, lake, b"k", TODAY)
+    assert (empty.contracts_read, empty.min_pupil_ids) == (frozenset({"x"}), 10)
     with pytest.raises(Forbidden):
         _ = replace(both, parts=()).pseudonyms_per_person
 

@@ -39,13 +39,14 @@ A finding never quotes a count below ``k * c`` pupil ids: dropped rows are only 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from hub.sandbox import differencing
 from hub.sandbox.output import jsonable
 from hub.sandbox.rewrite import Rewritten
+from hub.sandbox.scope import Threshold
 from hub.sandbox.sqlcheck import CheckedQuery
 
 NK_N, NK_K, P_PERCENT = 2, 0.85, 0.10
@@ -53,16 +54,26 @@ CODES = ("dominance_nk", "dominance_p", "isolation", "differencing", "same_pupil
 
 
 @dataclass(frozen=True)
-class Threshold:
-    """The minimum cell size: ``k`` persons, each up to ``pseudonyms`` pupil ids (``c``)."""
+class Reach:
+    """Whose pupil ids a result counts: the contracts whose data it read (None for a
+    result held before they were recorded) and ``c``, the pupil ids a person has in it."""
 
-    k: int
+    contracts: frozenset[str] | None
     pseudonyms: int
 
-    @property
-    def pupil_ids(self) -> int:
-        """``k * c``: the fewest distinct pupil ids of a released cell."""
-        return self.k * self.pseudonyms
+    @classmethod
+    def of(cls, report: Mapping[str, Any]) -> Reach:
+        """The reach a held result's findings report states (``c`` = 1 before it did)."""
+        contracts = report.get("contracts")
+        known = None if contracts is None else frozenset(str(c) for c in contracts)
+        return cls(known, int(report.get("pseudonyms_per_person") or 1))
+
+    def shared(self, other: Reach) -> int:
+        """The most pupil ids one person can have across this result and ``other``: one
+        per contract either read; their sum when either's contracts are unknown."""
+        if self.contracts is None or other.contracts is None:
+            return self.pseudonyms + other.pseudonyms
+        return len(self.contracts | other.contracts)
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ class OtherCell:
     n: int
     sketch: Sequence[int]
     values: dict[str, Any]
+    reach: Reach
 
 
 @dataclass
@@ -208,28 +220,31 @@ def _one_stands_out(total: float, top: list[float], pupils: int) -> bool:
 
 
 def history(
-    cells: Sequence[dict[str, Any]], others: Sequence[OtherCell], k: int
+    cells: Sequence[dict[str, Any]], others: Sequence[OtherCell], k: int, reach: Reach
 ) -> list[list[dict[str, Any]]]:
     """Per held cell (``Held.cells`` entries), its differencing and same-pupil findings
-    against the cells of the project's other results; ``k`` is the hold's minimum of
-    pupil ids (``Threshold.pupil_ids``)."""
-    return [_differencing(cell, others, k) for cell in cells]
+    against the cells of the project's other results; ``k`` and ``reach`` are the hold's.
+    Two cells differ by fewer than ``k`` persons unless they differ by ``k`` times the
+    pupil ids a person can have across both results (``Reach.shared``): a result read
+    before a renewal had data and one read after count the same person once and twice."""
+    return [_differencing(cell, others, k, reach) for cell in cells]
 
 
 def _differencing(
-    cell: dict[str, Any], others: Sequence[OtherCell], k: int
+    cell: dict[str, Any], others: Sequence[OtherCell], k: int, reach: Reach
 ) -> list[dict[str, Any]]:
     found = []
     n, sketch = int(cell["n"]), [int(x) for x in cell["sketch"]]
     for other in others:
-        if abs(n - other.n) >= k:
+        least = k * reach.shared(other.reach)
+        if abs(n - other.n) >= least:
             continue
         about = {"job_id": other.job_id, "status": other.status}
         if n == other.n and sketch == list(other.sketch):
             if cell["values"] != other.values:
                 found.append(_finding("same_pupils", None, **about, values=other.values))
-        elif differencing.symmetric_difference(n, sketch, other.n, other.sketch) < k:
-            found.append(_finding("differencing", None, **about, k=k))
+        elif differencing.symmetric_difference(n, sketch, other.n, other.sketch) < least:
+            found.append(_finding("differencing", None, **about, k=least))
     return found
 
 
@@ -265,6 +280,7 @@ def _report(
 ) -> dict[str, Any]:
     return {
         "k": k.k,
+        "contracts": sorted(k.contracts),
         "pseudonyms_per_person": k.pseudonyms,
         "min_pupil_ids": k.pupil_ids,
         "rounding_base": rounding_base,

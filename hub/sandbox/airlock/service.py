@@ -178,7 +178,7 @@ def _assess(exact: Exact) -> findings.Held:
         main.column_names,
         main.to_pylist(),
         exact.tables[-1].to_pylist(),
-        findings.Threshold(scope.min_cell_size, scope.pseudonyms_per_person),
+        scope.threshold,
         scope.rounding_base,
     )
 
@@ -186,17 +186,22 @@ def _assess(exact: Exact) -> findings.Held:
 def other_cells(session: Session, found: OutputHold) -> list[findings.OtherCell]:
     """The cells of the project's other results, released or still held."""
     rows = session.exec(
-        select(OutputHold.job_id, OutputHold.status, OutputHold.cells).where(
+        select(OutputHold.job_id, OutputHold.status, OutputHold.cells, OutputHold.findings).where(
             OutputHold.project_id == found.project_id,
             OutputHold.job_id != found.job_id,
             col(OutputHold.status).in_((RELEASED, PENDING)),
         )
     ).all()
-    return [
-        findings.OtherCell(job_id, status, int(c["n"]), [int(x) for x in c["sketch"]], c["values"])
-        for job_id, status, cells in rows
-        for c in cells
-    ]
+    others = []
+    for job_id, status, cells, report in rows:
+        reach = findings.Reach.of(report)
+        others += [
+            findings.OtherCell(
+                job_id, status, int(c["n"]), [int(x) for x in c["sketch"]], c["values"], reach
+            )
+            for c in cells
+        ]
+    return others
 
 
 def pending(session: Session) -> list[HeldRecord]:
@@ -249,8 +254,8 @@ def _findings(session: Session, found: OutputHold) -> dict[str, Any]:
     report = copy.deepcopy({k: v for k, v in found.findings.items() if k not in INTERNAL})
     if report["k"] is None:
         return report
-    least = int(report.get("min_pupil_ids") or report["k"])  # holds from before it: k
-    more = findings.history(found.cells, other_cells(session, found), least)
+    reach = findings.Reach.of(report)
+    more = findings.history(found.cells, other_cells(session, found), int(report["k"]), reach)
     for cell, extra in zip(report["cells"], more, strict=True):
         cell["findings"] += extra
     return report
