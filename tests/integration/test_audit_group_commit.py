@@ -193,7 +193,7 @@ def test_a_batch_gathers_as_many_entries_as_the_last_one(
     three, even when they arrive apart; a lone entry goes once that time is up."""
     monkeypatch.setattr(GroupCommitter, "GATHER_SECONDS", 5.0)
     sizes: list[int] = []
-    first_held = threading.Event()
+    writing, go_on = threading.Event(), threading.Event()
     commit, write = GroupCommitter._commit, GroupCommitter._write
 
     def counted(self: GroupCommitter, batch: list[_Entry]) -> None:
@@ -201,17 +201,19 @@ def test_a_batch_gathers_as_many_entries_as_the_last_one(
         sizes.append(len(batch))
 
     def held(self: GroupCommitter, batch: list[_Entry]) -> None:
-        first_held.wait(timeout=10)  # the first batch waits while three more queue up
+        writing.set()
+        go_on.wait(timeout=10)  # the first batch waits while three more queue up
         write(self, batch)
 
     monkeypatch.setattr(GroupCommitter, "_commit", counted)
     monkeypatch.setattr(GroupCommitter, "_write", held)
+    committer = committer_for(hub_ctx.engine)
     first = _in_threads([lambda: record_now(hub_ctx.engine, draft(0))])
-    time.sleep(0.2)
-    seal = committer_for(hub_ctx.engine).submit  # no rows: these never join a batch late
-    queued = _in_threads([seal, seal, seal])
-    time.sleep(0.2)
-    first_held.set()
+    assert writing.wait(timeout=10)
+    queued = _in_threads([committer.submit] * 3)  # no rows: these never join a batch late
+    while len(committer._queue) < 3:
+        time.sleep(0.01)
+    go_on.set()
     for thread in first + queued:
         thread.join(timeout=10)
     apart = _in_threads([lambda i=i: record_now(hub_ctx.engine, draft(i)) for i in (4, 5, 6)], 0.1)
