@@ -5,6 +5,7 @@ recorded (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -13,7 +14,14 @@ from sqlalchemy import func, select, text
 
 from hub.context import HubContext
 from hub.db import is_sqlite, session_scope
-from hub.trail.chain import PENDING, SEAL_BATCH, AuditUnavailable, GroupCommitter
+from hub.trail.chain import (
+    PENDING,
+    SEAL_BATCH,
+    AuditUnavailable,
+    GroupCommitter,
+    _Entry,
+    committer_for,
+)
 from hub.trail.stream import EVENTS
 from hub.trail.writer import (
     Actor,
@@ -167,3 +175,103 @@ def test_more_pending_events_than_a_page_are_all_chained(hub_ctx: HubContext, ed
     assert tuple(seqs) == (1, count + 1)
     report = verify_json(edh)
     assert report["ok"] is True and report["events"] == count + 1
+
+
+def _in_threads(calls: list[Callable[[], object]], gap: float = 0.0) -> list[threading.Thread]:
+    threads = []
+    for call in calls:
+        threads.append(threading.Thread(target=call))
+        threads[-1].start()
+        time.sleep(gap)
+    return threads
+
+
+def test_a_batch_gathers_as_many_entries_as_the_last_one(
+    hub_ctx: HubContext, edh: Edh, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a batch of three entries, the next batch waits (``GATHER_SECONDS`` at most) for
+    three, even when they arrive apart; a lone entry goes once that time is up."""
+    monkeypatch.setattr(GroupCommitter, "GATHER_SECONDS", 5.0)
+    sizes: list[int] = []
+    writing, go_on = threading.Event(), threading.Event()
+    commit, write = GroupCommitter._commit, GroupCommitter._write
+
+    def counted(self: GroupCommitter, batch: list[_Entry]) -> None:
+        commit(self, batch)
+        sizes.append(len(batch))
+
+    def held(self: GroupCommitter, batch: list[_Entry]) -> None:
+        writing.set()
+        go_on.wait(timeout=10)  # the first batch waits while three more queue up
+        write(self, batch)
+
+    monkeypatch.setattr(GroupCommitter, "_commit", counted)
+    monkeypatch.setattr(GroupCommitter, "_write", held)
+    committer = committer_for(hub_ctx.engine)
+    first = _in_threads([lambda: record_now(hub_ctx.engine, draft(0))])
+    assert writing.wait(timeout=10)
+    queued = _in_threads([committer.submit] * 3)  # no rows: these never join a batch late
+    while len(committer._queue) < 3:
+        time.sleep(0.01)
+    go_on.set()
+    for thread in first + queued:
+        thread.join(timeout=10)
+    apart = _in_threads([lambda i=i: record_now(hub_ctx.engine, draft(i)) for i in (4, 5, 6)], 0.1)
+    for thread in apart:
+        thread.join(timeout=10)
+    assert sizes == [1, 3, 3]
+    monkeypatch.setattr(GroupCommitter, "GATHER_SECONDS", 0.05)
+    (alone,) = record_now(hub_ctx.engine, draft(7))
+    assert _sealed(hub_ctx, alone) and sizes[-1] == 1
+    assert verify_json(edh)["events"] == 5
+
+
+class _Interrupted(threading.Thread):
+    """A thread whose wait for its entry ends in an exception (as an interrupt would)."""
+
+    def __init__(self, committer: GroupCommitter, entry: _Entry, *, interrupt: bool) -> None:
+        super().__init__()
+        self.committer, self.entry, self.interrupt, self.raised = committer, entry, interrupt, False
+
+    def run(self) -> None:
+        if self.interrupt:
+            self.entry.wake = _Raising(self.entry.wake)  # type: ignore[assignment]
+        try:
+            self.committer._wait(self.entry)
+        except KeyboardInterrupt:
+            self.raised = True
+
+
+class _Raising:
+    def __init__(self, lock: threading.Lock) -> None:
+        self.lock = lock
+
+    def acquire(self, timeout: float = -1) -> bool:
+        raise KeyboardInterrupt
+
+    def release(self) -> None:
+        self.lock.release()
+
+
+@pytest.mark.parametrize("stops", ["before its batch is done", "after"])
+def test_a_thread_that_stops_waiting_does_not_hold_up_its_batch(
+    hub_ctx: HubContext, monkeypatch: pytest.MonkeyPatch, stops: str
+) -> None:
+    """Each thread of a batch wakes the next one; one whose wait raised is left out of the
+    wake-ups, or passes its turn on when its batch was done first."""
+    committer = GroupCommitter(hub_ctx.engine)
+    monkeypatch.setattr(committer, "_write", lambda batch: None)
+    entries = [_Entry(()) for _ in range(3)]
+    waiters = [_Interrupted(committer, e, interrupt=i == 1) for i, e in enumerate(entries)]
+    if stops == "after":
+        committer._commit(entries)
+    for waiter in waiters:
+        waiter.start()
+        if waiter.interrupt:
+            waiter.join(timeout=10)
+    if stops != "after":
+        committer._commit(entries)
+    for waiter in waiters:
+        waiter.join(timeout=10)
+    assert [w.is_alive() for w in waiters] == [False] * 3
+    assert [w.raised for w in waiters] == [False, True, False]
