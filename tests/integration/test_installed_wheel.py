@@ -65,12 +65,24 @@ class Installed:
         return done.stdout
 
 
+def _copy_checkout(target: Path) -> None:
+    """The checkout's files as a fresh clone has them, with their uncommitted changes: no
+    compiled module, build directory or venv (and no other build's files to race with)."""
+    command = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    listed = subprocess.run(command, cwd=REPO, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        if (REPO / name).is_file():  # not a tracked file deleted since
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, target / name)
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    """The wheel built once, installed into a fresh venv whose dependencies are the dev
-    environment's (a path file)."""
+    """The wheel built once from a copy of the checkout, installed into a fresh venv whose
+    dependencies are the dev environment's (a path file)."""
     tmp = tmp_path_factory.mktemp("wheel")
-    command = [*PIP, "wheel", "-q", *OFFLINE, "-w", str(tmp / "dist"), str(REPO)]
+    _copy_checkout(tmp / "src")
+    command = [*PIP, "wheel", "-q", *OFFLINE, "-w", str(tmp / "dist"), str(tmp / "src")]
     subprocess.run(command, check=True, timeout=240, env=PIP_ENV)
     [wheel] = (tmp / "dist").glob("*.whl")
     venv = tmp / "venv"
