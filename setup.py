@@ -49,8 +49,11 @@ class BuildHotModules(build_ext):
             # mypyc type-checks and generates C only now, not for each metadata query
             work = Path(self.build_temp) / "mypyc"
             with tempfile.TemporaryDirectory() as cache:  # all the C generated afresh
-                for extension in COMPILED.extensions(work, Path(cache)):
-                    vars(self.ext_map[extension.name]).update(vars(extension))
+                extensions = COMPILED.extensions(work, Path(cache))
+            if sorted(e.name for e in extensions if e.sources) != sorted(COMPILED.names()):
+                raise RuntimeError(f"mypyc made {[e.name for e in extensions]}")
+            for extension in extensions:
+                vars(self.ext_map[extension.name]).update(vars(extension))
             super().run()
         except (Exception, SystemExit) as error:  # no mypy or compiler, a type error
             # a module without its group's shared library would not import

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -42,6 +43,8 @@ MODULES = tuple(source for sources in GROUPS.values() for source in sources)
 """Every source compiled; every other module stays pure Python."""
 WORK = ROOT / ".venv" / "mypyc-build"
 """Where mypyc writes its C sources and objects (inside the venv: rebuilt with it)."""
+CACHE = WORK / "mypy-cache"
+"""mypyc's cache, valid only with every extension it vouches for in ``WORK / "lib"``."""
 STAMP = ROOT / ".venv" / "compiled-modules.json"
 """What the last build compiled: each source's and extension's sha256, the toolchain."""
 _SUFFIX: str = sysconfig.get_config_var("EXT_SUFFIX")
@@ -152,6 +155,8 @@ def build() -> None:
         return
     remove()
     WORK.mkdir(parents=True, exist_ok=True)
+    if not all(p.exists() for p in outputs(WORK / "lib")):  # e.g. a failed build
+        shutil.rmtree(CACHE, ignore_errors=True)
     command = [sys.executable, __file__, "build_ext", "--inplace"]
     command += ["-t", str(WORK / "tmp"), "-b", str(WORK / "lib")]
     done = subprocess.run(command, cwd=ROOT, capture_output=True)  # noqa: S603 (fixed)
@@ -177,7 +182,7 @@ def main() -> int:
     if command == "build_ext":  # build()'s subprocess: setuptools in the checkout
         from setuptools import setup
 
-        modules = extensions(WORK, WORK / "mypy-cache")  # kept with WORK/lib
+        modules = extensions(WORK, CACHE)
         setup(name="edh-hot-modules", ext_modules=modules, script_args=sys.argv[1:])
         return 0
     print("usage: compiled.py build|check", file=sys.stderr)
