@@ -8,6 +8,9 @@ shadows the ``.py`` beside it, so a stale one would run old code: ``tests/confte
 refuses to start a test session then, and ``tests/unit/test_compiled_modules.py`` fails.
 Without a build (no compiler, or ``EDH_NO_COMPILE=1``) the pure-Python sources run
 unchanged; the pipeline is 1.3-1.5x faster compiled (docs/scale-plan.md).
+
+``setup.py`` builds the same extensions (:func:`extensions`) into wheels, out of place;
+an editable install leaves the checkout to this script.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUPS = {
@@ -38,6 +43,8 @@ MODULES = tuple(source for sources in GROUPS.values() for source in sources)
 """Every source compiled; every other module stays pure Python."""
 WORK = ROOT / ".venv" / "mypyc-build"
 """Where mypyc writes its C sources and objects (inside the venv: rebuilt with it)."""
+CACHE = WORK / "mypy-cache"
+"""mypyc's cache, valid only with every extension it vouches for in ``WORK / "lib"``."""
 STAMP = ROOT / ".venv" / "compiled-modules.json"
 """What the last build compiled: each source's and extension's sha256, the toolchain."""
 _SUFFIX: str = sysconfig.get_config_var("EXT_SUFFIX")
@@ -47,19 +54,49 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def extension_of(source: str) -> Path:
-    """The compiled module that shadows ``source`` once built."""
-    return ROOT / (source.removesuffix(".py") + _SUFFIX)
+def extension_of(source: str, root: Path | None = None) -> Path:
+    """The compiled module that shadows ``source`` once built (in ``root``: the checkout
+    unless given, e.g. a wheel's build directory)."""
+    return (root or ROOT) / (source.removesuffix(".py") + _SUFFIX)
 
 
-def libraries() -> list[Path]:
+def libraries(root: Path | None = None) -> list[Path]:
     """The shared libraries of a build (one per group of :data:`GROUPS`)."""
-    return [ROOT / (group.replace(".", "/") + "__mypyc" + _SUFFIX) for group in GROUPS]
+    return [(root or ROOT) / (group.replace(".", "/") + "__mypyc" + _SUFFIX) for group in GROUPS]
+
+
+def outputs(root: Path | None = None) -> list[Path]:
+    """Every file a build makes (modules and shared libraries), present or not."""
+    return [*(extension_of(source, root) for source in MODULES), *libraries(root)]
+
+
+def module_of(source: str) -> str:
+    """The name of the module ``source`` holds."""
+    return source.removesuffix(".py").replace("/", ".")
+
+
+def names() -> list[str]:
+    """The extension modules of a build, in the order of :func:`outputs`."""
+    return [*map(module_of, MODULES), *(group + "__mypyc" for group in GROUPS)]
 
 
 def artifacts() -> list[Path]:
     """Every compiled file of the build present now (modules and shared libraries)."""
-    return [p for p in [*map(extension_of, MODULES), *libraries()] if p.exists()]
+    return [p for p in outputs() if p.exists()]
+
+
+def extensions(work: Path, cache: Path) -> list[Any]:
+    """mypyc's setuptools extensions of :data:`GROUPS`, for the sources below the current
+    directory: mypyc type-checks them with the project's mypy configuration and writes
+    their C sources in ``work``. ``cache`` is mypy's cache: mypyc generates no C for a
+    group it finds unchanged there (the extensions built before are expected in place),
+    so it goes with the build's outputs or is new. Exits (``SystemExit``) on a type error;
+    imports mypy, so only where it is installed."""
+    from mypyc.build import mypycify
+
+    groups = [(list(sources), group) for group, sources in GROUPS.items()]
+    paths = ["--cache-dir", str(cache), *MODULES]
+    return mypycify(paths, opt_level="3", separate=groups, target_dir=str(work))
 
 
 def _toolchain() -> dict[str, str]:
@@ -118,10 +155,9 @@ def build() -> None:
         return
     remove()
     WORK.mkdir(parents=True, exist_ok=True)
-    setup = WORK / "setup.py"
-    groups = [(list(sources), group) for group, sources in GROUPS.items()]
-    setup.write_text(_SETUP.format(modules=list(MODULES), groups=groups, work=str(WORK)))
-    command = [sys.executable, str(setup), "build_ext", "--inplace"]
+    if not all(p.exists() for p in outputs(WORK / "lib")):  # e.g. a failed build
+        shutil.rmtree(CACHE, ignore_errors=True)
+    command = [sys.executable, __file__, "build_ext", "--inplace"]
     command += ["-t", str(WORK / "tmp"), "-b", str(WORK / "lib")]
     done = subprocess.run(command, cwd=ROOT, capture_output=True)  # noqa: S603 (fixed)
     made = artifacts()
@@ -134,21 +170,8 @@ def build() -> None:
     STAMP.write_text(json.dumps(stamp, indent=2))
 
 
-_SETUP = """\
-from setuptools import setup
-from mypyc.build import mypycify
-
-setup(
-    name="edh-hot-modules",
-    ext_modules=mypycify(
-        {modules!r}, opt_level="3", separate={groups!r}, target_dir={work!r}
-    ),
-)
-"""
-
-
 def main() -> int:
-    command = sys.argv[1] if len(sys.argv) == 2 else ""
+    command = sys.argv[1] if len(sys.argv) >= 2 else ""
     if command == "build":
         build()
         return 0
@@ -156,6 +179,12 @@ def main() -> int:
         for problem in problems():
             print(problem, file=sys.stderr)
         return 1 if problems() else 0
+    if command == "build_ext":  # build()'s subprocess: setuptools in the checkout
+        from setuptools import setup
+
+        modules = extensions(WORK, CACHE)
+        setup(name="edh-hot-modules", ext_modules=modules, script_args=sys.argv[1:])
+        return 0
     print("usage: compiled.py build|check", file=sys.stderr)
     return 2
 

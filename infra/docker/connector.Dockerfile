@@ -5,8 +5,16 @@
 FROM python:3.11.14-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
+# gcc and the C library's headers compile the connector pipeline's hot modules into the
+# wheel (mypyc, setup.py; the image's Python has its headers); the runtime stage copies the
+# venv only. libc6-dev follows the base image's libc6, which Debian's updates move.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc=4:12.2.0-3 libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/edh-connector
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
+COPY scripts/compiled.py ./scripts/
 COPY contracts ./contracts
 COPY connector ./connector
 COPY hub ./hub

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -23,12 +24,24 @@ def test_compiled_modules_match_their_sources() -> None:
     exercise old code), and when built, the pipeline imports the extensions."""
     assert BUILD.problems() == []
     for source in BUILD.MODULES:
-        name = source.removesuffix(".py").replace("/", ".")
         extension = BUILD.extension_of(source)
-        spec = importlib.import_module(name).__spec__
+        spec = importlib.import_module(BUILD.module_of(source)).__spec__
         loaded = Path(spec.origin if spec and spec.origin else "")
         # By name: mypyc gives a module its group's directory joined with its own path.
         assert loaded.name == (extension if extension.exists() else BUILD.ROOT / source).name
+
+
+def test_wheels_compile_with_the_pinned_mypy_and_the_dependencies_types() -> None:
+    """setup.py's build requirements: the constraints' mypy, and the dependencies whose
+    types the compiled modules see, as the project depends on them (the same C as the
+    checkout's build, tests/integration/test_installed_wheel.py)."""
+    project = tomllib.loads((BUILD.ROOT / "pyproject.toml").read_text())
+    requires = project["build-system"]["requires"]
+    constraints = (BUILD.ROOT / "requirements" / "constraints.txt").read_text().split()
+    [mypy] = [r for r in requires if r.startswith("mypy")]
+    assert mypy in constraints
+    typed = [r for r in requires if not r.startswith(("setuptools", "wheel", "mypy"))]
+    assert typed and set(typed) <= set(project["project"]["dependencies"])
 
 
 @pytest.fixture
@@ -89,3 +102,40 @@ def test_the_sources_give_the_pinned_output_as_pure_python(tmp_path: Path) -> No
 
 def _extensions(directory: str, names: list[str]) -> set[str]:
     return {n for n in names if n.endswith(".so") or n == "__pycache__"}
+
+
+@pytest.mark.skipif(not BUILD.artifacts(), reason="no compiled build (no C compiler)")
+def test_a_checkout_runs_the_sources_of_compiled_modules_older_than_them(tmp_path: Path) -> None:
+    """Outside pytest too (``edh-connector`` in a checkout): once a compiled module's source
+    changed, every recorded module runs from its source, with a warning."""
+    for package in ("connector", "contracts"):
+        shutil.copytree(BUILD.ROOT / package, tmp_path / package, ignore=_caches)
+    (tmp_path / ".venv").mkdir()
+    shutil.copy(BUILD.STAMP, tmp_path / ".venv" / BUILD.STAMP.name)
+    code = (
+        f"import connector, importlib\nfor name in {list(map(BUILD.module_of, BUILD.MODULES))!r}:\n"
+    )
+    code += "    print(importlib.import_module(name).__file__)\n"
+
+    def loaded() -> tuple[list[str], str]:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return [Path(f).name for f in done.stdout.split()], done.stderr
+
+    files, warned = loaded()
+    assert files == [BUILD.extension_of(s).name for s in BUILD.MODULES] and not warned
+    edited = tmp_path / "contracts" / "pseudonym.py"
+    edited.write_text(edited.read_text() + "\n# edited\n")
+    files, warned = loaded()
+    assert files == [Path(s).name for s in BUILD.MODULES]
+    assert "RuntimeWarning" in warned and "contracts/pseudonym.py" in warned
+
+
+def _caches(directory: str, names: list[str]) -> set[str]:
+    return {n for n in names if n == "__pycache__"}

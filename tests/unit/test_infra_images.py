@@ -54,6 +54,16 @@ def test_hub_image_has_the_hub_extra_and_connector_image_has_none() -> None:
     assert "[hub]" not in connector and "opa-golib" not in connector
 
 
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_build_stage_compiles_the_hot_modules_and_runtime_stays_slim(name: str) -> None:
+    """The wheel's mypyc extensions (setup.py) need a C compiler and the groups listed by
+    scripts/compiled.py in the build stage; the runtime stage installs no compiler."""
+    build, runtime = (DOCKER / name).read_text().split("\nFROM ")[1:]
+    assert re.search(r"apt-get install .*\bgcc=\S+ libc6-dev\b", build)
+    assert "COPY pyproject.toml setup.py" in build and "COPY scripts/compiled.py" in build
+    assert "gcc" not in runtime and "libc6-dev" not in runtime
+
+
 def _entrypoint(env: dict[str, str], *command: str) -> tuple[int, str, str]:
     full_env = {"PATH": os.environ["PATH"], **env}
     result = run("sh", str(DOCKER / "entrypoint.sh"), *command, env=full_env)
