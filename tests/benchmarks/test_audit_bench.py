@@ -204,7 +204,8 @@ class BackendCpu:
     """CPU seconds PostgreSQL's backends serving database ``dbname`` use meanwhile, read
     from ``/proc`` (``None`` when the server runs on another host): a thread lists them
     (``pg_stat_activity``) every ``period`` seconds. A backend that appears meanwhile counts
-    from zero; what one uses after its last sample is missed (at most ``period`` each)."""
+    from zero; what one uses after its last sample is missed (at most ``period`` each). The
+    sampling costs this process about 8 ms of CPU a second."""
 
     def __init__(self, conninfo: str, dbname: str, period: float = 0.05) -> None:
         self._conn = psycopg.connect(conninfo, autocommit=True)
