@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -39,6 +40,7 @@ from hub.trail.hashing import UNENCODABLE
 from hub.trail.merkle import Span
 
 FETCH = 5_000
+CHUNK = FETCH if psycopg.pq.version() >= 170000 else 1  # chunked rows need libpq 17
 Row = Sequence[Any]  # StoredEvent field order; reasons and details parsed or JSON text
 
 
@@ -175,13 +177,20 @@ def pg_batches(
     raw: psycopg.Connection[Any], columns: str, after: int, upto: int | None
 ) -> Iterator[list[Row]]:
     """The range's rows (``columns``: the select list) in ``seq`` order, ``FETCH`` at a time,
-    from a server-side cursor in ``raw``'s transaction."""
+    streamed by one query (libpq's chunked rows: PostgreSQL spends about a third less CPU
+    than answering a server-side cursor's FETCHes) in a savepoint of ``raw``'s
+    transaction: a stream closed early is cancelled, which rolls back to the savepoint only.
+    """
     bound = "" if upto is None else " AND seq <= %s"
     query = f"SELECT {columns} FROM audit_event WHERE seq > %s{bound} ORDER BY seq"  # noqa: S608
-    with raw.cursor(name="edh_audit_scan") as cur:
-        cur.execute(query, (after,) if upto is None else (after, upto))
-        while rows := cur.fetchmany(FETCH):
-            yield rows
+    params = (after,) if upto is None else (after, upto)
+    with raw.transaction():
+        rows = raw.cursor().stream(query, params, size=CHUNK)
+        try:
+            while batch := list(islice(rows, FETCH)):
+                yield batch
+        finally:
+            rows.close()  # type: ignore[attr-defined]  # cancels a stream not read to its end
 
 
 def prefetched(batches: Iterator[list[Row]]) -> Iterator[list[Row]]:

@@ -1,7 +1,7 @@
 """The fast pass of verification: tight loops over an untouched chain, range by range.
 
-:func:`scan_clean` streams the events as plain tuples (server-side cursors on PostgreSQL,
-JSON columns as text), recomputes each hash, checks ``seq`` and the link to the previous
+:func:`scan_clean` streams the events as plain tuples (one streamed query per range on
+PostgreSQL, JSON columns as text), recomputes each hash, checks ``seq`` and the link to the previous
 hash, and grows the Merkle tree only as far as the last checkpoint (whole perfect
 subtrees at a time): see :mod:`hub.audit.ranges`. On PostgreSQL a large log is split into
 ``jobs`` ranges of ``seq`` checked at once, the first in this process and each other by a
@@ -171,7 +171,7 @@ def _results(
 def _pg_results(
     session: Session, ranges: list[tuple[int, int | None]], cuts: list[int]
 ) -> Iterator[RangeResult]:
-    """The ranges' results in order: one range on ``session``'s own cursor; several, the
+    """The ranges' results in order: one range on ``session``'s own connection; several, the
     first in this process and the others by workers, in the snapshot it exports."""
     raw: Any = session.connection().connection.driver_connection
     if len(ranges) == 1:

@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from hub.audit import scan
-from hub.audit.ranges import check_batches, pg_batches
+from hub.audit.ranges import check_batches, pg_batches, prefetched
 from hub.audit.scan import CleanScan, plan_ranges, scan_clean
 from hub.audit.verify import verify_chain
 from hub.cli import main
@@ -27,10 +27,12 @@ from hub.trail.models import GENESIS_HASH
 from hub.trail.stream import EVENTS, PG_COLUMNS
 from hub.trail.writer import chain_head, compute_hash
 from tests.integration.test_audit_verify_fast import TAMPERING
+from tests.support.audit_bulk import copy_into_postgres
 from tests.support.audit_fixtures import fast_pass, row, seed_signed, sql
 from tests.support.factories import make_context
 
 N = 40
+BULK = 60_000  # events: megabytes of rows PostgreSQL is still sending when a range stops
 JOBS = 3  # ranges (0, 13], (13, 26], (26, ...): checkpoints at 16 and 23 inside the second
 
 
@@ -132,6 +134,29 @@ def test_a_cut_only_a_join_sees_leaves_thefast_pass(pg_ctx: HubContext) -> None:
         for jobs in (JOBS, 1):
             state = CleanScan(1, GENESIS_HASH, frontier_of(None))
             assert not scan_clean(session, state, [], head_seq, jobs)
+
+
+def test_a_stream_stopped_early_leaves_the_transaction_to_the_walk(
+    pg_template: str, tmp_path: Path
+) -> None:
+    """A range stopped at a tampered event with many rows still to come cancels its
+    stream, which rolls back its savepoint only: the classifying walk then runs in the
+    same transaction and names the event."""
+    from tests.support import pg
+
+    with pg.fresh_database(pg_template) as name:
+        ctx = make_context(pg.sqlalchemy_url(name), tmp_path)
+        copy_into_postgres(ctx.engine, BULK)
+        sql(ctx, "UPDATE audit_event SET actor_sub = 'x' WHERE seq = 100")
+        with session_scope(ctx.engine) as session:
+            raw = session.connection().connection.driver_connection
+            batches = prefetched(pg_batches(raw, PG_COLUMNS, 0, None))
+            stopped = check_batches(batches, 0, [], orjson.loads)
+            assert not stopped.ok and stopped.count == 0  # the first batch is off
+            report = verify_chain(session)  # the fast pass stops there too, then the walk
+        ctx.engine.dispose()
+    assert report.events == BULK
+    assert [(p["seq"], p["kind"]) for p in report.problems] == [(100, "modified")]
 
 
 def test_cli_jobs_change_nothing_but_the_processes(
