@@ -90,12 +90,6 @@ def _check_objects(statement: dict[str, Any]) -> None:
                     raise InvalidStatement(f"context.contextActivities.{kind} must hold activities")
 
 
-def validate(statement: Any) -> dict[str, Any]:
-    """Return ``statement`` when it is a usable xAPI statement; raise ``InvalidStatement``
-    (see :func:`validate_times`)."""
-    return validate_times(statement)[0]
-
-
 def validate_times(statement: Any) -> tuple[dict[str, Any], datetime | None, datetime | None]:
     """Return ``statement`` and its ``timestamp`` and ``stored`` parsed (``None`` when
     absent) when it is a usable xAPI statement; raise ``InvalidStatement``.

@@ -30,7 +30,7 @@ from connector.pipeline.pseudonymise import Pseudonymiser
 from connector.pipeline.runner import Target, push
 from connector.pipeline.simulate import SimulationSpec, simulate
 from connector.pipeline.state import PipelineState
-from connector.pipeline.validate import validate
+from connector.pipeline.validate import validate_times
 from contracts.batch_manifest import sign_manifest
 from contracts.minimisation import FieldFilter
 from hub.ingest.complete import REGISTERED_TOPIC
@@ -100,7 +100,7 @@ def stage_times(statements: list[Any]) -> str:
         for start in range(0, len(statements), CHUNK):
             chunk = statements[start : start + CHUNK]
             clock = [time.process_time()]
-            valid = [validate(s) for s in chunk]
+            valid = [validate_times(s)[0] for s in chunk]
             clock.append(time.process_time())
             pseudonymised = [
                 pseudonymiser.statement(s, context_agents=transform.context_agents) for s in valid

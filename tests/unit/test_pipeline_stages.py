@@ -19,7 +19,7 @@ from connector.pipeline.lake import duration_seconds
 from connector.pipeline.manifest import build_manifest
 from connector.pipeline.pseudonymise import Pseudonymiser
 from connector.pipeline.sources import read_statements
-from connector.pipeline.validate import InvalidStatement, validate
+from connector.pipeline.validate import InvalidStatement, validate_times
 from contracts.batch_manifest import ManifestError, sign_manifest, verify_manifest
 from contracts.minimisation import CLASS_TYPE, SCHOOL_TYPE, FieldFilter
 from contracts.pseudonym import PSEUDONYM_HOME_PAGE
@@ -78,7 +78,7 @@ def statement(**overrides: Any) -> dict[str, Any]:
 )
 def test_validate_refuses_with_the_reason(bad: Any, message: str) -> None:
     with pytest.raises(InvalidStatement, match=message):
-        validate(bad)
+        validate_times(bad)
 
 
 @pytest.mark.parametrize("allowed", [[], ["result", "context", "object"]])
@@ -168,7 +168,7 @@ def test_sources_read_json_arrays_gzip_lines_and_flag_bad_lines(tmp_path: Path) 
     read = list(read_statements(lines, after=1))
     assert [p for p, _ in read] == [3, 4]
     with pytest.raises(InvalidStatement):
-        validate(read[0][1])
+        validate_times(read[0][1])
 
 
 @pytest.mark.parametrize(
