@@ -14,6 +14,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+# First: pyarrow's libraries load while the process is small, and the pages their
+# initialisers touched are released at once (connector/pipeline/pages.py).
+from connector.pipeline import arrow  # noqa: F401  # isort: skip
 from connector.config import ConnectorSettings
 from connector.pipeline import commands as pipeline_commands
 from connector.pipeline import erasure as erasure_commands

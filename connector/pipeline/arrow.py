@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from connector.pipeline.pages import release_mapped_files
+
 _POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
 _given = os.environ.get(_POOL_VARIABLE)
 os.environ[_POOL_VARIABLE] = _given or "system"
@@ -30,6 +32,7 @@ try:
 finally:
     if _given is None:
         del os.environ[_POOL_VARIABLE]
+release_mapped_files(os.path.dirname(pa.__file__))
 
 
 class ParquetWriter:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from connector.config import ConnectorSettings
 from connector.pipeline.client import HubClient, HubRefused
 from connector.pipeline.lake import use_system_allocator
+from connector.pipeline.pages import release_mapped_files
 from connector.pipeline.register import agent_of
 from connector.pipeline.retention import SPOOL_SOURCE, purge_spool
 from connector.pipeline.runner import PushReport, Target, push
@@ -152,6 +153,7 @@ def _run_push(
     except (HubRefused, httpx.HTTPError) as exc:
         print(f"edh-connector: {exc}", file=sys.stderr)
         return 3
+    release_mapped_files()
     try:
         state = PipelineState.load(settings.state_path)
         report = push(
