@@ -4,10 +4,12 @@
 (its own process, SQLite, local lake) in batches of 50,000. The figure is the connector
 process's peak resident set size (``VmHWM``): what the operating system
 gives it, Arrow's buffers included, which ``tracemalloc`` does not see; printed beside the
-peak of a process that only loads the connector (its floor), each split into anonymous
-pages (the program's own memory) and pages of mapped files (shared libraries: how many
-of those count depends on the page cache; on a kernel that maps whole large folios, a
-freshly installed pyarrow counts ~25 MB more than the same files read back later).
+peak of a process that only loads the connector (its floor), each with its largest
+sampled resident set split into anonymous pages (the program's own memory) and pages of
+mapped files (shared libraries: how many of those count depends on the page cache; on a
+kernel that maps whole large folios, a freshly installed pyarrow touched ~25 MB more while
+loading than the same files read back later; the connector releases those pages once
+loaded, ``connector/pipeline/pages.py``).
 Goal: under 120 MB for 1,000,000 statements, and flat in the number of statements
 (1 M against 200 k).
 """
@@ -49,14 +51,15 @@ def served(tmp_path: Path) -> Iterator[IngestSetup]:
 
 @dataclass
 class Resident:
-    """A process's peak resident set size (``VmHWM``) in MB, and the largest of its
-    anonymous pages (``RssAnon``: heaps, Python objects, Arrow buffers) and of its pages of
-    mapped files (``RssFile``: shared libraries, whose count depends on how the page cache
-    holds them) seen while sampling."""
+    """A process's peak resident set size (``VmHWM``) in MB, and how the largest resident
+    set seen while sampling (``VmRSS``) split into anonymous pages (``RssAnon``: heaps,
+    Python objects, Arrow buffers) and pages of mapped files (``RssFile``: shared
+    libraries, whose count depends on how the page cache holds them)."""
 
     peak: float = 0.0
     anon: float = 0.0
     files: float = 0.0
+    _largest: float = 0.0
 
     def sample(self, status: str) -> None:
         """Take in one reading of ``/proc/PID/status``."""
@@ -66,8 +69,8 @@ class Resident:
             return int(fields.get(name, "0 kB").split()[0]) / 1024
 
         self.peak = max(self.peak, mb("VmHWM"))
-        self.anon = max(self.anon, mb("RssAnon"))
-        self.files = max(self.files, mb("RssFile"))
+        if mb("VmRSS") > self._largest:
+            self._largest, self.anon, self.files = mb("VmRSS"), mb("RssAnon"), mb("RssFile")
 
     def __str__(self) -> str:
         return f"{self.peak:.0f} MB ({self.anon:.0f} anonymous, {self.files:.0f} files)"
@@ -78,8 +81,9 @@ def _peak_rss(args: list[str], env: dict[str, str]) -> Resident:
 
     ``VmHWM`` belongs to the program's own address space (from its exec on), unlike
     ``ru_maxrss``, which also counts the moment the child was a fork of this test process.
-    It is a high-water mark, so reading it every 20 ms until the end misses no peak (the
-    anonymous and file parts are samples: they may miss a short peak)."""
+    It is a high-water mark, so reading it every 20 ms until the end misses no peak (its
+    split into anonymous and file pages is that of the largest sample: it may miss a short
+    peak)."""
     proc = subprocess.Popen([*CONNECTOR, *args], env=env, stdout=subprocess.DEVNULL)
     resident = Resident()
     while proc.poll() is None:
