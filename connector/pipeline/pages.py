@@ -1,9 +1,9 @@
 """Release the pages of mapped files that loading touched and a run may never use again.
 
 Loading a shared library runs its static initialisers, which touch code scattered over
-the whole library: importing pyarrow leaves ~60 MB of its libraries' pages in the
+the whole library: importing pyarrow leaves ~52 MB of its libraries' pages in the
 process's resident set when the page cache holds them in large folios (a kernel that maps
-whole folios, as 6.18 does, for a freshly installed wheel), of which a ``push`` uses ~20 MB
+whole folios, as 6.18 does, for a freshly installed wheel), of which a ``push`` uses ~19 MB
 afterwards. :func:`release_mapped_files` unmaps those pages from the process (the page
 cache keeps them): the ones used later fault back in from memory, so the resident set is
 what the run uses, not what loading touched.

@@ -6,7 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-# Prints the resident MB of pyarrow's read-only library mappings (code and constants).
+# Prints the MB of file pages resident in pyarrow's read-only library mappings (code and
+# constants; a private copy of a relocated page is not a file page).
 _PYARROW_PAGES = """
 import os, re, sys
 {load}
@@ -18,6 +19,8 @@ for line in open("/proc/self/smaps"):
         counted = header.group(2).startswith(folder) and "w" not in header.group(1)
     elif counted and line.startswith("Rss:"):
         total += int(line.split()[1])
+    elif counted and line.startswith("Anonymous:"):
+        total -= int(line.split()[1])
 print(total / 1024)
 """
 
@@ -29,9 +32,9 @@ def _pyarrow_pages_mb(load: str) -> float:
 
 
 def test_loading_the_connector_cli_releases_the_pages_pyarrow_touched_while_loading() -> None:
-    # Loading pyarrow touches 38-62 MB of its libraries (as the page cache holds them);
-    # the CLI keeps what its own loading used again.
-    assert _pyarrow_pages_mb("import connector.cli") < 20 < _pyarrow_pages_mb("")
+    # Loading pyarrow touches ~25-52 MB of its libraries (as the page cache holds them);
+    # the CLI keeps what its own loading used again (~2-7 MB).
+    assert _pyarrow_pages_mb("import connector.cli") < 15 < _pyarrow_pages_mb("")
 
 
 def test_released_pages_are_read_back_unchanged() -> None:
