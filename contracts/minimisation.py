@@ -3,7 +3,7 @@ connector, which minimises, and the hub, which verifies every batch against it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, Final, final
 
 SCHOOL_TYPE: Final = "https://w3id.org/xapi/edh/activity-types/school"
@@ -122,7 +122,7 @@ class _Keep:
         return None
 
 
-def _typed_grouping(statement: Mapping[str, Any], types: frozenset[str]) -> list[dict[str, Any]]:
+def _typed_grouping(statement: dict[str, Any], types: frozenset[str]) -> list[dict[str, Any]]:
     """The grouping activities of the allowed types, reduced to their id and type."""
     context = statement.get("context")
     activities = context.get("contextActivities") if isinstance(context, dict) else None
