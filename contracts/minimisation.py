@@ -3,11 +3,11 @@ connector, which minimises, and the hub, which verifies every batch against it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Final, final
 
-SCHOOL_TYPE = "https://w3id.org/xapi/edh/activity-types/school"
-CLASS_TYPE = "https://w3id.org/xapi/edh/activity-types/class"
+SCHOOL_TYPE: Final = "https://w3id.org/xapi/edh/activity-types/school"
+CLASS_TYPE: Final = "https://w3id.org/xapi/edh/activity-types/class"
 GROUPING = "context.contextActivities.grouping"
 
 # Fields the lake layout needs in every row (interface 2); always kept.
@@ -83,40 +83,46 @@ def _covered(tree: Tree, path: str) -> bool:
     return False
 
 
-Keep = Callable[[Any], Any]
+@final
+class _Keep:
+    """What a tree allows of a value: a dict loses its keys outside the tree (a nested key
+    that keeps nothing is dropped; ``None`` when nothing is left); a list is filtered
+    element by element; any other value keeps nothing (``None``).
 
+    Built once per filter, one node per level of the tree, so a statement costs one pass
+    over its keys and no look-up of the tree's shape; compiled (``scripts/compiled.py``),
+    a node calls the next as a native method, not through Python's call protocol."""
 
-def _compile(tree: Tree) -> Keep:
-    """The function keeping what ``tree`` allows of a value: a dict loses its keys outside
-    the tree (a nested key that keeps nothing is dropped; ``None`` when nothing is left);
-    a list is filtered element by element; any other value keeps nothing (``None``).
+    def __init__(self, tree: Tree) -> None:
+        self.whole = frozenset(key for key, sub in tree.items() if sub is True)
+        self.nested: dict[str, _Keep] = {
+            key: _Keep(sub) for key, sub in tree.items() if sub is not True
+        }
 
-    Built once per filter, so a statement costs one pass over its keys and no look-up of
-    the tree's shape."""
-    whole = frozenset(key for key, sub in tree.items() if sub is True)
-    nested = {key: _compile(sub) for key, sub in tree.items() if sub is not True}
-
-    def keep(value: Any) -> Any:
+    def keep(self, value: Any) -> Any:
+        """What the tree allows of ``value``: new dicts and lists holding the input's own
+        values (the input is not modified)."""
         if isinstance(value, dict):
+            whole, nested = self.whole, self.nested
             if not nested:
                 return {key: item for key, item in value.items() if key in whole} or None
             out = {}
             for key, item in value.items():
                 if key in whole:
                     out[key] = item
-                elif key in nested:
-                    kept = nested[key](item)
-                    if kept:
-                        out[key] = kept
+                else:
+                    node = nested.get(key)
+                    if node is not None:
+                        kept = node.keep(item)
+                        if kept:
+                            out[key] = kept
             return out or None
         if isinstance(value, list):
-            return [kept for kept in map(keep, value) if kept is not None]
+            return [kept for kept in map(self.keep, value) if kept is not None]
         return None
 
-    return keep
 
-
-def _typed_grouping(statement: Mapping[str, Any], types: frozenset[str]) -> list[dict[str, Any]]:
+def _typed_grouping(statement: dict[str, Any], types: frozenset[str]) -> list[dict[str, Any]]:
     """The grouping activities of the allowed types, reduced to their id and type."""
     context = statement.get("context")
     activities = context.get("contextActivities") if isinstance(context, dict) else None
@@ -149,20 +155,22 @@ class FieldFilter:
         ]
         self.allowed = sorted({*paths, *ESSENTIAL_FIELDS})
         self._tree = _tree(self.allowed)
-        self._keep = _compile(self._tree)
+        self._keep = _Keep(self._tree)
         self._types = frozenset(GROUPING_COLUMNS[n] for n in names & set(GROUPING_COLUMNS))
         self._typed_grouping = bool(self._types) and not _covered(self._tree, GROUPING)
         self._names = frozenset(names)
 
     def apply(self, statement: dict[str, Any]) -> dict[str, Any]:
         """A new statement holding only the allowed fields (the input is not modified)."""
-        kept = self._keep(statement)
+        kept = self._keep.keep(statement)
         out = kept if isinstance(kept, dict) else {}
         if self._typed_grouping:
             grouping = _typed_grouping(statement, self._types)
             if grouping:
-                context = out.setdefault("context", {})
-                context.setdefault("contextActivities", {})["grouping"] = grouping
+                # Both are new dicts of the walk (the grouping would be kept whole else).
+                context: dict[str, Any] = out.setdefault("context", {})
+                activities: dict[str, Any] = context.setdefault("contextActivities", {})
+                activities["grouping"] = grouping
         return out
 
     def reaches(self, path: str) -> bool:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
+from typing import Any, Final
 
-PSEUDONYM_HOME_PAGE = "urn:edh:pseudonym"
+PSEUDONYM_HOME_PAGE: Final = "urn:edh:pseudonym"
 """The ``account.homePage`` of a pseudonymised agent (its ``name`` is the pseudonym)."""
 
 

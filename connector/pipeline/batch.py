@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -23,7 +23,7 @@ from contracts.canonical import sha256_hex
 from contracts.minimisation import FieldFilter
 
 _ID_NAMESPACE = uuid.UUID("6f1c1f9e-7d0b-4c55-9a55-0e0b1d8f6a11")
-PENDING_ROWS = 2048
+PENDING_ROWS: Final = 2048
 """Rows a batch holds as Python objects before encoding some into a file's row group."""
 
 
@@ -110,7 +110,7 @@ class Transformer:
             ts_text, ts = st["stored"], stored_at
         else:
             raise InvalidStatement("timestamp or stored is required")
-        timestamp = ts.astimezone(UTC)
+        timestamp = _utc(ts)
         if self.oldest_day is not None and timestamp.date() < self.oldest_day:
             raise PastRetention
         pseudonymised = self.pseudonymiser.statement(st, context_agents=self.context_agents)
@@ -123,7 +123,18 @@ class Transformer:
             out["stored"] = ts_text
             return out, timestamp, timestamp
         out["stored"] = st["stored"]
-        return out, timestamp, stored_at.astimezone(UTC)
+        return out, timestamp, _utc(stored_at)
+
+
+_UTC: Final = UTC
+"""UTC as a constant: compiled (``scripts/compiled.py``), a ``Final`` module name is read
+from a C variable, any other from the module's dict at each use."""
+
+
+def _utc(moment: datetime) -> datetime:
+    """``moment`` in UTC: itself when it is already (``fromisoformat`` gives UTC's one
+    ``tzinfo`` for a zero offset), without the method call and its argument parsing."""
+    return moment if moment.tzinfo is _UTC else moment.astimezone(_UTC)
 
 
 _NEVER_LOW = datetime.max.replace(tzinfo=UTC)
@@ -187,7 +198,8 @@ def build_batches(
     acc, seen, cursor = _Accumulator(), 0, 0
     for cursor, raw in items:
         try:
-            acc.add(*transform(raw))
+            st, ts, stored = transform(raw)
+            acc.add(st, ts, stored)  # compiled, a direct call (``*args`` goes through Python's)
         except InvalidStatement as exc:
             acc.rejected.append(Rejection(cursor, str(exc)))
         except ErasedPupil:

@@ -7,7 +7,7 @@ import io
 import re
 from array import array
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -38,9 +38,9 @@ LAKE_SCHEMA = pa.schema(
     metadata={b"edh.schema_version": b"edh-xapi-1"},
 )
 COLUMNS = tuple(LAKE_SCHEMA.names)
-_EPOCH_DAY = datetime(1970, 1, 1, tzinfo=UTC).toordinal()
+_EPOCH_DAY: Final = datetime(1970, 1, 1, tzinfo=UTC).toordinal()
 _M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter (malloc.h)
-_DURATION = re.compile(
+_DURATION: Final = re.compile(
     r"P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?"
     r"(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?"
 )
@@ -126,7 +126,8 @@ def _add_row(
     types: compiled (``scripts/compiled.py``), their look-ups are direct dict calls."""
     obj: dict[str, Any] = st.get("object") or _EMPTY
     definition: dict[str, Any] = obj.get("definition") or _EMPTY
-    account: dict[str, Any] = st["actor"].get("account") or _EMPTY
+    actor: dict[str, Any] = st["actor"]
+    account: dict[str, Any] = actor.get("account") or _EMPTY
     result: dict[str, Any] = st.get("result") or _EMPTY
     score: dict[str, Any] = result.get("score") or _EMPTY
     context: dict[str, Any] = st.get("context") or _EMPTY
@@ -152,7 +153,10 @@ def _add_row(
     classes.append(klass)
 
 
-_EMPTY: dict[str, Any] = {}
+_EMPTY: Final[dict[str, Any]] = {}
+_dumps: Final = orjson.dumps
+"""Compiled (``scripts/compiled.py``), a ``Final`` module name is read from a C variable,
+where ``orjson.dumps`` is an attribute look-up at each call."""
 _VALUE_TYPES = [LAKE_SCHEMA.field(name).type for name in COLUMNS[:-1]]
 _DICTIONARY_COLUMNS = [n for n in COLUMNS if n not in ("statement_id", "statement_json")]
 """Columns whose values repeat (verbs, objects, pupils...); an id or a statement's JSON is
@@ -173,7 +177,7 @@ class RowBuffer:
     def __init__(self) -> None:
         self.rows = 0
         self._columns: list[list[Any]] = [[] for _ in _VALUE_TYPES]
-        self._json, self._json_ends = bytearray(), array("i", [0])
+        self._json, self._json_ends = bytearray(), [0]
         self._sink = io.BytesIO()
         self._writer: ParquetWriter | None = None
 
@@ -181,8 +185,8 @@ class RowBuffer:
         """Append one row (the timestamps are passed parsed, as the batcher needs them)."""
         _add_row(self._columns, st, timestamp, stored)
         # Copied at once into one buffer: orjson's bytes object holds an 8 KiB block.
-        self._json += orjson.dumps(st)
-        self._json_ends.append(len(self._json))  # OverflowError past 2 GiB pending
+        self._json += _dumps(st)
+        self._json_ends.append(len(self._json))
         self.rows += 1
 
     @property
@@ -205,12 +209,14 @@ class RowBuffer:
             )
         self._writer.write_table(table, row_group_size=rows)
         self._columns = [[] for _ in _VALUE_TYPES]
-        self._json, self._json_ends = bytearray(), array("i", [0])
+        self._json, self._json_ends = bytearray(), [0]
 
     def _json_column(self) -> pa.Array:
         """The pending ``statement_json`` values as a string column, made from the
-        buffer they were appended to and their end offsets (orjson writes UTF-8)."""
-        ends, data = pa.py_buffer(self._json_ends), pa.py_buffer(self._json)
+        buffer they were appended to and their end offsets (orjson writes UTF-8;
+        ``OverflowError`` past 2 GiB pending). The offsets wait in a list: compiled, a list's
+        ``append`` is a direct call, an ``array``'s a method call."""
+        ends, data = pa.py_buffer(array("i", self._json_ends)), pa.py_buffer(self._json)
         return pa.StringArray.from_buffers(len(self._json_ends) - 1, ends, data)
 
     def to_parquet(self) -> bytes:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
-_NON_ACTIVITY = frozenset(("Agent", "Group", "StatementRef", "SubStatement"))
+_UUID: Final = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+_IFIS: Final = ("mbox", "mbox_sha1sum", "openid", "account")
+_NON_ACTIVITY: Final = frozenset(("Agent", "Group", "StatementRef", "SubStatement"))
+_PARSE_TIME: Final = datetime.fromisoformat
+"""Bound once (compiled, a ``Final`` module name is a C variable, where ``datetime`` would
+be looked up in the module's dict at each call)."""
 
 
 class InvalidStatement(ValueError):
@@ -48,7 +53,7 @@ def _check_time(value: Any, where: str) -> datetime:
     if not isinstance(value, str):
         raise InvalidStatement(f"{where} must be an ISO 8601 string")
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = _PARSE_TIME(value)
     except ValueError as exc:
         raise InvalidStatement(f"{where} is not an ISO 8601 timestamp: {value[:40]!r}") from exc
     if parsed.tzinfo is None:
@@ -56,7 +61,7 @@ def _check_time(value: Any, where: str) -> datetime:
     return parsed
 
 
-_ABSENT: dict[str, Any] = {}
+_ABSENT: Final[dict[str, Any]] = {}
 """What a missing member reads as where it is optional (never modified)."""
 
 
