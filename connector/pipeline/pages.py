@@ -28,14 +28,15 @@ _HEADER = re.compile(r"([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+ *(.*)")
 
 
 def _pristine_mappings(smaps: str, within: str) -> Iterator[tuple[int, int]]:
-    """``(start, length)`` of each mapping of a file whose path starts with ``within``,
-    not writable and holding no private (anonymous) page."""
+    """``(start, length)`` of each mapping of a file under the directory ``within``, not
+    writable and holding no private (anonymous) page."""
+    folder = within.rstrip("/") + "/"
     span: tuple[int, int] | None = None
     for line in smaps.splitlines():
         header = _HEADER.match(line)
         if header is not None:
             start, end, perms, path = header.groups()
-            kept = path.startswith("/") and path.startswith(within) and "w" not in perms
+            kept = path.startswith(folder) and "w" not in perms
             span = (int(start, 16), int(end, 16) - int(start, 16)) if kept else None
         elif span is not None and line.startswith("Anonymous:"):
             if line.split()[1] == "0":
