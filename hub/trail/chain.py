@@ -220,11 +220,17 @@ BEGIN_LOCK_READ = (
     "BEGIN; SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE; "  # noqa: S608 (a constant)
     f"SELECT * FROM audit_pending ORDER BY id LIMIT {SEAL_BATCH}"
 )
-WRITE_AND_COMMIT = (
-    "WITH moved AS (UPDATE audit_head SET seq = %(seq)s, hash = %(hash)s WHERE id = 1) "
-    "INSERT INTO audit_event SELECT * FROM json_populate_recordset(NULL::audit_event, %(events)s); "
-    "DELETE FROM audit_pending WHERE id = ANY(%(pending)s); COMMIT"
+# The second round trip's statement, prepared once per connection (sent before the first
+# round trip's BEGIN): PostgreSQL then neither parses nor plans it per batch.
+PREPARE_WRITE = (
+    "PREPARE audit_seal_write(bigint, text, json, bigint[]) AS "
+    "WITH moved AS (UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1), "
+    "gone AS (DELETE FROM audit_pending WHERE id = ANY($4)) "
+    "INSERT INTO audit_event SELECT * FROM json_populate_recordset(NULL::audit_event, $3); "
 )
+WRITE_AND_COMMIT = "EXECUTE audit_seal_write(%(seq)s, %(hash)s, %(events)s, %(pending)s); COMMIT"
+_PREPARED: weakref.WeakSet[DriverConnection[Any]] = weakref.WeakSet()
+"""Driver connections on which ``PREPARE_WRITE`` ran (a new connection is a new object)."""
 
 
 def seal_in_two_trips(
@@ -243,13 +249,16 @@ def seal_in_two_trips(
     which ``raw`` may be in a failed transaction: discard it.
     """
     raw.autocommit = True
+    prepare = raw not in _PREPARED
     with ClientCursor(raw) as cur:
-        cur.execute(BEGIN_LOCK_READ)
+        cur.execute(PREPARE_WRITE + BEGIN_LOCK_READ if prepare else BEGIN_LOCK_READ)
+        _PREPARED.add(raw)
         cur.nextset()
+        if prepare:
+            cur.nextset()
         head = cur.fetchone()
         cur.nextset()
-        names = [column.name for column in cur.description or ()]
-        pending = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        pending = _as_dicts(cur)
         if head is None or len(pending) == SEAL_BATCH:
             cur.execute("ROLLBACK")
             raw.autocommit = False
@@ -261,6 +270,16 @@ def seal_in_two_trips(
         cur.execute(WRITE_AND_COMMIT, values)
     raw.autocommit = False
     return True
+
+
+def _as_dicts(cur: ClientCursor[Any]) -> list[dict[str, Any]]:
+    """The current result's rows as dicts (its column names built only when it has rows:
+    the stand-alone events' batches find none pending)."""
+    rows = cur.fetchall()
+    if not rows:
+        return []
+    names = [column.name for column in cur.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def _events_json(events: list[dict[str, Any]]) -> str:

@@ -3,7 +3,7 @@ the event body (every column but ``hash``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from contracts.canonical import sha256_hex
@@ -16,6 +16,8 @@ def utc_text(ts: datetime | str) -> str:
     taken as already in that form)."""
     if isinstance(ts, str):
         return ts
+    if ts.tzinfo is UTC:  # the hub's own timestamps: no conversion to make
+        return ts.isoformat(timespec="microseconds")
     return as_utc(ts).isoformat(timespec="microseconds")
 
 
