@@ -86,6 +86,9 @@ def seal_key(engine: Engine) -> bytes | None:
     return source.get()
 
 
+_BLOCK = 64  # SHA-256's block size
+
+
 @lru_cache(maxsize=16)
 def _keyed(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
     """HMAC-SHA256's inner and outer hash states for ``key`` (RFC 2104), computed once:
@@ -95,9 +98,6 @@ def _keyed(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
     inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
     outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
     return inner, outer
-
-
-_BLOCK = 64  # SHA-256's block size
 
 
 def _tag(key: bytes, *parts: str) -> str:
