@@ -4,7 +4,9 @@ A range is the events with ``after < seq <= upto`` (``upto`` None: to the end of
 :class:`RangeCheck` checks every ``seq`` in turn from ``after + 1``, each event's hash
 recomputed over its stored previous hash, and each link to the event before it in the
 range; it hashes the Merkle leaves into :class:`~hub.trail.merkle.Span` s cut at the
-checkpoint sizes. What one range cannot know (whether its first event's previous hash is
+checkpoint sizes. On PostgreSQL its rows are raw (:data:`RAW_FIELDS`: the text columns as
+the bytes stored, which :func:`raw_leaves` formats into the hashed bytes without decoding
+them). What one range cannot know (whether its first event's previous hash is
 the last hash of the range before, whether it ends where the next begins, the checkpoint
 roots) the caller checks when it joins the ranges in order (:mod:`hub.audit.scan`), so a
 log passes range by range exactly when it passes whole.
@@ -18,6 +20,7 @@ the trail's hashing, so it starts in a fraction of a second.
 
 from __future__ import annotations
 
+import binascii
 import bisect
 import gc
 import hashlib
@@ -28,20 +31,21 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import psycopg
 from psycopg import sql
 
 from hub.trail.canonical import audit_canonical
-from hub.trail.hashing import UNENCODABLE
+from hub.trail.hashing import PG_HASHED_TS, UNENCODABLE
 from hub.trail.merkle import Span
 
 FETCH = 5_000
 CHUNK = FETCH if psycopg.pq.version() >= 170000 else 1  # chunked rows need libpq 17
-Row = Sequence[Any]  # StoredEvent field order; reasons and details parsed or JSON text
+Row = Sequence[Any]  # a text row (StoredEvent field order) or a raw one (RAW_FIELDS)
 
 
 @dataclass
@@ -70,32 +74,44 @@ class RangeResult:
         return cls(**{**data, "spans": spans})
 
 
+class RowFormat(NamedTuple):
+    """How a range's rows hold an event: where its previous hash and its hash are, how the
+    hashes read as text, and the check of a batch (:func:`text_leaves` or
+    :func:`raw_leaves`: rows, the first one's ``seq``, the previous hash as text)."""
+
+    prev_at: int
+    hash_at: int
+    text: Callable[[Any], str]
+    leaves: Callable[[list[Row], int, str], list[bytes] | None]
+
+
 class RangeCheck:
     """Checks the rows of one range fed in ``seq`` order (see the module's docstring).
 
     ``cuts``: the checkpoint sizes; the Merkle leaves are hashed up to the largest only.
     """
 
-    def __init__(self, after: int, cuts: Sequence[int]) -> None:
+    def __init__(self, after: int, cuts: Sequence[int], rows: RowFormat) -> None:
         self.result = RangeResult(after)
+        self._rows = rows
         self._tree_upto = max(cuts, default=0)
         self._cuts = sorted(set(cuts))
         if after < self._tree_upto:
             self.result.spans.append(Span(after, after))
 
-    def feed(self, rows: list[Row], loads: Callable[[Any], Any]) -> bool:
+    def feed(self, rows: list[Row]) -> bool:
         """Check ``rows``, the next ones of the range; False (for good) at an anomaly."""
-        result = self.result
+        result, form = self.result, self._rows
         if not rows or not result.ok:
             return result.ok
         if not result.count:
-            result.first_prev = result.last_hash = rows[0][16]
-        leaves = _chain_leaves(rows, result.after + result.count + 1, result.last_hash, loads)
+            result.first_prev = result.last_hash = form.text(rows[0][form.prev_at])
+        leaves = form.leaves(rows, result.after + result.count + 1, result.last_hash)
         if leaves is None:
             result.ok = False
             return False
         result.count += len(rows)
-        result.last_hash = rows[-1][17]
+        result.last_hash = form.text(rows[-1][form.hash_at])
         self._grow(leaves)
         return True
 
@@ -111,11 +127,10 @@ class RangeCheck:
                 spans.append(Span(cut, cut))
 
 
-def _chain_leaves(
-    rows: list[Row], seq: int, prev: str, loads: Callable[[Any], Any]
-) -> list[bytes] | None:
-    """Check ``rows`` (numbered from ``seq``, the first linked to ``prev``); return their
-    raw hashes (the Merkle leaves' data), or None at the first anomaly.
+def text_leaves(rows: list[Row], seq: int, prev: str) -> list[bytes] | None:
+    """Check ``rows`` (``StoredEvent`` order, JSON columns parsed; numbered from ``seq``,
+    the first linked to ``prev``); return their raw hashes (the Merkle leaves' data), or
+    None at the first anomaly.
 
     Each body is hashed as ``orjson`` encodes it, sorted, and only when that hash differs,
     as RFC 8785 encodes it: a match on ``orjson``'s bytes proves the event the hub hashed.
@@ -127,15 +142,13 @@ def _chain_leaves(
     after the last signed checkpoint (no root would hold otherwise), where its seal names it.
     """
     try:
-        return _linked_leaves(rows, seq, prev, loads)
+        return _linked_leaves(rows, seq, prev)
     except UNENCODABLE:  # a tampered column of the wrong type: the walk classifies it
         return None
 
 
-def _linked_leaves(
-    rows: list[Row], seq: int, prev: str, loads: Callable[[Any], Any]
-) -> list[bytes] | None:
-    """:func:`_chain_leaves`, raising ``ValueError``/``TypeError`` on a column of the wrong
+def _linked_leaves(rows: list[Row], seq: int, prev: str) -> list[bytes] | None:
+    """:func:`text_leaves`, raising ``ValueError``/``TypeError`` on a column of the wrong
     type (a hash that is not hex, details that are not JSON...)."""
     sha256, dumps, sort, fromhex = hashlib.sha256, orjson.dumps, orjson.OPT_SORT_KEYS, bytes.fromhex
     leaves: list[bytes] = []
@@ -146,10 +159,10 @@ def _linked_leaves(
             "action": r[6],
             "actor": {"org": r[5], "role": r[4], "sub": r[3]},
             "decision": r[9],
-            "details": loads(r[15]),
+            "details": r[15],
             "event_id": r[1],
             "prev_hash": prev,
-            "reasons": [] if r[10] == "[]" else loads(r[10]),
+            "reasons": r[10],
             "resource": {"id": r[8], "type": r[7]},
             "seq": seq,
             "ts": r[2],
@@ -173,24 +186,127 @@ def _linked_leaves(
     return leaves
 
 
-def pg_batches(
-    raw: psycopg.Connection[Any], columns: str, after: int, upto: int | None
-) -> Iterator[list[Row]]:
-    """The range's rows (``columns``: the select list) in ``seq`` order, ``FETCH`` at a time,
+TEXT_FIELDS = (
+    *("seq", "event_id", "ts", "actor_sub", "actor_role", "actor_org", "action"),
+    *("resource_type", "resource_id", "decision", "reasons", "contract_id", "project_id"),
+    *("dataset_id", "purpose", "details", "prev_hash", "hash"),
+)
+"""The columns of a text row, :func:`text_leaves`'s (``hub.trail.stream.StoredEvent``'s)."""
+RAW_FIELDS = (
+    *("seq", "prev_hash", "hash", "details", "reasons", "action", "actor_org", "actor_role"),
+    *("actor_sub", "decision", "event_id", "resource_id", "resource_type", "ts"),
+    *("contract_id", "dataset_id", "project_id", "purpose"),
+)
+"""The columns of a raw row: ``seq``, the hashes, the JSON columns, then the 13 text
+columns hashed as they are, in the order of the hashed body's sorted keys."""
+PG_RAW_COLUMNS = ", ".join(
+    PG_HASHED_TS if name == "ts" else f"{name}::text" if name in ("details", "reasons") else name
+    for name in RAW_FIELDS
+)
+_TEXT_ORDER = tuple(RAW_FIELDS.index(name) for name in TEXT_FIELDS)
+_BODY = (
+    '%b{{"action":{},"actor":{{"org":{},"role":{},"sub":{}}},"decision":{},"details":%b,'
+    '"event_id":{},"prev_hash":"%b","reasons":%b,"resource":{{"id":{},"type":{}}},"seq":%d,'
+    '"ts":{},"why":{{"contract_id":{},"dataset_id":{},"project_id":{},"purpose":{}}}}}'
+)
+
+
+@cache
+def hashed_template(nulls: tuple[bool, ...]) -> bytes:
+    """What SHA-256 hashes for an event, as a ``bytes`` format taking the previous hash,
+    the text columns (``RAW_FIELDS[5:]``, but those that are NULL: ``nulls``), the JSON
+    columns' RFC 8785 text and the ``seq`` in the order of :func:`raw_leaves`."""
+    return _BODY.format(*("null" if null else '"%b"' for null in nulls)).encode()
+
+
+_NO_NULLS = hashed_template((False,) * (len(RAW_FIELDS) - 5))
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")  # as integers, ``in`` looks for the byte directly
+
+
+def raw_leaves(rows: list[Row], seq: int, prev: str) -> list[bytes] | None:
+    """:func:`text_leaves` for raw rows (:data:`RAW_FIELDS`, text as the UTF-8 bytes stored,
+    ``seq`` an integer), each body's bytes formatted from them: a text holding no quote and
+    no backslash is its own RFC 8785 string between quotes (control characters, which RFC
+    8785 escapes, leave bytes that never match a hash), and the JSON columns are
+    re-encoded as :func:`text_leaves` does. A row those bytes do not match (or holding a
+    quote, a backslash) is decoded and checked by :func:`text_leaves`."""
+    try:
+        return _raw_linked_leaves(rows, seq, prev.encode("utf-8", "surrogateescape"))
+    except UNENCODABLE:  # a tampered column of the wrong type: the walk classifies it
+        return None
+
+
+def _raw_linked_leaves(rows: list[Row], seq: int, prev: bytes) -> list[bytes] | None:
+    sha256, dumps, loads, sort, join = (
+        *(hashlib.sha256, orjson.dumps, orjson.loads, orjson.OPT_SORT_KEYS, b"".join),
+    )
+    unhex, no_nulls = binascii.unhexlify, _NO_NULLS
+    leaves: list[bytes] = []
+    for r in rows:
+        if r[0] != seq or r[1] != prev:
+            return None
+        try:
+            details = dumps(loads(r[3]), option=sort)
+            reasons = b"[]" if r[4] == b"[]" else dumps(loads(r[4]), option=sort)
+        except orjson.JSONEncodeError:  # too deep for orjson: bytes no hash matches
+            details = reasons = b""
+        args = (prev, *r[5:10], details, r[10], prev, reasons, r[11], r[12], seq, *r[13:])
+        try:
+            text, hashed = join(r[5:]), no_nulls % args
+        except TypeError:  # a NULL column
+            text = join([value for value in r[5:] if value is not None])
+            template = hashed_template(tuple(value is None for value in r[5:]))
+            hashed = template % tuple(arg for arg in args if arg is not None)
+        stored = unhex(r[2])
+        if (
+            _QUOTE in text or _BACKSLASH in text or sha256(hashed).digest() != stored
+        ) and not text_leaves([_decoded(r)], seq, _text_of(prev)):
+            return None
+        leaves.append(stored)
+        prev = r[2]
+        seq += 1
+    return leaves
+
+
+def _decoded(raw: Row) -> Row:
+    """A raw row as :func:`text_leaves` takes it (raises ``ValueError`` on text that is not
+    UTF-8 or JSON columns that are not JSON)."""
+    row = [raw[i].decode() if isinstance(raw[i], bytes) else raw[i] for i in _TEXT_ORDER]
+    row[10], row[15] = orjson.loads(row[10]), orjson.loads(row[15])
+    return row
+
+
+def _text_of(value: bytes) -> str:
+    return value.decode("utf-8", "surrogateescape")
+
+
+TEXT_ROWS = RowFormat(16, 17, str, text_leaves)
+"""Rows in ``StoredEvent`` order, JSON columns parsed (``hub.trail.stream.iter_stored``)."""
+RAW_ROWS = RowFormat(1, 2, _text_of, raw_leaves)
+"""Raw rows (:data:`RAW_FIELDS`), as :func:`pg_batches` streams them."""
+
+
+def pg_batches(raw: psycopg.Connection[Any], after: int, upto: int | None) -> Iterator[list[Row]]:
+    """The range's raw rows (:data:`RAW_FIELDS`) in ``seq`` order, ``FETCH`` at a time,
     streamed by one query (libpq's chunked rows: PostgreSQL spends about a third less CPU
     than answering a server-side cursor's FETCHes) in a savepoint of ``raw``'s
-    transaction: a stream closed early is cancelled, which rolls back to the savepoint only.
+    transaction: a stream closed early is cancelled, which rolls back to the savepoint
+    only. Text comes as the bytes stored: the client encoding is ``SQL_ASCII`` (no
+    conversion; psycopg then loads text as bytes) within the savepoint, and set back after.
     """
     bound = "" if upto is None else " AND seq <= %s"
-    query = f"SELECT {columns} FROM audit_event WHERE seq > %s{bound} ORDER BY seq"  # noqa: S608
+    query = f"SELECT {PG_RAW_COLUMNS} FROM audit_event WHERE seq > %s{bound} ORDER BY seq"  # noqa: S608
     params = (after,) if upto is None else (after, upto)
+    encoding = sql.Literal(raw.info.parameter_status("client_encoding") or "UTF8")
     with raw.transaction():
+        raw.execute("SET client_encoding TO 'SQL_ASCII'")
         rows = raw.cursor().stream(query, params, size=CHUNK)
         try:
             while batch := list(islice(rows, FETCH)):
                 yield batch
         finally:
             rows.close()  # type: ignore[attr-defined]  # cancels a stream not read to its end
+        raw.execute(sql.SQL("SET client_encoding TO {}").format(encoding))
 
 
 def prefetched(batches: Iterator[list[Row]]) -> Iterator[list[Row]]:
@@ -246,15 +362,15 @@ def collector_paused() -> Iterator[None]:
 
 
 def check_batches(
-    batches: Iterator[list[Row]], after: int, cuts: Sequence[int], loads: Callable[[Any], Any]
+    batches: Iterator[list[Row]], after: int, cuts: Sequence[int], rows_format: RowFormat
 ) -> RangeResult:
     """Check a range's ``batches`` (closed once done: see :func:`prefetched`), the
     garbage collector paused meanwhile."""
-    check = RangeCheck(after, cuts)
+    check = RangeCheck(after, cuts, rows_format)
     try:
         with collector_paused():
             for rows in batches:
-                if not check.feed(rows, loads):
+                if not check.feed(rows):
                     break
     finally:
         batches.close()  # type: ignore[attr-defined]
@@ -263,13 +379,13 @@ def check_batches(
 
 def run_job(job: dict[str, Any]) -> RangeResult:
     """A worker's job: ``conninfo``, ``snapshot`` (exported by the verifying transaction),
-    ``columns`` (the select list), ``after``, ``upto`` and ``cuts``."""
+    ``after``, ``upto`` and ``cuts``."""
     with psycopg.connect(job["conninfo"]) as raw:
         raw.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         raw.read_only = True
         raw.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(job["snapshot"])))
-        batches = prefetched(pg_batches(raw, job["columns"], job["after"], job["upto"]))
-        return check_batches(batches, job["after"], job["cuts"], orjson.loads)
+        batches = prefetched(pg_batches(raw, job["after"], job["upto"]))
+        return check_batches(batches, job["after"], job["cuts"], RAW_ROWS)
 
 
 def main() -> None:

@@ -1,18 +1,18 @@
 """The fast pass of verification: tight loops over an untouched chain, range by range.
 
 :func:`scan_clean` streams the events as plain tuples (one streamed query per range on
-PostgreSQL, JSON columns as text), recomputes each hash, checks ``seq`` and the link to the previous
-hash, and grows the Merkle tree only as far as the last checkpoint (whole perfect
-subtrees at a time): see :mod:`hub.audit.ranges`. On PostgreSQL a large log is split into
-``jobs`` ranges of ``seq`` checked at once, the first in this process and each other by a
-worker process on a connection of its own, all inside the snapshot this transaction
-exports (so they read the same log as one cursor would); the ranges are then joined in
-order: each must start where the one before ended, its first event linked to that one's
-last hash, and the Merkle spans pushed in order must give every checkpoint's root. It
-stops at the first anomaly: the caller then runs the full classifying walk of
-:mod:`hub.audit.verify`, so the problems reported are the same as without this pass (but
-for an event someone else hashed over ``orjson``'s bytes, which its seal names instead:
-see :func:`hub.audit.ranges._chain_leaves`).
+PostgreSQL, text columns as the bytes stored), recomputes each hash, checks ``seq`` and
+the link to the previous hash, and grows the Merkle tree only as far as the last
+checkpoint (whole perfect subtrees at a time): see :mod:`hub.audit.ranges`. On
+PostgreSQL a large log is split into ``jobs`` ranges of ``seq`` checked at once, the
+first in this process and each other by a worker process on a connection of its own, all
+inside the snapshot this transaction exports (so they read the same log as one cursor
+would); the ranges are then joined in order: each must start where the one before ended,
+its first event linked to that one's last hash, and the Merkle spans pushed in order
+must give every checkpoint's root. It stops at the first anomaly: the caller then runs
+the full classifying walk of :mod:`hub.audit.verify`, so the problems reported are the
+same as without this pass (but for an event someone else hashed over ``orjson``'s bytes,
+which its seal names instead: see :func:`hub.audit.ranges.text_leaves`).
 """
 
 from __future__ import annotations
@@ -27,13 +27,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import orjson
 from psycopg.conninfo import make_conninfo
 from sqlmodel import Session
 
-from hub.audit.ranges import FETCH, RangeResult, Row, check_batches, pg_batches, prefetched, run_job
+from hub.audit.ranges import (
+    FETCH,
+    RAW_ROWS,
+    TEXT_ROWS,
+    RangeResult,
+    Row,
+    check_batches,
+    pg_batches,
+    prefetched,
+    run_job,
+)
 from hub.trail.merkle import Frontier
-from hub.trail.stream import PG_COLUMNS, iter_stored
+from hub.trail.stream import iter_stored
 
 MIN_JOB_EVENTS = 100_000  # a worker process costs about 0.1 s of CPU to start
 log = logging.getLogger("hub.audit")
@@ -69,10 +78,6 @@ def _generic_batches(session: Session, after: int) -> Iterator[list[Row]]:
             batch = []
     if batch:
         yield batch
-
-
-def _identity(value: Any) -> Any:
-    return value
 
 
 def plan_ranges(after: int, head_seq: int, jobs: int) -> list[tuple[int, int | None]]:
@@ -165,7 +170,7 @@ def _results(
         yield from _pg_results(session, ranges, cuts)
         return
     after = ranges[0][0]
-    yield check_batches(_generic_batches(session, after), after, cuts, _identity)
+    yield check_batches(_generic_batches(session, after), after, cuts, TEXT_ROWS)
 
 
 def _pg_results(
@@ -176,13 +181,13 @@ def _pg_results(
     raw: Any = session.connection().connection.driver_connection
     if len(ranges) == 1:
         after = ranges[0][0]
-        batches = prefetched(pg_batches(raw, PG_COLUMNS, after, None))
-        yield check_batches(batches, after, cuts, orjson.loads)
+        batches = prefetched(pg_batches(raw, after, None))
+        yield check_batches(batches, after, cuts, RAW_ROWS)
         return
     snapshot = raw.execute("SELECT pg_export_snapshot()").fetchone()[0]
     conninfo = make_conninfo(raw.info.dsn, password=raw.info.password or None)
     jobs = [
-        {"conninfo": conninfo, "snapshot": snapshot, "columns": PG_COLUMNS}
+        {"conninfo": conninfo, "snapshot": snapshot}
         | {"after": after, "upto": upto, "cuts": _cuts_within(cuts, after, upto)}
         for after, upto in ranges
     ]

@@ -21,6 +21,10 @@ def utc_text(ts: datetime | str) -> str:
     return as_utc(ts).isoformat(timespec="microseconds")
 
 
+PG_HASHED_TS = "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+"""PostgreSQL's text of a stored timestamp as :func:`utc_text` gives it (the text hashed)."""
+
+
 class EventRow(Protocol):
     """An event as stored: an ``AuditEvent`` or a database row with the same columns."""
 

@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import Row, String, select, type_coerce
 from sqlmodel import Session
 
-from hub.trail.hashing import utc_text
+from hub.trail.hashing import PG_HASHED_TS, utc_text
 from hub.trail.models import AuditEvent
 
 CHUNK = 10_000
@@ -42,11 +42,7 @@ class StoredEvent(NamedTuple):
 
 
 PG_COLUMNS = ", ".join(
-    "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
-    if name == "ts"
-    else f"{name}::text"
-    if name in ("reasons", "details")
-    else name
+    PG_HASHED_TS if name == "ts" else f"{name}::text" if name in ("reasons", "details") else name
     for name in StoredEvent._fields
 )
 

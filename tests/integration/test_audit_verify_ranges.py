@@ -12,11 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
-import orjson
 import pytest
 
 from hub.audit import scan
-from hub.audit.ranges import check_batches, pg_batches, prefetched
+from hub.audit.ranges import RAW_ROWS, check_batches, pg_batches, prefetched
 from hub.audit.scan import CleanScan, plan_ranges, scan_clean
 from hub.audit.verify import verify_chain
 from hub.cli import main
@@ -24,7 +23,7 @@ from hub.context import HubContext
 from hub.db import session_scope
 from hub.trail.checkpoints import frontier_of
 from hub.trail.models import GENESIS_HASH
-from hub.trail.stream import EVENTS, PG_COLUMNS
+from hub.trail.stream import EVENTS
 from hub.trail.writer import chain_head, compute_hash
 from tests.integration.test_audit_verify_fast import TAMPERING
 from tests.support.audit_bulk import copy_into_postgres
@@ -128,7 +127,7 @@ def test_a_cut_only_a_join_sees_leaves_thefast_pass(pg_ctx: HubContext) -> None:
     _relink_from(pg_ctx, 27)
     with session_scope(pg_ctx.engine) as session:
         raw = session.connection().connection.driver_connection
-        alone = check_batches(pg_batches(raw, PG_COLUMNS, 26, None), 26, [], orjson.loads)
+        alone = check_batches(pg_batches(raw, 26, None), 26, [], RAW_ROWS)
         assert alone.ok and alone.count == N - 26  # the last range holds on its own
         head_seq, _ = chain_head(session)
         for jobs in (JOBS, 1):
@@ -150,8 +149,8 @@ def test_a_stream_stopped_early_leaves_the_transaction_to_the_walk(
         sql(ctx, "UPDATE audit_event SET actor_sub = 'x' WHERE seq = 100")
         with session_scope(ctx.engine) as session:
             raw = session.connection().connection.driver_connection
-            batches = prefetched(pg_batches(raw, PG_COLUMNS, 0, None))
-            stopped = check_batches(batches, 0, [], orjson.loads)
+            batches = prefetched(pg_batches(raw, 0, None))
+            stopped = check_batches(batches, 0, [], RAW_ROWS)
             assert not stopped.ok and stopped.count == 0  # the first batch is off
             report = verify_chain(session)  # the fast pass stops there too, then the walk
         ctx.engine.dispose()

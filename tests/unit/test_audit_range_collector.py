@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hub.audit.ranges import Row, check_batches
+from hub.audit.ranges import TEXT_ROWS, Row, check_batches
 
 
 def _batches(seen: list[bool], fail: bool = False) -> Iterator[list[Row]]:
@@ -29,7 +29,7 @@ def _restore_collector() -> Iterator[None]:
 def test_the_collector_is_off_during_the_scan_and_on_again_after() -> None:
     gc.enable()
     seen: list[bool] = []
-    result = check_batches(_batches(seen), 0, [], lambda text: text)
+    result = check_batches(_batches(seen), 0, [], TEXT_ROWS)
     assert result.ok and result.count == 0
     assert seen == [False] and gc.isenabled()
 
@@ -38,11 +38,11 @@ def test_a_failed_scan_turns_the_collector_on_again() -> None:
     gc.enable()
     seen: list[bool] = []
     with pytest.raises(RuntimeError):
-        check_batches(_batches(seen, fail=True), 0, [], lambda text: text)
+        check_batches(_batches(seen, fail=True), 0, [], TEXT_ROWS)
     assert seen == [False] and gc.isenabled()
 
 
 def test_a_collector_that_was_off_stays_off() -> None:
     gc.disable()
-    check_batches(_batches([]), 0, [], lambda text: text)
+    check_batches(_batches([]), 0, [], TEXT_ROWS)
     assert not gc.isenabled()

@@ -1,0 +1,91 @@
+"""The fast pass's raw rows (text as the bytes PostgreSQL stores): each event's hashed
+bytes are formatted from them exactly as the hub hashed the event, NULL columns included,
+and a text whose stored bytes would pass for the escaped form of another text is not."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hub.audit import ranges
+from hub.audit.ranges import RAW_FIELDS, RAW_ROWS, RangeCheck, Row
+from hub.trail.hashing import compute_hash
+from hub.trail.stream import StoredEvent
+from tests.support.audit_bulk import events
+
+PREV = "0" * 64
+
+
+def _raw(event: StoredEvent) -> Row:
+    """``event`` as :func:`hub.audit.ranges.pg_batches` streams it."""
+    values = event._asdict()
+    values["reasons"], values["details"] = json.dumps(event.reasons), json.dumps(event.details)
+    return tuple(
+        value.encode() if isinstance(value, str) else value
+        for value in (values[name] for name in RAW_FIELDS)
+    )
+
+
+def _chained(changes: list[dict[str, Any]]) -> list[StoredEvent]:
+    """Events from the bulk log's with ``changes`` each, rechained from genesis."""
+    out, prev = [], PREV
+    for event, change in zip(events(len(changes)), changes, strict=True):
+        event = event._replace(prev_hash=prev, **change)
+        prev = compute_hash(event)
+        out.append(event._replace(hash=prev))
+    return out
+
+
+@pytest.fixture
+def text_path() -> Iterator[list[int]]:
+    """How many rows fall back to :func:`hub.audit.ranges.text_leaves`."""
+    calls: list[int] = []
+    original = ranges.text_leaves
+
+    def counted(rows: list[Row], seq: int, prev: str) -> list[bytes] | None:
+        calls.append(seq)
+        return original(rows, seq, prev)
+
+    ranges.text_leaves = counted  # type: ignore[assignment]
+    yield calls
+    ranges.text_leaves = original  # type: ignore[assignment]
+
+
+NULLS = ("actor_org", "resource_id", "contract_id", "project_id", "dataset_id", "purpose")
+
+
+def _check(chain: list[StoredEvent]) -> bool:
+    check = RangeCheck(0, [], RAW_ROWS)
+    return check.feed([_raw(event) for event in chain]) and check.result.count == len(chain)
+
+
+def test_plain_events_and_null_columns_are_hashed_from_the_raw_bytes(
+    text_path: list[int],
+) -> None:
+    changes: list[dict[str, Any]] = [{}, {name: None for name in NULLS}]
+    changes += [{name: None} for name in NULLS]
+    changes += [{"purpose": "émoji \U0001f600, \u2028 and DEL \x7f", "reasons": ["a", "b"]}]
+    assert _check(_chained(changes))
+    assert text_path == []
+
+
+@pytest.mark.parametrize("text", ['say "hi"', "back\\slash", "line\nbreak", "tab\t"])
+def test_text_needing_escapes_takes_the_exact_path(text_path: list[int], text: str) -> None:
+    assert _check(_chained([{}, {"actor_sub": text}, {}]))
+    assert text_path == [2]
+
+
+@pytest.mark.parametrize(
+    ("genuine", "stored"),
+    [('a"b', 'a\\"b'), ("a\nb", "a\\nb"), ("a\\b", "a\\\\b")],
+)
+def test_text_stored_as_the_escaped_form_of_the_hashed_text_fails(
+    genuine: str, stored: str
+) -> None:
+    """Formatted naively, the stored bytes would give the hashed bytes of ``genuine``."""
+    chain = _chained([{}, {"actor_org": genuine}, {}])
+    chain[1] = chain[1]._replace(actor_org=stored)
+    assert not _check(chain)
