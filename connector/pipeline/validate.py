@@ -44,7 +44,7 @@ def _check_agent(agent: Any, where: str) -> None:
 
 
 def _check_iri(value: Any, where: str) -> None:
-    if not isinstance(value, str) or ":" not in value:
+    if not _is_iri(value):
         raise InvalidStatement(f"{where} must be an IRI")
 
 
@@ -79,7 +79,9 @@ def _check_objects(statement: dict[str, Any]) -> None:
     one look-up per member, no allocation)."""
     result = _object(statement.get("result", _ABSENT), "result")
     context = _object(statement.get("context", _ABSENT), "context")
-    _object(statement["object"].get("definition", _ABSENT), "object.definition")
+    definition = _object(statement["object"].get("definition", _ABSENT), "object.definition")
+    if not _typed_by_iri(definition):
+        raise InvalidStatement("object.definition.type must be an IRI")
     if result:
         _object(result.get("score", _ABSENT), "result.score")
         _object(result.get("extensions", _ABSENT), "result.extensions")
@@ -88,11 +90,31 @@ def _check_objects(statement: dict[str, Any]) -> None:
         _object(context.get("extensions", _ABSENT), "context.extensions")
         for kind, listed in activities.items():
             for activity in listed if type(listed) is list else (listed,):
-                if (
-                    type(activity) is not dict
-                    or type(activity.get("definition", _ABSENT)) is not dict
-                ):
-                    raise InvalidStatement(f"context.contextActivities.{kind} must hold activities")
+                if not _is_activity(activity):
+                    raise InvalidStatement(
+                        f"context.contextActivities.{kind} must hold activities (an IRI id, "
+                        "a definition object whose type, when present, is an IRI)"
+                    )
+
+
+def _is_iri(value: Any) -> bool:
+    return isinstance(value, str) and ":" in value
+
+
+def _typed_by_iri(definition: dict[str, Any]) -> bool:
+    """A definition's ``type`` is absent or an IRI (a list or an object there would reach
+    the columns and the grouping's type look-ups)."""
+    kind = definition.get("type")
+    return kind is None or _is_iri(kind)
+
+
+def _is_activity(activity: Any) -> bool:
+    """A context activity: an object with an IRI ``id`` and, when present, a definition
+    object whose ``type`` is an IRI."""
+    if type(activity) is not dict or not _is_iri(activity.get("id")):
+        return False
+    definition = activity.get("definition", _ABSENT)
+    return type(definition) is dict and _typed_by_iri(definition)
 
 
 def validate_times(statement: Any) -> tuple[dict[str, Any], datetime | None, datetime | None]:
@@ -103,7 +125,8 @@ def validate_times(statement: Any) -> tuple[dict[str, Any], datetime | None, dat
     inverse functional identifier (or an anonymous Group of such agents); ``verb.id`` an
     IRI; ``object.id`` an IRI for activities; ``timestamp``/``stored`` (when present)
     ISO 8601 with a time zone; ``result``, ``result.score``, ``context``, the context's
-    activities and ``object.definition`` (when present) objects. Never modifies the
+    activities and ``object.definition`` (when present) objects; each context activity's
+    ``id`` an IRI, and each definition's ``type`` (when present) an IRI. Never modifies the
     statement.
     """
     if not isinstance(statement, dict):

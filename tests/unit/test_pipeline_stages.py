@@ -57,6 +57,11 @@ def statement(**overrides: Any) -> dict[str, Any]:
     return base
 
 
+def grouped(activity: Any) -> dict[str, Any]:
+    """A statement whose context's grouping holds ``activity`` only."""
+    return statement(context={"contextActivities": {"grouping": [activity]}})
+
+
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
@@ -74,6 +79,10 @@ def statement(**overrides: Any) -> dict[str, Any]:
         (statement(context={"contextActivities": "g"}), "contextActivities must be an object"),
         (statement(context={"contextActivities": {"grouping": ["x"]}}), "must hold activities"),
         (statement(object={"id": "https://e/1", "definition": "d"}), "definition must be an"),
+        (statement(object={"id": "https://e/1", "definition": {"type": ["t"]}}), "type must be"),
+        (grouped({"id": ["https://e/s"]}), "must hold activities"),
+        (grouped({"id": "https://e/s", "definition": {"type": [SCHOOL_TYPE]}}), "must hold"),
+        (grouped({"id": "https://e/s", "definition": {"type": {"a": 1}}}), "must hold"),
     ],
 )
 def test_validate_refuses_with_the_reason(bad: Any, message: str) -> None:
@@ -81,17 +90,24 @@ def test_validate_refuses_with_the_reason(bad: Any, message: str) -> None:
         validate_times(bad)
 
 
-@pytest.mark.parametrize("allowed", [[], ["result", "context", "object"]])
+@pytest.mark.parametrize(
+    "allowed", [[], ["result", "context", "object"], ["school_id", "class_id", "object_type"]]
+)
 def test_malformed_members_are_rejected_never_crash_the_batch(allowed: list[str]) -> None:
     """Under any contract, a statement whose result, context or definition is not an
-    object is a rejection with its reason; the good statements beside it still ship."""
+    object, or whose activities' types are not IRIs (the grouping's types are looked up
+    to fill the school and class columns), is a rejection with its reason; the good
+    statements beside it still ship."""
     items = [
         (1, statement(result="x")),
         (2, statement(context={"contextActivities": {"grouping": [{"definition": 7}]}})),
-        (3, statement(id="12345678-1234-4234-8234-123456789abd")),
+        (3, grouped({"id": "https://e/s", "definition": {"type": [SCHOOL_TYPE]}})),
+        (4, grouped({"id": "https://e/s", "definition": {"type": {"a": 1}}})),
+        (5, statement(object={"id": "https://e/1", "definition": {"type": 7}})),
+        (6, statement(id="12345678-1234-4234-8234-123456789abd")),
     ]
     batch = next(build_batches(items, Transformer(Pseudonymiser(KEY), FieldFilter(allowed)), 10))
-    assert batch.row_count == 1 and [r.cursor for r in batch.rejected] == [1, 2]
+    assert batch.row_count == 1 and [r.cursor for r in batch.rejected] == [1, 2, 3, 4, 5]
 
 
 def test_pseudonymise_removes_every_clear_identifier() -> None:
