@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from connector.pipeline import sources
 from connector.pipeline.batch import Transformer, build_batches
 from connector.pipeline.lake import duration_seconds
 from connector.pipeline.manifest import build_manifest
@@ -185,6 +186,20 @@ def test_sources_read_json_arrays_gzip_lines_and_flag_bad_lines(tmp_path: Path) 
     assert [p for p, _ in read] == [3, 4]
     with pytest.raises(InvalidStatement):
         validate_times(read[0][1])
+
+
+def test_json_lines_split_across_read_blocks_keep_their_positions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines longer than a block, CRLF, blank and ``null`` lines, no final newline."""
+    monkeypatch.setattr(sources, "_BLOCK", 5)
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(b'{"a": "a long value"}\r\n\n null \nnot json\n{"b": 1}')
+    read = list(read_statements(path))
+    assert [p for p, _ in read] == [1, 4, 5]
+    assert read[0][1] == {"a": "a long value"} and read[2][1] == {"b": 1}
+    assert not isinstance(read[1][1], dict)
+    assert [p for p, _ in read_statements(path, after=4)] == [5]
 
 
 @pytest.mark.parametrize(
