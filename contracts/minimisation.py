@@ -134,7 +134,7 @@ def _typed_grouping(statement: dict[str, Any], types: frozenset[str]) -> list[di
         if isinstance(activity, dict):
             definition = activity.get("definition")
             kind = definition.get("type") if isinstance(definition, dict) else None
-            if kind in types and "id" in activity:
+            if isinstance(kind, str) and kind in types and "id" in activity:
                 kept.append({"id": activity["id"], "definition": {"type": kind}})
     return kept
 

@@ -49,6 +49,15 @@ def _json_minimised(column: pa.ChunkedArray, fields: FieldFilter) -> bool:
             statement = orjson.loads(text) if isinstance(text, str) else None
         except orjson.JSONDecodeError:
             return False
-        if not isinstance(statement, dict) or fields.apply(statement) != statement:
+        if not isinstance(statement, dict) or not _unchanged(fields, statement):
             return False
     return True
+
+
+def _unchanged(fields: FieldFilter, statement: dict[str, object]) -> bool:
+    """Whether the filter leaves ``statement`` as it is; False (refused, fail closed) for a
+    shape it cannot walk (nesting beyond the interpreter's recursion limit...)."""
+    try:
+        return fields.apply(statement) == statement
+    except (TypeError, RecursionError):
+        return False

@@ -171,14 +171,31 @@ def cheating_files() -> list[BuiltFile]:
     return next(build_batches(items, transform, 1000)).files
 
 
-def with_null_column(built: BuiltFile, column: str) -> BuiltFile:
+def with_column(built: BuiltFile, column: str, values: pa.Array) -> BuiltFile:
+    """``built`` with ``column``'s values replaced (a file the connector never writes)."""
     table = pq.read_table(io.BytesIO(built.data))
-    index = table.schema.get_field_index(column)
-    table = table.set_column(index, column, pa.nulls(table.num_rows, pa.string()))
+    table = table.set_column(table.schema.get_field_index(column), column, values)
     sink = io.BytesIO()
     pq.write_table(table, sink)
     data = sink.getvalue()
     return replace(built, data=data, sha256=hashlib.sha256(data).hexdigest())
+
+
+def with_null_column(built: BuiltFile, column: str) -> BuiltFile:
+    rows = pq.read_metadata(io.BytesIO(built.data)).num_rows
+    return with_column(built, column, pa.nulls(rows, pa.string()))
+
+
+def with_list_typed_school(built: BuiltFile) -> BuiltFile:
+    """``built`` whose first statement's school activity has a list for its type."""
+    texts = pq.read_table(io.BytesIO(built.data)).column("statement_json").to_pylist()
+    first = orjson.loads(texts[0])
+    activities = first.setdefault("context", {}).setdefault("contextActivities", {})
+    activities.setdefault("grouping", []).append(
+        {"id": "https://ent.fr/ecole/x", "definition": {"type": [SCHOOL_TYPE]}}
+    )
+    texts[0] = orjson.dumps(first).decode()
+    return with_column(built, "statement_json", pa.array(texts, pa.string()))
 
 
 def refusal(setup: IngestSetup, ship: Shipment) -> list[str]:
@@ -205,6 +222,18 @@ def test_hub_quarantines_a_refused_field_hidden_in_the_json(ingest: IngestSetup)
     files = [with_null_column(f, "class_id") for f in cheating_files()]
     ship = shipment(contract_without(ingest, "class_id"), files)
     assert refusal(ingest, ship) == [
+        f"{u['key']} has statement_json fields the contract does not allow"
+        for u in ship.grant["uploads"]
+    ]
+
+
+def test_hub_refuses_a_grouping_type_that_is_not_text_never_fails(ingest: IngestSetup) -> None:
+    """A hand-made file whose JSON gives a school activity a list for its type: the
+    registration check refuses it with its reason (it once raised on the type look-up)."""
+    setup = contract_without(ingest, "class_id")
+    files = [with_list_typed_school(f) for f in presigned(setup, sequence=3).batch.files]
+    ship = shipment(setup, files)
+    assert refusal(setup, ship) == [
         f"{u['key']} has statement_json fields the contract does not allow"
         for u in ship.grant["uploads"]
     ]

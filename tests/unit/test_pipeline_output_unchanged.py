@@ -9,7 +9,10 @@ every column, the same rejections and the same batch bounds. The Parquet files' 
 digests (``parquet``, added with a retention case and hostile inputs before the fused
 per-statement path) pin the encoding too: a change of encoding must re-pin them on
 purpose. ``EDH_PIN_PIPELINE_OUTPUT=1`` rewrites the file (only for a deliberate change
-of the lake's content or encoding).
+of the lake's content or encoding). Re-pinned when validation began refusing context
+activities without an IRI id and definitions whose type is not an IRI: only the odd and
+hostile cases moved (169 more odd statements refused, hostile rejection messages); the
+sample statements' digests stayed as they were.
 """
 
 from __future__ import annotations
