@@ -153,7 +153,10 @@ def _in_order_then_refused(hub_ctx: HubContext, peer: Peer, courier: Courier) ->
     assert courier.send_due() == 0  # the first failed (due again later), the second waited
     assert peer.attempts == ["/cb/negotiations/urn:c:ordered/events"]
     deadline = time.monotonic() + 20
-    while len(peer.history.get("urn:c:ordered", [])) < 2 and time.monotonic() < deadline:
+    # until both are settled: the retry's background thread may have sent the second one
+    # and not yet recorded its outcome when the peer's history already shows it
+    while any(outcome is None for _, outcome, _ in _settled(hub_ctx)):
+        assert time.monotonic() < deadline, _settled(hub_ctx)
         courier.send_due()
         time.sleep(0.1)
     assert peer.history["urn:c:ordered"] == ["FINALIZED", "FINALIZED"]
