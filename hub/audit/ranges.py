@@ -40,7 +40,7 @@ import psycopg
 from psycopg import sql
 
 from hub.trail.canonical import audit_canonical
-from hub.trail.hashing import PG_HASHED_TS, UNENCODABLE
+from hub.trail.hashing import UNENCODABLE, pg_hashed_columns
 from hub.trail.merkle import Span
 
 FETCH = 5_000
@@ -199,10 +199,7 @@ RAW_FIELDS = (
 )
 """The columns of a raw row: ``seq``, the hashes, the JSON columns, then the 13 text
 columns hashed as they are, in the order of the hashed body's sorted keys."""
-PG_RAW_COLUMNS = ", ".join(
-    PG_HASHED_TS if name == "ts" else f"{name}::text" if name in ("details", "reasons") else name
-    for name in RAW_FIELDS
-)
+PG_RAW_COLUMNS = pg_hashed_columns(RAW_FIELDS)
 _TEXT_ORDER = tuple(RAW_FIELDS.index(name) for name in TEXT_FIELDS)
 _BODY = (
     '%b{{"action":{},"actor":{{"org":{},"role":{},"sub":{}}},"decision":{},"details":%b,'

@@ -3,7 +3,8 @@ the event body (every column but ``hash``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, Protocol
 
 from contracts.canonical import sha256_hex
@@ -16,13 +17,24 @@ def utc_text(ts: datetime | str) -> str:
     taken as already in that form)."""
     if isinstance(ts, str):
         return ts
-    if ts.tzinfo is UTC:  # the hub's own timestamps: no conversion to make
-        return ts.isoformat(timespec="microseconds")
     return as_utc(ts).isoformat(timespec="microseconds")
 
 
-PG_HASHED_TS = "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+_PG_HASHED_TS = "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
 """PostgreSQL's text of a stored timestamp as :func:`utc_text` gives it (the text hashed)."""
+
+
+def pg_hashed_columns(names: Iterable[str]) -> str:
+    """A PostgreSQL select list of the ``audit_event`` columns ``names``: the timestamp as
+    the text hashed, the JSON columns (``reasons``, ``details``) as their text."""
+    return ", ".join(
+        _PG_HASHED_TS
+        if name == "ts"
+        else f"{name}::text"
+        if name in ("reasons", "details")
+        else name
+        for name in names
+    )
 
 
 class EventRow(Protocol):

@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import Row, String, select, type_coerce
 from sqlmodel import Session
 
-from hub.trail.hashing import PG_HASHED_TS, utc_text
+from hub.trail.hashing import pg_hashed_columns, utc_text
 from hub.trail.models import AuditEvent
 
 CHUNK = 10_000
@@ -41,10 +41,7 @@ class StoredEvent(NamedTuple):
     hash: str
 
 
-PG_COLUMNS = ", ".join(
-    PG_HASHED_TS if name == "ts" else f"{name}::text" if name in ("reasons", "details") else name
-    for name in StoredEvent._fields
-)
+PG_COLUMNS = pg_hashed_columns(StoredEvent._fields)
 
 
 def iter_stored(session: Session, after: int = 0) -> Iterator[StoredEvent]:

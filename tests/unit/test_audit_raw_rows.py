@@ -19,6 +19,13 @@ from tests.support.audit_bulk import events
 PREV = "0" * 64
 
 
+def test_text_rows_are_stored_events() -> None:
+    """``ranges`` spells the text row's columns out (its workers start without the models
+    ``hub.trail.stream`` loads): they stay ``StoredEvent``'s, and a raw row holds them all."""
+    assert StoredEvent._fields == ranges.TEXT_FIELDS
+    assert sorted(RAW_FIELDS) == sorted(StoredEvent._fields)
+
+
 def _raw(event: StoredEvent) -> Row:
     """``event`` as :func:`hub.audit.ranges.pg_batches` streams it."""
     values = event._asdict()
