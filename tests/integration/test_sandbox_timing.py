@@ -110,10 +110,17 @@ def _on_a_warm_worker(world: SandboxWorld, sql: str) -> Seen:
     return _observe(world, sql)[0]
 
 
+def _fastest_of(world: SandboxWorld, sql: str, runs: int) -> Seen:
+    """The quickest of ``runs`` observations of ``sql`` on warm workers: on a shared host
+    another process can stall one run, and the ground truth is what the query costs."""
+    seen = [_on_a_warm_worker(world, sql) for _ in range(runs)]
+    return min(seen, key=lambda s: float(s.job["resources"]["query_s"]))
+
+
 def test_a_tenfold_run_time_difference_is_not_observable(world: SandboxWorld) -> None:
     _on_grid(world, FINE)
     _observe(world, FAST)  # the new runtime's first worker warms up
-    fast, slow = (_on_a_warm_worker(world, sql) for sql in (FAST, SLOW))
+    fast, slow = _fastest_of(world, FAST, runs=3), _on_a_warm_worker(world, SLOW)
     truth_fast, truth_slow = fast.job["resources"]["query_s"], slow.job["resources"]["query_s"]
     # ten ticks of the fine grid apart at least: plainly visible without the real grid
     assert truth_slow >= 10 * truth_fast and truth_slow - truth_fast >= 0.1, (fast, slow)
