@@ -229,8 +229,34 @@ PREPARE_WRITE = (
     "INSERT INTO audit_event SELECT * FROM json_populate_recordset(NULL::audit_event, $3); "
 )
 WRITE_AND_COMMIT = "EXECUTE audit_seal_write(%(seq)s, %(hash)s, %(events)s, %(pending)s); COMMIT"
+# Stand-alone events in one round trip, chained on the client after the head the writer
+# left: the head moves (row-locked, re-checked against its latest version) only when it is
+# still that head and no pending event is committed; else nothing is written.
+PREPARE_APPEND = (
+    "PREPARE audit_seal_append(bigint, text, json, bigint, text) AS "
+    "WITH moved AS (UPDATE audit_head SET seq = $1, hash = $2 "
+    "WHERE id = 1 AND seq = $4 AND hash = $5 AND NOT EXISTS (SELECT FROM audit_pending) "
+    "RETURNING id) "
+    "INSERT INTO audit_event SELECT * FROM json_populate_recordset(NULL::audit_event, $3) "
+    "WHERE EXISTS (SELECT FROM moved); "
+)
+APPEND = "EXECUTE audit_seal_append(%(seq)s, %(hash)s, %(events)s, %(after)s, %(after_hash)s)"
+PREPARES = PREPARE_WRITE + PREPARE_APPEND
 _PREPARED: weakref.WeakSet[DriverConnection[Any]] = weakref.WeakSet()
-"""Driver connections on which ``PREPARE_WRITE`` ran (a new connection is a new object)."""
+"""Driver connections on which ``PREPARES`` ran (a new connection is a new object)."""
+
+
+def _execute(
+    cur: ClientCursor[Any], raw: DriverConnection[Any], query: str, params: Any = None
+) -> None:
+    """Run ``query`` on ``cur`` (a cursor of ``raw``), after ``PREPARES`` on a connection
+    that has not run them yet; leaves ``cur`` on the query's first result."""
+    prepare = raw not in _PREPARED
+    cur.execute(PREPARES + query if prepare else query, params)
+    _PREPARED.add(raw)
+    if prepare:
+        cur.nextset()
+        cur.nextset()
 
 
 def seal_in_two_trips(
@@ -238,38 +264,62 @@ def seal_in_two_trips(
     new_rows: Sequence[dict[str, Any]],
     key: bytes,
     late: Callable[[], Sequence[dict[str, Any]]] = tuple,
-) -> bool:
+) -> tuple[int, str] | None:
     """What :func:`seal_on` does in a transaction of its own, in two round trips (the
     group committer's path on PostgreSQL: each round trip wakes the writer, and a wake-up
     costs more CPU than the statements). ``late`` is called once the pending page is read:
     the new rows it returns (submitted meanwhile) are chained after ``new_rows``. ``raw``:
-    the psycopg connection, idle, not in autocommit mode, left so. Returns False, having
-    written nothing and not called ``late``, for what the general path handles (a chain
-    never sealed, more pending events than a page); raises the database's errors, after
-    which ``raw`` may be in a failed transaction: discard it.
+    the psycopg connection, idle, not in autocommit mode, left so. Returns the new head,
+    or None, having written nothing and not called ``late``, for what the general path
+    handles (a chain never sealed, more pending events than a page); raises the
+    database's errors, after which ``raw`` may be in a failed transaction: discard it.
     """
     raw.autocommit = True
-    prepare = raw not in _PREPARED
     with ClientCursor(raw) as cur:
-        cur.execute(PREPARE_WRITE + BEGIN_LOCK_READ if prepare else BEGIN_LOCK_READ)
-        _PREPARED.add(raw)
+        _execute(cur, raw, BEGIN_LOCK_READ)
         cur.nextset()
-        if prepare:
-            cur.nextset()
         head = cur.fetchone()
         cur.nextset()
         pending = _as_dicts(cur)
         if head is None or len(pending) == SEAL_BATCH:
             cur.execute("ROLLBACK")
             raw.autocommit = False
-            return False
+            return None
         ids = [row.pop("id") for row in pending]
         rows = [*pending, *new_rows, *late()]
         events, seq, prev_hash = _chain(rows, (head[0], head[1]), key)
         values = {"seq": seq, "hash": prev_hash, "events": _events_json(events), "pending": ids}
         cur.execute(WRITE_AND_COMMIT, values)
     raw.autocommit = False
-    return True
+    return seq, prev_hash
+
+
+def append_in_one_trip(
+    raw: DriverConnection[Any], new_rows: list[dict[str, Any]], key: bytes, head: tuple[int, str]
+) -> tuple[int, str] | None:
+    """Chain ``new_rows`` after ``head`` and write them in one round trip, one statement
+    committed on its own (the group committer's path for stand-alone events once it knows
+    the head it wrote last). Returns the new head, or None, having written nothing, when
+    the chain's head is no longer ``head`` (another process appended) or a committed
+    event is pending (both for :func:`seal_in_two_trips`). ``raw`` as there; raises the
+    database's errors, after which nothing of the batch is written.
+    """
+    events, seq, prev_hash = _chain(new_rows, head, key)
+    values = {
+        "seq": seq,
+        "hash": prev_hash,
+        "events": _events_json(events),
+        "after": head[0],
+        "after_hash": head[1],
+    }
+    raw.autocommit = True
+    with ClientCursor(raw) as cur:
+        _execute(cur, raw, APPEND, values)
+        written = cur.rowcount
+    raw.autocommit = False
+    if written != len(events):
+        return None
+    return seq, prev_hash
 
 
 def _as_dicts(cur: ClientCursor[Any]) -> list[dict[str, Any]]:
@@ -362,16 +412,18 @@ class GroupCommitter:
     :meth:`submit` returns once a transaction that began after the call has chained every
     committed pending event, then the submitted rows, and committed (on PostgreSQL, rows
     submitted while a transaction reads the pending events join it: rows alone need no
-    read of their own). A writer thread of its own runs one such transaction for
-    everything submitted meanwhile, on a connection of its own (submitting threads may
-    hold the main pool's connections); it starts with a submission and stops when the
-    engine is disposed or after a minute without work.
+    read of their own; a batch of rows alone, after the head the last batch left, is one
+    round trip, see :func:`append_in_one_trip`). A writer thread of its own runs one such
+    transaction for everything submitted meanwhile, on a connection of its own
+    (submitting threads may hold the main pool's connections); it starts with a
+    submission and stops when the engine is disposed or after a minute without work.
 
     Threads are woken one after another, not as a crowd contending for the interpreter
     lock (thread switches were a third of this process's CPU): when a batch is done the
     writer wakes its first thread, which wakes the next, and so on. As their submissions
-    then trickle in, a batch starts once as many entries as the last one had are queued,
-    or ``GATHER_SECONDS`` after the first (a lone request waits that long at most).
+    then trickle in, a batch starts once as many entries are queued as the last one had
+    plus those queued while it was written (the requests seen in its cycle), or
+    ``GATHER_SECONDS`` after the first (a lone request waits that long at most).
     """
 
     WAIT_SECONDS = 30.0
@@ -388,7 +440,8 @@ class GroupCommitter:
         self._queue: list[_Entry] = []
         self._writer: threading.Thread | None = None
         self._closed = False
-        self._want = 1  # queued entries that start a batch: the last batch's size
+        self._want = 1  # queued entries that start a batch: the last cycle's requests
+        self._head: tuple[int, str] | None = None  # the chain head the last batch left
 
     def _seal_engine(self) -> Engine:
         """One connection of its own, released when the main engine is disposed."""
@@ -463,7 +516,8 @@ class GroupCommitter:
                 for entry in batch:
                     entry.taken = True
             self._commit(batch)
-            size = len(batch)
+            with self._work:  # the requests it served, and those that queued meanwhile
+                size = len(batch) + len(self._queue)
 
     def _commit(self, batch: list[_Entry]) -> None:
         error = None
@@ -486,14 +540,32 @@ class GroupCommitter:
         key = seal_key(self._engine)
         conn = self._connection()
         try:
-            if key is None or not self._in_two_trips(conn, rows, key, lambda: self._late(batch)):
-                with conn.begin():
-                    seal_on(conn, rows, key)
+            self._head = self._seal(conn, batch, rows, key)
         except Exception:
+            self._head = None
             conn.invalidate()  # a broken connection, or one left in a transaction: not reused
             self._release()
             raise
         self._used = time.monotonic()
+
+    def _seal(
+        self, conn: Connection, batch: list[_Entry], rows: list[dict[str, Any]], key: bytes | None
+    ) -> tuple[int, str] | None:
+        """Seal ``batch`` on ``conn``: on PostgreSQL in one round trip when it holds only
+        stand-alone events and the head this writer left is still the chain's, else in
+        two; the general path for the rest. Returns the head it left, None when unknown."""
+        if key is not None and conn.dialect.name == "postgresql":
+            raw: Any = conn.connection.driver_connection
+            if self._head is not None and all(entry.rows for entry in batch):
+                head = append_in_one_trip(raw, rows, key, self._head)
+                if head is not None:
+                    return head
+            head = seal_in_two_trips(raw, rows, key, lambda: self._late(batch))
+            if head is not None:
+                return head
+        with conn.begin():
+            seal_on(conn, rows, key)
+        return None
 
     def _late(self, batch: list[_Entry]) -> list[dict[str, Any]]:
         """The rows of entries submitted since ``batch`` was taken, those entries moved into
@@ -508,18 +580,6 @@ class GroupCommitter:
                     entry.taken = True
         batch.extend(late)
         return [row for entry in late for row in entry.rows]
-
-    @staticmethod
-    def _in_two_trips(
-        conn: Connection,
-        rows: list[dict[str, Any]],
-        key: bytes,
-        late: Callable[[], Sequence[dict[str, Any]]],
-    ) -> bool:
-        if conn.dialect.name != "postgresql":
-            return False
-        raw: Any = conn.connection.driver_connection
-        return seal_in_two_trips(raw, rows, key, late)
 
     def _connection(self) -> Connection:
         """The writer's connection, kept between back-to-back batches (no checkout nor

@@ -8,20 +8,27 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+from unittest.mock import ANY
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 
 from hub.context import HubContext
-from hub.db import is_sqlite, session_scope
+from hub.db import is_sqlite, make_engine, session_scope
+from hub.trail import chain
 from hub.trail.chain import (
     PENDING,
     SEAL_BATCH,
     AuditUnavailable,
     GroupCommitter,
     _Entry,
+    append_in_one_trip,
     committer_for,
+    insert_rows,
 )
+from hub.trail.seal import use_audit_key
 from hub.trail.stream import EVENTS
 from hub.trail.writer import (
     Actor,
@@ -29,6 +36,7 @@ from hub.trail.writer import (
     EventDraft,
     Resource,
     Why,
+    _pending_row,
     record,
     record_many,
     record_now,
@@ -186,11 +194,12 @@ def _in_threads(calls: list[Callable[[], object]], gap: float = 0.0) -> list[thr
     return threads
 
 
-def test_a_batch_gathers_as_many_entries_as_the_last_one(
+def test_a_batch_gathers_as_many_entries_as_the_last_one_served_and_queued(
     hub_ctx: HubContext, edh: Edh, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """After a batch of three entries, the next batch waits (``GATHER_SECONDS`` at most) for
-    three, even when they arrive apart; a lone entry goes once that time is up."""
+    """After a batch of one entry during which three more queued, the next batch waits
+    (``GATHER_SECONDS`` at most) for four, even when they arrive apart; a lone entry goes
+    once that time is up."""
     monkeypatch.setattr(GroupCommitter, "GATHER_SECONDS", 5.0)
     sizes: list[int] = []
     writing, go_on = threading.Event(), threading.Event()
@@ -205,10 +214,14 @@ def test_a_batch_gathers_as_many_entries_as_the_last_one(
         go_on.wait(timeout=10)  # the first batch waits while three more queue up
         write(self, batch)
 
+    def twice() -> None:  # a request, then the next one of the same client
+        record_now(hub_ctx.engine, draft(0))
+        record_now(hub_ctx.engine, draft(1))
+
     monkeypatch.setattr(GroupCommitter, "_commit", counted)
     monkeypatch.setattr(GroupCommitter, "_write", held)
     committer = committer_for(hub_ctx.engine)
-    first = _in_threads([lambda: record_now(hub_ctx.engine, draft(0))])
+    first = _in_threads([twice])
     assert writing.wait(timeout=10)
     queued = _in_threads([committer.submit] * 3)  # no rows: these never join a batch late
     while len(committer._queue) < 3:
@@ -216,14 +229,135 @@ def test_a_batch_gathers_as_many_entries_as_the_last_one(
     go_on.set()
     for thread in first + queued:
         thread.join(timeout=10)
-    apart = _in_threads([lambda i=i: record_now(hub_ctx.engine, draft(i)) for i in (4, 5, 6)], 0.1)
+    apart = _in_threads([partial(record_now, hub_ctx.engine, draft(i)) for i in (4, 5, 6, 7)], 0.1)
     for thread in apart:
         thread.join(timeout=10)
-    assert sizes == [1, 3, 3]
+    assert sizes == [1, 4, 4]
     monkeypatch.setattr(GroupCommitter, "GATHER_SECONDS", 0.05)
-    (alone,) = record_now(hub_ctx.engine, draft(7))
+    (alone,) = record_now(hub_ctx.engine, draft(8))
     assert _sealed(hub_ctx, alone) and sizes[-1] == 1
-    assert verify_json(edh)["events"] == 5
+    assert verify_json(edh)["events"] == 7
+
+
+def _second_engine(ctx: HubContext) -> Engine:
+    """Another engine on ``ctx``'s database, with a group committer of its own (as another
+    hub process has)."""
+    engine = make_engine(ctx.engine.url.render_as_string(hide_password=False), pool_size=1)
+    use_audit_key(engine, ctx.settings)
+    return engine
+
+
+def _one_trips(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str] | None]:
+    """What each one-round-trip append returns from now on (None: it wrote nothing)."""
+    results: list[tuple[int, str] | None] = []
+
+    def spied(*args: Any) -> tuple[int, str] | None:
+        results.append(append_in_one_trip(*args))
+        return results[-1]
+
+    monkeypatch.setattr(chain, "append_in_one_trip", spied)
+    return results
+
+
+def _knowing_its_head(ctx: HubContext) -> list[str]:
+    """Two stand-alone events: the chain's first seal takes the general path, the next two
+    round trips, after which the writer knows the head it left. Returns their ids."""
+    return [*record_now(ctx.engine, draft(1)), *record_now(ctx.engine, draft(2))]
+
+
+def _verified(edh: Edh, events: int) -> None:
+    report = verify_json(edh)
+    assert report["ok"] is True and report["events"] == events
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_head_moved_by_another_process_is_read_again(
+    hub_ctx: HubContext, edh: Edh, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer appends after the head it left in one round trip only while that head is
+    the chain's: once another process appended, that trip writes nothing and the batch is
+    chained after the new head."""
+    trips = _one_trips(monkeypatch)
+    ids = _knowing_its_head(hub_ctx)
+    ids += record_now(hub_ctx.engine, draft(3))  # one round trip
+    other = _second_engine(hub_ctx)
+    try:
+        ids += record_now(other, draft(4))
+    finally:
+        other.dispose()
+    ids += record_now(hub_ctx.engine, draft(5))
+    assert trips == [(3, ANY), None]  # the 3rd, then the 5th after a head moved meanwhile
+    with hub_ctx.engine.connect() as conn:
+        order = conn.execute(select(EVENTS.c.event_id).order_by(EVENTS.c.seq)).scalars().all()
+    assert order == ids
+    _verified(edh, 5)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_one_round_trip_on_a_new_connection_prepares_its_statement(
+    hub_ctx: HubContext, edh: Edh, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statement of one round trip is prepared on the writer's next connection."""
+    trips = _one_trips(monkeypatch)
+    _knowing_its_head(hub_ctx)
+    committer = committer_for(hub_ctx.engine)
+    with committer._work:  # the writer idles: its connection goes, the next one is new
+        committer._release()
+        committer._seal_engine().dispose()
+    record_now(hub_ctx.engine, draft(3))
+    assert trips == [(3, ANY)]
+    _verified(edh, 3)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_events_left_pending_are_chained_before_the_next_batch(
+    hub_ctx: HubContext, edh: Edh, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A committed pending event nobody sealed (a crash between commit and seal) keeps the
+    one-round-trip append from writing: the batch then chains it first."""
+    trips = _one_trips(monkeypatch)
+    _knowing_its_head(hub_ctx)
+    left = _pending_row(draft(3), datetime.now(UTC))
+    with hub_ctx.engine.begin() as conn:  # no session: nothing seals it after the commit
+        insert_rows(conn, PENDING, [left])
+    (new,) = record_now(hub_ctx.engine, draft(4))
+    assert trips == [None]
+    with hub_ctx.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(PENDING)).scalar() == 0
+        order = conn.execute(select(EVENTS.c.event_id).order_by(EVENTS.c.seq)).scalars().all()
+    assert order[2:] == [left["event_id"], new]
+    assert verify_json(edh)["ok"] is True
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_refused_batch_fails_each_of_its_waiters(hub_ctx: HubContext, edh: Edh) -> None:
+    """Every thread of a batch the database refuses gets the error, none hangs, none is
+    told its event was written; the next batches write again."""
+    _knowing_its_head(hub_ctx)  # one round trip next
+    refuse = "ALTER TABLE audit_event ADD CONSTRAINT edh_refuse CHECK (seq < 0) NOT VALID"
+    with hub_ctx.engine.begin() as conn:
+        conn.execute(text(refuse))
+    outcomes: list[str] = []
+
+    def one(i: int) -> None:
+        try:
+            record_now(hub_ctx.engine, draft(i))
+            outcomes.append("written")
+        except AuditUnavailable:
+            outcomes.append("refused")
+
+    threads = _in_threads([partial(one, i) for i in range(1, 9)])
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert outcomes == ["refused"] * 8
+    with hub_ctx.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE audit_event DROP CONSTRAINT edh_refuse"))
+    threads = _in_threads([partial(one, i) for i in range(9, 13)])
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes[8:] == ["written"] * 4
+    _verified(edh, 6)
 
 
 class _Interrupted(threading.Thread):
