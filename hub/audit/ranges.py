@@ -26,6 +26,7 @@ import gc
 import hashlib
 import json
 import queue
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -217,6 +218,9 @@ def hashed_template(nulls: tuple[bool, ...]) -> bytes:
 
 
 _NO_NULLS = hashed_template((False,) * (len(RAW_FIELDS) - 5))
+_PIECES = tuple(re.split(rb"%[bd]", _NO_NULLS))
+"""The bytes between :data:`_NO_NULLS`'s arguments (the first empty): joined with them, the
+same body, at a fraction of the cost of formatting it (about 100 instructions a piece)."""
 _QUOTE, _BACKSLASH = ord('"'), ord("\\")  # as integers, ``in`` looks for the byte directly
 
 
@@ -237,30 +241,39 @@ def _raw_linked_leaves(rows: list[Row], seq: int, prev: bytes) -> list[bytes] | 
     sha256, dumps, loads, sort, join = (
         *(hashlib.sha256, orjson.dumps, orjson.loads, orjson.OPT_SORT_KEYS, b"".join),
     )
-    unhex, no_nulls = binascii.unhexlify, _NO_NULLS
+    unhex = binascii.unhexlify
+    _, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18 = _PIECES
     leaves: list[bytes] = []
     for r in rows:
-        if r[0] != seq or r[1] != prev:
+        (number, link, hexhash, details, reasons, action, org, role, sub, decision, event_id,
+         resource, kind, ts, contract, dataset, project, purpose) = r  # fmt: skip
+        if number != seq or link != prev:
             return None
         try:
-            details = dumps(loads(r[3]), option=sort)
-            reasons = b"[]" if r[4] == b"[]" else dumps(loads(r[4]), option=sort)
+            details = dumps(loads(details), option=sort)
+            reasons = b"[]" if reasons == b"[]" else dumps(loads(reasons), option=sort)
         except orjson.JSONEncodeError:  # too deep for orjson: bytes no hash matches
             details = reasons = b""
-        args = (prev, *r[5:10], details, r[10], prev, reasons, r[11], r[12], seq, *r[13:])
-        try:
-            text, hashed = join(r[5:]), no_nulls % args
+        try:  # _NO_NULLS % (prev, *r[5:10], details, r[10], prev, reasons, *r[11:13], seq, ...)
+            text = join(r[5:])
+            hashed = join((
+                prev, p1, action, p2, org, p3, role, p4, sub, p5, decision, p6, details, p7,
+                event_id, p8, prev, p9, reasons, p10, resource, p11, kind, p12,
+                b"%d" % seq, p13, ts, p14, contract, p15, dataset, p16, project, p17,
+                purpose, p18,
+            ))  # fmt: skip
         except TypeError:  # a NULL column
+            args = (prev, *r[5:10], details, r[10], prev, reasons, r[11], r[12], seq, *r[13:])
             text = join([value for value in r[5:] if value is not None])
             template = hashed_template(tuple(value is None for value in r[5:]))
             hashed = template % tuple(arg for arg in args if arg is not None)
-        stored = unhex(r[2])
+        stored = unhex(hexhash)
         if (
             _QUOTE in text or _BACKSLASH in text or sha256(hashed).digest() != stored
         ) and not text_leaves([_decoded(r)], seq, _text_of(prev)):
             return None
         leaves.append(stored)
-        prev = r[2]
+        prev = hexhash
         seq += 1
     return leaves
 
