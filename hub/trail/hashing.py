@@ -24,15 +24,12 @@ _PG_HASHED_TS = "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+
 """PostgreSQL's text of a stored timestamp as :func:`utc_text` gives it (the text hashed)."""
 
 
-def pg_hashed_columns(names: Iterable[str]) -> str:
+def pg_hashed_columns(names: Iterable[str], ts: str = _PG_HASHED_TS) -> str:
     """A PostgreSQL select list of the ``audit_event`` columns ``names``: the timestamp as
-    the text hashed, the JSON columns (``reasons``, ``details``) as their text."""
+    ``ts`` (by default the text hashed), the JSON columns (``reasons``, ``details``) as
+    their text."""
     return ", ".join(
-        _PG_HASHED_TS
-        if name == "ts"
-        else f"{name}::text"
-        if name in ("reasons", "details")
-        else name
+        ts if name == "ts" else f"{name}::text" if name in ("reasons", "details") else name
         for name in names
     )
 

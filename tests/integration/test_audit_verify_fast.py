@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -62,6 +63,11 @@ def _swap(ctx: HubContext) -> None:
 
 TAMPERING: dict[str, Callable[[HubContext], None]] = {
     "edit": lambda c: sql(c, "UPDATE audit_event SET actor_sub = 'x' WHERE seq = 30"),
+    "edit-ts": lambda c: sql(
+        c,
+        "UPDATE audit_event SET ts = :t WHERE seq = 9",
+        t=row(c, 9)["ts"] + timedelta(seconds=0.5),
+    ),
     "edit-json": lambda c: sql(
         c, "UPDATE audit_event SET details = '{\"rows\": 7.5}' WHERE seq = 2"
     ),

@@ -9,25 +9,28 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from hub.audit import scan
-from hub.audit.ranges import RAW_ROWS, check_batches, pg_batches, prefetched
+from hub.audit.ranges import PG_RAW_TS, RAW_ROWS, check_batches, hashed_ts, pg_batches, prefetched
 from hub.audit.scan import CleanScan, plan_ranges, scan_clean
 from hub.audit.verify import verify_chain
 from hub.cli import main
 from hub.context import HubContext
 from hub.db import session_scope
 from hub.trail.checkpoints import frontier_of
+from hub.trail.hashing import pg_hashed_columns, utc_text
 from hub.trail.models import GENESIS_HASH
 from hub.trail.stream import EVENTS
 from hub.trail.writer import chain_head, compute_hash
 from tests.integration.test_audit_verify_fast import TAMPERING
 from tests.support.audit_bulk import copy_into_postgres
-from tests.support.audit_fixtures import fast_pass, row, seed_signed, sql
+from tests.support.audit_fixtures import T0, fast_pass, row, seed, seed_signed, sql
 from tests.support.factories import make_context
 
 N = 40
@@ -181,3 +184,37 @@ def test_cli_jobs_change_nothing_but_the_processes(
     }
     assert found["1"][0] == found["3"][0] == 1
     assert problems["1"] == problems["3"] and problems["1"][0]["kind"] == "deleted"
+
+
+def test_raw_timestamps_complete_into_the_hashed_text(pg_ctx: HubContext) -> None:
+    """PostgreSQL's text of a UTC time, its fraction trimmed, completes into ``to_char``'s
+    hashed text (``utc_text``'s) for any microseconds and any year the hub writes."""
+    stamps = [T0.replace(microsecond=us) for us in (0, 1, 10, 100_000, 120_000, 123_456)]
+    stamps += [
+        datetime(99, 1, 2, 3, 4, 5, 500_000, UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 9, UTC),
+    ]
+    query = f"SELECT {PG_RAW_TS}, {pg_hashed_columns(['ts'])} FROM unnest(%s::timestamptz[]) ts"
+    with session_scope(pg_ctx.engine) as session:
+        raw: Any = session.connection().connection.driver_connection
+        raw.execute("SET DateStyle TO 'ISO'")
+        read = raw.execute(query, (stamps,)).fetchall()
+    assert [hashed_ts(text.encode()).decode() for text, _ in read] == [h for _, h in read]
+    assert [h for _, h in read] == [utc_text(ts) for ts in stamps]
+
+
+def test_times_of_any_fraction_pass_whatever_the_session_date_style(
+    pg_template: str, tmp_path: Path
+) -> None:
+    from tests.support import pg
+
+    with pg.fresh_database(pg_template) as name:
+        ctx = make_context(pg.sqlalchemy_url(name), tmp_path)
+        seed(ctx, 24, T0.replace(microsecond=7), timedelta(microseconds=62_497))
+        with session_scope(ctx.engine) as session:
+            raw: Any = session.connection().connection.driver_connection
+            raw.execute("SET DateStyle TO 'SQL, DMY'")
+            result = check_batches(pg_batches(raw, 0, None), 0, [], RAW_ROWS)
+            assert raw.info.parameter_status("DateStyle") == "SQL, DMY"  # set back
+        ctx.engine.dispose()
+    assert result.ok and result.count == 24

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from hub.audit import ranges
-from hub.audit.ranges import RAW_FIELDS, RAW_ROWS, RangeCheck, Row
+from hub.audit.ranges import RAW_FIELDS, RAW_ROWS, RangeCheck, Row, hashed_ts
 from hub.trail.hashing import compute_hash
 from hub.trail.stream import StoredEvent
 from tests.support.audit_bulk import events
@@ -26,10 +27,17 @@ def test_text_rows_are_stored_events() -> None:
     assert sorted(RAW_FIELDS) == sorted(StoredEvent._fields)
 
 
+def _pg_ts(hashed: str) -> str:
+    """A hashed timestamp as PostgreSQL writes it (``PG_RAW_TS``): fraction trimmed."""
+    text = datetime.fromisoformat(hashed).replace(tzinfo=None).isoformat(sep=" ")
+    return text.rstrip("0") if "." in text else text
+
+
 def _raw(event: StoredEvent) -> Row:
     """``event`` as :func:`hub.audit.ranges.pg_batches` streams it."""
     values = event._asdict()
     values["reasons"], values["details"] = json.dumps(event.reasons), json.dumps(event.details)
+    values["ts"] = _pg_ts(event.ts)
     return tuple(
         value.encode() if isinstance(value, str) else value
         for value in (values[name] for name in RAW_FIELDS)
@@ -96,3 +104,32 @@ def test_text_stored_as_the_escaped_form_of_the_hashed_text_fails(
     chain = _chained([{}, {"actor_org": genuine}, {}])
     chain[1] = chain[1]._replace(actor_org=stored)
     assert not _check(chain)
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [
+        "2025-01-01T00:00:00.000000+00:00",
+        "2025-01-01T00:00:00.500000+00:00",
+        "2025-01-01T00:00:00.120000+00:00",
+        "0099-12-31T23:59:59.000010+00:00",
+        "9999-12-31T23:59:59.999999+00:00",
+    ],
+)
+def test_timestamps_read_trimmed_are_hashed_in_full(text_path: list[int], ts: str) -> None:
+    assert hashed_ts(_pg_ts(ts).encode()).decode() == ts
+    assert _check(_chained([{}, {"ts": ts}, {}]))
+    assert text_path == []
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["2025-01-01 00:00:00.5", "2025-01-01 00:00:00.500000", "2025-01-01T00:00:00.5", "infinity"],
+)
+def test_a_timestamp_other_than_the_hashed_one_fails(stored: str) -> None:
+    """Only PostgreSQL's text of the very time hashed completes into the hashed text."""
+    chain = _chained([{}, {"ts": "2025-01-01T00:00:00.000000+00:00"}, {}])
+    raw = [_raw(event) for event in chain]
+    raw[1] = (*raw[1][:13], stored.encode(), *raw[1][14:])
+    check = RangeCheck(0, [], RAW_ROWS)
+    assert not check.feed(raw)
