@@ -241,7 +241,7 @@ PREPARE_APPEND = (
     "WHERE EXISTS (SELECT FROM moved); "
 )
 APPEND = "EXECUTE audit_seal_append(%(seq)s, %(hash)s, %(events)s, %(after)s, %(after_hash)s)"
-PREPARES = PREPARE_WRITE + PREPARE_APPEND
+PREPARES = (PREPARE_WRITE, PREPARE_APPEND)
 _PREPARED: weakref.WeakSet[DriverConnection[Any]] = weakref.WeakSet()
 """Driver connections on which ``PREPARES`` ran (a new connection is a new object)."""
 
@@ -252,10 +252,9 @@ def _execute(
     """Run ``query`` on ``cur`` (a cursor of ``raw``), after ``PREPARES`` on a connection
     that has not run them yet; leaves ``cur`` on the query's first result."""
     prepare = raw not in _PREPARED
-    cur.execute(PREPARES + query if prepare else query, params)
+    cur.execute("".join((*PREPARES, query)) if prepare else query, params)
     _PREPARED.add(raw)
-    if prepare:
-        cur.nextset()
+    for _ in PREPARES if prepare else ():  # past each PREPARE's empty result
         cur.nextset()
 
 
